@@ -1,0 +1,9 @@
+//! MongoDB's semantics on plain BSON values: no I/O, no storage, no sockets.
+//!
+//! Everything here is a pure function of documents, so it is tested with plain
+//! documents: [`compare`] (the BSON total order), [`path`] (dotted paths through arrays),
+//! [`matcher`] (query filters), [`update`] (update operators), [`projection`], [`sort`]
+//! and [`agg`] (aggregation pipelines).
+
+pub mod compare;
+pub mod path;

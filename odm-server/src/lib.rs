@@ -1,0 +1,39 @@
+//! odm-server: an embedded storage server that speaks the MongoDB wire protocol.
+//!
+//! The official drivers (Rust, Python, Node, mongosh) connect to it as to a standalone
+//! mongod. Data lives in one redb file under `--dbpath` (or in memory), documents keyed
+//! by their `_id`, with secondary indexes kept in the same transaction.
+//!
+//! # Layout
+//!
+//! Data flows one way: bytes → [`wire`] → [`conn`] → [`cmd`] (parse, execute) →
+//! [`engine`] / [`planner`] / [`exec`] → [`storage`] → reply document → [`wire`] → bytes.
+//!
+//! - [`wire`]: framing only: message header, OP_MSG (with document sequences and
+//!   crc32c), legacy OP_QUERY/OP_REPLY for handshakes, raw BSON validation.
+//! - [`conn`]: one task per connection: read a message, dispatch, write the reply.
+//! - [`cmd`]: one module per command (family): parse the command document, execute,
+//!   return a reply document or a [`CommandError`](error::CommandError).
+//! - [`engine`]: MongoDB's semantics on plain BSON, no I/O: type order, paths, filters,
+//!   updates, projection, sort, aggregation.
+//! - [`planner`]: picks an index for a filter and a sort; `explain` shows its choice.
+//! - [`exec`]: runs a plan against a storage snapshot, batch by batch.
+//! - [`storage`]: the [`Store`](storage::Store) trait (redb and in-memory), the catalog,
+//!   documents and index entries.
+//! - [`cursor`]: open cursors between `getMore`s, with an idle timeout.
+//! - [`server`]: [`Server::start`](server::Server::start) binds, accepts and shuts down.
+
+pub mod engine;
+pub mod error;
+pub mod storage;
+
+/// A random 64-bit number (cursor ids, UUIDs). Seeded by the OS through std's hasher
+/// keys, so no extra dependency is needed for non-cryptographic randomness.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}

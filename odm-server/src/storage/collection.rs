@@ -1,0 +1,464 @@
+//! The record layer: a collection's documents and index entries, kept in step.
+//!
+//! Documents are stored as raw BSON in the table `d<ident>`, keyed by the
+//! order-preserving encoding of their `_id` (`keycodec`), so the primary key is the `_id`
+//! index and a collection scan returns documents in `_id` order (as a clustered
+//! collection does in MongoDB).
+//!
+//! Each secondary index is the table `x<ident>`. An entry's key is the encoded values of
+//! the indexed fields (each complemented when the field is descending) followed by the
+//! encoded `_id`, which makes every entry unique even in a non-unique index; its value is
+//! the encoded `_id` alone, to fetch the document. A unique index forbids two *documents*
+//! from sharing the value part, which is checked before anything is written, so a
+//! rejected write leaves no trace.
+
+use std::ops::{Bound, ControlFlow};
+
+use bson::{Bson, Document};
+
+use super::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
+use super::keycodec;
+use super::{Direction, ReadTxn, WriteTxn};
+use crate::engine::path::index_values;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+
+/// The encoded `_id` of a document: its key in the documents table.
+pub fn id_key(doc: &Document) -> CmdResult<Vec<u8>> {
+    match doc.get("_id") {
+        Some(id) => Ok(keycodec::encode(id)),
+        None => Err(CommandError::internal("document has no _id")),
+    }
+}
+
+/// Decodes a stored document.
+pub fn decode(bytes: &[u8]) -> CmdResult<Document> {
+    Document::from_reader(bytes)
+        .map_err(|e| CommandError::internal(format!("stored document is unreadable: {e}")))
+}
+
+/// The document with this `_id`, if any.
+pub fn get(txn: &dyn ReadTxn, meta: &CollectionMeta, id: &Bson) -> CmdResult<Option<Document>> {
+    get_by_key(txn, meta, &keycodec::encode(id))
+}
+
+/// The document stored under an encoded `_id`, if any.
+pub fn get_by_key(
+    txn: &dyn ReadTxn,
+    meta: &CollectionMeta,
+    key: &[u8],
+) -> CmdResult<Option<Document>> {
+    txn.get(&meta.documents_table(), key)?
+        .map(|b| decode(&b))
+        .transpose()
+}
+
+/// The entries an index holds for a document: the value part of each key (without the
+/// `_id` suffix), and whether the document makes the index multikey. `None` when a
+/// sparse index skips the document.
+pub fn index_keys(
+    meta: &CollectionMeta,
+    index: &IndexMeta,
+    doc: &Document,
+) -> CmdResult<Option<(Vec<Vec<u8>>, bool)>> {
+    let mut per_field = Vec::with_capacity(index.key.len());
+    let mut any_present = false;
+    let mut array_path: Option<(String, &str)> = None;
+    for (path, descending) in index.fields() {
+        let iv = index_values(doc, path);
+        any_present |= iv.present;
+        if let Some(arr) = iv.array_path {
+            match &array_path {
+                Some((seen, seen_field)) if *seen != arr => {
+                    return Err(CommandError::new(
+                        ErrorCode::CannotIndexParallelArrays,
+                        format!(
+                            "cannot index parallel arrays [{path}] [{seen_field}] (index {} of {})",
+                            index.name,
+                            meta.ns()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => array_path = Some((arr, path)),
+            }
+        }
+        per_field.push((iv.values, descending));
+    }
+    if index.sparse && !any_present {
+        return Ok(None);
+    }
+    // The cartesian product of the fields' values; at most one field has several, unless
+    // two fields go through the same array.
+    let mut keys: Vec<Vec<u8>> = vec![Vec::new()];
+    for (values, descending) in &per_field {
+        let mut next = Vec::with_capacity(keys.len() * values.len());
+        for prefix in &keys {
+            for v in values {
+                let mut k = prefix.clone();
+                keycodec::encode_component(v, *descending, &mut k);
+                next.push(k);
+            }
+        }
+        keys = next;
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(Some((keys, array_path.is_some())))
+}
+
+fn entry_key(value_part: &[u8], id_key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(value_part.len() + id_key.len());
+    k.extend_from_slice(value_part);
+    k.extend_from_slice(id_key);
+    k
+}
+
+/// The `_id` key of another document that already holds `value_part` in a unique index.
+fn holder_of(
+    txn: &dyn ReadTxn,
+    index: &IndexMeta,
+    value_part: &[u8],
+    own_id: &[u8],
+) -> CmdResult<Option<Vec<u8>>> {
+    let end = keycodec::prefix_successor(value_part);
+    let end_bound = match &end {
+        Some(e) => Bound::Excluded(e.as_slice()),
+        None => Bound::Unbounded,
+    };
+    let mut other = None;
+    txn.scan(
+        &index.table(),
+        (Bound::Included(value_part), end_bound),
+        Direction::Forward,
+        &mut |_, id| {
+            if id != own_id {
+                other = Some(id.to_vec());
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )?;
+    Ok(other)
+}
+
+/// The `E11000` error for a value that an index already holds.
+pub fn duplicate_key_error(
+    meta: &CollectionMeta,
+    index_name: &str,
+    key_pattern: &Document,
+    doc: &Document,
+) -> CommandError {
+    let mut key_value = Document::new();
+    for (path, _) in key_pattern {
+        let v = crate::engine::path::get_path(doc, path)
+            .cloned()
+            .unwrap_or(Bson::Null);
+        key_value.insert(path.clone(), v);
+    }
+    let shown: Vec<String> = key_value.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    CommandError::new(
+        ErrorCode::DuplicateKey,
+        format!(
+            "E11000 duplicate key error collection: {} index: {} dup key: {{ {} }}",
+            meta.ns(),
+            index_name,
+            shown.join(", ")
+        ),
+    )
+    .with_info(bson::doc! {"keyPattern": key_pattern.clone(), "keyValue": key_value})
+}
+
+/// Index entries to write for a document, computed and checked before any write.
+struct Planned {
+    /// Per index: (position in `meta.indexes`, value parts).
+    keys: Vec<(usize, Vec<Vec<u8>>)>,
+    /// Indexes this document turns multikey.
+    newly_multikey: Vec<usize>,
+}
+
+fn plan_entries(
+    txn: &dyn ReadTxn,
+    meta: &CollectionMeta,
+    doc: &Document,
+    id: &[u8],
+) -> CmdResult<Planned> {
+    let mut planned = Planned {
+        keys: Vec::new(),
+        newly_multikey: Vec::new(),
+    };
+    for (i, index) in meta.indexes.iter().enumerate() {
+        let Some((keys, multikey)) = index_keys(meta, index, doc)? else {
+            continue;
+        };
+        if index.unique {
+            for k in &keys {
+                if holder_of(txn, index, k, id)?.is_some() {
+                    return Err(duplicate_key_error(meta, &index.name, &index.key, doc));
+                }
+            }
+        }
+        if multikey && !index.multikey {
+            planned.newly_multikey.push(i);
+        }
+        planned.keys.push((i, keys));
+    }
+    Ok(planned)
+}
+
+fn mark_multikey(
+    txn: &mut dyn WriteTxn,
+    meta: &mut CollectionMeta,
+    which: &[usize],
+) -> CmdResult<()> {
+    if which.is_empty() {
+        return Ok(());
+    }
+    for &i in which {
+        meta.indexes[i].multikey = true;
+    }
+    catalog::put(txn, meta)?;
+    Ok(())
+}
+
+fn encode_document(doc: &Document) -> CmdResult<Vec<u8>> {
+    doc.to_vec()
+        .map_err(|e| CommandError::bad_value(format!("cannot encode document: {e}")))
+}
+
+/// Inserts a document that has an `_id`. Fails with `DuplicateKey` (on `_id_` or a
+/// unique index) before writing anything.
+pub fn insert(txn: &mut dyn WriteTxn, meta: &mut CollectionMeta, doc: &Document) -> CmdResult<()> {
+    let id = id_key(doc)?;
+    let table = meta.documents_table();
+    if txn.get(&table, &id)?.is_some() {
+        return Err(duplicate_key_error(
+            meta,
+            ID_INDEX_NAME,
+            &bson::doc! {"_id": 1},
+            doc,
+        ));
+    }
+    let planned = plan_entries(txn, meta, doc, &id)?;
+    txn.put(&table, &id, &encode_document(doc)?)?;
+    for (i, keys) in &planned.keys {
+        let index_table = meta.indexes[*i].table();
+        for k in keys {
+            txn.put(&index_table, &entry_key(k, &id), &id)?;
+        }
+    }
+    mark_multikey(txn, meta, &planned.newly_multikey)
+}
+
+/// Replaces `old` by `new` (same `_id`), moving only the index entries that change.
+/// Fails with `DuplicateKey` before writing anything.
+pub fn update(
+    txn: &mut dyn WriteTxn,
+    meta: &mut CollectionMeta,
+    old: &Document,
+    new: &Document,
+) -> CmdResult<()> {
+    let id = id_key(new)?;
+    debug_assert_eq!(Some(&id), id_key(old).ok().as_ref());
+    let planned = plan_entries(txn, meta, new, &id)?;
+    txn.put(&meta.documents_table(), &id, &encode_document(new)?)?;
+    for (i, index) in meta.indexes.iter().enumerate() {
+        let before = index_keys(meta, index, old)?
+            .map(|(k, _)| k)
+            .unwrap_or_default();
+        let after: &[Vec<u8>] = planned
+            .keys
+            .iter()
+            .find(|(j, _)| *j == i)
+            .map(|(_, k)| k.as_slice())
+            .unwrap_or(&[]);
+        let table = index.table();
+        for k in before.iter().filter(|k| !after.contains(k)) {
+            txn.delete(&table, &entry_key(k, &id))?;
+        }
+        for k in after.iter().filter(|k| !before.contains(k)) {
+            txn.put(&table, &entry_key(k, &id), &id)?;
+        }
+    }
+    mark_multikey(txn, meta, &planned.newly_multikey)
+}
+
+/// Deletes a stored document and its index entries.
+pub fn delete(txn: &mut dyn WriteTxn, meta: &CollectionMeta, doc: &Document) -> CmdResult<()> {
+    let id = id_key(doc)?;
+    for index in &meta.indexes {
+        if let Some((keys, _)) = index_keys(meta, index, doc)? {
+            let table = index.table();
+            for k in keys {
+                txn.delete(&table, &entry_key(&k, &id))?;
+            }
+        }
+    }
+    txn.delete(&meta.documents_table(), &id)?;
+    Ok(())
+}
+
+/// Fills a new index from the documents already stored; `DuplicateKey` if a unique
+/// index finds two documents with one value. The index must already be in
+/// `meta.indexes` at position `position` (its multikey flag is set as found).
+pub fn build_index(
+    txn: &mut dyn WriteTxn,
+    meta: &mut CollectionMeta,
+    position: usize,
+) -> CmdResult<()> {
+    let mut docs = Vec::new();
+    txn.scan(
+        &meta.documents_table(),
+        (Bound::Unbounded, Bound::Unbounded),
+        Direction::Forward,
+        &mut |k, v| {
+            docs.push((k.to_vec(), v.to_vec()));
+            ControlFlow::Continue(())
+        },
+    )?;
+    let index = meta.indexes[position].clone();
+    let table = index.table();
+    let mut multikey = false;
+    for (id, bytes) in docs {
+        let doc = decode(&bytes)?;
+        let Some((keys, mk)) = index_keys(meta, &index, &doc)? else {
+            continue;
+        };
+        multikey |= mk;
+        for k in keys {
+            if index.unique && holder_of(txn, &index, &k, &id)?.is_some() {
+                return Err(duplicate_key_error(meta, &index.name, &index.key, &doc));
+            }
+            txn.put(&table, &entry_key(&k, &id), &id)?;
+        }
+    }
+    meta.indexes[position].multikey = multikey;
+    Ok(())
+}
+
+/// Number of documents and their total size in bytes.
+pub fn stats(txn: &dyn ReadTxn, meta: &CollectionMeta) -> CmdResult<(u64, u64)> {
+    let (mut count, mut bytes) = (0u64, 0u64);
+    txn.scan(
+        &meta.documents_table(),
+        (Bound::Unbounded, Bound::Unbounded),
+        Direction::Forward,
+        &mut |_, v| {
+            count += 1;
+            bytes += v.len() as u64;
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok((count, bytes))
+}
+
+/// Total bytes of an index's entries (keys and values).
+pub fn index_size(txn: &dyn ReadTxn, index: &IndexMeta) -> CmdResult<u64> {
+    let mut bytes = 0u64;
+    txn.scan(
+        &index.table(),
+        (Bound::Unbounded, Bound::Unbounded),
+        Direction::Forward,
+        &mut |k, v| {
+            bytes += (k.len() + v.len()) as u64;
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::memory::MemoryStore;
+    use crate::storage::{Durability, Store};
+    use bson::doc;
+
+    fn index(name: &str, key: Document, unique: bool, sparse: bool, ident: u64) -> IndexMeta {
+        IndexMeta {
+            name: name.into(),
+            key,
+            unique,
+            sparse,
+            multikey: false,
+            ident,
+            options: Document::new(),
+        }
+    }
+
+    fn entries(store: &MemoryStore, index: &IndexMeta) -> usize {
+        let r = store.begin_read().unwrap();
+        crate::storage::scan_all(&*r, &index.table(), (Bound::Unbounded, Bound::Unbounded))
+            .unwrap()
+            .len()
+    }
+
+    #[test]
+    fn unique_index_refuses_second_document_and_writes_nothing() {
+        let store = MemoryStore::new();
+        let mut w = store.begin_write().unwrap();
+        let (mut meta, _) = catalog::get_or_create(&mut *w, "db", "c").unwrap();
+        meta.indexes
+            .push(index("email_1", doc! {"email": 1}, true, false, 100));
+        insert(&mut *w, &mut meta, &doc! {"_id": 1, "email": "a"}).unwrap();
+        let err = insert(&mut *w, &mut meta, &doc! {"_id": 2, "email": "a"}).unwrap_err();
+        assert_eq!(err.code, ErrorCode::DuplicateKey);
+        assert_eq!(
+            err.info.unwrap(),
+            doc! {"keyPattern": {"email": 1}, "keyValue": {"email": "a"}}
+        );
+        assert!(get(&*w, &meta, &Bson::Int32(2)).unwrap().is_none());
+        let err = insert(&mut *w, &mut meta, &doc! {"_id": 1.0, "email": "b"}).unwrap_err();
+        assert!(err.message.contains("index: _id_"), "{}", err.message);
+        w.commit(Durability::Immediate).unwrap();
+        assert_eq!(entries(&store, &meta.indexes[0]), 1);
+    }
+
+    #[test]
+    fn update_moves_entries_and_keeps_unique() {
+        let store = MemoryStore::new();
+        let mut w = store.begin_write().unwrap();
+        let (mut meta, _) = catalog::get_or_create(&mut *w, "db", "c").unwrap();
+        meta.indexes
+            .push(index("tags_1", doc! {"tags": 1}, true, false, 100));
+        let a = doc! {"_id": 1, "tags": ["x", "y"]};
+        insert(&mut *w, &mut meta, &a).unwrap();
+        assert!(meta.indexes[0].multikey);
+        let b = doc! {"_id": 2, "tags": "z"};
+        insert(&mut *w, &mut meta, &b).unwrap();
+        let err = update(&mut *w, &mut meta, &b, &doc! {"_id": 2, "tags": ["y"]}).unwrap_err();
+        assert_eq!(err.code, ErrorCode::DuplicateKey);
+        // One document may repeat its own value.
+        update(
+            &mut *w,
+            &mut meta,
+            &a,
+            &doc! {"_id": 1, "tags": ["y", "y", "w"]},
+        )
+        .unwrap();
+        w.commit(Durability::Immediate).unwrap();
+        assert_eq!(entries(&store, &meta.indexes[0]), 3);
+        let mut w = store.begin_write().unwrap();
+        delete(&mut *w, &meta, &doc! {"_id": 1, "tags": ["y", "y", "w"]}).unwrap();
+        w.commit(Durability::Immediate).unwrap();
+        assert_eq!(entries(&store, &meta.indexes[0]), 1);
+    }
+
+    #[test]
+    fn sparse_skips_missing_and_parallel_arrays_are_refused() {
+        let store = MemoryStore::new();
+        let mut w = store.begin_write().unwrap();
+        let (mut meta, _) = catalog::get_or_create(&mut *w, "db", "c").unwrap();
+        meta.indexes
+            .push(index("s", doc! {"s": 1}, true, true, 100));
+        meta.indexes
+            .push(index("ab", doc! {"a": 1, "b": -1}, false, false, 101));
+        insert(&mut *w, &mut meta, &doc! {"_id": 1}).unwrap();
+        insert(&mut *w, &mut meta, &doc! {"_id": 2}).unwrap();
+        let err = insert(&mut *w, &mut meta, &doc! {"_id": 3, "a": [1], "b": [2]}).unwrap_err();
+        assert_eq!(err.code, ErrorCode::CannotIndexParallelArrays);
+        w.commit(Durability::Immediate).unwrap();
+        assert_eq!(entries(&store, &meta.indexes[0]), 0);
+        assert_eq!(entries(&store, &meta.indexes[1]), 2);
+    }
+}

@@ -151,6 +151,31 @@ pub fn compare_arrays(a: &[Bson], b: &[Bson]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
+/// A value ordered (and equal) as MongoDB orders values, for maps keyed by values:
+/// `1`, `1.0` and `NumberLong(1)` are one key.
+#[derive(Clone, Debug)]
+pub struct OrderedBson(pub Bson);
+
+impl PartialEq for OrderedBson {
+    fn eq(&self, other: &Self) -> bool {
+        compare(&self.0, &other.0) == Ordering::Equal
+    }
+}
+
+impl Eq for OrderedBson {}
+
+impl PartialOrd for OrderedBson {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrderedBson {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare(&self.0, &other.0)
+    }
+}
+
 fn encode_single(value: &Bson) -> Vec<u8> {
     let mut d = Document::new();
     d.insert("", value.clone());

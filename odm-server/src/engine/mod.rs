@@ -5,5 +5,12 @@
 //! [`matcher`] (query filters), [`update`] (update operators), [`projection`], [`sort`]
 //! and [`agg`] (aggregation pipelines).
 
+pub mod agg;
+pub mod arith;
 pub mod compare;
+pub mod matcher;
 pub mod path;
+pub mod projection;
+pub mod sort;
+pub mod types;
+pub mod update;

@@ -1,0 +1,585 @@
+//! Aggregation pipelines: stages parsed once, then run over the documents of a
+//! collection.
+//!
+//! Stages run one after another over an in-memory list. The `aggregate` command hands a
+//! leading `$match` (and `$sort`) to the planner so that indexes narrow the input before
+//! the pipeline sees it; what remains runs here.
+
+use std::collections::BTreeMap;
+
+use bson::{Bson, Document, doc};
+
+use super::accumulate::{Accumulator, AccumulatorKind};
+use super::expr::{self, Expression, Scope};
+use crate::engine::compare::OrderedBson;
+use crate::engine::matcher::Filter;
+use crate::engine::path;
+use crate::engine::projection::Projection;
+use crate::engine::sort::SortSpec;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+
+/// One parsed stage.
+#[derive(Clone, Debug)]
+pub enum Stage {
+    Match(Filter),
+    Sort(SortSpec),
+    Skip(u64),
+    Limit(u64),
+    Project(Projection),
+    AddFields(Vec<(String, Expression)>),
+    Unset(Vec<String>),
+    Group(Group),
+    Count(String),
+    Unwind(Unwind),
+    ReplaceRoot(Expression),
+}
+
+#[derive(Clone, Debug)]
+pub struct Group {
+    id: Expression,
+    fields: Vec<(String, AccumulatorKind, Expression)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Unwind {
+    path: String,
+    include_array_index: Option<String>,
+    preserve_null_and_empty: bool,
+}
+
+fn stage_error(code: i32, msg: impl Into<String>) -> CommandError {
+    CommandError::new(ErrorCode::Location(code), msg)
+}
+
+/// A parsed pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct Pipeline {
+    pub stages: Vec<Stage>,
+}
+
+impl Pipeline {
+    pub fn parse(stages: &[Bson]) -> CmdResult<Pipeline> {
+        let mut out = Vec::with_capacity(stages.len());
+        for stage in stages {
+            let Bson::Document(d) = stage else {
+                return Err(CommandError::type_mismatch(
+                    "Each element of the 'pipeline' array must be an object",
+                ));
+            };
+            if d.len() != 1 {
+                return Err(stage_error(
+                    40323,
+                    "A pipeline stage specification object must contain exactly one field.",
+                ));
+            }
+            let (name, arg) = d.iter().next().expect("one field");
+            out.extend(parse_stage(name, arg)?);
+        }
+        Ok(Pipeline { stages: out })
+    }
+
+    /// Runs every stage over `docs`.
+    pub fn run(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+        self.stages
+            .iter()
+            .try_fold(docs, |docs, stage| run_stage(stage, docs))
+    }
+}
+
+fn as_document<'a>(stage: &str, arg: &'a Bson) -> CmdResult<&'a Document> {
+    match arg {
+        Bson::Document(d) => Ok(d),
+        _ => Err(stage_error(
+            15955,
+            format!("the {stage} stage specification must be an object"),
+        )),
+    }
+}
+
+fn non_negative(stage: &str, arg: &Bson) -> CmdResult<u64> {
+    match crate::engine::arith::to_i64_exact(arg) {
+        Some(n) if n >= 0 => Ok(n as u64),
+        _ => Err(stage_error(
+            15956,
+            format!(
+                "invalid argument to {stage} stage: Expected a non-negative number in: {stage}: {arg}"
+            ),
+        )),
+    }
+}
+
+fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
+    Ok(vec![match name {
+        "$match" => Stage::Match(Filter::parse(as_document(name, arg)?)?),
+        "$sort" => {
+            let spec = SortSpec::parse(as_document(name, arg)?)?;
+            if spec.is_empty() {
+                return Err(stage_error(15976, "$sort stage must have at least one sort key"));
+            }
+            Stage::Sort(spec)
+        }
+        "$skip" => Stage::Skip(non_negative(name, arg)?),
+        "$limit" => match non_negative(name, arg)? {
+            0 => return Err(stage_error(15958, "the limit must be positive")),
+            n => Stage::Limit(n),
+        },
+        "$project" => match Projection::parse_for_pipeline(as_document(name, arg)?)? {
+            Some(p) => Stage::Project(p),
+            None => return Err(stage_error(51272, "$project requires at least one output field")),
+        },
+        "$addFields" | "$set" => {
+            let spec = as_document(name, arg)?;
+            let fields = spec.iter().map(|(k, v)| Ok((k.clone(), expr::parse(v)?))).collect::<CmdResult<Vec<_>>>()?;
+            Stage::AddFields(fields)
+        }
+        "$unset" => Stage::Unset(match arg {
+            Bson::String(s) => vec![s.clone()],
+            Bson::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string).ok_or_else(|| stage_error(31120, "$unset specification must be a string or an array containing only string values")))
+                .collect::<CmdResult<_>>()?,
+            _ => return Err(stage_error(31002, "$unset specification must be a string or an array")),
+        }),
+        "$group" => Stage::Group(parse_group(as_document(name, arg)?)?),
+        "$count" => match arg {
+            Bson::String(s) if !s.is_empty() && !s.starts_with('$') && !s.contains('.') => Stage::Count(s.clone()),
+            _ => return Err(stage_error(40156, "the count field must be a non-empty string, not starting with '$' and without '.'")),
+        },
+        "$unwind" => Stage::Unwind(parse_unwind(arg)?),
+        "$replaceRoot" => {
+            let spec = as_document(name, arg)?;
+            match spec.get("newRoot") {
+                Some(root) if spec.len() == 1 => Stage::ReplaceRoot(expr::parse(root)?),
+                _ => return Err(stage_error(40231, "no newRoot specified for the $replaceRoot stage")),
+            }
+        }
+        "$replaceWith" => Stage::ReplaceRoot(expr::parse(arg)?),
+        "$sortByCount" => {
+            let group = Group { id: expr::parse(arg)?, fields: vec![("count".into(), AccumulatorKind::Sum, Expression::Literal(Bson::Int32(1)))] };
+            return Ok(vec![Stage::Group(group), Stage::Sort(SortSpec { fields: vec![("count".into(), true)] })]);
+        }
+        "$lookup" | "$facet" | "$bucket" | "$bucketAuto" | "$out" | "$merge" | "$sample" | "$unionWith" | "$graphLookup"
+        | "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$redact" | "$collStats" | "$indexStats" => {
+            return Err(CommandError::new(
+                ErrorCode::Location(40324),
+                format!("The {name} stage is not supported by this server yet"),
+            ));
+        }
+        other => {
+            return Err(CommandError::new(ErrorCode::Location(40324), format!("Unrecognized pipeline stage name: '{other}'")));
+        }
+    }])
+}
+
+fn parse_group(spec: &Document) -> CmdResult<Group> {
+    let id = match spec.get("_id") {
+        Some(v) => expr::parse(v)?,
+        None => {
+            return Err(stage_error(
+                15955,
+                "a group specification must include an _id",
+            ));
+        }
+    };
+    let mut fields = Vec::new();
+    for (name, value) in spec {
+        if name == "_id" {
+            continue;
+        }
+        if name.contains('.') {
+            return Err(stage_error(
+                40235,
+                format!("The field name '{name}' cannot contain '.'"),
+            ));
+        }
+        let Bson::Document(acc) = value else {
+            return Err(stage_error(
+                40234,
+                format!("The field '{name}' must be an accumulator object"),
+            ));
+        };
+        if acc.len() != 1 {
+            return Err(stage_error(
+                40238,
+                format!("The field '{name}' must specify one accumulator"),
+            ));
+        }
+        let (op, arg) = acc.iter().next().expect("one accumulator");
+        let Some(kind) = AccumulatorKind::from_name(op) else {
+            return Err(stage_error(15952, format!("unknown group operator '{op}'")));
+        };
+        let arg = if kind == AccumulatorKind::Count {
+            if !matches!(arg, Bson::Document(d) if d.is_empty()) {
+                return Err(stage_error(
+                    4544702,
+                    "$count takes no arguments, i.e. $count:{}",
+                ));
+            }
+            Expression::Literal(Bson::Int32(1))
+        } else {
+            expr::parse(arg)?
+        };
+        fields.push((name.clone(), kind, arg));
+    }
+    Ok(Group { id, fields })
+}
+
+fn parse_unwind(arg: &Bson) -> CmdResult<Unwind> {
+    let (path, include_array_index, preserve) = match arg {
+        Bson::String(s) => (s.clone(), None, false),
+        Bson::Document(d) => {
+            let path = match d.get("path") {
+                Some(Bson::String(s)) => s.clone(),
+                _ => return Err(stage_error(28812, "no path specified to $unwind stage")),
+            };
+            let index = match d.get("includeArrayIndex") {
+                None => None,
+                Some(Bson::String(s)) if !s.is_empty() && !s.starts_with('$') => Some(s.clone()),
+                Some(_) => {
+                    return Err(stage_error(
+                        28810,
+                        "includeArrayIndex must be a non-empty string not starting with '$'",
+                    ));
+                }
+            };
+            let preserve = match d.get("preserveNullAndEmptyArrays") {
+                None => false,
+                Some(Bson::Boolean(b)) => *b,
+                Some(_) => {
+                    return Err(stage_error(
+                        28809,
+                        "expected a boolean for the preserveNullAndEmptyArrays option to $unwind stage",
+                    ));
+                }
+            };
+            for k in d.keys() {
+                if !matches!(
+                    k.as_str(),
+                    "path" | "includeArrayIndex" | "preserveNullAndEmptyArrays"
+                ) {
+                    return Err(stage_error(
+                        28811,
+                        format!("unrecognized option to $unwind stage: {k}"),
+                    ));
+                }
+            }
+            (path, index, preserve)
+        }
+        _ => {
+            return Err(stage_error(
+                15981,
+                "expected either a string or an object as specification for $unwind stage",
+            ));
+        }
+    };
+    let Some(stripped) = path.strip_prefix('$') else {
+        return Err(stage_error(
+            28818,
+            format!("path option to $unwind stage should be prefixed with a '$': {path}"),
+        ));
+    };
+    Ok(Unwind {
+        path: stripped.to_string(),
+        include_array_index,
+        preserve_null_and_empty: preserve,
+    })
+}
+
+fn run_stage(stage: &Stage, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+    Ok(match stage {
+        Stage::Match(filter) => {
+            let mut out = Vec::with_capacity(docs.len());
+            for d in docs {
+                if filter.matches_checked(&d)? {
+                    out.push(d);
+                }
+            }
+            out
+        }
+        Stage::Sort(spec) => {
+            let mut docs = docs;
+            spec.sort(&mut docs);
+            docs
+        }
+        Stage::Skip(n) => docs.into_iter().skip(*n as usize).collect(),
+        Stage::Limit(n) => docs.into_iter().take(*n as usize).collect(),
+        Stage::Project(p) => docs.iter().map(|d| p.apply(d)).collect::<CmdResult<_>>()?,
+        Stage::AddFields(fields) => {
+            let mut out = Vec::with_capacity(docs.len());
+            for d in docs {
+                let mut values = Vec::with_capacity(fields.len());
+                {
+                    let mut scope = Scope::new(&d);
+                    for (name, e) in fields {
+                        values.push((name, e.evaluate(&mut scope)?));
+                    }
+                }
+                let mut d = d;
+                for (name, v) in values {
+                    match v {
+                        Some(v) => path::set_path(&mut d, name, v).map_err(|_| {
+                            stage_error(
+                                40184,
+                                format!("cannot set field '{name}': a parent is not a document"),
+                            )
+                        })?,
+                        None => {
+                            path::remove_path(&mut d, name);
+                        }
+                    }
+                }
+                out.push(d);
+            }
+            out
+        }
+        Stage::Unset(paths) => docs
+            .into_iter()
+            .map(|mut d| {
+                for p in paths {
+                    path::remove_path(&mut d, p);
+                }
+                d
+            })
+            .collect(),
+        Stage::Group(group) => run_group(group, docs)?,
+        Stage::Count(name) => match docs.len() {
+            0 => Vec::new(),
+            n => vec![
+                doc! {name.clone(): i32::try_from(n).map(Bson::Int32).unwrap_or(Bson::Int64(n as i64))},
+            ],
+        },
+        Stage::Unwind(u) => run_unwind(u, docs),
+        Stage::ReplaceRoot(e) => {
+            let mut out = Vec::with_capacity(docs.len());
+            for d in &docs {
+                match e.evaluate(&mut Scope::new(d))? {
+                    Some(Bson::Document(new_root)) => out.push(new_root),
+                    other => {
+                        return Err(stage_error(
+                            40228,
+                            format!(
+                                "'replacement document' must evaluate to an object, but resulting value was: {}",
+                                other
+                                    .map(|v| v.to_string())
+                                    .unwrap_or_else(|| "MISSING".into())
+                            ),
+                        ));
+                    }
+                }
+            }
+            out
+        }
+    })
+}
+
+fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+    // Groups in order of first appearance; keys compare as values (1 == 1.0).
+    let mut positions: BTreeMap<OrderedBson, usize> = BTreeMap::new();
+    let mut groups: Vec<(Bson, Vec<Accumulator>)> = Vec::new();
+    for d in &docs {
+        let mut scope = Scope::new(d);
+        let key = group.id.evaluate(&mut scope)?.unwrap_or(Bson::Null);
+        let i = *positions
+            .entry(OrderedBson(key.clone()))
+            .or_insert_with(|| {
+                groups.push((
+                    key,
+                    group
+                        .fields
+                        .iter()
+                        .map(|(_, kind, _)| Accumulator::new(*kind))
+                        .collect(),
+                ));
+                groups.len() - 1
+            });
+        for ((_, _, e), acc) in group.fields.iter().zip(groups[i].1.iter_mut()) {
+            acc.add(e.evaluate(&mut scope)?);
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(key, accs)| {
+            let mut out = doc! {"_id": key};
+            for ((name, _, _), acc) in group.fields.iter().zip(accs) {
+                out.insert(name.clone(), acc.finish());
+            }
+            out
+        })
+        .collect())
+}
+
+fn run_unwind(u: &Unwind, docs: Vec<Document>) -> Vec<Document> {
+    let mut out = Vec::with_capacity(docs.len());
+    for d in docs {
+        let value = path::get_path(&d, &u.path).cloned();
+        match value {
+            Some(Bson::Array(items)) if !items.is_empty() => {
+                for (i, item) in items.into_iter().enumerate() {
+                    let mut copy = d.clone();
+                    // The path exists (it held the array), so setting it cannot fail.
+                    let _ = path::set_path(&mut copy, &u.path, item);
+                    if let Some(name) = &u.include_array_index {
+                        copy.insert(name.clone(), Bson::Int64(i as i64));
+                    }
+                    out.push(copy);
+                }
+            }
+            Some(Bson::Array(_)) | Some(Bson::Null) | None => {
+                if u.preserve_null_and_empty {
+                    let mut copy = d;
+                    if let Some(name) = &u.include_array_index {
+                        copy.insert(name.clone(), Bson::Null);
+                    }
+                    out.push(copy);
+                }
+            }
+            Some(_) => {
+                // A non-array value unwinds as a one-element array.
+                let mut copy = d;
+                if let Some(name) = &u.include_array_index {
+                    copy.insert(name.clone(), Bson::Int64(0));
+                }
+                out.push(copy);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(stages: Vec<Document>, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+        Pipeline::parse(&stages.into_iter().map(Bson::Document).collect::<Vec<_>>())?.run(docs)
+    }
+
+    fn sample() -> Vec<Document> {
+        vec![
+            doc! {"_id": 1, "cat": "a", "n": 5, "tags": ["x", "y"]},
+            doc! {"_id": 2, "cat": "b", "n": 1, "tags": []},
+            doc! {"_id": 3, "cat": "a", "n": 2.5},
+        ]
+    }
+
+    #[test]
+    fn count_documents_shape() {
+        // What the drivers send for count_documents.
+        let out = run(
+            vec![
+                doc! {"$match": {"cat": "a"}},
+                doc! {"$skip": 0},
+                doc! {"$group": {"_id": 1, "n": {"$sum": 1}}},
+            ],
+            sample(),
+        )
+        .unwrap();
+        assert_eq!(out, vec![doc! {"_id": 1, "n": 2}]);
+        let out = run(
+            vec![
+                doc! {"$match": {"cat": "zzz"}},
+                doc! {"$group": {"_id": 1, "n": {"$sum": 1}}},
+            ],
+            sample(),
+        )
+        .unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn group_with_accumulators() {
+        let out = run(
+            vec![
+                doc! {"$group": {"_id": "$cat", "total": {"$sum": "$n"}, "avg": {"$avg": "$n"}, "max": {"$max": "$n"}, "ids": {"$push": "$_id"}, "first": {"$first": "$_id"}, "last": {"$last": "$_id"}, "min": {"$min": "$n"}}},
+                doc! {"$sort": {"_id": 1}},
+            ],
+            sample(),
+        )
+        .unwrap();
+        assert_eq!(
+            out[0],
+            doc! {"_id": "a", "total": 7.5, "avg": 3.75, "max": 5, "ids": [1, 3], "first": 1, "last": 3, "min": 2.5}
+        );
+        assert_eq!(out[1].get_i32("total").unwrap(), 1);
+    }
+
+    #[test]
+    fn unwind_project_count_limit() {
+        let out = run(
+            vec![
+                doc! {"$unwind": "$tags"},
+                doc! {"$project": {"tags": 1, "_id": 0}},
+            ],
+            sample(),
+        )
+        .unwrap();
+        assert_eq!(out, vec![doc! {"tags": "x"}, doc! {"tags": "y"}]);
+        let out = run(vec![doc! {"$unwind": {"path": "$tags", "preserveNullAndEmptyArrays": true, "includeArrayIndex": "i"}}], sample()).unwrap();
+        assert_eq!(out.len(), 4);
+        let out = run(
+            vec![
+                doc! {"$sort": {"n": -1}},
+                doc! {"$limit": 2},
+                doc! {"$count": "c"},
+            ],
+            sample(),
+        )
+        .unwrap();
+        assert_eq!(out, vec![doc! {"c": 2}]);
+    }
+
+    #[test]
+    fn add_fields_unset_replace_root() {
+        let out = run(
+            vec![
+                doc! {"$addFields": {"double": {"$multiply": ["$n", 2]}, "meta.k": "v"}},
+                doc! {"$unset": ["tags", "cat"]},
+                doc! {"$limit": 1},
+            ],
+            sample(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![doc! {"_id": 1, "n": 5, "double": 10, "meta": {"k": "v"}}]
+        );
+        let out = run(
+            vec![doc! {"$replaceWith": {"k": "$cat"}}, doc! {"$limit": 1}],
+            sample(),
+        )
+        .unwrap();
+        assert_eq!(out, vec![doc! {"k": "a"}]);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(
+            run(vec![doc! {"$frob": {}}], vec![])
+                .unwrap_err()
+                .code
+                .code(),
+            40324
+        );
+        assert_eq!(
+            run(vec![doc! {"$limit": 0}], vec![])
+                .unwrap_err()
+                .code
+                .code(),
+            15958
+        );
+        assert_eq!(
+            run(vec![doc! {"$group": {"n": {"$sum": 1}}}], vec![])
+                .unwrap_err()
+                .code
+                .code(),
+            15955
+        );
+        assert_eq!(
+            run(vec![doc! {"$unwind": "tags"}], vec![])
+                .unwrap_err()
+                .code
+                .code(),
+            28818
+        );
+    }
+}

@@ -1,0 +1,495 @@
+//! Projections of `find` and `findAndModify`: which fields of a document to return.
+//!
+//! A projection either includes fields (`{name: 1}`; `_id` too unless `{_id: 0}`) or
+//! excludes them (`{secret: 0}`), never both (`31254`/`31253`). Dotted paths reach into
+//! embedded documents and through arrays of them. Includes may also compute fields from
+//! expressions (`{total: {$add: ["$a", "$b"]}}`), and arrays can be cut with `$slice` or
+//! filtered with `$elemMatch`.
+
+use bson::{Bson, Document};
+
+use super::agg::expr::{self, Expression, Scope};
+use super::matcher::Filter;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+
+#[derive(Clone, Debug)]
+enum Item {
+    Include,
+    Exclude,
+    Nested(Node),
+    Computed(Expression),
+    Slice { skip: i64, limit: Option<i64> },
+    ElemMatch(Filter),
+}
+
+/// Fields of one document level, in projection order.
+#[derive(Clone, Debug, Default)]
+struct Node {
+    fields: Vec<(String, Item)>,
+}
+
+/// A parsed projection.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    root: Node,
+    inclusion: bool,
+    include_id: bool,
+}
+
+fn collision(path: &str) -> CommandError {
+    CommandError::new(
+        ErrorCode::Location(31250),
+        format!("Path collision at {path}"),
+    )
+}
+
+impl Projection {
+    /// Parses a `find` projection; `None` for an empty one (return everything).
+    pub fn parse(spec: &Document) -> CmdResult<Option<Projection>> {
+        Self::parse_with(spec, true)
+    }
+
+    /// Parses a `$project` stage: there `{$slice: ...}` is the expression, not the
+    /// projection operator.
+    pub fn parse_for_pipeline(spec: &Document) -> CmdResult<Option<Projection>> {
+        Self::parse_with(spec, false)
+    }
+
+    fn parse_with(spec: &Document, find_operators: bool) -> CmdResult<Option<Projection>> {
+        if spec.is_empty() {
+            return Ok(None);
+        }
+        let mut root = Node::default();
+        let mut mode: Option<bool> = None; // Some(true): inclusion
+        let mut include_id = true;
+        let mut flat = Vec::with_capacity(spec.len());
+        flatten("", spec, &mut flat);
+        for (path, value) in &flat {
+            let (path, value) = (path.as_str(), *value);
+            if path.is_empty() || path.split('.').any(str::is_empty) {
+                return Err(CommandError::bad_value(format!(
+                    "FieldPath field names may not be empty strings: '{path}'"
+                )));
+            }
+            if path.ends_with(".$") || path.contains(".$.") || path == "$" {
+                return Err(CommandError::bad_value(
+                    "positional projection ('a.$') is not supported by this server yet",
+                ));
+            }
+            let item = parse_item(path, value, find_operators)?;
+            if path == "_id" {
+                match item {
+                    Item::Include => {}
+                    Item::Exclude => {
+                        include_id = false;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            let kind = match item {
+                Item::Include | Item::Computed(_) => Some(true),
+                Item::Exclude => Some(false),
+                _ => None,
+            };
+            if let Some(k) = kind
+                && path != "_id"
+            {
+                match mode {
+                    Some(m) if m != k => {
+                        return Err(if m {
+                            CommandError::new(
+                                ErrorCode::Location(31254),
+                                format!(
+                                    "Cannot do exclusion on field {path} in inclusion projection"
+                                ),
+                            )
+                        } else {
+                            CommandError::new(
+                                ErrorCode::Location(31253),
+                                format!(
+                                    "Cannot do inclusion on field {path} in exclusion projection"
+                                ),
+                            )
+                        });
+                    }
+                    _ => mode = Some(k),
+                }
+            }
+            insert(&mut root, path, item)?;
+        }
+        // `{_id: 1}` alone is an inclusion; `$slice`/`$elemMatch` alone are exclusions.
+        let inclusion = mode.unwrap_or_else(|| {
+            root.fields
+                .iter()
+                .any(|(k, i)| k == "_id" && matches!(i, Item::Include))
+        });
+        Ok(Some(Projection {
+            root,
+            inclusion,
+            include_id,
+        }))
+    }
+
+    /// Applies the projection to a document.
+    pub fn apply(&self, doc: &Document) -> CmdResult<Document> {
+        let mut out = if self.inclusion {
+            include(&self.root, doc, doc)?
+        } else {
+            exclude(&self.root, doc, doc)?
+        };
+        if self.inclusion
+            && self.include_id
+            && let Some(id) = doc.get("_id")
+            && !out.contains_key("_id")
+        {
+            let mut with_id = Document::new();
+            with_id.insert("_id", id.clone());
+            with_id.extend(out);
+            out = with_id;
+        }
+        if !self.include_id {
+            out.remove("_id");
+        }
+        Ok(out)
+    }
+}
+
+/// `{a: {b: 1}}` is the same projection as `{"a.b": 1}`: nested specs become dotted
+/// paths, while objects starting with an operator stay values.
+fn flatten<'a>(prefix: &str, spec: &'a Document, out: &mut Vec<(String, &'a Bson)>) {
+    for (key, value) in spec {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Bson::Document(d)
+                if !d.is_empty() && !d.keys().next().is_some_and(|k| k.starts_with('$')) =>
+            {
+                flatten(&path, d, out)
+            }
+            _ => out.push((path, value)),
+        }
+    }
+}
+
+fn parse_item(path: &str, value: &Bson, find_operators: bool) -> CmdResult<Item> {
+    Ok(match value {
+        Bson::Boolean(b) => {
+            if *b {
+                Item::Include
+            } else {
+                Item::Exclude
+            }
+        }
+        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => {
+            if expr::truthy(Some(value)) {
+                Item::Include
+            } else {
+                Item::Exclude
+            }
+        }
+        Bson::Document(d) if find_operators && d.len() == 1 && d.contains_key("$slice") => {
+            parse_slice(d.get("$slice").expect("checked"))?
+        }
+        Bson::Document(d) if find_operators && d.len() == 1 && d.contains_key("$elemMatch") => {
+            if path.contains('.') {
+                return Err(CommandError::bad_value(
+                    "Cannot use $elemMatch projection on a nested field.",
+                ));
+            }
+            match d.get("$elemMatch") {
+                Some(Bson::Document(f)) => Item::ElemMatch(Filter::parse(f)?),
+                _ => {
+                    return Err(CommandError::bad_value(
+                        "elemMatch: Invalid argument, object required.",
+                    ));
+                }
+            }
+        }
+        other => Item::Computed(expr::parse(other)?),
+    })
+}
+
+fn parse_slice(arg: &Bson) -> CmdResult<Item> {
+    let as_int = |v: &Bson| crate::engine::arith::to_i64_exact(v);
+    match arg {
+        Bson::Array(items) if items.len() == 2 => {
+            let (Some(skip), Some(limit)) = (as_int(&items[0]), as_int(&items[1])) else {
+                return Err(CommandError::bad_value("$slice arguments must be integers"));
+            };
+            if limit <= 0 {
+                return Err(CommandError::bad_value(format!(
+                    "$slice limit must be positive, got {limit}"
+                )));
+            }
+            Ok(Item::Slice {
+                skip,
+                limit: Some(limit),
+            })
+        }
+        v => match as_int(v) {
+            Some(n) => Ok(Item::Slice {
+                skip: n,
+                limit: None,
+            }),
+            None => Err(CommandError::bad_value(
+                "$slice only supports numbers and [skip, limit] arrays",
+            )),
+        },
+    }
+}
+
+fn insert(node: &mut Node, path: &str, item: Item) -> CmdResult<()> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let existing = node.fields.iter_mut().find(|(k, _)| k == head);
+    match (rest, existing) {
+        (None, None) => node.fields.push((head.to_string(), item)),
+        (None, Some(_)) => return Err(collision(path)),
+        (Some(rest), None) => {
+            let mut child = Node::default();
+            insert(&mut child, rest, item)?;
+            node.fields.push((head.to_string(), Item::Nested(child)));
+        }
+        (Some(rest), Some((_, Item::Nested(child)))) => insert(child, rest, item)?,
+        (Some(_), Some(_)) => return Err(collision(path)),
+    }
+    Ok(())
+}
+
+fn include(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> {
+    let mut out = Document::new();
+    for (key, value) in doc {
+        let Some((_, item)) = node.fields.iter().find(|(k, _)| k == key) else {
+            continue;
+        };
+        match item {
+            Item::Include => {
+                out.insert(key.clone(), value.clone());
+            }
+            Item::Nested(child) => {
+                if let Some(v) = include_value(child, value, root)? {
+                    out.insert(key.clone(), v);
+                }
+            }
+            Item::Slice { skip, limit } => {
+                out.insert(key.clone(), slice(value, *skip, *limit));
+            }
+            Item::ElemMatch(f) => {
+                if let Some(v) = elem_match(f, value) {
+                    out.insert(key.clone(), v);
+                }
+            }
+            Item::Computed(_) | Item::Exclude => {}
+        }
+    }
+    // Computed fields come after the stored ones, in projection order.
+    for (key, item) in &node.fields {
+        if let Item::Computed(e) = item
+            && let Some(v) = e.evaluate(&mut Scope::new(root))?
+        {
+            out.insert(key.clone(), v);
+        }
+    }
+    Ok(out)
+}
+
+fn include_value(node: &Node, value: &Bson, root: &Document) -> CmdResult<Option<Bson>> {
+    Ok(match value {
+        Bson::Document(d) => Some(Bson::Document(include(node, d, root)?)),
+        Bson::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                if let Some(v) = include_value(node, item, root)? {
+                    out.push(v);
+                }
+            }
+            Some(Bson::Array(out))
+        }
+        // A scalar has none of the nested fields asked for.
+        _ => None,
+    })
+}
+
+fn exclude(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> {
+    let mut out = Document::new();
+    for (key, value) in doc {
+        match node.fields.iter().find(|(k, _)| k == key).map(|(_, i)| i) {
+            None | Some(Item::Include) | Some(Item::Computed(_)) => {
+                out.insert(key.clone(), value.clone());
+            }
+            Some(Item::Exclude) => {}
+            Some(Item::Nested(child)) => {
+                out.insert(key.clone(), exclude_value(child, value, root)?);
+            }
+            Some(Item::Slice { skip, limit }) => {
+                out.insert(key.clone(), slice(value, *skip, *limit));
+            }
+            Some(Item::ElemMatch(f)) => {
+                if let Some(v) = elem_match(f, value) {
+                    out.insert(key.clone(), v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn exclude_value(node: &Node, value: &Bson, root: &Document) -> CmdResult<Bson> {
+    Ok(match value {
+        Bson::Document(d) => Bson::Document(exclude(node, d, root)?),
+        Bson::Array(items) => Bson::Array(
+            items
+                .iter()
+                .map(|i| exclude_value(node, i, root))
+                .collect::<CmdResult<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn slice(value: &Bson, skip: i64, limit: Option<i64>) -> Bson {
+    let Bson::Array(items) = value else {
+        return value.clone();
+    };
+    let len = items.len() as i64;
+    let (start, count) = match limit {
+        None if skip >= 0 => (0, skip),
+        None => ((len + skip).max(0), len),
+        Some(l) => (
+            if skip < 0 {
+                (len + skip).max(0)
+            } else {
+                skip.min(len)
+            },
+            l,
+        ),
+    };
+    Bson::Array(
+        items
+            .iter()
+            .skip(start as usize)
+            .take(count.max(0) as usize)
+            .cloned()
+            .collect(),
+    )
+}
+
+fn elem_match(filter: &Filter, value: &Bson) -> Option<Bson> {
+    let Bson::Array(items) = value else {
+        return None;
+    };
+    items
+        .iter()
+        .find(|item| matches!(item, Bson::Document(d) if filter.matches(d)))
+        .map(|item| Bson::Array(vec![item.clone()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn project(spec: Document, d: Document) -> CmdResult<Document> {
+        Projection::parse(&spec)?.expect("non-empty").apply(&d)
+    }
+
+    #[test]
+    fn inclusion_keeps_id_and_document_order() {
+        let d = doc! {"_id": 1, "a": 1, "b": 2, "c": 3};
+        assert_eq!(
+            project(doc! {"c": 1, "a": 1}, d.clone()).unwrap(),
+            doc! {"_id": 1, "a": 1, "c": 3}
+        );
+        assert_eq!(
+            project(doc! {"a": 1, "_id": 0}, d.clone()).unwrap(),
+            doc! {"a": 1}
+        );
+        assert_eq!(project(doc! {"_id": 1}, d).unwrap(), doc! {"_id": 1});
+    }
+
+    #[test]
+    fn exclusion_and_nested_paths() {
+        let d = doc! {"_id": 1, "a": {"x": 1, "y": 2}, "arr": [{"x": 1, "y": 2}, 5], "s": "k"};
+        assert_eq!(
+            project(doc! {"a.x": 0, "s": 0}, d.clone()).unwrap(),
+            doc! {"_id": 1, "a": {"y": 2}, "arr": [{"x": 1, "y": 2}, 5]}
+        );
+        assert_eq!(
+            project(doc! {"arr.y": 1}, d.clone()).unwrap(),
+            doc! {"_id": 1, "arr": [{"y": 2}]}
+        );
+        assert_eq!(
+            project(doc! {"a.y": 1, "_id": 0}, d).unwrap(),
+            doc! {"a": {"y": 2}}
+        );
+    }
+
+    #[test]
+    fn mixing_is_refused_like_mongod() {
+        assert_eq!(
+            Projection::parse(&doc! {"a": 1, "b": 0})
+                .unwrap_err()
+                .code
+                .code(),
+            31254
+        );
+        assert_eq!(
+            Projection::parse(&doc! {"a": 0, "b": 1})
+                .unwrap_err()
+                .code
+                .code(),
+            31253
+        );
+        assert_eq!(
+            Projection::parse(&doc! {"a": 1, "a.b": 1})
+                .unwrap_err()
+                .code
+                .code(),
+            31250
+        );
+        assert!(Projection::parse(&doc! {"a": 0, "_id": 1}).is_ok());
+    }
+
+    #[test]
+    fn slice_elem_match_and_computed() {
+        let d = doc! {"_id": 1, "xs": [1, 2, 3, 4], "r": [{"k": 1}, {"k": 2}], "p": 2};
+        assert_eq!(
+            project(doc! {"xs": {"$slice": 2}}, d.clone())
+                .unwrap()
+                .get_array("xs")
+                .unwrap(),
+            &vec![Bson::Int32(1), Bson::Int32(2)]
+        );
+        assert_eq!(
+            project(doc! {"xs": {"$slice": -1}}, d.clone())
+                .unwrap()
+                .get_array("xs")
+                .unwrap(),
+            &vec![Bson::Int32(4)]
+        );
+        assert_eq!(
+            project(doc! {"xs": {"$slice": [1, 2]}}, d.clone())
+                .unwrap()
+                .get_array("xs")
+                .unwrap(),
+            &vec![Bson::Int32(2), Bson::Int32(3)]
+        );
+        let out = project(doc! {"r": {"$elemMatch": {"k": 2}}}, d.clone()).unwrap();
+        assert_eq!(
+            out.get_array("r").unwrap(),
+            &vec![Bson::Document(doc! {"k": 2})]
+        );
+        assert!(
+            out.contains_key("p"),
+            "$elemMatch alone is an exclusion-style projection"
+        );
+        let out = project(doc! {"double": {"$multiply": ["$p", 2]}, "_id": 0}, d).unwrap();
+        assert_eq!(out, doc! {"double": 4});
+    }
+}

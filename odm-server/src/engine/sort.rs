@@ -1,0 +1,175 @@
+//! Sort specifications (`{age: -1, name: 1}`) and the keys documents sort by.
+//!
+//! A field's sort key is the value it holds, except that an array sorts by its smallest
+//! element ascending and its largest descending (as mongod does), an empty array sorts
+//! before `null`, and a missing field sorts as `null`.
+
+use std::cmp::Ordering;
+
+use bson::{Bson, Document};
+
+use super::compare::compare;
+use super::path::index_values;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+
+/// A parsed sort: paths with their direction (`true` for descending).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SortSpec {
+    pub fields: Vec<(String, bool)>,
+}
+
+impl SortSpec {
+    pub fn parse(spec: &Document) -> CmdResult<SortSpec> {
+        let mut fields = Vec::with_capacity(spec.len());
+        for (path, dir) in spec {
+            if path.is_empty() || path.split('.').any(str::is_empty) {
+                return Err(CommandError::bad_value(format!(
+                    "Invalid sort path: '{path}'"
+                )));
+            }
+            let descending = match dir {
+                Bson::Int32(1) | Bson::Int64(1) => false,
+                Bson::Int32(-1) | Bson::Int64(-1) => true,
+                Bson::Double(d) if *d == 1.0 => false,
+                Bson::Double(d) if *d == -1.0 => true,
+                Bson::Document(d) if d.contains_key("$meta") => {
+                    return Err(CommandError::bad_value(
+                        "$meta sort keys are not supported by this server",
+                    ));
+                }
+                _ => {
+                    return Err(CommandError::new(
+                        ErrorCode::Location(15975),
+                        "$sort key ordering must be 1 (for ascending) or -1 (for descending)",
+                    ));
+                }
+            };
+            fields.push((path.clone(), descending));
+        }
+        Ok(SortSpec { fields })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The key a document sorts by: one value per sort field.
+    pub fn key(&self, doc: &Document) -> Vec<Bson> {
+        self.fields
+            .iter()
+            .map(|(path, descending)| {
+                let values = index_values(doc, path).values;
+                let pick = if *descending {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                };
+                values
+                    .into_iter()
+                    .reduce(|best, v| if compare(&v, &best) == pick { v } else { best })
+                    .unwrap_or(Bson::Null)
+            })
+            .collect()
+    }
+
+    /// Compares two keys made by [`SortSpec::key`].
+    pub fn compare_keys(&self, a: &[Bson], b: &[Bson]) -> Ordering {
+        for ((x, y), (_, descending)) in a.iter().zip(b).zip(&self.fields) {
+            let ord = compare(x, y);
+            let ord = if *descending { ord.reverse() } else { ord };
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        Ordering::Equal
+    }
+
+    /// Sorts documents in place (stable: equal keys keep their order).
+    pub fn sort(&self, docs: &mut Vec<Document>) {
+        if self.is_empty() {
+            return;
+        }
+        let mut keyed: Vec<(Vec<Bson>, Document)> =
+            docs.drain(..).map(|d| (self.key(&d), d)).collect();
+        keyed.sort_by(|(a, _), (b, _)| self.compare_keys(a, b));
+        docs.extend(keyed.into_iter().map(|(_, d)| d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn sorted(spec: Document, docs: Vec<Document>) -> Vec<Bson> {
+        let spec = SortSpec::parse(&spec).unwrap();
+        let mut docs = docs;
+        spec.sort(&mut docs);
+        docs.into_iter()
+            .map(|d| d.get("_id").cloned().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn arrays_sort_by_min_ascending_and_max_descending() {
+        let docs = vec![
+            doc! {"_id": 1, "a": [1, 10]},
+            doc! {"_id": 2, "a": 5},
+            doc! {"_id": 3, "a": [3, 4]},
+        ];
+        assert_eq!(
+            sorted(doc! {"a": 1}, docs.clone()),
+            vec![Bson::Int32(1), Bson::Int32(3), Bson::Int32(2)]
+        );
+        assert_eq!(
+            sorted(doc! {"a": -1}, docs),
+            vec![Bson::Int32(1), Bson::Int32(2), Bson::Int32(3)]
+        );
+    }
+
+    #[test]
+    fn mixed_types_missing_and_empty_arrays() {
+        let docs = vec![
+            doc! {"_id": 1, "a": "s"},
+            doc! {"_id": 2},
+            doc! {"_id": 3, "a": 2},
+            doc! {"_id": 4, "a": []},
+            doc! {"_id": 5, "a": null},
+        ];
+        assert_eq!(
+            sorted(doc! {"a": 1, "_id": 1}, docs),
+            vec![
+                Bson::Int32(4),
+                Bson::Int32(2),
+                Bson::Int32(5),
+                Bson::Int32(3),
+                Bson::Int32(1)
+            ]
+        );
+    }
+
+    #[test]
+    fn several_keys_and_dotted_paths() {
+        let docs = vec![
+            doc! {"_id": 1, "x": {"y": 1}, "z": 1},
+            doc! {"_id": 2, "x": {"y": 1}, "z": 2},
+            doc! {"_id": 3, "x": {"y": 0}, "z": 3},
+        ];
+        assert_eq!(
+            sorted(doc! {"x.y": -1, "z": -1}, docs),
+            vec![Bson::Int32(2), Bson::Int32(1), Bson::Int32(3)]
+        );
+    }
+
+    #[test]
+    fn bad_directions_are_refused() {
+        assert_eq!(
+            SortSpec::parse(&doc! {"a": 2}).unwrap_err().code.code(),
+            15975
+        );
+        assert_eq!(
+            SortSpec::parse(&doc! {"a": "asc"}).unwrap_err().code.code(),
+            15975
+        );
+    }
+}

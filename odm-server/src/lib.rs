@@ -23,9 +23,21 @@
 //! - [`cursor`]: open cursors between `getMore`s, with an idle timeout.
 //! - [`server`]: [`Server::start`](server::Server::start) binds, accepts and shuts down.
 
+pub mod cmd;
+pub mod config;
+pub mod conn;
+pub mod cursor;
 pub mod engine;
 pub mod error;
+pub mod exec;
+pub mod planner;
+pub mod server;
+pub mod session;
 pub mod storage;
+pub mod wire;
+
+pub use config::{Config, StorageConfig};
+pub use server::{Server, ServerHandle};
 
 /// A random 64-bit number (cursor ids, UUIDs). Seeded by the OS through std's hasher
 /// keys, so no extra dependency is needed for non-cryptographic randomness.

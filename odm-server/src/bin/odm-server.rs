@@ -1,1 +1,106 @@
-fn main() {}
+//! The `odm-server` binary: a MongoDB-compatible server on a redb file.
+//!
+//! ```text
+//! odm-server --dbpath ./data [--port 27017] [--bind 127.0.0.1]
+//! odm-server --in-memory [--port 27017]
+//! ```
+//!
+//! Logs go to stderr (`RUST_LOG=debug` for more). SIGINT or SIGTERM stops it cleanly:
+//! connections close between requests and every acknowledged write is flushed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use odm_server::{Config, Server, StorageConfig};
+
+/// A storage server that speaks the MongoDB wire protocol.
+#[derive(Parser, Debug)]
+#[command(name = "odm-server", version, about)]
+struct Args {
+    /// Directory for the data file (created if missing).
+    #[arg(long, value_name = "DIR", required_unless_present = "in_memory")]
+    dbpath: Option<PathBuf>,
+    /// Keep everything in memory (lost at exit) instead of on disk.
+    #[arg(long, conflicts_with = "dbpath")]
+    in_memory: bool,
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 27017)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Seconds an idle cursor lives.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    cursor_timeout: u64,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let storage = match (&args.dbpath, args.in_memory) {
+        (Some(dir), _) => StorageConfig::Disk(dir.clone()),
+        (None, _) => StorageConfig::Memory,
+    };
+    let config = Config {
+        bind: SocketAddr::new(args.bind, args.port),
+        storage,
+        cursor_timeout: Duration::from_secs(args.cursor_timeout),
+        argv: std::env::args().collect(),
+        ..Config::in_memory()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("odm-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let handle = match Server::start(config).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::error!("cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // Scripts wait for this line to know the port.
+        println!("odm-server listening on {}", handle.addr);
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        handle.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM ({e}); stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

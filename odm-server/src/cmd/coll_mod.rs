@@ -1,0 +1,115 @@
+//! `collMod`: changes a collection's validator or an index's TTL / hidden flag.
+//!
+//! ```text
+//! request  {collMod: "coll", validator?, validationLevel?, validationAction?,
+//!           index?: {name | keyPattern, expireAfterSeconds?, hidden?}, writeConcern?}
+//! reply    {ok: 1} (with expireAfterSeconds_old/_new, hidden_old/_new when an index changed)
+//! ```
+
+use bson::{Bson, Document, doc};
+
+use super::Ctx;
+use super::create::validation_options;
+use super::fields::Fields;
+use super::write_concern::WriteConcern;
+use super::writes::in_transaction;
+use crate::engine::arith;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::storage::catalog;
+
+const KNOWN: &[&str] = &[
+    "collMod",
+    "validator",
+    "validationLevel",
+    "validationAction",
+    "index",
+    "writeConcern",
+    "comment",
+    "$db",
+    "lsid",
+    "$clusterTime",
+    "$readPreference",
+    "apiVersion",
+    "apiStrict",
+    "apiDeprecationErrors",
+];
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let coll = f.collection()?;
+    if let Some(unknown) = ctx.body.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(CommandError::new(
+            ErrorCode::InvalidOptions,
+            format!("collMod option '{unknown}' is not supported by this server"),
+        ));
+    }
+    let mut validation = Document::new();
+    validation_options(&f, &mut validation)?;
+    let index_change = f.document("index")?;
+    let wc = WriteConcern::parse(&f)?;
+    in_transaction(ctx, wc.journal, |txn| {
+        let mut meta = catalog::get(txn, ctx.db, coll)?.ok_or_else(|| {
+            CommandError::new(
+                ErrorCode::NamespaceNotFound,
+                format!("ns does not exist: {}.{coll}", ctx.db),
+            )
+        })?;
+        for (k, v) in &validation {
+            meta.options.insert(k.clone(), v.clone());
+        }
+        let mut reply = Document::new();
+        if let Some(change) = index_change {
+            let cf = Fields {
+                command: "collMod.index",
+                doc: change,
+            };
+            let position = match (cf.string("name")?, cf.document("keyPattern")?) {
+                (Some(name), None) => meta.indexes.iter().position(|i| i.name == name),
+                (None, Some(key)) => meta.indexes.iter().position(|i| i.key == *key),
+                _ => {
+                    return Err(CommandError::new(
+                        ErrorCode::InvalidOptions,
+                        "collMod index needs exactly one of 'name' or 'keyPattern'",
+                    ));
+                }
+            }
+            .ok_or_else(|| {
+                CommandError::new(
+                    ErrorCode::IndexNotFound,
+                    format!("cannot find index {change} for ns {}", meta.ns()),
+                )
+            })?;
+            let index = &mut meta.indexes[position];
+            if let Some(ttl) = change.get("expireAfterSeconds") {
+                let n = arith::to_i64_exact(ttl)
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| {
+                        CommandError::bad_value("expireAfterSeconds must be a non-negative number")
+                    })?;
+                let old = index.options.get("expireAfterSeconds").cloned();
+                index.options.insert("expireAfterSeconds", n as i32);
+                reply.insert("expireAfterSeconds_old", old.unwrap_or(Bson::Null));
+                reply.insert("expireAfterSeconds_new", n as i32);
+            }
+            if let Some(hidden) = cf.bool("hidden")? {
+                let old = index.options.get_bool("hidden").unwrap_or(false);
+                if hidden {
+                    index.options.insert("hidden", true);
+                } else {
+                    index.options.remove("hidden");
+                }
+                reply.insert("hidden_old", old);
+                reply.insert("hidden_new", hidden);
+            }
+        }
+        catalog::put(txn, &meta)?;
+        Ok(reply)
+    })
+    .map(|reply| {
+        if reply.is_empty() {
+            doc! {}
+        } else {
+            reply
+        }
+    })
+}

@@ -1,0 +1,90 @@
+//! `create`: creates a collection explicitly (inserts create them implicitly).
+//!
+//! ```text
+//! request  {create: "coll", validator?, validationLevel?: "strict" | "moderate" | "off",
+//!           validationAction?: "error" | "warn", collation?, writeConcern?}
+//! reply    {ok: 1}
+//! ```
+//!
+//! `NamespaceExists` (48) if the collection is there. Views, capped and time-series
+//! collections are refused with `InvalidOptions` (72) rather than created wrong.
+
+use bson::{Bson, Document, doc};
+
+use super::Ctx;
+use super::fields::Fields;
+use super::write_concern::WriteConcern;
+use super::writes::{check_collation, in_transaction};
+use crate::engine::matcher::Filter;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::storage::catalog;
+
+/// Checks `validator`, `validationLevel` and `validationAction`, copying them into
+/// `options`.
+pub fn validation_options(f: &Fields<'_>, options: &mut Document) -> CmdResult<()> {
+    if let Some(v) = f.document("validator")? {
+        if v.contains_key("$jsonSchema") {
+            return Err(CommandError::new(
+                ErrorCode::InvalidOptions,
+                "$jsonSchema validators are not supported by this server yet; use query operators",
+            ));
+        }
+        Filter::parse(v)?;
+        options.insert("validator", v.clone());
+    }
+    if let Some(level) = f.string("validationLevel")? {
+        if !matches!(level, "off" | "strict" | "moderate") {
+            return Err(CommandError::bad_value(format!(
+                "Enumeration value '{level}' for field 'validationLevel' is not a valid value."
+            )));
+        }
+        options.insert("validationLevel", level);
+    }
+    if let Some(action) = f.string("validationAction")? {
+        if !matches!(action, "error" | "warn") {
+            return Err(CommandError::bad_value(format!(
+                "Enumeration value '{action}' for field 'validationAction' is not a valid value."
+            )));
+        }
+        options.insert("validationAction", action);
+    }
+    Ok(())
+}
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let coll = f.collection()?;
+    let unsupported = |what: &str| {
+        Err(CommandError::new(
+            ErrorCode::InvalidOptions,
+            format!("{what} are not supported by this server yet"),
+        ))
+    };
+    if ctx.body.contains_key("viewOn") || ctx.body.contains_key("pipeline") {
+        return unsupported("views");
+    }
+    if f.bool("capped")?.unwrap_or(false) {
+        return unsupported("capped collections");
+    }
+    if ctx.body.contains_key("timeseries") {
+        return unsupported("time-series collections");
+    }
+    if ctx.body.contains_key("clusteredIndex") {
+        // Every collection here is clustered by _id already.
+        match ctx.body.get("clusteredIndex") {
+            Some(Bson::Document(d))
+                if d.get_document("key").is_ok_and(|k| *k == doc! {"_id": 1}) => {}
+            _ => return unsupported("clustered indexes on keys other than {_id: 1}"),
+        }
+    }
+    let mut options = Document::new();
+    validation_options(&f, &mut options)?;
+    if let Some(c) = f.document("collation")? {
+        check_collation(Some(c))?;
+    }
+    let wc = WriteConcern::parse(&f)?;
+    in_transaction(ctx, wc.journal, |txn| {
+        catalog::create(txn, ctx.db, coll, options).map(|_| ())
+    })?;
+    Ok(doc! {})
+}

@@ -1,0 +1,285 @@
+//! `createIndexes`: declares indexes and fills them from the stored documents.
+//!
+//! ```text
+//! request  {createIndexes: "coll", indexes: [{key: {a: 1, b: -1}, name, unique?, sparse?,
+//!           expireAfterSeconds?, hidden?}, ...], writeConcern?, commitQuorum?}
+//! reply    {createdCollectionAutomatically, numIndexesBefore, numIndexesAfter,
+//!           note?: "all indexes already exist", ok: 1}
+//! ```
+//!
+//! Asking again for an index that exists is a no-op. The same name with another key is
+//! `IndexKeySpecsConflict` (86); the same key under another name, or the same name with
+//! other options, is `IndexOptionsConflict` (85). A unique index over documents that
+//! already share a value fails with `DuplicateKey` (11000) and nothing is created. Index
+//! types other than ascending/descending (text, 2dsphere, hashed, wildcard) and partial
+//! indexes are refused with `CannotCreateIndex` (67).
+
+use bson::{Bson, Document, doc};
+
+use super::Ctx;
+use super::fields::Fields;
+use super::write_concern::WriteConcern;
+use super::writes::{check_collation, in_transaction};
+use crate::engine::arith;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::storage::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
+use crate::storage::collection;
+
+/// mongod's limit of indexes per collection, `_id` included.
+const MAX_INDEXES: usize = 64;
+
+/// An index as requested.
+struct Requested {
+    name: String,
+    key: Document,
+    unique: bool,
+    sparse: bool,
+    options: Document,
+}
+
+fn cannot_create(msg: impl Into<String>) -> CommandError {
+    CommandError::new(ErrorCode::CannotCreateIndex, msg)
+}
+
+/// The name mongod and the drivers generate: `a_1_b_-1`.
+pub fn default_name(key: &Document) -> String {
+    key.iter()
+        .map(|(k, v)| format!("{k}_{}", display_direction(v)))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+fn display_direction(v: &Bson) -> String {
+    match v {
+        Bson::Int32(i) => i.to_string(),
+        Bson::Int64(i) => i.to_string(),
+        Bson::Double(d) if d.fract() == 0.0 => format!("{}", *d as i64),
+        other => other.to_string(),
+    }
+}
+
+fn check_key(key: &Document) -> CmdResult<()> {
+    if key.is_empty() {
+        return Err(cannot_create("Index keys cannot be an empty field."));
+    }
+    for (path, dir) in key {
+        if path.is_empty() || path.split('.').any(str::is_empty) {
+            return Err(cannot_create(format!(
+                "Index key contains an illegal field name: '{path}'"
+            )));
+        }
+        if path.contains("$**") || path.starts_with('$') {
+            return Err(cannot_create(format!(
+                "wildcard and '$' index keys are not supported by this server yet: '{path}'"
+            )));
+        }
+        match dir {
+            Bson::String(kind) => {
+                return Err(cannot_create(format!(
+                    "index type '{kind}' (field '{path}') is not supported by this server yet"
+                )));
+            }
+            n if arith::is_number(n) => {
+                if arith::to_f64(n) == Some(0.0) {
+                    return Err(cannot_create(format!(
+                        "Values in the index key pattern can't be 0: {path}"
+                    )));
+                }
+            }
+            other => {
+                return Err(cannot_create(format!(
+                    "Values in v:2 index key pattern cannot be of type {other}. Only numbers > 0, numbers < 0, and strings are allowed."
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_spec(spec: &Document) -> CmdResult<Requested> {
+    let f = Fields {
+        command: "createIndexes.indexes",
+        doc: spec,
+    };
+    let key = f.document("key")?.ok_or_else(|| f.missing("key"))?.clone();
+    check_key(&key)?;
+    let name = match f.string("name")? {
+        Some("") => return Err(cannot_create("The index name cannot be empty")),
+        Some(n) => n.to_string(),
+        None => default_name(&key),
+    };
+    let mut options = Document::new();
+    let mut unique = false;
+    let mut sparse = false;
+    for (k, v) in spec {
+        match k.as_str() {
+            "key" | "name" | "v" | "ns" | "background" => {}
+            "unique" => {
+                unique = f.bool("unique")?.unwrap_or(false);
+                if unique {
+                    options.insert("unique", true);
+                }
+            }
+            "sparse" => {
+                sparse = f.bool("sparse")?.unwrap_or(false);
+                if sparse {
+                    options.insert("sparse", true);
+                }
+            }
+            "expireAfterSeconds" => match arith::to_i64_exact(v) {
+                Some(n) if (0..=i64::from(i32::MAX)).contains(&n) => {
+                    options.insert("expireAfterSeconds", n as i32);
+                }
+                _ => {
+                    return Err(cannot_create(format!(
+                        "TTL index 'expireAfterSeconds' option must be within an acceptable range, try a lower number, got {v}"
+                    )));
+                }
+            },
+            "hidden" => {
+                if f.bool("hidden")?.unwrap_or(false) {
+                    options.insert("hidden", true);
+                }
+            }
+            "collation" => check_collation(f.document("collation")?)?,
+            "partialFilterExpression" => {
+                return Err(cannot_create(
+                    "partial indexes are not supported by this server yet",
+                ));
+            }
+            other => {
+                return Err(CommandError::new(
+                    ErrorCode::InvalidIndexSpecificationOption,
+                    format!(
+                        "The field '{other}' is not valid for an index specification. Specification: {spec}"
+                    ),
+                ));
+            }
+        }
+    }
+    if name == ID_INDEX_NAME && key != doc! {"_id": 1} {
+        return Err(cannot_create(
+            "The index name '_id_' is reserved for the _id index, which must have key pattern {_id: 1}",
+        ));
+    }
+    Ok(Requested {
+        name,
+        key,
+        unique,
+        sparse,
+        options,
+    })
+}
+
+/// Whether the request is already satisfied, or conflicts with an existing index.
+fn existing(meta: &CollectionMeta, req: &Requested) -> CmdResult<bool> {
+    if req.key == doc! {"_id": 1} {
+        if req.name != ID_INDEX_NAME {
+            return Err(CommandError::new(
+                ErrorCode::IndexOptionsConflict,
+                format!("Index already exists with a different name: {ID_INDEX_NAME}"),
+            ));
+        }
+        return Ok(true);
+    }
+    for index in &meta.indexes {
+        let same_key = index.key == req.key;
+        let same_options = index.unique == req.unique
+            && index.sparse == req.sparse
+            && index.options == req.options;
+        match (index.name == req.name, same_key, same_options) {
+            (true, true, true) => return Ok(true),
+            (true, false, _) => {
+                return Err(CommandError::new(
+                    ErrorCode::IndexKeySpecsConflict,
+                    format!(
+                        "An existing index has the same name as the requested index. Requested index: {}, existing index: {}",
+                        spec_of(req),
+                        index.spec()
+                    ),
+                ));
+            }
+            (true, true, false) => {
+                return Err(CommandError::new(
+                    ErrorCode::IndexOptionsConflict,
+                    format!(
+                        "An equivalent index already exists with the same name but different options. Requested index: {}, existing index: {}",
+                        spec_of(req),
+                        index.spec()
+                    ),
+                ));
+            }
+            (false, true, _) => {
+                return Err(CommandError::new(
+                    ErrorCode::IndexOptionsConflict,
+                    format!("Index already exists with a different name: {}", index.name),
+                ));
+            }
+            (false, false, _) => {}
+        }
+    }
+    Ok(false)
+}
+
+fn spec_of(req: &Requested) -> Document {
+    let mut spec = doc! {"v": 2, "key": req.key.clone(), "name": &req.name};
+    spec.extend(req.options.clone());
+    spec
+}
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let coll = f.collection()?;
+    let specs = f.documents("indexes")?;
+    if specs.is_empty() {
+        return Err(CommandError::bad_value(
+            "Must specify at least one index to create",
+        ));
+    }
+    let requested = specs
+        .iter()
+        .map(|s| parse_spec(s))
+        .collect::<CmdResult<Vec<_>>>()?;
+    let wc = WriteConcern::parse(&f)?;
+    catalog::validate_collection_name(ctx.db, coll)?;
+    let (created_collection, before, after) = in_transaction(ctx, wc.journal, |txn| {
+        let (mut meta, created) = catalog::get_or_create(txn, ctx.db, coll)?;
+        let before = meta.indexes.len() + 1;
+        for req in requested {
+            if existing(&meta, &req)? {
+                continue;
+            }
+            if meta.indexes.len() + 1 >= MAX_INDEXES {
+                return Err(cannot_create(format!(
+                    "add index fails, too many indexes for {} key:{}",
+                    meta.ns(),
+                    req.key
+                )));
+            }
+            let index = IndexMeta {
+                name: req.name,
+                key: req.key,
+                unique: req.unique,
+                sparse: req.sparse,
+                multikey: false,
+                ident: catalog::next_ident(txn)?,
+                options: req.options,
+            };
+            meta.indexes.push(index);
+            let position = meta.indexes.len() - 1;
+            collection::build_index(txn, &mut meta, position)?;
+        }
+        let after = meta.indexes.len() + 1;
+        catalog::put(txn, &meta)?;
+        Ok((created, before, after))
+    })?;
+    let mut reply = doc! {
+        "createdCollectionAutomatically": created_collection,
+        "numIndexesBefore": before as i32,
+        "numIndexesAfter": after as i32,
+    };
+    if before == after {
+        reply.insert("note", "all indexes already exist");
+    }
+    Ok(reply)
+}

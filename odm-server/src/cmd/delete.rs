@@ -1,0 +1,105 @@
+//! `delete`: removes documents matching filters.
+//!
+//! ```text
+//! request  {delete: "coll", deletes: [{q: filter, limit: 0 | 1, hint?, collation?}, ...],
+//!           ordered?: true, writeConcern?}
+//! reply    {n: <deleted>, writeErrors?: [{index, code, errmsg}], ok: 1}
+//! ```
+//!
+//! `limit: 1` deletes the first match, `limit: 0` every match.
+
+use std::sync::atomic::Ordering;
+
+use bson::{Document, doc};
+
+use super::Ctx;
+use super::fields::Fields;
+use super::insert::check_batch_size;
+use super::write_concern::WriteConcern;
+use super::writes::{check_collation, in_transaction, is_fatal};
+use crate::engine::matcher::Filter;
+use crate::error::{CmdResult, CommandError};
+use crate::exec::{Query, collect};
+use crate::planner::Hint;
+use crate::storage::{catalog, collection};
+
+struct Statement {
+    filter: Filter,
+    limit_one: bool,
+    hint: Option<Hint>,
+}
+
+fn parse(spec: &Document) -> CmdResult<Statement> {
+    let f = Fields {
+        command: "delete.deletes",
+        doc: spec,
+    };
+    let filter = Filter::parse(f.document("q")?.ok_or_else(|| f.missing("q"))?)?;
+    let limit_one = match f.integer("limit")? {
+        Some(0) => false,
+        Some(1) => true,
+        Some(n) => {
+            return Err(CommandError::failed_to_parse(format!(
+                "The limit field in delete objects must be 0 or 1. Got {n}"
+            )));
+        }
+        None => return Err(f.missing("limit")),
+    };
+    check_collation(f.document("collation")?)?;
+    Ok(Statement {
+        filter,
+        limit_one,
+        hint: spec.get("hint").map(Hint::parse).transpose()?.flatten(),
+    })
+}
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let coll = f.collection()?;
+    let specs = f.documents("deletes")?;
+    check_batch_size(specs.len())?;
+    let ordered = f.bool("ordered")?.unwrap_or(true);
+    let wc = WriteConcern::parse(&f)?;
+    catalog::validate_collection_name(ctx.db, coll)?;
+
+    let (deleted, errors) = in_transaction(ctx, wc.journal, |txn| {
+        let meta = catalog::get(txn, ctx.db, coll)?;
+        let mut deleted = 0usize;
+        let mut errors = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let result = parse(spec).and_then(|st| {
+                let Some(meta) = &meta else { return Ok(0) };
+                let query = Query {
+                    limit: st.limit_one.then_some(1),
+                    hint: st.hint,
+                    ..Query::matching(st.filter)
+                };
+                let targets = collect(txn, meta, &query)?;
+                for doc in &targets {
+                    collection::delete(txn, meta, doc)?;
+                }
+                Ok(targets.len())
+            });
+            match result {
+                Ok(n) => deleted += n,
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) => {
+                    errors.push(e.to_write_error(i));
+                    if ordered {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((deleted, errors))
+    })?;
+    ctx.state
+        .counters
+        .delete
+        .fetch_add(deleted as u64, Ordering::Relaxed);
+    let mut reply = doc! {"n": deleted as i32};
+    if !errors.is_empty() {
+        reply.insert("writeErrors", errors);
+    }
+    Ok(reply)
+}

@@ -1,0 +1,119 @@
+//! `explain`: how a query would run: which index (IXSCAN) or a collection scan (COLLSCAN).
+//!
+//! ```text
+//! request  {explain: {find: "coll", filter, sort, ...} | {count: ...} | {distinct: ...}
+//!           | {aggregate: ...}, verbosity?: "queryPlanner" | "executionStats" | "allPlansExecution"}
+//! reply    {queryPlanner: {namespace, parsedQuery, winningPlan: {stage, inputStage?: {stage:
+//!           "IXSCAN", indexName, keyPattern, indexBounds, direction}}, rejectedPlans: []},
+//!           executionStats?: {nReturned, executionTimeMillis, totalDocsExamined}, ok: 1}
+//! ```
+
+use std::time::Instant;
+
+use bson::{Bson, Document, doc};
+
+use super::Ctx;
+use super::aggregate::split_leading;
+use super::fields::{Fields, namespace};
+use crate::engine::agg::pipeline::Pipeline;
+use crate::engine::matcher::Filter;
+use crate::error::{CmdResult, CommandError};
+use crate::exec::{Query, collect};
+use crate::planner::{Hint, plan};
+use crate::storage::catalog::{self, CollectionMeta};
+
+/// The `queryPlanner` section for a query on a collection.
+pub fn query_planner(meta: &CollectionMeta, query: &Query) -> CmdResult<Document> {
+    let chosen = plan(meta, &query.filter, &query.sort, query.hint.as_ref())?;
+    let blocking_sort = (!chosen.provides_sort)
+        .then_some(&query.sort_doc)
+        .filter(|s| !s.is_empty());
+    Ok(doc! {
+        "namespace": meta.ns(),
+        "parsedQuery": query.filter_doc.clone(),
+        "indexFilterSet": false,
+        "winningPlan": chosen.explain(meta, &query.filter_doc, blocking_sort),
+        "rejectedPlans": Vec::<Bson>::new(),
+    })
+}
+
+fn query_of(inner: &Document) -> CmdResult<(String, Query)> {
+    let name = inner.keys().next().map(String::as_str).unwrap_or("");
+    let f = Fields::new(inner);
+    let empty = Document::new();
+    match name {
+        "find" => {
+            let args = super::find::parse(inner)?;
+            Ok((args.collection.to_string(), args.query))
+        }
+        "count" | "distinct" => {
+            let coll = f.collection()?.to_string();
+            let filter_doc = f.document("query")?.unwrap_or(&empty).clone();
+            let hint = inner.get("hint").map(Hint::parse).transpose()?.flatten();
+            Ok((
+                coll,
+                Query {
+                    hint,
+                    filter_doc: filter_doc.clone(),
+                    ..Query::matching(Filter::parse(&filter_doc)?)
+                },
+            ))
+        }
+        "aggregate" => {
+            let coll = f.collection()?.to_string();
+            let stages = f.array("pipeline")?.ok_or_else(|| f.missing("pipeline"))?;
+            let (mut query, _) = split_leading(
+                Pipeline::parse(stages)?,
+                inner.get("hint").map(Hint::parse).transpose()?.flatten(),
+                false,
+            );
+            if let Some(Bson::Document(m)) = stages
+                .first()
+                .and_then(|s| s.as_document())
+                .and_then(|s| s.get("$match"))
+            {
+                query.filter_doc = m.clone();
+            }
+            Ok((coll, query))
+        }
+        other => Err(CommandError::bad_value(format!(
+            "explain of '{other}' is not supported by this server yet"
+        ))),
+    }
+}
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let inner = f.document("explain")?.ok_or_else(|| f.missing("explain"))?;
+    let verbosity = f.string("verbosity")?.unwrap_or("allPlansExecution");
+    if !matches!(
+        verbosity,
+        "queryPlanner" | "executionStats" | "allPlansExecution"
+    ) {
+        return Err(CommandError::bad_value(format!(
+            "verbosity string must be one of queryPlanner, executionStats, allPlansExecution, not '{verbosity}'"
+        )));
+    }
+    let (coll, query) = query_of(inner)?;
+    let txn = ctx.state.store.begin_read()?;
+    let Some(meta) = catalog::get(&*txn, ctx.db, &coll)? else {
+        return Ok(
+            doc! {"queryPlanner": {"namespace": namespace(ctx.db, &coll), "winningPlan": {"stage": "EOF"}, "rejectedPlans": []}},
+        );
+    };
+    let mut reply = doc! {"queryPlanner": query_planner(&meta, &query)?};
+    if verbosity != "queryPlanner" {
+        let started = Instant::now();
+        let returned = collect(&*txn, &meta, &query)?.len();
+        reply.insert(
+            "executionStats",
+            doc! {
+                "executionSuccess": true,
+                "nReturned": returned as i64,
+                "executionTimeMillis": started.elapsed().as_millis() as i64,
+            },
+        );
+    }
+    reply.insert("serverInfo", doc! {"host": "odm-server", "port": ctx.state.addr.port() as i32, "version": super::server_info::MONGODB_VERSION});
+    Ok(reply)
+}

@@ -1,0 +1,158 @@
+//! `find`: queries a collection and opens a cursor over the results.
+//!
+//! ```text
+//! request  {find: "coll", filter?, sort?, projection?, hint?, skip?, limit?, batchSize?,
+//!           singleBatch?, allowDiskUse?, collation?, comment?, maxTimeMS?, readConcern?}
+//! reply    {cursor: {firstBatch: [...], id: Int64, ns: "db.coll"}, ok: 1}
+//! ```
+//!
+//! The first batch holds `batchSize` documents (101 by default) within 16 MiB; the cursor
+//! id is 0 when nothing is left. A negative `limit` means a single batch of that many.
+//! A missing collection is an empty result, not an error.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bson::Document;
+
+use super::Ctx;
+use super::fields::{Fields, namespace};
+use super::writes::check_collation;
+use crate::cursor::{self, Cursor, Source};
+use crate::engine::matcher::Filter;
+use crate::engine::projection::Projection;
+use crate::engine::sort::SortSpec;
+use crate::error::{CmdResult, CommandError};
+use crate::exec::{BatchLimit, CursorState, MAX_BATCH_BYTES, Query};
+use crate::planner::Hint;
+use crate::storage::catalog;
+
+/// The first batch's size when the client gives none (mongod's default).
+pub const DEFAULT_FIRST_BATCH: usize = 101;
+
+/// A parsed `find`.
+pub struct FindArgs<'a> {
+    pub collection: &'a str,
+    pub query: Query,
+    pub batch_size: Option<usize>,
+    pub single_batch: bool,
+}
+
+/// Parses a `find` command (also used by `explain`).
+pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
+    let f = Fields::new(body);
+    let collection = f.collection()?;
+    let empty = Document::new();
+    let filter_doc = f.document("filter")?.unwrap_or(&empty).clone();
+    let sort_doc = f.document("sort")?.unwrap_or(&empty).clone();
+    let projection = Projection::parse(f.document("projection")?.unwrap_or(&empty))?;
+    let skip = f.non_negative("skip")?.unwrap_or(0);
+    let (limit, single_from_limit) = match f.integer("limit")? {
+        None | Some(0) => (None, false),
+        Some(n) if n < 0 => (Some(n.unsigned_abs()), true),
+        Some(n) => (Some(n as u64), false),
+    };
+    let batch_size = f.non_negative("batchSize")?.map(|n| n as usize);
+    let single_batch = f.bool("singleBatch")?.unwrap_or(false) || single_from_limit;
+    for unsupported in ["min", "max", "returnKey", "showRecordId"] {
+        if f.doc.get(unsupported).is_some_and(|v| {
+            crate::engine::agg::expr::truthy(Some(v))
+                && !matches!(v, bson::Bson::Document(d) if d.is_empty())
+        }) {
+            return Err(CommandError::bad_value(format!(
+                "find option '{unsupported}' is not supported by this server yet"
+            )));
+        }
+    }
+    if f.bool("tailable")?.unwrap_or(false) {
+        return Err(CommandError::bad_value(
+            "tailable cursors need a capped collection, which this server does not support yet",
+        ));
+    }
+    if let Some(vars) = f.document("let")?
+        && !vars.is_empty()
+    {
+        return Err(CommandError::bad_value(
+            "'let' variables are not supported by this server yet",
+        ));
+    }
+    check_collation(f.document("collation")?)?;
+    Ok(FindArgs {
+        collection,
+        query: Query {
+            filter: Filter::parse(&filter_doc)?,
+            sort: SortSpec::parse(&sort_doc)?,
+            filter_doc,
+            sort_doc,
+            projection,
+            skip,
+            limit,
+            hint: body.get("hint").map(Hint::parse).transpose()?.flatten(),
+            allow_disk_use: f.bool("allowDiskUse")?.unwrap_or(false),
+        },
+        batch_size,
+        single_batch,
+    })
+}
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let args = parse(ctx.body)?;
+    ctx.state.counters.query.fetch_add(1, Ordering::Relaxed);
+    let ns = namespace(ctx.db, args.collection);
+    catalog::validate_collection_name(ctx.db, args.collection)?;
+    let limit = BatchLimit {
+        docs: Some(args.batch_size.unwrap_or(DEFAULT_FIRST_BATCH)),
+        bytes: MAX_BATCH_BYTES,
+    };
+    let txn = ctx.state.store.begin_read()?;
+    let Some(meta) = catalog::get(&*txn, ctx.db, args.collection)? else {
+        return Ok(cursor::reply(0, &ns, Vec::new(), true));
+    };
+    let (mut state, _plan) = CursorState::open(&*txn, &meta, &args.query)?;
+    let (batch, done) = state.next_batch(Some((&*txn, &meta)), limit)?;
+    drop(txn);
+    if done || args.single_batch {
+        return Ok(cursor::reply(0, &ns, batch, true));
+    }
+    let id = ctx.state.cursors.new_id();
+    ctx.state.cursors.put(Cursor {
+        id,
+        ns: ns.clone(),
+        source: Source::Collection { ident: meta.ident },
+        state,
+        batch_size: args.batch_size,
+        lsid: ctx.lsid().cloned(),
+        last_used: Instant::now(),
+    });
+    Ok(cursor::reply(id, &ns, batch, true))
+}
+
+/// Opens a cursor over results computed up front (aggregate, listCollections, ...):
+/// returns the first batch, registering the rest.
+pub fn computed_cursor(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    docs: Vec<Document>,
+    batch_size: Option<usize>,
+) -> CmdResult<Document> {
+    let mut state = CursorState::Buffered(docs.into());
+    let limit = BatchLimit {
+        docs: Some(batch_size.unwrap_or(DEFAULT_FIRST_BATCH)),
+        bytes: MAX_BATCH_BYTES,
+    };
+    let (batch, done) = state.next_batch(None, limit)?;
+    if done {
+        return Ok(cursor::reply(0, ns, batch, true));
+    }
+    let id = ctx.state.cursors.new_id();
+    ctx.state.cursors.put(Cursor {
+        id,
+        ns: ns.to_string(),
+        source: Source::Computed,
+        state,
+        batch_size,
+        lsid: ctx.lsid().cloned(),
+        last_used: Instant::now(),
+    });
+    Ok(cursor::reply(id, ns, batch, true))
+}

@@ -1,0 +1,130 @@
+//! `findAndModify`: updates, replaces or removes one document and returns it.
+//!
+//! ```text
+//! request  {findAndModify: "coll", query?: filter, sort?: {...}, remove?: false,
+//!           update?: doc, new?: false, fields?: projection, upsert?: false,
+//!           bypassDocumentValidation?, writeConcern?, arrayFilters?, hint?, collation?}
+//! reply    {lastErrorObject: {n, updatedExisting, upserted?}, value: doc | null, ok: 1}
+//! ```
+//!
+//! `new: true` returns the document after the update (or the inserted one on upsert);
+//! otherwise the one before (null on upsert). `sort` picks which match is changed.
+
+use std::sync::atomic::Ordering;
+
+use bson::{Bson, Document, doc};
+
+use super::Ctx;
+use super::fields::Fields;
+use super::update::{self, Statement, check_array_filters, parse_update};
+use super::write_concern::WriteConcern;
+use super::writes::{Validator, check_collation, in_transaction};
+use crate::engine::matcher::Filter;
+use crate::engine::projection::Projection;
+use crate::engine::sort::SortSpec;
+use crate::error::{CmdResult, CommandError};
+use crate::exec::{Query, collect};
+use crate::planner::Hint;
+use crate::storage::{catalog, collection};
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let coll = f.collection()?;
+    let empty = Document::new();
+    let filter = Filter::parse(f.document("query")?.unwrap_or(&empty))?;
+    let sort = SortSpec::parse(f.document("sort")?.unwrap_or(&empty))?;
+    let remove = f.bool("remove")?.unwrap_or(false);
+    let return_new = f.bool("new")?.unwrap_or(false);
+    let upsert = f.bool("upsert")?.unwrap_or(false);
+    let projection = Projection::parse(f.document("fields")?.unwrap_or(&empty))?;
+    let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
+    let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
+    let wc = WriteConcern::parse(&f)?;
+    check_array_filters(&f)?;
+    check_collation(f.document("collation")?)?;
+    let update = match (ctx.body.get("update"), remove) {
+        (Some(_), true) => {
+            return Err(CommandError::failed_to_parse(
+                "Cannot specify both an update and remove=true",
+            ));
+        }
+        (None, false) => {
+            return Err(CommandError::failed_to_parse(
+                "Either an update or remove=true must be specified",
+            ));
+        }
+        (Some(u), false) => Some(parse_update(u)?),
+        (None, true) => None,
+    };
+    if remove && upsert {
+        return Err(CommandError::failed_to_parse(
+            "Cannot specify both upsert=true and remove=true",
+        ));
+    }
+    if remove && return_new {
+        return Err(CommandError::failed_to_parse(
+            "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document",
+        ));
+    }
+    catalog::validate_collection_name(ctx.db, coll)?;
+
+    let (value, last_error) = in_transaction(ctx, wc.journal, |txn| {
+        let existing = catalog::get(txn, ctx.db, coll)?;
+        match update {
+            None => {
+                let Some(meta) = existing else {
+                    return Ok((None, doc! {"n": 0}));
+                };
+                let query = Query {
+                    sort: sort.clone(),
+                    limit: Some(1),
+                    hint: hint.clone(),
+                    ..Query::matching(filter.clone())
+                };
+                let Some(doc) = collect(txn, &meta, &query)?.into_iter().next() else {
+                    return Ok((None, doc! {"n": 0}));
+                };
+                collection::delete(txn, &meta, &doc)?;
+                ctx.state.counters.delete.fetch_add(1, Ordering::Relaxed);
+                Ok((Some(doc), doc! {"n": 1}))
+            }
+            Some(update) => {
+                let mut meta = match existing {
+                    Some(m) => m,
+                    None if upsert => catalog::get_or_create(txn, ctx.db, coll)?.0,
+                    None => return Ok((None, doc! {"n": 0, "updatedExisting": false})),
+                };
+                let st = Statement {
+                    filter: filter.clone(),
+                    update,
+                    upsert,
+                    multi: false,
+                    hint: hint.clone(),
+                    sort: sort.clone(),
+                };
+                let validator = Validator::of(&meta, bypass)?;
+                let outcome = update::apply(ctx, txn, &mut meta, &st, &validator)?;
+                ctx.state.counters.update.fetch_add(1, Ordering::Relaxed);
+                let mut last_error = doc! {
+                    "n": (outcome.matched + usize::from(outcome.upserted.is_some())) as i32,
+                    "updatedExisting": outcome.matched > 0,
+                };
+                if let Some(id) = &outcome.upserted {
+                    last_error.insert("upserted", id.clone());
+                }
+                let value = if return_new {
+                    outcome.after
+                } else {
+                    outcome.before
+                };
+                Ok((value, last_error))
+            }
+        }
+    })?;
+    let value = match (value, &projection) {
+        (Some(d), Some(p)) => Bson::Document(p.apply(&d)?),
+        (Some(d), None) => Bson::Document(d),
+        (None, _) => Bson::Null,
+    };
+    Ok(doc! {"lastErrorObject": last_error, "value": value})
+}

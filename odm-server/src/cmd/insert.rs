@@ -1,0 +1,83 @@
+//! `insert`: adds documents, creating the collection if needed.
+//!
+//! ```text
+//! request  {insert: "coll", documents: [doc, ...], ordered?: true,
+//!           writeConcern?: {w, j}, bypassDocumentValidation?: false}
+//!          (documents usually arrive as an OP_MSG document sequence)
+//! reply    {n: <inserted>, writeErrors?: [{index, code, errmsg, keyPattern?, keyValue?}], ok: 1}
+//! ```
+//!
+//! A document without `_id` gets an ObjectId, placed first. Each document is checked
+//! (16 MiB, nesting depth 100, a valid `_id`, the collection's validator) and written
+//! with its index entries, or not at all. `ordered` stops at the first failure; unordered
+//! goes on and reports every failure. Everything inserted is committed either way.
+
+use std::sync::atomic::Ordering;
+
+use bson::{Document, doc};
+
+use super::Ctx;
+use super::fields::Fields;
+use super::write_concern::WriteConcern;
+use super::writes::{Validator, check_storable, in_transaction, is_fatal};
+use crate::engine::update::ensure_id_first;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::storage::{catalog, collection};
+use crate::wire::MAX_WRITE_BATCH;
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let coll = f.collection()?;
+    let docs = f.documents("documents")?;
+    check_batch_size(docs.len())?;
+    let ordered = f.bool("ordered")?.unwrap_or(true);
+    let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
+    let wc = WriteConcern::parse(&f)?;
+    catalog::validate_collection_name(ctx.db, coll)?;
+
+    let (inserted, errors) = in_transaction(ctx, wc.journal, |txn| {
+        let (mut meta, _) = catalog::get_or_create(txn, ctx.db, coll)?;
+        let validator = Validator::of(&meta, bypass)?;
+        let mut inserted = 0usize;
+        let mut errors = Vec::new();
+        for (i, doc) in docs.iter().enumerate() {
+            let doc = ensure_id_first((*doc).clone());
+            let result = check_storable(&doc)
+                .and_then(|()| validator.check(ctx, &doc, None))
+                .and_then(|()| collection::insert(txn, &mut meta, &doc));
+            match result {
+                Ok(()) => inserted += 1,
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) => {
+                    errors.push(e.to_write_error(i));
+                    if ordered {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((inserted, errors))
+    })?;
+    ctx.state
+        .counters
+        .insert
+        .fetch_add(inserted as u64, Ordering::Relaxed);
+    let mut reply = doc! {"n": inserted as i32};
+    if !errors.is_empty() {
+        reply.insert("writeErrors", errors);
+    }
+    Ok(reply)
+}
+
+/// Batches hold 1 to 100,000 operations (`maxWriteBatchSize`).
+pub fn check_batch_size(n: usize) -> CmdResult<()> {
+    if n == 0 || n > MAX_WRITE_BATCH {
+        return Err(CommandError::new(
+            ErrorCode::InvalidLength,
+            format!(
+                "Write batch sizes must be between 1 and {MAX_WRITE_BATCH}. Got {n} operations."
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! `listCollections`: the collections of a database, as a cursor.
+//!
+//! ```text
+//! request  {listCollections: 1, filter?, nameOnly?, authorizedCollections?, cursor?: {batchSize}}
+//! reply    {cursor: {firstBatch: [{name, type: "collection", options, info: {readOnly: false,
+//!           uuid}, idIndex: {v: 2, key: {_id: 1}, name: "_id_"}}], id, ns: "db.$cmd.listCollections"}, ok: 1}
+//! ```
+
+use bson::{Bson, Document, doc};
+
+use super::Ctx;
+use super::fields::Fields;
+use super::find::computed_cursor;
+use crate::engine::matcher::Filter;
+use crate::error::CmdResult;
+use crate::storage::catalog::{self, CollectionMeta};
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let name_only = f.bool("nameOnly")?.unwrap_or(false);
+    let filter = f.document("filter")?.map(Filter::parse).transpose()?;
+    let batch_size = match f.document("cursor")? {
+        Some(c) => Fields {
+            command: "listCollections.cursor",
+            doc: c,
+        }
+        .non_negative("batchSize")?
+        .map(|n| n as usize),
+        None => None,
+    };
+    catalog::validate_db_name(ctx.db)?;
+    let txn = ctx.state.store.begin_read()?;
+    let collections = catalog::list(&*txn, ctx.db)?;
+    drop(txn);
+    let entries: Vec<Document> = collections
+        .iter()
+        .map(|meta| entry(meta, name_only))
+        .filter(|e| filter.as_ref().is_none_or(|f| f.matches(e)))
+        .collect();
+    computed_cursor(
+        ctx,
+        &format!("{}.$cmd.listCollections", ctx.db),
+        entries,
+        batch_size,
+    )
+}
+
+fn entry(meta: &CollectionMeta, name_only: bool) -> Document {
+    if name_only {
+        return doc! {"name": &meta.name, "type": "collection"};
+    }
+    doc! {
+        "name": &meta.name,
+        "type": "collection",
+        "options": meta.options.clone(),
+        "info": {"readOnly": false, "uuid": Bson::Binary(meta.uuid.clone())},
+        "idIndex": CollectionMeta::id_index_spec(),
+    }
+}

@@ -1,0 +1,344 @@
+//! Commands: one module per command (or family of commands).
+//!
+//! Each module parses its command document into typed arguments (reporting MongoDB's
+//! error codes for bad input) and executes it against the shared state, returning the
+//! reply document. [`execute`] looks the command up by its first field name; an unknown
+//! name is `CommandNotFound` (59), and so is every command this server does not have.
+//!
+//! Replies get `ok: 1.0` added when the command succeeded; errors become
+//! `{ok: 0, errmsg, code, codeName}`.
+
+pub mod aggregate;
+pub mod coll_mod;
+pub mod count;
+pub mod create;
+pub mod create_indexes;
+pub mod delete;
+pub mod distinct;
+pub mod drop;
+pub mod drop_indexes;
+pub mod explain;
+pub mod fields;
+pub mod find;
+pub mod find_and_modify;
+pub mod get_more;
+pub mod handshake;
+pub mod insert;
+pub mod kill_cursors;
+pub mod list_collections;
+pub mod list_databases;
+pub mod list_indexes;
+pub mod rename_collection;
+pub mod server_info;
+pub mod sessions;
+pub mod stats;
+pub mod update;
+pub mod write_concern;
+mod writes;
+
+use bson::{Bson, Document};
+
+use crate::conn::ConnInfo;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::server::{Counters, ServerState};
+
+/// What a command runs with.
+pub struct Ctx<'a> {
+    pub state: &'a ServerState,
+    pub conn: &'a ConnInfo,
+    /// The database the command addresses (`$db`).
+    pub db: &'a str,
+    /// The command document as received.
+    pub body: &'a Document,
+}
+
+impl Ctx<'_> {
+    /// The logical session the command runs in, if the driver sent one.
+    pub fn lsid(&self) -> Option<&Bson> {
+        self.body.get("lsid")
+    }
+}
+
+/// A command implementation.
+type Handler = fn(&Ctx<'_>) -> CmdResult<Document>;
+
+/// Every command, by name: name, handler, help text (for `listCommands`), admin only.
+pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
+    (
+        "hello",
+        handshake::hello,
+        "the handshake: server limits and topology",
+        false,
+    ),
+    (
+        "isMaster",
+        handshake::hello,
+        "the legacy handshake (same as hello)",
+        false,
+    ),
+    (
+        "ismaster",
+        handshake::hello,
+        "the legacy handshake (same as hello)",
+        false,
+    ),
+    (
+        "saslStart",
+        handshake::sasl,
+        "authentication (not configured on this server)",
+        false,
+    ),
+    (
+        "saslContinue",
+        handshake::sasl,
+        "authentication (not configured on this server)",
+        false,
+    ),
+    (
+        "ping",
+        server_info::ping,
+        "checks that the server answers",
+        false,
+    ),
+    (
+        "buildInfo",
+        server_info::build_info,
+        "server version and build",
+        false,
+    ),
+    (
+        "buildinfo",
+        server_info::build_info,
+        "server version and build",
+        false,
+    ),
+    (
+        "getParameter",
+        server_info::get_parameter,
+        "server parameters",
+        true,
+    ),
+    (
+        "hostInfo",
+        server_info::host_info,
+        "the host the server runs on",
+        false,
+    ),
+    (
+        "getCmdLineOpts",
+        server_info::get_cmd_line_opts,
+        "the server's command line",
+        true,
+    ),
+    (
+        "serverStatus",
+        server_info::server_status,
+        "counters and uptime",
+        false,
+    ),
+    (
+        "connectionStatus",
+        server_info::connection_status,
+        "authentication state of this connection",
+        false,
+    ),
+    (
+        "whatsmyuri",
+        server_info::whats_my_uri,
+        "this client's address as the server sees it",
+        false,
+    ),
+    ("getLog", server_info::get_log, "recent log lines", true),
+    (
+        "listCommands",
+        server_info::list_commands,
+        "the commands this server knows",
+        false,
+    ),
+    ("insert", insert::run, "inserts documents", false),
+    ("find", find::run, "queries a collection", false),
+    (
+        "getMore",
+        get_more::run,
+        "the next batch of a cursor",
+        false,
+    ),
+    ("killCursors", kill_cursors::run, "closes cursors", false),
+    ("update", update::run, "updates documents", false),
+    ("delete", delete::run, "deletes documents", false),
+    (
+        "findAndModify",
+        find_and_modify::run,
+        "updates or removes one document and returns it",
+        false,
+    ),
+    (
+        "findandmodify",
+        find_and_modify::run,
+        "updates or removes one document and returns it",
+        false,
+    ),
+    ("count", count::run, "counts documents", false),
+    (
+        "distinct",
+        distinct::run,
+        "the distinct values of a field",
+        false,
+    ),
+    (
+        "aggregate",
+        aggregate::run,
+        "runs an aggregation pipeline",
+        false,
+    ),
+    ("create", create::run, "creates a collection", false),
+    ("drop", drop::drop_collection, "drops a collection", false),
+    (
+        "dropDatabase",
+        drop::drop_database,
+        "drops a database",
+        false,
+    ),
+    (
+        "listDatabases",
+        list_databases::run,
+        "lists databases",
+        true,
+    ),
+    (
+        "listCollections",
+        list_collections::run,
+        "lists collections",
+        false,
+    ),
+    (
+        "renameCollection",
+        rename_collection::run,
+        "renames a collection",
+        true,
+    ),
+    (
+        "createIndexes",
+        create_indexes::run,
+        "creates indexes",
+        false,
+    ),
+    (
+        "listIndexes",
+        list_indexes::run,
+        "lists a collection's indexes",
+        false,
+    ),
+    ("dropIndexes", drop_indexes::run, "drops indexes", false),
+    (
+        "deleteIndexes",
+        drop_indexes::run,
+        "drops indexes (old name)",
+        false,
+    ),
+    (
+        "collMod",
+        coll_mod::run,
+        "changes collection options",
+        false,
+    ),
+    ("explain", explain::run, "shows the plan of a query", false),
+    ("dbStats", stats::db_stats, "database statistics", false),
+    (
+        "collStats",
+        stats::coll_stats,
+        "collection statistics",
+        false,
+    ),
+    (
+        "startSession",
+        sessions::start_session,
+        "starts a logical session",
+        false,
+    ),
+    (
+        "endSessions",
+        sessions::end_sessions,
+        "ends logical sessions",
+        false,
+    ),
+    (
+        "refreshSessions",
+        sessions::refresh_sessions,
+        "keeps logical sessions alive",
+        false,
+    ),
+    (
+        "killSessions",
+        sessions::kill_sessions,
+        "kills logical sessions and their cursors",
+        false,
+    ),
+    (
+        "killAllSessions",
+        sessions::kill_all_sessions,
+        "kills every logical session",
+        false,
+    ),
+];
+
+/// Runs one command and returns its reply (an error reply on failure).
+pub fn execute(state: &ServerState, conn: &ConnInfo, db: &str, body: &Document) -> Document {
+    match dispatch(state, conn, db, body) {
+        Ok(mut reply) => {
+            if !reply.contains_key("ok") {
+                reply.insert("ok", 1.0);
+            }
+            reply
+        }
+        Err(e) => e.to_reply(),
+    }
+}
+
+fn dispatch(
+    state: &ServerState,
+    conn: &ConnInfo,
+    db: &str,
+    body: &Document,
+) -> CmdResult<Document> {
+    let Some(name) = body.keys().next() else {
+        return Err(CommandError::new(
+            ErrorCode::CommandNotFound,
+            "no command given: the command document is empty",
+        ));
+    };
+    Counters::add(&state.counters.command, 1);
+    let Some((_, handler, _, admin_only)) = COMMANDS.iter().find(|(n, ..)| n == name) else {
+        return Err(CommandError::new(
+            ErrorCode::CommandNotFound,
+            format!("no such command: '{name}'"),
+        ));
+    };
+    if *admin_only && db != "admin" {
+        return Err(CommandError::new(
+            ErrorCode::Unauthorized,
+            format!("{name} may only be run against the admin database."),
+        ));
+    }
+    // A standalone server has no transactions (and no retryable writes): mongod refuses
+    // transaction numbers outright, and drivers understand that answer.
+    if body.contains_key("txnNumber")
+        || body.contains_key("autocommit")
+        || body.contains_key("startTransaction")
+    {
+        return Err(CommandError::new(
+            ErrorCode::IllegalOperation,
+            "Transaction numbers are only allowed on a replica set member or mongos",
+        ));
+    }
+    let ctx = Ctx {
+        state,
+        conn,
+        db,
+        body,
+    };
+    if let Some(lsid) = ctx.lsid() {
+        state.sessions.touch(lsid);
+    }
+    handler(&ctx)
+}

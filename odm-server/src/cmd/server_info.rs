@@ -1,0 +1,240 @@
+//! Diagnostics that drivers, shells and test runners ask for: `ping`, `buildInfo`,
+//! `getParameter`, `hostInfo`, `getCmdLineOpts`, `serverStatus`, `connectionStatus`,
+//! `whatsmyuri`, `getLog`, `listCommands`.
+//!
+//! ```text
+//! {ping: 1}                         -> {ok: 1}
+//! {buildInfo: 1}                    -> {version: "7.0.0", versionArray, gitVersion, bits, maxBsonObjectSize, ...}
+//! {getParameter: "*" | 1, <name>: 1} -> {<name>: value, ...}
+//! {getLog: "*" | "global" | "startupWarnings"} -> {names} | {totalLinesWritten, log: [json lines]}
+//! {whatsmyuri: 1}                   -> {you: "host:port"}
+//! ```
+
+use std::sync::atomic::Ordering;
+
+use bson::{Bson, DateTime, Document, doc};
+
+use super::{COMMANDS, Ctx};
+use crate::config::StorageConfig;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::wire::MAX_DOCUMENT_LEN;
+
+/// The MongoDB version this server answers as (wire version 21).
+pub const MONGODB_VERSION: &str = "7.0.0";
+
+pub fn ping(_ctx: &Ctx<'_>) -> CmdResult<Document> {
+    Ok(doc! {})
+}
+
+pub fn build_info(_ctx: &Ctx<'_>) -> CmdResult<Document> {
+    Ok(doc! {
+        "version": MONGODB_VERSION,
+        "gitVersion": concat!("odm-server-", env!("CARGO_PKG_VERSION")),
+        "versionArray": [7, 0, 0, 0],
+        "odmServerVersion": env!("CARGO_PKG_VERSION"),
+        "bits": 64,
+        "debug": cfg!(debug_assertions),
+        "maxBsonObjectSize": MAX_DOCUMENT_LEN as i32,
+        "storageEngines": ["redb", "inMemory"],
+        "javascriptEngine": "none",
+        "allocator": "system",
+        "modules": Vec::<String>::new(),
+        "openssl": {"running": "disabled"},
+        "buildEnvironment": {"target_os": std::env::consts::OS, "target_arch": std::env::consts::ARCH},
+        "sysInfo": "deprecated",
+    })
+}
+
+fn parameters(ctx: &Ctx<'_>) -> Document {
+    doc! {
+        "featureCompatibilityVersion": {"version": "7.0"},
+        "maxBSONDepth": crate::wire::bson_check::MAX_MESSAGE_DEPTH as i32,
+        "cursorTimeoutMillis": ctx.state.config.cursor_timeout.as_millis() as i64,
+        "journalCommitInterval": ctx.state.config.journal_commit_interval.as_millis() as i32,
+        "internalQueryMaxBlockingSortMemoryUsageBytes": crate::exec::BLOCKING_SORT_LIMIT as i64,
+        "authenticationMechanisms": Vec::<String>::new(),
+        "requireApiVersion": false,
+        "transactionLifetimeLimitSeconds": 60,
+        "logicalSessionRefreshMillis": 300000,
+    }
+}
+
+pub fn get_parameter(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let all = parameters(ctx);
+    if ctx.body.get_str("getParameter").is_ok_and(|s| s == "*") {
+        return Ok(all);
+    }
+    let mut reply = Document::new();
+    for key in ctx.body.keys().skip(1) {
+        if key.starts_with('$') || matches!(key.as_str(), "lsid" | "comment") {
+            continue;
+        }
+        match all.get(key) {
+            Some(v) => {
+                reply.insert(key.clone(), v.clone());
+            }
+            None => {
+                return Err(CommandError::new(
+                    ErrorCode::InvalidOptions,
+                    format!("no option found to get: {key}"),
+                ));
+            }
+        }
+    }
+    if reply.is_empty() {
+        return Err(CommandError::new(
+            ErrorCode::InvalidOptions,
+            "no option found to get",
+        ));
+    }
+    Ok(reply)
+}
+
+fn total_memory_mb() -> i64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<i64>().ok())
+        })
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "localhost".to_string())
+}
+
+pub fn host_info(_ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get() as i32)
+        .unwrap_or(1);
+    Ok(doc! {
+        "system": {
+            "currentTime": DateTime::now(),
+            "hostname": hostname(),
+            "cpuAddrSize": 64,
+            "memSizeMB": total_memory_mb(),
+            "memLimitMB": total_memory_mb(),
+            "numCores": cores,
+            "cpuArch": std::env::consts::ARCH,
+            "numaEnabled": false,
+        },
+        "os": {"type": std::env::consts::OS, "name": std::env::consts::OS, "version": ""},
+        "extra": {},
+    })
+}
+
+pub fn get_cmd_line_opts(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let config = &ctx.state.config;
+    let storage = match &config.storage {
+        StorageConfig::Disk(dir) => doc! {"dbPath": dir.display().to_string()},
+        StorageConfig::Memory => doc! {"inMemory": true},
+    };
+    Ok(doc! {
+        "argv": config.argv.clone(),
+        "parsed": {
+            "net": {"bindIp": ctx.state.addr.ip().to_string(), "port": ctx.state.addr.port() as i32},
+            "storage": storage,
+        },
+    })
+}
+
+pub fn server_status(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let s = ctx.state;
+    let c = &s.counters;
+    let load = |v: &std::sync::atomic::AtomicU64| v.load(Ordering::Relaxed) as i64;
+    let uptime = s.started.elapsed();
+    let persistent = matches!(s.config.storage, StorageConfig::Disk(_));
+    Ok(doc! {
+        "host": format!("{}:{}", hostname(), s.addr.port()),
+        "version": MONGODB_VERSION,
+        "process": "odm-server",
+        "pid": std::process::id() as i64,
+        "uptime": uptime.as_secs_f64(),
+        "uptimeMillis": uptime.as_millis() as i64,
+        "uptimeEstimate": uptime.as_secs() as i64,
+        "localTime": DateTime::now(),
+        "connections": {
+            "current": load(&c.connections_current) as i32,
+            "available": 1_000_000 - load(&c.connections_current) as i32,
+            "totalCreated": load(&c.connections_total),
+        },
+        "opcounters": {
+            "insert": load(&c.insert),
+            "query": load(&c.query),
+            "update": load(&c.update),
+            "delete": load(&c.delete),
+            "getmore": load(&c.getmore),
+            "command": load(&c.command),
+        },
+        "metrics": {"cursor": {"open": {"total": s.cursors.open_count() as i64}, "timedOut": 0i64}},
+        "logicalSessionRecordCache": {"activeSessionsCount": s.sessions.active_count() as i64},
+        "storageEngine": {"name": if persistent { "redb" } else { "inMemory" }, "persistent": persistent},
+    })
+}
+
+pub fn connection_status(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let mut auth = doc! {"authenticatedUsers": [], "authenticatedUserRoles": []};
+    if ctx.body.get_bool("showPrivileges").unwrap_or(false) {
+        auth.insert("authenticatedUserPrivileges", Bson::Array(Vec::new()));
+    }
+    Ok(doc! {"authInfo": auth})
+}
+
+pub fn whats_my_uri(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    Ok(doc! {"you": ctx.conn.peer.to_string()})
+}
+
+pub fn get_log(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let log = &ctx.state.log;
+    match ctx.body.get("getLog") {
+        Some(Bson::String(s)) if s == "*" => Ok(doc! {"names": ["global", "startupWarnings"]}),
+        Some(Bson::String(s)) if s == "global" => {
+            Ok(doc! {"totalLinesWritten": log.total() as i32, "log": log.recent()})
+        }
+        Some(Bson::String(s)) if s == "startupWarnings" => {
+            let lines: Vec<String> = log
+                .startup_warnings()
+                .iter()
+                .map(|w| json_log_line("W", "STORAGE", w))
+                .collect();
+            Ok(doc! {"totalLinesWritten": lines.len() as i32, "log": lines})
+        }
+        Some(Bson::String(s)) => Err(CommandError::bad_value(format!("No log named '{s}'"))),
+        _ => Err(CommandError::type_mismatch(
+            "Argument to getLog must be of type String",
+        )),
+    }
+}
+
+/// A log line in mongod's structured JSON form (mongosh parses startup warnings).
+pub fn json_log_line(severity: &str, component: &str, msg: &str) -> String {
+    let mut escaped = String::with_capacity(msg.len());
+    for ch in msg.chars() {
+        match ch {
+            '"' => escaped.push_str("\\\""),
+            '\\' => escaped.push_str("\\\\"),
+            '\n' => escaped.push_str("\\n"),
+            c if (c as u32) < 0x20 => escaped.push_str(&format!("\\u{:04x}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    let t = DateTime::now().try_to_rfc3339_string().unwrap_or_default();
+    format!(
+        r#"{{"t":{{"$date":"{t}"}},"s":"{severity}","c":"{component}","id":0,"ctx":"odm-server","msg":"{escaped}"}}"#
+    )
+}
+
+pub fn list_commands(_ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let mut commands = Document::new();
+    for (name, _, help, admin_only) in COMMANDS {
+        commands.insert(*name, doc! {"help": *help, "requiresAuth": false, "secondaryOk": true, "adminOnly": *admin_only});
+    }
+    Ok(doc! {"commands": commands})
+}

@@ -1,0 +1,227 @@
+//! `update`: modifies documents matching filters, one statement after another.
+//!
+//! ```text
+//! request  {update: "coll", updates: [{q: filter, u: update, upsert?: false, multi?: false,
+//!           arrayFilters?, hint?, collation?}, ...], ordered?: true, writeConcern?,
+//!           bypassDocumentValidation?}
+//! reply    {n: <matched + upserted>, nModified, upserted?: [{index, _id}],
+//!           writeErrors?: [{index, code, errmsg}], ok: 1}
+//! ```
+//!
+//! `u` is a replacement document or update operators. The matching documents are read
+//! first and then changed, so a multi-update never sees its own writes. With `upsert`
+//! and no match, the new document starts from the filter's equality fields (and `_id`),
+//! then the update applies with `$setOnInsert`.
+
+use std::sync::atomic::Ordering;
+
+use bson::{Bson, Document, doc};
+
+use super::Ctx;
+use super::fields::Fields;
+use super::insert::check_batch_size;
+use super::write_concern::WriteConcern;
+use super::writes::{Validator, check_collation, check_storable, in_transaction, is_fatal};
+use crate::engine::matcher::Filter;
+use crate::engine::sort::SortSpec;
+use crate::engine::update::{Update, ensure_id_first, identical, upsert_seed};
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::exec::{Query, collect};
+use crate::planner::Hint;
+use crate::storage::catalog::CollectionMeta;
+use crate::storage::{WriteTxn, catalog, collection};
+
+/// One parsed update statement.
+pub struct Statement {
+    pub filter: Filter,
+    pub update: Update,
+    pub upsert: bool,
+    pub multi: bool,
+    pub hint: Option<Hint>,
+    pub sort: SortSpec,
+}
+
+impl Statement {
+    /// Parses `{q, u, upsert, multi, arrayFilters, hint, collation}`.
+    pub fn parse(spec: &Document) -> CmdResult<Statement> {
+        let f = Fields {
+            command: "update.updates",
+            doc: spec,
+        };
+        let filter = Filter::parse(f.document("q")?.ok_or_else(|| f.missing("q"))?)?;
+        let update = parse_update(spec.get("u").ok_or_else(|| f.missing("u"))?)?;
+        let multi = f.bool("multi")?.unwrap_or(false);
+        if multi && update.is_replacement() {
+            return Err(CommandError::failed_to_parse(
+                "multi update is not supported for replacement-style update",
+            ));
+        }
+        check_array_filters(&f)?;
+        check_collation(f.document("collation")?)?;
+        Ok(Statement {
+            filter,
+            update,
+            upsert: f.bool("upsert")?.unwrap_or(false),
+            multi,
+            hint: spec.get("hint").map(Hint::parse).transpose()?.flatten(),
+            sort: SortSpec::parse(f.document("sort")?.unwrap_or(&Document::new()))?,
+        })
+    }
+}
+
+/// Parses `u`: an update document. Pipelines (arrays) are not supported yet.
+pub fn parse_update(u: &Bson) -> CmdResult<Update> {
+    match u {
+        Bson::Document(d) => Update::parse(d),
+        Bson::Array(_) => Err(CommandError::new(
+            ErrorCode::BadValue,
+            "pipeline-style updates (an array of stages) are not supported by this server yet",
+        )),
+        other => Err(CommandError::failed_to_parse(format!(
+            "Update argument must be either an object or an array, not {other}"
+        ))),
+    }
+}
+
+/// `arrayFilters` go with `$[<id>]`, which this server does not support yet.
+pub fn check_array_filters(f: &Fields<'_>) -> CmdResult<()> {
+    match f.array("arrayFilters")? {
+        Some(filters) if !filters.is_empty() => Err(CommandError::new(
+            ErrorCode::BadValue,
+            "arrayFilters and the filtered positional operator $[<identifier>] are not supported by this server yet",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What one statement did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub matched: usize,
+    pub modified: usize,
+    pub upserted: Option<Bson>,
+    /// For one-document updates: the document before and after.
+    pub before: Option<Document>,
+    pub after: Option<Document>,
+}
+
+/// Runs one statement inside a write transaction.
+pub fn apply(
+    ctx: &Ctx<'_>,
+    txn: &mut dyn WriteTxn,
+    meta: &mut CollectionMeta,
+    st: &Statement,
+    validator: &Validator,
+) -> CmdResult<Outcome> {
+    let query = Query {
+        sort: st.sort.clone(),
+        limit: if st.multi { None } else { Some(1) },
+        hint: st.hint.clone(),
+        ..Query::matching(st.filter.clone())
+    };
+    let targets = collect(txn, meta, &query)?;
+    let mut outcome = Outcome::default();
+    if targets.is_empty() {
+        if st.upsert {
+            let seed = match &st.update {
+                Update::Replacement(_) => {
+                    // A replacement keeps only the filter's _id, if it names one.
+                    let mut d = Document::new();
+                    if let Some((_, id)) = st
+                        .filter
+                        .equalities()
+                        .into_iter()
+                        .find(|(p, _)| *p == "_id")
+                    {
+                        d.insert("_id", id.clone());
+                    }
+                    d
+                }
+                Update::Operators(_) => upsert_seed(&st.filter)?,
+            };
+            // The _id comes from the filter, the update, or a new ObjectId; it goes first.
+            let doc = ensure_id_first(st.update.apply(&seed, true)?);
+            check_storable(&doc)?;
+            validator.check(ctx, &doc, None)?;
+            collection::insert(txn, meta, &doc)?;
+            outcome.upserted = doc.get("_id").cloned();
+            outcome.after = Some(doc);
+        }
+        return Ok(outcome);
+    }
+    for old in targets {
+        outcome.matched += 1;
+        let new = st.update.apply(&old, false)?;
+        if identical(&old, &new) {
+            outcome.before = Some(old.clone());
+            outcome.after = Some(new);
+            continue;
+        }
+        check_storable(&new)?;
+        validator.check(ctx, &new, Some(&old))?;
+        collection::update(txn, meta, &old, &new)?;
+        outcome.modified += 1;
+        outcome.before = Some(old);
+        outcome.after = Some(new);
+    }
+    Ok(outcome)
+}
+
+pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let f = Fields::new(ctx.body);
+    let coll = f.collection()?;
+    let specs = f.documents("updates")?;
+    check_batch_size(specs.len())?;
+    let ordered = f.bool("ordered")?.unwrap_or(true);
+    let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
+    let wc = WriteConcern::parse(&f)?;
+    catalog::validate_collection_name(ctx.db, coll)?;
+
+    let (matched, modified, upserted, errors) = in_transaction(ctx, wc.journal, |txn| {
+        let mut meta: Option<CollectionMeta> = catalog::get(txn, ctx.db, coll)?;
+        let (mut matched, mut modified) = (0usize, 0usize);
+        let mut upserted = Vec::new();
+        let mut errors = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let result = Statement::parse(spec).and_then(|st| {
+                // A collection comes into being only when an upsert inserts.
+                let m = match (&mut meta, st.upsert) {
+                    (Some(m), _) => m,
+                    (None, true) => meta.insert(catalog::get_or_create(txn, ctx.db, coll)?.0),
+                    (None, false) => return Ok(Outcome::default()),
+                };
+                let validator = Validator::of(m, bypass)?;
+                apply(ctx, txn, m, &st, &validator)
+            });
+            match result {
+                Ok(o) => {
+                    matched += o.matched;
+                    modified += o.modified;
+                    if let Some(id) = o.upserted {
+                        upserted.push(doc! {"index": i as i32, "_id": id});
+                    }
+                }
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) => {
+                    errors.push(e.to_write_error(i));
+                    if ordered {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((matched, modified, upserted, errors))
+    })?;
+    ctx.state
+        .counters
+        .update
+        .fetch_add((matched + upserted.len()) as u64, Ordering::Relaxed);
+    let mut reply = doc! {"n": (matched + upserted.len()) as i32, "nModified": modified as i32};
+    if !upserted.is_empty() {
+        reply.insert("upserted", upserted);
+    }
+    if !errors.is_empty() {
+        reply.insert("writeErrors", errors);
+    }
+    Ok(reply)
+}

@@ -1,0 +1,137 @@
+//! What every write command shares: running in one write transaction with the asked
+//! durability, checking documents before they are stored, and collection validators.
+
+use bson::{Bson, Document};
+
+use super::Ctx;
+use crate::engine::matcher::Filter;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::storage::catalog::CollectionMeta;
+use crate::storage::{Durability, WriteTxn};
+use crate::wire::bson_check::document_depth;
+use crate::wire::{MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_LEN};
+
+/// Runs `work` in one write transaction and commits it; with `journal`, the commit is on
+/// disk before this returns. An error from `work` rolls everything back.
+pub fn in_transaction<T>(
+    ctx: &Ctx<'_>,
+    journal: bool,
+    work: impl FnOnce(&mut dyn WriteTxn) -> CmdResult<T>,
+) -> CmdResult<T> {
+    let store = &ctx.state.store;
+    let mut txn = store.begin_write()?;
+    let out = work(&mut *txn)?;
+    txn.commit(Durability::Buffered)?;
+    if journal {
+        store.sync()?;
+    }
+    Ok(out)
+}
+
+/// Errors that must abort the whole command rather than fail one operation of a batch.
+pub fn is_fatal(e: &CommandError) -> bool {
+    e.code == ErrorCode::InternalError
+}
+
+/// Checks a document about to be stored: size, nesting, and a valid `_id`.
+pub fn check_storable(doc: &Document) -> CmdResult<()> {
+    let size = doc
+        .to_vec()
+        .map_err(|e| CommandError::bad_value(format!("document cannot be encoded: {e}")))?
+        .len();
+    if size > MAX_DOCUMENT_LEN {
+        return Err(CommandError::new(
+            ErrorCode::BsonObjectTooLarge,
+            format!(
+                "object to insert too large. size in bytes: {size}, max size: {MAX_DOCUMENT_LEN}"
+            ),
+        ));
+    }
+    if document_depth(doc) > MAX_DOCUMENT_DEPTH {
+        return Err(CommandError::new(
+            ErrorCode::Overflow,
+            format!("Document exceeds maximum nesting depth of {MAX_DOCUMENT_DEPTH}"),
+        ));
+    }
+    match doc.get("_id") {
+        Some(Bson::Array(_)) => Err(CommandError::new(
+            ErrorCode::InvalidIdField,
+            "The '_id' value cannot be of type array",
+        )),
+        Some(Bson::RegularExpression(_)) => Err(CommandError::new(
+            ErrorCode::InvalidIdField,
+            "can't use a regex for _id",
+        )),
+        Some(Bson::Undefined) => Err(CommandError::new(
+            ErrorCode::InvalidIdField,
+            "can't use a undefined for _id",
+        )),
+        Some(Bson::Document(d)) if d.keys().any(|k| k.starts_with('$')) => Err(CommandError::new(
+            ErrorCode::Location(52),
+            "_id fields may not contain '$'-prefixed fields",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A collection's validator, as `create`/`collMod` set it.
+pub struct Validator {
+    filter: Option<Filter>,
+    /// `validationLevel: "moderate"`: updates of documents that already broke the rules
+    /// are let through.
+    moderate: bool,
+    /// `validationAction: "warn"`: failures are logged, not refused.
+    warn_only: bool,
+}
+
+impl Validator {
+    pub fn of(meta: &CollectionMeta, bypass: bool) -> CmdResult<Validator> {
+        let opts = &meta.options;
+        let level = opts.get_str("validationLevel").unwrap_or("strict");
+        let filter = match (opts.get_document("validator"), bypass || level == "off") {
+            (Ok(v), false) if !v.is_empty() => Some(Filter::parse(v)?),
+            _ => None,
+        };
+        Ok(Validator {
+            filter,
+            moderate: level == "moderate",
+            warn_only: opts.get_str("validationAction").is_ok_and(|a| a == "warn"),
+        })
+    }
+
+    /// Checks a document to be written; `old` is the stored version for an update.
+    pub fn check(&self, ctx: &Ctx<'_>, doc: &Document, old: Option<&Document>) -> CmdResult<()> {
+        let Some(filter) = &self.filter else {
+            return Ok(());
+        };
+        if filter.matches(doc) {
+            return Ok(());
+        }
+        if self.moderate && old.is_some_and(|o| !filter.matches(o)) {
+            return Ok(());
+        }
+        let id = doc.get("_id").map(|v| v.to_string()).unwrap_or_default();
+        if self.warn_only {
+            let line = format!("Document would fail validation: _id {id}");
+            tracing::warn!("{line}");
+            ctx.state.log.record(line);
+            return Ok(());
+        }
+        Err(CommandError::new(ErrorCode::DocumentValidationFailure, "Document failed validation")
+            .with_info(bson::doc! {"errInfo": {"failingDocumentId": doc.get("_id").cloned().unwrap_or(Bson::Null), "details": {"operatorName": "$and", "specifiedAs": "validator"}}}))
+    }
+}
+
+/// Refuses collations other than `simple`, the only one this server compares with.
+pub fn check_collation(collation: Option<&Document>) -> CmdResult<()> {
+    match collation {
+        None => Ok(()),
+        Some(c) if c.get_str("locale").is_ok_and(|l| l == "simple") => Ok(()),
+        Some(c) => Err(CommandError::new(
+            ErrorCode::BadValue,
+            format!(
+                "collation {c} is not supported: this server compares strings by their bytes only (locale \"simple\")"
+            ),
+        )),
+    }
+}

@@ -1,0 +1,59 @@
+//! Server configuration: where to listen, where data lives, and timeouts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the server keeps its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// A redb file under this directory (created if missing).
+    Disk(PathBuf),
+    /// Memory only: gone when the server stops.
+    Memory,
+}
+
+/// Everything [`Server::start`](crate::server::Server::start) needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (see `ServerHandle::addr`).
+    pub bind: SocketAddr,
+    pub storage: StorageConfig,
+    /// How long an unused cursor lives (mongod: `cursorTimeoutMillis`, 10 minutes).
+    pub cursor_timeout: Duration,
+    /// How often buffered writes are flushed to disk (mongod: `commitIntervalMs`, 100 ms).
+    pub journal_commit_interval: Duration,
+    /// The command line the server was started with, for `getCmdLineOpts`.
+    pub argv: Vec<String>,
+}
+
+impl Config {
+    /// An in-memory server on `127.0.0.1` with a free port: what tests want.
+    pub fn in_memory() -> Config {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            storage: StorageConfig::Memory,
+            cursor_timeout: Duration::from_secs(600),
+            journal_commit_interval: Duration::from_millis(100),
+            argv: Vec::new(),
+        }
+    }
+
+    /// A durable server storing under `dbpath`, on `127.0.0.1` with a free port.
+    pub fn with_dbpath(dbpath: impl Into<PathBuf>) -> Config {
+        Config {
+            storage: StorageConfig::Disk(dbpath.into()),
+            ..Config::in_memory()
+        }
+    }
+
+    pub fn bind(mut self, bind: SocketAddr) -> Config {
+        self.bind = bind;
+        self
+    }
+
+    pub fn cursor_timeout(mut self, timeout: Duration) -> Config {
+        self.cursor_timeout = timeout;
+        self
+    }
+}

@@ -1,0 +1,243 @@
+//! Open cursors between `getMore`s: a registry keyed by random Int64 ids.
+//!
+//! A cursor is taken out of the registry while a batch is being produced and put back
+//! afterwards, so two connections can never drive one cursor at once (the second gets
+//! `CursorInUse`). Cursors idle longer than the timeout (10 minutes by default, as in
+//! mongod) are reaped by a background task; a `getMore` on a reaped, killed or unknown id
+//! gets `CursorNotFound` (43).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bson::Bson;
+
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::exec::CursorState;
+
+/// What a cursor reads from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A collection, identified by its ident: a `getMore` checks it still exists.
+    Collection { ident: u64 },
+    /// Results computed up front (`listCollections`, `aggregate`, ...).
+    Computed,
+}
+
+/// An open cursor.
+#[derive(Debug)]
+pub struct Cursor {
+    pub id: i64,
+    /// `db.collection`, as replies report it and `getMore` must match.
+    pub ns: String,
+    pub source: Source,
+    pub state: CursorState,
+    /// The batch size the cursor was opened with, for `getMore`s that give none.
+    pub batch_size: Option<usize>,
+    /// The logical session that opened it (killed with the session).
+    pub lsid: Option<Bson>,
+    pub last_used: Instant,
+}
+
+enum Slot {
+    Idle(Box<Cursor>),
+    InUse { lsid: Option<Bson> },
+}
+
+/// Every open cursor of the server.
+pub struct CursorRegistry {
+    slots: Mutex<HashMap<i64, Slot>>,
+    timeout: Duration,
+}
+
+impl CursorRegistry {
+    pub fn new(timeout: Duration) -> Self {
+        CursorRegistry {
+            slots: Mutex::new(HashMap::new()),
+            timeout,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Slot>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh, unused, positive id.
+    pub fn new_id(&self) -> i64 {
+        let slots = self.lock();
+        loop {
+            let id = (crate::random_u64() >> 1) as i64;
+            if id != 0 && !slots.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    /// Stores a cursor that has more results.
+    pub fn put(&self, mut cursor: Cursor) {
+        cursor.last_used = Instant::now();
+        self.lock().insert(cursor.id, Slot::Idle(Box::new(cursor)));
+    }
+
+    /// Takes a cursor out for a `getMore`.
+    pub fn take(&self, id: i64) -> CmdResult<Cursor> {
+        let mut slots = self.lock();
+        match slots.remove(&id) {
+            Some(Slot::Idle(cursor)) => {
+                slots.insert(
+                    id,
+                    Slot::InUse {
+                        lsid: cursor.lsid.clone(),
+                    },
+                );
+                Ok(*cursor)
+            }
+            Some(in_use @ Slot::InUse { .. }) => {
+                slots.insert(id, in_use);
+                Err(CommandError::new(
+                    ErrorCode::CursorInUse,
+                    format!("cursor id {id} is already in use"),
+                ))
+            }
+            None => Err(not_found(id)),
+        }
+    }
+
+    /// Returns a taken cursor (it has more results), or forgets it (exhausted or failed).
+    pub fn give_back(&self, id: i64, cursor: Option<Cursor>) {
+        let mut slots = self.lock();
+        // A kill while the cursor was in use removed its slot: the cursor dies now.
+        if !slots.contains_key(&id) {
+            return;
+        }
+        match cursor {
+            Some(mut c) => {
+                c.last_used = Instant::now();
+                slots.insert(id, Slot::Idle(Box::new(c)));
+            }
+            None => {
+                slots.remove(&id);
+            }
+        }
+    }
+
+    /// Kills cursors by id; returns (killed, not found).
+    pub fn kill(&self, ids: &[i64]) -> (Vec<i64>, Vec<i64>) {
+        let mut slots = self.lock();
+        let (mut killed, mut missing) = (Vec::new(), Vec::new());
+        for id in ids {
+            match slots.remove(id) {
+                Some(_) => killed.push(*id),
+                None => missing.push(*id),
+            }
+        }
+        (killed, missing)
+    }
+
+    /// Kills every cursor opened by one of `sessions` (compared by value).
+    pub fn kill_sessions(&self, sessions: &[Bson]) -> usize {
+        let mut slots = self.lock();
+        let before = slots.len();
+        slots.retain(|_, slot| {
+            let lsid = match slot {
+                Slot::Idle(c) => c.lsid.as_ref(),
+                Slot::InUse { lsid } => lsid.as_ref(),
+            };
+            !lsid.is_some_and(|l| sessions.contains(l))
+        });
+        before - slots.len()
+    }
+
+    /// Kills every cursor.
+    pub fn kill_all(&self) -> usize {
+        let mut slots = self.lock();
+        let n = slots.len();
+        slots.clear();
+        n
+    }
+
+    /// Removes cursors idle longer than the timeout; returns how many.
+    pub fn reap_idle(&self, now: Instant) -> usize {
+        let mut slots = self.lock();
+        let before = slots.len();
+        slots.retain(|_, slot| match slot {
+            Slot::Idle(c) => now.duration_since(c.last_used) < self.timeout,
+            Slot::InUse { .. } => true,
+        });
+        before - slots.len()
+    }
+
+    /// How many cursors are open.
+    pub fn open_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+/// The reply of a command that returns a cursor: `{cursor: {firstBatch | nextBatch, id, ns}}`.
+pub fn reply(id: i64, ns: &str, batch: Vec<bson::Document>, first: bool) -> bson::Document {
+    let field = if first { "firstBatch" } else { "nextBatch" };
+    bson::doc! {"cursor": {field: batch, "id": id, "ns": ns}}
+}
+
+/// `CursorNotFound` for an id.
+pub fn not_found(id: i64) -> CommandError {
+    CommandError::new(
+        ErrorCode::CursorNotFound,
+        format!("cursor id {id} not found"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    fn cursor(reg: &CursorRegistry, lsid: Option<Bson>) -> i64 {
+        let id = reg.new_id();
+        reg.put(Cursor {
+            id,
+            ns: "db.c".into(),
+            source: Source::Computed,
+            state: CursorState::Buffered(VecDeque::new()),
+            batch_size: None,
+            lsid,
+            last_used: Instant::now(),
+        });
+        id
+    }
+
+    #[test]
+    fn take_give_back_and_kill() {
+        let reg = CursorRegistry::new(Duration::from_secs(600));
+        let id = cursor(&reg, None);
+        assert!(id > 0);
+        let c = reg.take(id).unwrap();
+        assert_eq!(reg.take(id).unwrap_err().code, ErrorCode::CursorInUse);
+        reg.give_back(id, Some(c));
+        assert_eq!(reg.kill(&[id, 42]), (vec![id], vec![42]));
+        assert_eq!(reg.take(id).unwrap_err().code, ErrorCode::CursorNotFound);
+    }
+
+    #[test]
+    fn idle_cursors_are_reaped() {
+        let reg = CursorRegistry::new(Duration::from_millis(10));
+        let id = cursor(&reg, None);
+        assert_eq!(reg.reap_idle(Instant::now()), 0);
+        assert_eq!(reg.reap_idle(Instant::now() + Duration::from_secs(1)), 1);
+        assert_eq!(reg.take(id).unwrap_err().code.code(), 43);
+    }
+
+    #[test]
+    fn session_kill_takes_its_cursors() {
+        let reg = CursorRegistry::new(Duration::from_secs(600));
+        let lsid = Bson::Document(bson::doc! {"id": 1});
+        cursor(&reg, Some(lsid.clone()));
+        let other = cursor(&reg, None);
+        assert_eq!(reg.kill_sessions(&[lsid]), 1);
+        assert!(reg.take(other).is_ok());
+    }
+}

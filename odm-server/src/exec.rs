@@ -1,0 +1,479 @@
+//! Query execution: runs a [`Plan`](crate::planner::Plan) against a storage snapshot.
+//!
+//! Results stream batch by batch. A query whose order the access path provides keeps
+//! only a *position* between batches (the last key read, per range), and each `getMore`
+//! resumes from it in a fresh snapshot, as mongod's yielding does: memory stays flat
+//! however large the result. A query that needs a blocking sort reads every match once,
+//! sorts (keeping only `skip + limit` documents when there is a limit), and serves the
+//! batches from memory, within a memory limit like mongod's.
+
+use std::collections::{HashSet, VecDeque};
+use std::ops::{Bound, ControlFlow};
+
+use bson::Document;
+
+use crate::engine::matcher::Filter;
+use crate::engine::projection::Projection;
+use crate::engine::sort::SortSpec;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::planner::{Access, Hint, Plan, plan};
+use crate::storage::catalog::CollectionMeta;
+use crate::storage::collection::{decode, get_by_key};
+use crate::storage::{Direction, ReadTxn};
+
+/// Where a scan stopped: the range it was in and the last key it read there.
+#[derive(Clone, Debug, Default)]
+pub struct ScanPosition {
+    range: usize,
+    after: Option<Vec<u8>>,
+}
+
+/// Everything a query asks for.
+#[derive(Clone, Debug)]
+pub struct Query {
+    pub filter: Filter,
+    /// The filter as sent, for `explain`.
+    pub filter_doc: Document,
+    pub sort: SortSpec,
+    pub sort_doc: Document,
+    pub projection: Option<Projection>,
+    pub skip: u64,
+    pub limit: Option<u64>,
+    pub hint: Option<Hint>,
+    /// Lifts the blocking-sort memory limit.
+    pub allow_disk_use: bool,
+}
+
+impl Query {
+    /// A query for every document matching `filter`, in no particular order.
+    pub fn matching(filter: Filter) -> Query {
+        Query {
+            filter,
+            filter_doc: Document::new(),
+            sort: SortSpec::default(),
+            sort_doc: Document::new(),
+            projection: None,
+            skip: 0,
+            limit: None,
+            hint: None,
+            allow_disk_use: false,
+        }
+    }
+}
+
+/// How much a blocking sort may hold (mongod's default `internalQueryMaxBlockingSortMemoryUsageBytes`).
+pub const BLOCKING_SORT_LIMIT: usize = 100 * 1024 * 1024;
+
+/// Visits the documents an access path yields after `pos`, advancing it. Repeats of one
+/// document (a multikey index holds several entries for it) are skipped through `seen`.
+/// Returns `true` when the access path is exhausted.
+pub fn scan(
+    txn: &dyn ReadTxn,
+    meta: &CollectionMeta,
+    access: &Access,
+    pos: &mut ScanPosition,
+    seen: &mut HashSet<Vec<u8>>,
+    visit: &mut dyn FnMut(Document) -> CmdResult<ControlFlow<()>>,
+) -> CmdResult<bool> {
+    let docs_table = meta.documents_table();
+    match access {
+        Access::IdLookup { keys } => {
+            while pos.range < keys.len() {
+                let key = &keys[pos.range];
+                pos.range += 1;
+                if let Some(doc) = get_by_key(txn, meta, key)?
+                    && visit(doc)?.is_break()
+                {
+                    return Ok(pos.range >= keys.len());
+                }
+            }
+            Ok(true)
+        }
+        Access::CollScan { direction } => {
+            let all = [crate::planner::ByteRange {
+                start: Vec::new(),
+                end: None,
+            }];
+            scan_ranges(
+                txn,
+                &docs_table,
+                &all,
+                *direction,
+                pos,
+                &mut |_key, value| visit(decode(value)?),
+            )
+        }
+        Access::IdScan {
+            ranges, direction, ..
+        } => scan_ranges(
+            txn,
+            &docs_table,
+            ranges,
+            *direction,
+            pos,
+            &mut |_key, value| visit(decode(value)?),
+        ),
+        Access::IndexScan {
+            index,
+            ranges,
+            direction,
+            multikey,
+            ..
+        } => {
+            let Some(index) = meta.index(index) else {
+                return Err(CommandError::new(
+                    ErrorCode::Location(175),
+                    format!("index '{index}' dropped"),
+                ));
+            };
+            let table = index.table();
+            scan_ranges(txn, &table, ranges, *direction, pos, &mut |_key, id| {
+                if *multikey && !seen.insert(id.to_vec()) {
+                    return Ok(ControlFlow::Continue(()));
+                }
+                match get_by_key(txn, meta, id)? {
+                    Some(doc) => visit(doc),
+                    // An entry without its document cannot happen within one snapshot.
+                    None => Ok(ControlFlow::Continue(())),
+                }
+            })
+        }
+    }
+}
+
+/// Receives a table entry (key, value) during a scan; may fail or stop the scan.
+type EntryVisitor<'v> = dyn FnMut(&[u8], &[u8]) -> CmdResult<ControlFlow<()>> + 'v;
+
+fn scan_ranges(
+    txn: &dyn ReadTxn,
+    table: &str,
+    ranges: &[crate::planner::ByteRange],
+    direction: Direction,
+    pos: &mut ScanPosition,
+    visit: &mut EntryVisitor<'_>,
+) -> CmdResult<bool> {
+    let order: Vec<usize> = match direction {
+        Direction::Forward => (0..ranges.len()).collect(),
+        Direction::Reverse => (0..ranges.len()).rev().collect(),
+    };
+    while pos.range < order.len() {
+        let range = &ranges[order[pos.range]];
+        let (mut start, mut end) = range.bounds();
+        if let Some(after) = &pos.after {
+            match direction {
+                Direction::Forward => start = Bound::Excluded(after.as_slice()),
+                Direction::Reverse => end = Bound::Excluded(after.as_slice()),
+            }
+        }
+        let mut failure = None;
+        let mut stopped = false;
+        let mut last = None;
+        txn.scan(table, (start, end), direction, &mut |k, v| {
+            last = Some(k.to_vec());
+            match visit(k, v) {
+                Ok(ControlFlow::Continue(())) => ControlFlow::Continue(()),
+                Ok(ControlFlow::Break(())) => {
+                    stopped = true;
+                    ControlFlow::Break(())
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if stopped {
+            pos.after = last;
+            return Ok(false);
+        }
+        pos.range += 1;
+        pos.after = None;
+    }
+    Ok(true)
+}
+
+/// Every document matching a query, sorted, skipped and limited (not projected): what
+/// writes, `count` and `distinct` work from.
+pub fn collect(
+    txn: &dyn ReadTxn,
+    meta: &CollectionMeta,
+    query: &Query,
+) -> CmdResult<Vec<Document>> {
+    let plan = plan(meta, &query.filter, &query.sort, query.hint.as_ref())?;
+    let mut out = Vec::new();
+    let keep = query.limit.map(|l| (l + query.skip) as usize);
+    let mut skip = if plan.provides_sort { query.skip } else { 0 };
+    let mut seen = HashSet::new();
+    let mut bytes = 0usize;
+    scan(
+        txn,
+        meta,
+        &plan.access,
+        &mut ScanPosition::default(),
+        &mut seen,
+        &mut |doc| {
+            if !query.filter.matches_checked(&doc)? {
+                return Ok(ControlFlow::Continue(()));
+            }
+            if plan.provides_sort {
+                if skip > 0 {
+                    skip -= 1;
+                    return Ok(ControlFlow::Continue(()));
+                }
+                out.push(doc);
+                let full = query.limit.is_some_and(|l| out.len() as u64 >= l);
+                return Ok(if full {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                });
+            }
+            bytes += approximate_size(&doc);
+            out.push(doc);
+            if let Some(k) = keep {
+                // Top-k: sort and cut whenever twice as many as needed have piled up.
+                if out.len() >= 2 * k.max(1) {
+                    query.sort.sort(&mut out);
+                    out.truncate(k);
+                    bytes = out.iter().map(approximate_size).sum();
+                }
+            }
+            if !query.allow_disk_use && bytes > BLOCKING_SORT_LIMIT && !query.sort.is_empty() {
+                return Err(CommandError::new(
+                    ErrorCode::QueryExceededMemoryLimitNoDiskUseAllowed,
+                    format!(
+                        "Sort exceeded memory limit of {BLOCKING_SORT_LIMIT} bytes, but did not opt in to external sorting."
+                    ),
+                ));
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    if !plan.provides_sort {
+        query.sort.sort(&mut out);
+        let skip = query.skip.min(out.len() as u64) as usize;
+        out.drain(..skip);
+        if let Some(l) = query.limit {
+            out.truncate(l as usize);
+        }
+    }
+    Ok(out)
+}
+
+fn approximate_size(doc: &Document) -> usize {
+    doc.to_vec().map(|v| v.len()).unwrap_or(0)
+}
+
+/// What a cursor holds between batches.
+#[derive(Debug)]
+pub enum CursorState {
+    /// Results computed up front (blocking sort, aggregation), projected already.
+    Buffered(VecDeque<Document>),
+    /// A scan in the order the access path gives, resumed batch by batch.
+    Streaming(Box<Stream>),
+}
+
+#[derive(Debug)]
+pub struct Stream {
+    plan: Plan,
+    pos: ScanPosition,
+    seen: HashSet<Vec<u8>>,
+    filter: Filter,
+    projection: Option<Projection>,
+    skip: u64,
+    remaining: Option<u64>,
+    /// A result read by the previous batch that did not fit in it.
+    carry: Option<Document>,
+    exhausted: bool,
+}
+
+/// How much one batch may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchLimit {
+    pub docs: Option<usize>,
+    pub bytes: usize,
+}
+
+/// The byte budget of one batch: a reply must stay within 16 MiB plus headroom.
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+impl CursorState {
+    /// Starts a query: plans it, and either prepares a stream or (for a blocking sort)
+    /// computes every result. Returns the state and the plan chosen.
+    pub fn open(
+        txn: &dyn ReadTxn,
+        meta: &CollectionMeta,
+        query: &Query,
+    ) -> CmdResult<(CursorState, Plan)> {
+        let plan = plan(meta, &query.filter, &query.sort, query.hint.as_ref())?;
+        if plan.provides_sort {
+            let stream = Stream {
+                plan: plan.clone(),
+                pos: ScanPosition::default(),
+                seen: HashSet::new(),
+                filter: query.filter.clone(),
+                projection: query.projection.clone(),
+                skip: query.skip,
+                remaining: query.limit,
+                carry: None,
+                exhausted: false,
+            };
+            return Ok((CursorState::Streaming(Box::new(stream)), plan));
+        }
+        let docs = collect(txn, meta, query)?;
+        let projected = match &query.projection {
+            Some(p) => docs
+                .iter()
+                .map(|d| p.apply(d))
+                .collect::<CmdResult<VecDeque<_>>>()?,
+            None => docs.into(),
+        };
+        Ok((CursorState::Buffered(projected), plan))
+    }
+
+    /// The next batch, and whether the cursor is exhausted after it. A streaming cursor
+    /// reads through `source` (a fresh snapshot and the collection's current record);
+    /// a buffered one needs none.
+    pub fn next_batch(
+        &mut self,
+        source: Option<(&dyn ReadTxn, &CollectionMeta)>,
+        limit: BatchLimit,
+    ) -> CmdResult<(Vec<Document>, bool)> {
+        match self {
+            CursorState::Buffered(docs) => {
+                let mut out = Vec::new();
+                let mut bytes = 0;
+                while let Some(d) = docs.front() {
+                    let size = approximate_size(d);
+                    if limit.docs.is_some_and(|n| out.len() >= n)
+                        || (!out.is_empty() && bytes + size > limit.bytes)
+                    {
+                        break;
+                    }
+                    bytes += size;
+                    out.push(docs.pop_front().expect("front exists"));
+                }
+                let done = docs.is_empty();
+                Ok((out, done))
+            }
+            CursorState::Streaming(s) => match source {
+                Some((txn, meta)) => s.next_batch(txn, meta, limit),
+                None => Err(CommandError::internal(
+                    "a streaming cursor needs a storage snapshot",
+                )),
+            },
+        }
+    }
+}
+
+/// A batch being filled, within its document and byte limits and the query's limit.
+struct Batch<'a> {
+    docs: Vec<Document>,
+    bytes: usize,
+    limit: BatchLimit,
+    remaining: &'a mut Option<u64>,
+}
+
+enum Added {
+    /// Room for more.
+    More,
+    /// The batch (or the query's limit) is full.
+    Full,
+    /// The document does not fit; it opens the next batch.
+    Overflow(Document),
+}
+
+impl Batch<'_> {
+    fn add(&mut self, doc: Document) -> Added {
+        let size = approximate_size(&doc);
+        if !self.docs.is_empty() && self.bytes + size > self.limit.bytes {
+            return Added::Overflow(doc);
+        }
+        self.bytes += size;
+        self.docs.push(doc);
+        if let Some(r) = self.remaining.as_mut() {
+            *r -= 1;
+            if *r == 0 {
+                return Added::Full;
+            }
+        }
+        if self.limit.docs.is_some_and(|n| self.docs.len() >= n) {
+            Added::Full
+        } else {
+            Added::More
+        }
+    }
+}
+
+impl Stream {
+    fn next_batch(
+        &mut self,
+        txn: &dyn ReadTxn,
+        meta: &CollectionMeta,
+        limit: BatchLimit,
+    ) -> CmdResult<(Vec<Document>, bool)> {
+        let Stream {
+            plan,
+            pos,
+            seen,
+            filter,
+            projection,
+            skip,
+            remaining,
+            carry,
+            exhausted,
+        } = self;
+        let mut batch = Batch {
+            docs: Vec::new(),
+            bytes: 0,
+            limit,
+            remaining,
+        };
+        if limit.docs == Some(0) {
+            return Ok((Vec::new(), false));
+        }
+        if let Some(doc) = carry.take() {
+            match batch.add(doc) {
+                Added::More => {}
+                Added::Full => {
+                    let done = *exhausted || *batch.remaining == Some(0);
+                    return Ok((batch.docs, done));
+                }
+                Added::Overflow(_) => unreachable!("an empty batch takes any document"),
+            }
+        }
+        if *exhausted || *batch.remaining == Some(0) {
+            return Ok((batch.docs, true));
+        }
+        let mut overflow = None;
+        let scanned_all = scan(txn, meta, &plan.access, pos, seen, &mut |doc| {
+            if !filter.matches_checked(&doc)? {
+                return Ok(ControlFlow::Continue(()));
+            }
+            if *skip > 0 {
+                *skip -= 1;
+                return Ok(ControlFlow::Continue(()));
+            }
+            let doc = match projection {
+                Some(p) => p.apply(&doc)?,
+                None => doc,
+            };
+            Ok(match batch.add(doc) {
+                Added::More => ControlFlow::Continue(()),
+                Added::Full => ControlFlow::Break(()),
+                Added::Overflow(doc) => {
+                    overflow = Some(doc);
+                    ControlFlow::Break(())
+                }
+            })
+        })?;
+        *exhausted = scanned_all;
+        let limit_reached = *batch.remaining == Some(0);
+        *carry = overflow;
+        let done = limit_reached || (scanned_all && carry.is_none());
+        Ok((batch.docs, done))
+    }
+}

@@ -1,0 +1,275 @@
+//! Starting and stopping the server: the listener, the shared state every connection
+//! works on, and the background tasks (journal flush, cursor and session expiry).
+//!
+//! [`Server::start`] binds (port 0 picks a free port), spawns the accept loop on the
+//! current tokio runtime and returns a [`ServerHandle`] with the bound address.
+//! [`ServerHandle::shutdown`] stops accepting, closes connections between requests and
+//! makes every acknowledged write durable before it returns.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, StorageConfig};
+use crate::cursor::CursorRegistry;
+use crate::session::Sessions;
+use crate::storage::Store;
+use crate::storage::disk::RedbStore;
+use crate::storage::memory::MemoryStore;
+
+/// Operation counters, as `serverStatus.opcounters` reports them.
+#[derive(Default)]
+pub struct Counters {
+    pub insert: AtomicU64,
+    pub query: AtomicU64,
+    pub update: AtomicU64,
+    pub delete: AtomicU64,
+    pub getmore: AtomicU64,
+    pub command: AtomicU64,
+    pub connections_current: AtomicU64,
+    pub connections_total: AtomicU64,
+}
+
+impl Counters {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Recent log lines, for `getLog`.
+pub struct LogRing {
+    lines: Mutex<VecDeque<String>>,
+    total: AtomicU64,
+    startup_warnings: Vec<String>,
+}
+
+/// How many lines `getLog: "global"` keeps (mongod keeps 1024).
+const LOG_LINES: usize = 1024;
+
+impl LogRing {
+    fn new(startup_warnings: Vec<String>) -> Self {
+        LogRing {
+            lines: Mutex::new(VecDeque::new()),
+            total: AtomicU64::new(0),
+            startup_warnings,
+        }
+    }
+
+    /// Records a line (also emitted through `tracing` by the caller).
+    pub fn record(&self, line: String) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        if lines.len() == LOG_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+        self.total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn recent(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    pub fn startup_warnings(&self) -> &[String] {
+        &self.startup_warnings
+    }
+}
+
+/// What every connection shares.
+pub struct ServerState {
+    pub store: Box<dyn Store>,
+    pub cursors: CursorRegistry,
+    pub sessions: Sessions,
+    pub config: Config,
+    pub counters: Counters,
+    pub log: LogRing,
+    pub started: Instant,
+    /// The address actually bound.
+    pub addr: SocketAddr,
+}
+
+/// The entry point: see the module documentation.
+pub struct Server;
+
+/// A running server.
+pub struct ServerHandle {
+    /// The address the server listens on (with the real port when 0 was asked).
+    pub addr: SocketAddr,
+    state: Arc<ServerState>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Opens the storage, binds and starts serving on the current tokio runtime.
+    pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
+        let (store, warnings): (Box<dyn Store>, Vec<String>) = match &config.storage {
+            StorageConfig::Disk(dir) => {
+                let dir = dir.clone();
+                let store = tokio::task::spawn_blocking(move || RedbStore::open(&dir))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map_err(|e| std::io::Error::other(e.0))?;
+                (Box::new(store), Vec::new())
+            }
+            StorageConfig::Memory => (
+                Box::new(MemoryStore::new()),
+                vec![
+                    "This server stores data in memory only: everything is lost when it stops."
+                        .to_string(),
+                ],
+            ),
+        };
+        let listener = TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(ServerState {
+            store,
+            cursors: CursorRegistry::new(config.cursor_timeout),
+            sessions: Sessions::default(),
+            counters: Counters::default(),
+            log: LogRing::new(warnings),
+            started: Instant::now(),
+            addr,
+            config,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(accept_loop(listener, state.clone(), stopped.clone())),
+            tokio::spawn(flush_loop(state.clone(), stopped.clone())),
+            tokio::spawn(expiry_loop(state.clone(), stopped)),
+        ];
+        let line = format!(
+            "odm-server listening on {addr} ({})",
+            storage_description(&state.config.storage)
+        );
+        tracing::info!("{line}");
+        state.log.record(line);
+        Ok(ServerHandle {
+            addr,
+            state,
+            stop,
+            tasks,
+        })
+    }
+}
+
+fn storage_description(storage: &StorageConfig) -> String {
+    match storage {
+        StorageConfig::Disk(dir) => format!("data in {}", dir.display()),
+        StorageConfig::Memory => "in memory".to_string(),
+    }
+}
+
+impl ServerHandle {
+    /// A `mongodb://` URI for this server.
+    pub fn uri(&self) -> String {
+        format!("mongodb://{}/", self.addr)
+    }
+
+    /// The shared state (for tests that look inside).
+    pub fn state(&self) -> &Arc<ServerState> {
+        &self.state
+    }
+
+    /// Stops accepting, lets connections finish their current request, flushes every
+    /// buffered write to disk, then returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let state = self.state.clone();
+        let flushed = tokio::task::spawn_blocking(move || state.store.sync()).await;
+        match flushed {
+            Ok(Ok(())) => tracing::info!("odm-server stopped; all writes are on disk"),
+            Ok(Err(e)) => tracing::error!("final flush failed: {e}"),
+            Err(e) => tracing::error!("final flush panicked: {e}"),
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut next_id = 1u64;
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => {
+                    let _ = socket.set_nodelay(true);
+                    let id = next_id;
+                    next_id += 1;
+                    connections.spawn(crate::conn::serve(socket, peer, id, state.clone(), stopped.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            // Reap finished connection tasks as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+/// Makes buffered writes durable every journal commit interval.
+async fn flush_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(state.config.journal_commit_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {
+                let s = state.clone();
+                match tokio::task::spawn_blocking(move || s.store.sync()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!("journal flush failed: {e}"),
+                    Err(e) => tracing::error!("journal flush panicked: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// Expires idle cursors and sessions.
+async fn expiry_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>) {
+    let period =
+        (state.config.cursor_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(15));
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {
+                let now = Instant::now();
+                let reaped = state.cursors.reap_idle(now);
+                if reaped > 0 {
+                    let line = format!("killed {reaped} cursor(s) idle for more than {:?}", state.cursors.timeout());
+                    tracing::info!("{line}");
+                    state.log.record(line);
+                }
+                state.sessions.expire(now);
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! OP_MSG (opCode 2013), the message every command travels in.
+//!
+//! ```text
+//! header      16 bytes (opCode 2013)
+//! flagBits    uint32: bit 0 checksumPresent, bit 1 moreToCome, bit 16 exhaustAllowed;
+//!             any other bit among 0..=15 is required-to-understand and refused
+//! sections    one or more of:
+//!   kind 0    byte 0, then one BSON document: the command body
+//!   kind 1    byte 1, int32 size (counting itself), cstring identifier, then BSON
+//!             documents filling the size: a document sequence (`documents` of an
+//!             insert, `updates`, `deletes`), folded into the body as an array field
+//! checksum    uint32 crc32c of everything before it, present iff bit 0 is set
+//! ```
+//!
+//! A reply is flags 0 and a single kind-0 section, with no checksum (pymongo refuses
+//! anything else). A request with `moreToCome` (an unacknowledged write) gets no reply.
+
+use bson::{Bson, Document};
+
+use super::bson_check::{BsonError, MAX_MESSAGE_DEPTH, check_document};
+use super::{HEADER_LEN, Header, OP_MSG, WireError, frame};
+
+pub const CHECKSUM_PRESENT: u32 = 1;
+pub const MORE_TO_COME: u32 = 1 << 1;
+pub const EXHAUST_ALLOWED: u32 = 1 << 16;
+/// Bits 0..=15 must be understood; only the first two are defined.
+const REQUIRED_BITS: u32 = 0xFFFF;
+const KNOWN_REQUIRED: u32 = CHECKSUM_PRESENT | MORE_TO_COME;
+
+/// A parsed OP_MSG request.
+#[derive(Debug)]
+pub struct OpMsg {
+    pub request_id: i32,
+    pub flags: u32,
+    /// The command body with every document sequence folded in as an array field.
+    pub body: Document,
+}
+
+impl OpMsg {
+    /// The client wants no reply (`w: 0` writes).
+    pub fn more_to_come(&self) -> bool {
+        self.flags & MORE_TO_COME != 0
+    }
+}
+
+fn malformed(why: impl Into<String>) -> WireError {
+    WireError::Malformed(why.into())
+}
+
+/// A document from the network: checked, then decoded.
+fn read_document(bytes: &[u8]) -> Result<(Document, usize), WireError> {
+    let len = check_document(bytes, MAX_MESSAGE_DEPTH).map_err(|e| match e {
+        BsonError::TooDeep { limit } => WireError::TooDeep(limit),
+        BsonError::Malformed(why) => malformed(why),
+    })?;
+    let doc = Document::from_reader(&bytes[..len])
+        .map_err(|e| malformed(format!("undecodable document: {e}")))?;
+    Ok((doc, len))
+}
+
+/// Parses an OP_MSG body (everything after the header).
+pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
+    let flags = body
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| malformed("OP_MSG shorter than its flags"))?;
+    let unknown = flags & REQUIRED_BITS & !KNOWN_REQUIRED;
+    if unknown != 0 {
+        return Err(malformed(format!(
+            "unrecognized required OP_MSG flag bits {unknown:#x}"
+        )));
+    }
+    let mut end = body.len();
+    if flags & CHECKSUM_PRESENT != 0 {
+        if end < 4 + 4 {
+            return Err(malformed("OP_MSG too short to hold its checksum"));
+        }
+        end -= 4;
+        let expected = u32::from_le_bytes([body[end], body[end + 1], body[end + 2], body[end + 3]]);
+        let mut hasher_input = Vec::with_capacity(HEADER_LEN + end);
+        header.write(&mut hasher_input);
+        hasher_input.extend_from_slice(&body[..end]);
+        let actual = crc32c::crc32c(&hasher_input);
+        if actual != expected {
+            return Err(WireError::BadChecksum { expected, actual });
+        }
+    }
+    let mut pos = 4;
+    let mut main: Option<Document> = None;
+    let mut sequences: Vec<(String, Vec<Bson>)> = Vec::new();
+    while pos < end {
+        let kind = body[pos];
+        pos += 1;
+        match kind {
+            0 => {
+                if main.is_some() {
+                    return Err(malformed("OP_MSG has more than one kind-0 section"));
+                }
+                let (doc, len) = read_document(&body[pos..end])?;
+                main = Some(doc);
+                pos += len;
+            }
+            1 => {
+                let size = body
+                    .get(pos..pos + 4)
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .ok_or_else(|| malformed("document sequence size runs past the end"))?;
+                if size < 5 || pos + size as usize > end {
+                    return Err(malformed(format!(
+                        "document sequence size {size} is out of bounds"
+                    )));
+                }
+                let seq_end = pos + size as usize;
+                let name_start = pos + 4;
+                let nul = body[name_start..seq_end]
+                    .iter()
+                    .position(|&b| b == 0)
+                    .ok_or_else(|| malformed("unterminated document sequence identifier"))?;
+                let name = std::str::from_utf8(&body[name_start..name_start + nul])
+                    .map_err(|_| malformed("document sequence identifier is not UTF-8"))?
+                    .to_owned();
+                let mut at = name_start + nul + 1;
+                let mut docs = Vec::new();
+                while at < seq_end {
+                    let (doc, len) = read_document(&body[at..seq_end])?;
+                    docs.push(Bson::Document(doc));
+                    at += len;
+                }
+                sequences.push((name, docs));
+                pos = seq_end;
+            }
+            other => return Err(malformed(format!("unknown OP_MSG section kind {other}"))),
+        }
+    }
+    let mut body_doc = main.ok_or_else(|| malformed("OP_MSG has no kind-0 section"))?;
+    for (name, docs) in sequences {
+        if body_doc.contains_key(&name) {
+            return Err(malformed(format!(
+                "duplicate field '{name}' in OP_MSG body and document sequence"
+            )));
+        }
+        body_doc.insert(name, Bson::Array(docs));
+    }
+    Ok(OpMsg {
+        request_id: header.request_id,
+        flags,
+        body: body_doc,
+    })
+}
+
+/// Frames a reply document: flags 0, one kind-0 section.
+pub fn encode_reply(response_to: i32, doc: &Document) -> Vec<u8> {
+    let bytes = doc.to_vec().unwrap_or_else(|e| {
+        // A reply the server built itself failed to encode: say so instead of hanging up.
+        bson::doc! {"ok": 0.0, "errmsg": format!("reply could not be encoded: {e}"), "code": 1, "codeName": "InternalError"}
+            .to_vec()
+            .expect("a small literal document encodes")
+    });
+    let mut body = Vec::with_capacity(5 + bytes.len());
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.push(0);
+    body.extend_from_slice(&bytes);
+    frame(OP_MSG, response_to, &body)
+}
+
+/// Builds a request the way a driver does (used by tests and benchmarks).
+pub fn encode_request(
+    request_id: i32,
+    flags: u32,
+    body: &Document,
+    sequences: &[(&str, Vec<Document>)],
+) -> Vec<u8> {
+    let mut payload = Vec::new();
+    payload.extend_from_slice(&flags.to_le_bytes());
+    payload.push(0);
+    payload.extend_from_slice(&body.to_vec().expect("request encodes"));
+    for (name, docs) in sequences {
+        let mut seq = Vec::new();
+        seq.extend_from_slice(name.as_bytes());
+        seq.push(0);
+        for d in docs {
+            seq.extend_from_slice(&d.to_vec().expect("request encodes"));
+        }
+        payload.push(1);
+        payload.extend_from_slice(&((seq.len() + 4) as i32).to_le_bytes());
+        payload.extend_from_slice(&seq);
+    }
+    let length =
+        (HEADER_LEN + payload.len() + if flags & CHECKSUM_PRESENT != 0 { 4 } else { 0 }) as i32;
+    let header = Header {
+        length,
+        request_id,
+        response_to: 0,
+        op_code: OP_MSG,
+    };
+    let mut out = Vec::new();
+    header.write(&mut out);
+    out.extend_from_slice(&payload);
+    if flags & CHECKSUM_PRESENT != 0 {
+        let sum = crc32c::crc32c(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::doc;
+
+    fn split(msg: &[u8]) -> (Header, &[u8]) {
+        let mut head = [0u8; HEADER_LEN];
+        head.copy_from_slice(&msg[..HEADER_LEN]);
+        (Header::parse(&head), &msg[HEADER_LEN..])
+    }
+
+    #[test]
+    fn document_sequences_are_folded_into_the_body() {
+        let msg = encode_request(
+            7,
+            0,
+            &doc! {"insert": "c", "$db": "t"},
+            &[("documents", vec![doc! {"a": 1}, doc! {"a": 2}])],
+        );
+        let (h, body) = split(&msg);
+        let parsed = parse(&h, body).unwrap();
+        assert_eq!(parsed.request_id, 7);
+        assert_eq!(
+            parsed.body,
+            doc! {"insert": "c", "$db": "t", "documents": [{"a": 1}, {"a": 2}]}
+        );
+    }
+
+    #[test]
+    fn checksum_is_verified() {
+        let msg = encode_request(1, CHECKSUM_PRESENT, &doc! {"ping": 1, "$db": "admin"}, &[]);
+        let (h, body) = split(&msg);
+        assert!(parse(&h, body).is_ok());
+        let mut bad = msg.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xFF;
+        let (h, body) = split(&bad);
+        assert!(matches!(
+            parse(&h, body),
+            Err(WireError::BadChecksum { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_sections_are_refused() {
+        let msg = encode_request(1, 0, &doc! {"ping": 1}, &[]);
+        let (h, body) = split(&msg);
+        let mut unknown_kind = body.to_vec();
+        unknown_kind[4] = 7;
+        assert!(matches!(
+            parse(&h, &unknown_kind),
+            Err(WireError::Malformed(_))
+        ));
+        let mut bad_flags = body.to_vec();
+        bad_flags[0] = 0x04;
+        assert!(matches!(
+            parse(&h, &bad_flags),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse(&h, &body[..body.len() - 3]),
+            Err(WireError::Malformed(_))
+        ));
+        // Exhaust is optional (bit 16): ignored, not refused.
+        let mut exhaust = body.to_vec();
+        exhaust[2] = 0x01;
+        assert!(parse(&h, &exhaust).is_ok());
+    }
+
+    #[test]
+    fn reply_is_one_kind_zero_section() {
+        let reply = encode_reply(9, &doc! {"ok": 1.0});
+        let (h, body) = split(&reply);
+        assert_eq!(h.response_to, 9);
+        assert_eq!(h.op_code, OP_MSG);
+        assert_eq!(h.length as usize, reply.len());
+        assert_eq!(&body[..5], &[0, 0, 0, 0, 0]);
+    }
+}

@@ -1,0 +1,373 @@
+//! Collections, databases and server commands through the driver: create, drop,
+//! dropDatabase, listDatabases, listCollections, renameCollection, collMod validators,
+//! dbStats, collStats, and the diagnostics drivers and shells ask for.
+
+mod common;
+
+use bson::{Bson, Document, doc};
+use common::{TestServer, expect_code};
+use futures::TryStreamExt;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collections_and_databases() {
+    let s = TestServer::start().await;
+    let db = s.db("shop");
+    db.create_collection("orders").await.unwrap();
+    expect_code(db.create_collection("orders").await, 48);
+    expect_code(db.create_collection("bad$name").await, 73);
+    expect_code(
+        db.run_command(doc! {"create": "v", "viewOn": "orders", "pipeline": []})
+            .await,
+        72,
+    );
+    db.collection::<Document>("items")
+        .insert_one(doc! {"x": 1})
+        .await
+        .unwrap();
+    s.db("other")
+        .collection::<Document>("c")
+        .insert_one(doc! {"y": 1})
+        .await
+        .unwrap();
+
+    let mut names = db.list_collection_names().await.unwrap();
+    names.sort();
+    assert_eq!(names, vec!["items", "orders"]);
+    let specs: Vec<Document> = db
+        .run_command(doc! {"listCollections": 1, "filter": {"name": "items"}})
+        .await
+        .unwrap()
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap()
+        .iter()
+        .map(|d| d.as_document().unwrap().clone())
+        .collect();
+    assert_eq!(specs.len(), 1);
+    let spec = &specs[0];
+    assert_eq!(spec.get_str("type").unwrap(), "collection");
+    assert!(spec.get_document("options").is_ok());
+    assert!(
+        matches!(spec.get_document("info").unwrap().get("uuid"), Some(Bson::Binary(b)) if b.bytes.len() == 16)
+    );
+    assert_eq!(
+        spec.get_document("idIndex")
+            .unwrap()
+            .get_str("name")
+            .unwrap(),
+        "_id_"
+    );
+    let listed: Vec<_> = db
+        .list_collections()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+
+    let dbs = s.client.list_databases().await.unwrap();
+    let names: Vec<&str> = dbs.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, vec!["other", "shop"]);
+    assert!(dbs.iter().all(|d| !d.empty));
+    assert_eq!(
+        s.client
+            .list_database_names()
+            .filter(doc! {"name": "shop"})
+            .await
+            .unwrap(),
+        vec!["shop"]
+    );
+    expect_code(db.run_command(doc! {"listDatabases": 1}).await, 13);
+
+    db.collection::<Document>("orders").drop().await.unwrap();
+    // Dropping what is not there succeeds, as in MongoDB 7.0.
+    db.collection::<Document>("orders").drop().await.unwrap();
+    assert_eq!(db.list_collection_names().await.unwrap(), vec!["items"]);
+    s.db("other").drop().await.unwrap();
+    assert_eq!(s.client.list_database_names().await.unwrap(), vec!["shop"]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rename_collection_keeps_data_and_indexes() {
+    let s = TestServer::start().await;
+    let admin = s.db("admin");
+    let from = s.db("a").collection::<Document>("from");
+    from.insert_many(vec![doc! {"_id": 1, "k": "x"}, doc! {"_id": 2, "k": "y"}])
+        .await
+        .unwrap();
+    from.create_index(mongodb::IndexModel::builder().keys(doc! {"k": 1}).build())
+        .await
+        .unwrap();
+    admin
+        .run_command(doc! {"renameCollection": "a.from", "to": "b.to"})
+        .await
+        .unwrap();
+    let to = s.db("b").collection::<Document>("to");
+    assert_eq!(to.count_documents(doc! {"k": "y"}).await.unwrap(), 1);
+    assert_eq!(to.list_index_names().await.unwrap(), vec!["_id_", "k_1"]);
+    assert_eq!(from.count_documents(doc! {}).await.unwrap(), 0);
+
+    expect_code(
+        admin
+            .run_command(doc! {"renameCollection": "a.from", "to": "b.x"})
+            .await,
+        26,
+    );
+    s.db("b")
+        .collection::<Document>("taken")
+        .insert_one(doc! {})
+        .await
+        .unwrap();
+    expect_code(
+        admin
+            .run_command(doc! {"renameCollection": "b.to", "to": "b.taken"})
+            .await,
+        48,
+    );
+    admin
+        .run_command(doc! {"renameCollection": "b.to", "to": "b.taken", "dropTarget": true})
+        .await
+        .unwrap();
+    assert_eq!(
+        s.db("b")
+            .collection::<Document>("taken")
+            .count_documents(doc! {})
+            .await
+            .unwrap(),
+        2
+    );
+    expect_code(
+        admin
+            .run_command(doc! {"renameCollection": "b.taken", "to": "b.taken"})
+            .await,
+        20,
+    );
+    expect_code(
+        admin
+            .run_command(doc! {"renameCollection": "b.taken", "to": "b.$bad"})
+            .await,
+        73,
+    );
+    expect_code(
+        s.db("b")
+            .run_command(doc! {"renameCollection": "b.taken", "to": "b.y"})
+            .await,
+        13,
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validators_refuse_bad_documents() {
+    let s = TestServer::start().await;
+    let db = s.db("v");
+    db.run_command(
+        doc! {"create": "people", "validator": {"age": {"$gte": 0}, "name": {"$type": "string"}}},
+    )
+    .await
+    .unwrap();
+    let people = db.collection::<Document>("people");
+    people
+        .insert_one(doc! {"name": "ok", "age": 3})
+        .await
+        .unwrap();
+    expect_code(
+        people.insert_one(doc! {"name": "neg", "age": -1}).await,
+        121,
+    );
+    expect_code(
+        people
+            .update_one(doc! {"name": "ok"}, doc! {"$set": {"age": -5}})
+            .await,
+        121,
+    );
+    people
+        .insert_one(doc! {"name": "neg", "age": -1})
+        .bypass_document_validation(true)
+        .await
+        .unwrap();
+    db.run_command(doc! {"collMod": "people", "validationAction": "warn"})
+        .await
+        .unwrap();
+    people.insert_one(doc! {"name": 5}).await.unwrap();
+    assert_eq!(people.count_documents(doc! {}).await.unwrap(), 3);
+    expect_code(
+        db.run_command(doc! {"create": "x", "validator": {"$jsonSchema": {}}})
+            .await,
+        72,
+    );
+    expect_code(
+        db.run_command(doc! {"collMod": "people", "validationLevel": "sometimes"})
+            .await,
+        2,
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_commands() {
+    let s = TestServer::start().await;
+    let db = s.db("st");
+    let coll = db.collection::<Document>("c");
+    coll.insert_many(
+        (0..10)
+            .map(|i| doc! {"_id": i, "pad": "0123456789"})
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+    coll.create_index(mongodb::IndexModel::builder().keys(doc! {"pad": 1}).build())
+        .await
+        .unwrap();
+    let stats = db.run_command(doc! {"dbStats": 1}).await.unwrap();
+    assert_eq!(stats.get_str("db").unwrap(), "st");
+    assert_eq!(stats.get_i64("collections").unwrap(), 1);
+    assert_eq!(stats.get_i64("objects").unwrap(), 10);
+    assert_eq!(stats.get_i64("indexes").unwrap(), 2);
+    assert!(stats.get_f64("dataSize").unwrap() > 0.0);
+    let cs = db.run_command(doc! {"collStats": "c"}).await.unwrap();
+    assert_eq!(cs.get_str("ns").unwrap(), "st.c");
+    assert_eq!(cs.get_i64("count").unwrap(), 10);
+    assert_eq!(cs.get_i32("nindexes").unwrap(), 2);
+    assert!(cs.get_document("indexSizes").unwrap().contains_key("pad_1"));
+    let scaled = db
+        .run_command(doc! {"collStats": "c", "scale": 1024})
+        .await
+        .unwrap();
+    assert_eq!(scaled.get_i64("scaleFactor").unwrap(), 1024);
+    expect_code(db.run_command(doc! {"collStats": "nope"}).await, 26);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handshake_and_diagnostics() {
+    let s = TestServer::start().await;
+    let admin = s.db("admin");
+    let hello = admin
+        .run_command(doc! {"hello": 1, "helloOk": true})
+        .await
+        .unwrap();
+    assert!(hello.get_bool("isWritablePrimary").unwrap());
+    assert!(hello.get_bool("helloOk").unwrap());
+    assert_eq!(
+        hello.get_i32("maxBsonObjectSize").unwrap(),
+        16 * 1024 * 1024
+    );
+    assert_eq!(hello.get_i32("maxMessageSizeBytes").unwrap(), 48_000_000);
+    assert_eq!(hello.get_i32("maxWriteBatchSize").unwrap(), 100_000);
+    assert_eq!(hello.get_i32("maxWireVersion").unwrap(), 21);
+    assert_eq!(hello.get_i32("logicalSessionTimeoutMinutes").unwrap(), 30);
+    assert!(hello.get("topologyVersion").is_none());
+    let legacy = admin.run_command(doc! {"isMaster": 1}).await.unwrap();
+    assert!(legacy.get_bool("ismaster").unwrap());
+    let lower = admin.run_command(doc! {"ismaster": 1}).await.unwrap();
+    assert!(lower.get_bool("ismaster").unwrap());
+
+    assert_eq!(
+        admin.run_command(doc! {"ping": 1}).await.unwrap(),
+        doc! {"ok": 1.0}
+    );
+    let build = admin.run_command(doc! {"buildInfo": 1}).await.unwrap();
+    assert_eq!(build.get_str("version").unwrap(), "7.0.0");
+    assert_eq!(build.get_array("versionArray").unwrap()[0], Bson::Int32(7));
+    let all = admin.run_command(doc! {"getParameter": "*"}).await.unwrap();
+    assert!(all.contains_key("featureCompatibilityVersion"));
+    let fcv = admin
+        .run_command(doc! {"getParameter": 1, "featureCompatibilityVersion": 1})
+        .await
+        .unwrap();
+    assert_eq!(
+        fcv.get_document("featureCompatibilityVersion")
+            .unwrap()
+            .get_str("version")
+            .unwrap(),
+        "7.0"
+    );
+    expect_code(
+        admin
+            .run_command(doc! {"getParameter": 1, "noSuchParameter": 1})
+            .await,
+        72,
+    );
+    let host = admin.run_command(doc! {"hostInfo": 1}).await.unwrap();
+    assert!(
+        host.get_document("system")
+            .unwrap()
+            .get_i32("numCores")
+            .unwrap()
+            >= 1
+    );
+    let opts = admin.run_command(doc! {"getCmdLineOpts": 1}).await.unwrap();
+    assert!(
+        opts.get_document("parsed")
+            .unwrap()
+            .get_document("storage")
+            .unwrap()
+            .get_bool("inMemory")
+            .unwrap()
+    );
+    let status = admin.run_command(doc! {"serverStatus": 1}).await.unwrap();
+    assert!(
+        status
+            .get_document("connections")
+            .unwrap()
+            .get_i32("current")
+            .unwrap()
+            >= 1
+    );
+    assert!(
+        status
+            .get_document("opcounters")
+            .unwrap()
+            .get_i64("command")
+            .unwrap()
+            >= 1
+    );
+    let conn = admin
+        .run_command(doc! {"connectionStatus": 1})
+        .await
+        .unwrap();
+    assert!(
+        conn.get_document("authInfo")
+            .unwrap()
+            .get_array("authenticatedUsers")
+            .unwrap()
+            .is_empty()
+    );
+    let me = admin.run_command(doc! {"whatsmyuri": 1}).await.unwrap();
+    assert!(me.get_str("you").unwrap().starts_with("127.0.0.1:"));
+    let logs = admin.run_command(doc! {"getLog": "*"}).await.unwrap();
+    assert_eq!(logs.get_array("names").unwrap().len(), 2);
+    let warnings = admin
+        .run_command(doc! {"getLog": "startupWarnings"})
+        .await
+        .unwrap();
+    let line = warnings.get_array("log").unwrap()[0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        line.starts_with('{') && line.contains("in memory only"),
+        "{line}"
+    );
+    let global = admin.run_command(doc! {"getLog": "global"}).await.unwrap();
+    assert!(global.get_i32("totalLinesWritten").unwrap() >= 1);
+    let commands = admin.run_command(doc! {"listCommands": 1}).await.unwrap();
+    let commands = commands.get_document("commands").unwrap();
+    for name in [
+        "find",
+        "insert",
+        "getMore",
+        "killAllSessions",
+        "collMod",
+        "explain",
+    ] {
+        assert!(commands.contains_key(name), "{name}");
+    }
+    expect_code(s.db("x").run_command(doc! {"getLog": "global"}).await, 13);
+    expect_code(admin.run_command(doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![] }}).await, 18);
+    s.stop().await;
+}

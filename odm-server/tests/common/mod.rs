@@ -1,0 +1,63 @@
+//! What the integration tests share: an in-process server on `127.0.0.1:0` and a client
+//! of the official driver connected to it.
+
+#![allow(dead_code)]
+
+use mongodb::error::{Error, ErrorKind, WriteFailure};
+use mongodb::{Client, Database};
+use odm_server::{Config, Server, ServerHandle};
+
+/// A running in-memory server and a driver client connected to it.
+pub struct TestServer {
+    pub handle: ServerHandle,
+    pub client: Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::with_config(Config::in_memory()).await
+    }
+
+    pub async fn with_config(config: Config) -> TestServer {
+        let handle = Server::start(config).await.expect("server starts");
+        let client = Client::with_uri_str(format!("{}?directConnection=true", handle.uri()))
+            .await
+            .expect("client connects");
+        TestServer { handle, client }
+    }
+
+    pub fn db(&self, name: &str) -> Database {
+        self.client.database(name)
+    }
+
+    pub async fn stop(self) {
+        self.client.shutdown().await;
+        self.handle.shutdown().await;
+    }
+}
+
+/// The MongoDB error code an operation failed with, whatever shape the driver gives it.
+pub fn code(err: &Error) -> Option<i32> {
+    match &*err.kind {
+        ErrorKind::Command(e) => Some(e.code),
+        ErrorKind::Write(WriteFailure::WriteError(e)) => Some(e.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => Some(e.code),
+        ErrorKind::InsertMany(e) => e
+            .write_errors
+            .as_ref()
+            .and_then(|w| w.first())
+            .map(|w| w.code),
+        _ => None,
+    }
+}
+
+/// Asserts that a result failed with `expected` and returns the error message.
+pub fn expect_code<T: std::fmt::Debug>(result: mongodb::error::Result<T>, expected: i32) -> String {
+    match result {
+        Ok(v) => panic!("expected error code {expected}, got success: {v:?}"),
+        Err(e) => {
+            assert_eq!(code(&e), Some(expected), "wrong error: {e}");
+            e.to_string()
+        }
+    }
+}

@@ -1,0 +1,540 @@
+//! Indexes through the driver: creation, listing, dropping, unique constraints (11000 on
+//! insert and on update), the planner's choice as `explain` shows it, and equal answers
+//! with and without an index.
+
+mod common;
+
+use bson::{Bson, Document, doc};
+use common::{TestServer, code, expect_code};
+use futures::TryStreamExt;
+use mongodb::IndexModel;
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::IndexOptions;
+
+fn unique(keys: Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(IndexOptions::builder().unique(true).build())
+        .build()
+}
+
+async fn winning_stage(s: &TestServer, find: Document) -> Document {
+    let reply = s
+        .db("t")
+        .run_command(doc! {"explain": find, "verbosity": "queryPlanner"})
+        .await
+        .unwrap();
+    reply
+        .get_document("queryPlanner")
+        .unwrap()
+        .get_document("winningPlan")
+        .unwrap()
+        .clone()
+}
+
+fn leaf_stage(plan: &Document) -> Document {
+    let mut stage = plan.clone();
+    while let Ok(inner) = stage.get_document("inputStage") {
+        stage = inner.clone();
+    }
+    stage
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_list_drop_and_conflicts() {
+    let s = TestServer::start().await;
+    let coll = s.db("t").collection::<Document>("c");
+    let created = coll.create_index(unique(doc! {"email": 1})).await.unwrap();
+    assert_eq!(created.index_name, "email_1");
+    coll.create_index(
+        IndexModel::builder()
+            .keys(doc! {"age": 1, "name": -1})
+            .build(),
+    )
+    .await
+    .unwrap();
+    let sparse = IndexOptions::builder()
+        .sparse(true)
+        .name("nick".to_string())
+        .expire_after(std::time::Duration::from_secs(3600))
+        .build();
+    coll.create_index(
+        IndexModel::builder()
+            .keys(doc! {"nick": 1})
+            .options(sparse)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let names = coll.list_index_names().await.unwrap();
+    assert_eq!(names, vec!["_id_", "email_1", "age_1_name_-1", "nick"]);
+    let specs: Vec<IndexModel> = coll
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let nick = specs
+        .iter()
+        .find(|m| m.options.as_ref().and_then(|o| o.name.as_deref()) == Some("nick"))
+        .unwrap();
+    let opts = nick.options.as_ref().unwrap();
+    assert_eq!(
+        (opts.sparse, opts.expire_after),
+        (Some(true), Some(std::time::Duration::from_secs(3600)))
+    );
+
+    // Asking again is a no-op; other keys under the same name, or the same key under
+    // another name, conflict.
+    let again = s.db("t").run_command(doc! {"createIndexes": "c", "indexes": [{"key": {"email": 1}, "name": "email_1", "unique": true}]}).await.unwrap();
+    assert_eq!(again.get_str("note").unwrap(), "all indexes already exist");
+    assert_eq!(
+        (
+            again.get_i32("numIndexesBefore").unwrap(),
+            again.get_i32("numIndexesAfter").unwrap()
+        ),
+        (4, 4)
+    );
+    expect_code(
+        s.db("t")
+            .run_command(
+                doc! {"createIndexes": "c", "indexes": [{"key": {"other": 1}, "name": "email_1"}]},
+            )
+            .await,
+        86,
+    );
+    expect_code(
+        s.db("t")
+            .run_command(
+                doc! {"createIndexes": "c", "indexes": [{"key": {"email": 1}, "name": "second"}]},
+            )
+            .await,
+        85,
+    );
+    expect_code(
+        s.db("t")
+            .run_command(
+                doc! {"createIndexes": "c", "indexes": [{"key": {"email": 1}, "name": "email_1"}]},
+            )
+            .await,
+        85,
+    );
+    expect_code(
+        s.db("t")
+            .run_command(
+                doc! {"createIndexes": "c", "indexes": [{"key": {"t": "text"}, "name": "t"}]},
+            )
+            .await,
+        67,
+    );
+    expect_code(s.db("t").run_command(doc! {"createIndexes": "c", "indexes": [{"key": {"a": 1}, "name": "a", "bogus": 1}]}).await, 197);
+
+    coll.drop_index("age_1_name_-1").await.unwrap();
+    expect_code(coll.drop_index("age_1_name_-1").await, 27);
+    expect_code(coll.drop_index("_id_").await, 72);
+    let dropped = s
+        .db("t")
+        .run_command(doc! {"dropIndexes": "c", "index": {"nick": 1}})
+        .await
+        .unwrap();
+    assert_eq!(dropped.get_i32("nIndexesWas").unwrap(), 3);
+    coll.drop_indexes().await.unwrap();
+    assert_eq!(coll.list_index_names().await.unwrap(), vec!["_id_"]);
+    expect_code(
+        s.db("t")
+            .collection::<Document>("missing")
+            .list_index_names()
+            .await,
+        26,
+    );
+    expect_code(
+        s.db("t")
+            .run_command(doc! {"dropIndexes": "missing", "index": "*"})
+            .await,
+        26,
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unique_violations_are_11000_with_key_details() {
+    let s = TestServer::start().await;
+    let coll = s.db("t").collection::<Document>("users");
+    coll.create_index(unique(doc! {"email": 1})).await.unwrap();
+    coll.insert_one(doc! {"_id": 1, "email": "a@x.io"})
+        .await
+        .unwrap();
+    coll.insert_one(doc! {"_id": 2, "email": "b@x.io"})
+        .await
+        .unwrap();
+
+    let err = coll
+        .insert_one(doc! {"_id": 3, "email": "a@x.io"})
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), Some(11000));
+    let ErrorKind::Write(WriteFailure::WriteError(we)) = &*err.kind else {
+        panic!("{err}")
+    };
+    assert!(
+        we.message
+            .contains("index: email_1 dup key: { email: \"a@x.io\" }"),
+        "{}",
+        we.message
+    );
+    // keyPattern / keyValue arrive in the raw reply's writeErrors.
+    let raw = s
+        .db("t")
+        .run_command(doc! {"insert": "users", "documents": [{"_id": 4, "email": "b@x.io"}]})
+        .await
+        .unwrap();
+    let entry = raw.get_array("writeErrors").unwrap()[0]
+        .as_document()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        entry.get_document("keyPattern").unwrap(),
+        &doc! {"email": 1}
+    );
+    assert_eq!(
+        entry.get_document("keyValue").unwrap(),
+        &doc! {"email": "b@x.io"}
+    );
+
+    // On update: nothing changes.
+    expect_code(
+        coll.update_one(doc! {"_id": 2}, doc! {"$set": {"email": "a@x.io"}})
+            .await,
+        11000,
+    );
+    assert_eq!(
+        coll.find_one(doc! {"_id": 2})
+            .await
+            .unwrap()
+            .unwrap()
+            .get_str("email")
+            .unwrap(),
+        "b@x.io"
+    );
+    // Upsert into a taken value.
+    expect_code(
+        coll.update_one(doc! {"_id": 9}, doc! {"$set": {"email": "a@x.io"}})
+            .upsert(true)
+            .await,
+        11000,
+    );
+    assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 2);
+
+    // A unique index cannot be built over duplicates, and nothing is left behind.
+    let teams = s.db("t").collection::<Document>("teams");
+    teams
+        .create_index(IndexModel::builder().keys(doc! {"color": 1}).build())
+        .await
+        .unwrap();
+    teams
+        .insert_many(vec![
+            doc! {"_id": 5, "team": "red"},
+            doc! {"_id": 6, "team": "red"},
+        ])
+        .await
+        .unwrap();
+    expect_code(teams.create_index(unique(doc! {"team": 1})).await, 11000);
+    assert_eq!(
+        teams.list_index_names().await.unwrap(),
+        vec!["_id_", "color_1"]
+    );
+
+    // Missing fields index as null: two documents without the field collide, unless sparse.
+    let other = s.db("t").collection::<Document>("sparse");
+    other.create_index(unique(doc! {"code": 1})).await.unwrap();
+    other.insert_one(doc! {"_id": 1}).await.unwrap();
+    expect_code(other.insert_one(doc! {"_id": 2}).await, 11000);
+    let sparse_unique = IndexOptions::builder().unique(true).sparse(true).build();
+    other.drop_indexes().await.unwrap();
+    other
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! {"code": 1})
+                .options(sparse_unique)
+                .build(),
+        )
+        .await
+        .unwrap();
+    other.insert_one(doc! {"_id": 2}).await.unwrap();
+    other
+        .insert_one(doc! {"_id": 3, "code": "x"})
+        .await
+        .unwrap();
+    expect_code(other.insert_one(doc! {"_id": 4, "code": "x"}).await, 11000);
+
+    // Compound uniqueness is on the combination.
+    let pairs = s.db("t").collection::<Document>("pairs");
+    pairs
+        .create_index(unique(doc! {"a": 1, "b": 1}))
+        .await
+        .unwrap();
+    pairs
+        .insert_many(vec![
+            doc! {"a": 1, "b": 1},
+            doc! {"a": 1, "b": 2},
+            doc! {"a": 2, "b": 1},
+        ])
+        .await
+        .unwrap();
+    expect_code(pairs.insert_one(doc! {"a": 1, "b": 2}).await, 11000);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_ixscan_or_collscan() {
+    let s = TestServer::start().await;
+    let coll = s.db("t").collection::<Document>("c");
+    let docs: Vec<Document> = (0..200)
+        .map(|i| doc! {"_id": i, "a": i % 10, "b": i, "tags": [i % 3, 10 + i % 4]})
+        .collect();
+    coll.insert_many(docs).await.unwrap();
+    coll.create_index(IndexModel::builder().keys(doc! {"a": 1, "b": -1}).build())
+        .await
+        .unwrap();
+    coll.create_index(IndexModel::builder().keys(doc! {"tags": 1}).build())
+        .await
+        .unwrap();
+
+    let plan = winning_stage(
+        &s,
+        doc! {"find": "c", "filter": {"a": 3, "b": {"$gt": 100}}},
+    )
+    .await;
+    let leaf = leaf_stage(&plan);
+    assert_eq!(leaf.get_str("stage").unwrap(), "IXSCAN");
+    assert_eq!(leaf.get_str("indexName").unwrap(), "a_1_b_-1");
+
+    let plan = winning_stage(&s, doc! {"find": "c", "filter": {"b": 5}}).await;
+    assert_eq!(leaf_stage(&plan).get_str("stage").unwrap(), "COLLSCAN");
+
+    let plan = winning_stage(&s, doc! {"find": "c", "filter": {"_id": 5}}).await;
+    assert_eq!(plan.get_str("stage").unwrap(), "IDHACK");
+
+    // A sort the index provides needs no SORT stage; one it does not, does.
+    let plan = winning_stage(
+        &s,
+        doc! {"find": "c", "filter": {"a": 3}, "sort": {"b": -1}},
+    )
+    .await;
+    assert_ne!(plan.get_str("stage").unwrap(), "SORT");
+    let plan = winning_stage(
+        &s,
+        doc! {"find": "c", "filter": {"a": 3}, "sort": {"_id": 1}},
+    )
+    .await;
+    assert_eq!(plan.get_str("stage").unwrap(), "SORT");
+
+    let plan = winning_stage(&s, doc! {"find": "c", "filter": {"tags": 11}}).await;
+    let leaf = leaf_stage(&plan);
+    assert_eq!(
+        (
+            leaf.get_str("indexName").unwrap(),
+            leaf.get_bool("isMultiKey").unwrap()
+        ),
+        ("tags_1", true)
+    );
+
+    // A hint forces the index.
+    let plan = winning_stage(
+        &s,
+        doc! {"find": "c", "filter": {"b": 5}, "hint": "a_1_b_-1"},
+    )
+    .await;
+    assert_eq!(leaf_stage(&plan).get_str("stage").unwrap(), "IXSCAN");
+    expect_code(
+        s.db("t")
+            .run_command(doc! {"find": "c", "hint": "nope"})
+            .await,
+        2,
+    );
+
+    // explain of count and aggregate.
+    let reply = s
+        .db("t")
+        .run_command(doc! {"explain": {"count": "c", "query": {"a": 1}}})
+        .await
+        .unwrap();
+    assert!(
+        reply
+            .get_document("executionStats")
+            .unwrap()
+            .get_i64("nReturned")
+            .unwrap()
+            == 20
+    );
+    let reply = s
+        .db("t")
+        .run_command(
+            doc! {"explain": {"aggregate": "c", "pipeline": [{"$match": {"a": 1}}], "cursor": {}}},
+        )
+        .await
+        .unwrap();
+    let plan = reply
+        .get_document("queryPlanner")
+        .unwrap()
+        .get_document("winningPlan")
+        .unwrap();
+    assert_eq!(leaf_stage(plan).get_str("stage").unwrap(), "IXSCAN");
+    s.stop().await;
+}
+
+async fn ids(
+    coll: &mongodb::Collection<Document>,
+    filter: Document,
+    sort: Option<Document>,
+) -> Vec<Bson> {
+    let mut find = coll.find(filter);
+    if let Some(sort) = sort {
+        find = find.sort(sort);
+    }
+    let docs: Vec<Document> = find.await.unwrap().try_collect().await.unwrap();
+    let mut ids: Vec<Bson> = docs.iter().map(|d| d.get("_id").unwrap().clone()).collect();
+    ids.sort_by(odm_server::engine::compare::compare);
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn indexed_and_unindexed_answers_agree() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    let values = vec![
+        Bson::Int32(1),
+        Bson::Double(1.0),
+        Bson::Int64(2),
+        Bson::Double(2.5),
+        Bson::Double(f64::NAN),
+        Bson::String("1".into()),
+        Bson::String("b".into()),
+        Bson::Null,
+        Bson::Boolean(true),
+        Bson::Array(vec![Bson::Int32(0), Bson::Int32(7)]),
+        Bson::Array(vec![]),
+        Bson::Array(vec![Bson::String("b".into()), Bson::Int32(3)]),
+        Bson::Document(doc! {"x": 1}),
+        Bson::DateTime(bson::DateTime::from_millis(5)),
+    ];
+    let docs: Vec<Document> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| doc! {"_id": i as i32, "v": v.clone(), "n": {"v": v.clone()}})
+        .chain(std::iter::once(doc! {"_id": 100}))
+        .collect();
+    let plain = db.collection::<Document>("plain");
+    let indexed = db.collection::<Document>("indexed");
+    let descending = db.collection::<Document>("descending");
+    plain.insert_many(docs.clone()).await.unwrap();
+    indexed.insert_many(docs.clone()).await.unwrap();
+    descending.insert_many(docs).await.unwrap();
+    indexed
+        .create_index(IndexModel::builder().keys(doc! {"v": 1}).build())
+        .await
+        .unwrap();
+    indexed
+        .create_index(IndexModel::builder().keys(doc! {"n.v": 1}).build())
+        .await
+        .unwrap();
+    descending
+        .create_index(IndexModel::builder().keys(doc! {"v": -1, "_id": 1}).build())
+        .await
+        .unwrap();
+
+    let filters = vec![
+        doc! {"v": 1},
+        doc! {"v": 2},
+        doc! {"v": null},
+        doc! {"v": "b"},
+        doc! {"v": {"$gt": 1}},
+        doc! {"v": {"$gte": 1, "$lt": 3}},
+        doc! {"v": {"$gt": 0, "$lt": 5}},
+        doc! {"v": {"$lte": "a"}},
+        doc! {"v": {"$gt": f64::NAN}},
+        doc! {"v": {"$gte": f64::NAN}},
+        doc! {"v": {"$in": [1, "b", null]}},
+        doc! {"v": {"$in": []}},
+        doc! {"v": {"x": 1}},
+        doc! {"v": {"$gt": {"a": 1}}},
+        doc! {"v": {"$lt": bson::DateTime::from_millis(10)}},
+        doc! {"v": {"$exists": false}},
+        doc! {"v": {"$ne": 1}},
+        doc! {"n.v": {"$gte": 2}},
+        doc! {"n.v": 7},
+        doc! {"v": {"$gt": 5, "$lt": 1}},
+    ];
+    for f in filters {
+        let expected = ids(&plain, f.clone(), None).await;
+        assert_eq!(
+            ids(&indexed, f.clone(), None).await,
+            expected,
+            "ascending index, filter {f}"
+        );
+        assert_eq!(
+            ids(&descending, f.clone(), None).await,
+            expected,
+            "descending index, filter {f}"
+        );
+        assert_eq!(
+            ids(&indexed, f.clone(), Some(doc! {"v": -1})).await,
+            expected,
+            "sorted, filter {f}"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn coll_mod_changes_ttl_and_hidden() {
+    let s = TestServer::start().await;
+    let coll = s.db("t").collection::<Document>("c");
+    let ttl = IndexOptions::builder()
+        .expire_after(std::time::Duration::from_secs(60))
+        .build();
+    coll.create_index(
+        IndexModel::builder()
+            .keys(doc! {"at": 1})
+            .options(ttl)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let reply = s
+        .db("t")
+        .run_command(doc! {"collMod": "c", "index": {"name": "at_1", "expireAfterSeconds": 120}})
+        .await
+        .unwrap();
+    assert_eq!(reply.get_i32("expireAfterSeconds_old").unwrap(), 60);
+    assert_eq!(reply.get_i32("expireAfterSeconds_new").unwrap(), 120);
+    let reply = s
+        .db("t")
+        .run_command(doc! {"collMod": "c", "index": {"keyPattern": {"at": 1}, "hidden": true}})
+        .await
+        .unwrap();
+    assert!(reply.get_bool("hidden_new").unwrap());
+    let specs: Vec<Document> = s
+        .db("t")
+        .run_command(doc! {"listIndexes": "c"})
+        .await
+        .unwrap()
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap()
+        .iter()
+        .map(|d| d.as_document().unwrap().clone())
+        .collect();
+    assert_eq!(specs[1].get_i32("expireAfterSeconds").unwrap(), 120);
+    assert!(specs[1].get_bool("hidden").unwrap());
+    expect_code(
+        s.db("t")
+            .run_command(doc! {"collMod": "c", "index": {"name": "nope", "hidden": true}})
+            .await,
+        27,
+    );
+    expect_code(s.db("t").run_command(doc! {"collMod": "missing"}).await, 26);
+    s.stop().await;
+}

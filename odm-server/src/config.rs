@@ -23,6 +23,8 @@ pub struct Config {
     pub cursor_timeout: Duration,
     /// How often buffered writes are flushed to disk (mongod: `commitIntervalMs`, 100 ms).
     pub journal_commit_interval: Duration,
+    /// How often expired documents of TTL indexes are deleted (mongod: 60 seconds).
+    pub ttl_monitor_interval: Duration,
     /// The command line the server was started with, for `getCmdLineOpts`.
     pub argv: Vec<String>,
 }
@@ -35,6 +37,7 @@ impl Config {
             storage: StorageConfig::Memory,
             cursor_timeout: Duration::from_secs(600),
             journal_commit_interval: Duration::from_millis(100),
+            ttl_monitor_interval: Duration::from_secs(60),
             argv: Vec::new(),
         }
     }
@@ -54,6 +57,11 @@ impl Config {
 
     pub fn cursor_timeout(mut self, timeout: Duration) -> Config {
         self.cursor_timeout = timeout;
+        self
+    }
+
+    pub fn ttl_monitor_interval(mut self, interval: Duration) -> Config {
+        self.ttl_monitor_interval = interval;
         self
     }
 }

@@ -21,7 +21,10 @@
 //! - [`storage`]: the [`Store`](storage::Store) trait (redb and in-memory), the catalog,
 //!   documents and index entries.
 //! - [`cursor`]: open cursors between `getMore`s, with an idle timeout.
-//! - [`server`]: [`Server::start`](server::Server::start) binds, accepts and shuts down.
+//! - [`session`]: logical sessions (`lsid`) and the cursors they own.
+//! - [`ttl`]: the TTL monitor, deleting documents whose TTL index date has passed.
+//! - [`server`]: [`Server::start`](server::Server::start) binds, accepts, runs the
+//!   background tasks (journal flush, expiry) and shuts down.
 
 pub mod cmd;
 pub mod config;
@@ -34,6 +37,7 @@ pub mod planner;
 pub mod server;
 pub mod session;
 pub mod storage;
+pub mod ttl;
 pub mod wire;
 
 pub use config::{Config, StorageConfig};

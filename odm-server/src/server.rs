@@ -151,7 +151,8 @@ impl Server {
         let tasks = vec![
             tokio::spawn(accept_loop(listener, state.clone(), stopped.clone())),
             tokio::spawn(flush_loop(state.clone(), stopped.clone())),
-            tokio::spawn(expiry_loop(state.clone(), stopped)),
+            tokio::spawn(expiry_loop(state.clone(), stopped.clone())),
+            tokio::spawn(ttl_loop(state.clone(), stopped)),
         ];
         let line = format!(
             "odm-server listening on {addr} ({})",
@@ -269,6 +270,26 @@ async fn expiry_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>
                     state.log.record(line);
                 }
                 state.sessions.expire(now);
+            }
+        }
+    }
+}
+
+/// Deletes documents whose TTL index date has passed.
+async fn ttl_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(state.config.ttl_monitor_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {
+                let s = state.clone();
+                match tokio::task::spawn_blocking(move || crate::ttl::expire(&*s.store, bson::DateTime::now())).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::debug!("TTL monitor deleted {n} expired document(s)"),
+                    Ok(Err(e)) => tracing::error!("TTL monitor failed: {e}"),
+                    Err(e) => tracing::error!("TTL monitor panicked: {e}"),
+                }
             }
         }
     }

@@ -538,3 +538,41 @@ async fn coll_mod_changes_ttl_and_hidden() {
     expect_code(s.db("t").run_command(doc! {"collMod": "missing"}).await, 26);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ttl_indexes_expire_documents() {
+    let config =
+        odm_server::Config::in_memory().ttl_monitor_interval(std::time::Duration::from_millis(100));
+    let s = TestServer::with_config(config).await;
+    let coll = s.db("t").collection::<Document>("sessions");
+    let ttl = IndexOptions::builder()
+        .expire_after(std::time::Duration::from_secs(60))
+        .build();
+    coll.create_index(
+        IndexModel::builder()
+            .keys(doc! {"at": 1})
+            .options(ttl)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let now = bson::DateTime::now().timestamp_millis();
+    coll.insert_many(vec![
+        doc! {"_id": "old", "at": bson::DateTime::from_millis(now - 3_600_000)},
+        doc! {"_id": "new", "at": bson::DateTime::from_millis(now)},
+        doc! {"_id": "text", "at": "yesterday"},
+    ])
+    .await
+    .unwrap();
+    let mut left = 3;
+    for _ in 0..50 {
+        left = coll.count_documents(doc! {}).await.unwrap();
+        if left == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 2);
+    assert!(coll.find_one(doc! {"_id": "old"}).await.unwrap().is_none());
+    s.stop().await;
+}

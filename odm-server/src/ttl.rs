@@ -1,0 +1,113 @@
+//! The TTL monitor: deletes documents whose TTL index date has expired.
+//!
+//! As in mongod, a single-field index with `expireAfterSeconds` expires a document once
+//! its indexed date (or the earliest date of an array) is older than that many seconds.
+//! Documents whose field is not a date never expire. The server runs a pass every
+//! `Config::ttl_monitor_interval` (60 seconds by default, like mongod's
+//! `ttlMonitorSleepSecs`), so expiry is not instant.
+
+use bson::{Bson, DateTime, doc};
+
+use crate::engine::matcher::Filter;
+use crate::error::CmdResult;
+use crate::exec::{Query, collect};
+use crate::planner::Hint;
+use crate::storage::catalog::{self, CollectionMeta};
+use crate::storage::{Durability, Store, collection};
+
+/// One pass over every collection; returns how many documents were deleted.
+pub fn expire(store: &dyn Store, now: DateTime) -> CmdResult<usize> {
+    let collections: Vec<CollectionMeta> = {
+        let txn = store.begin_read()?;
+        catalog::list_all(&*txn)?
+    };
+    let mut deleted = 0;
+    for meta in collections {
+        for index in &meta.indexes {
+            let Some(seconds) = index
+                .options
+                .get("expireAfterSeconds")
+                .and_then(crate::engine::arith::to_i64_exact)
+            else {
+                continue;
+            };
+            if index.key.len() != 1 {
+                continue; // mongod ignores TTL on compound indexes
+            }
+            let Some((field, _)) = index.fields().next() else {
+                continue;
+            };
+            let cutoff = DateTime::from_millis(
+                now.timestamp_millis()
+                    .saturating_sub(seconds.saturating_mul(1000)),
+            );
+            let filter = Filter::parse(&doc! {field: {"$lt": Bson::DateTime(cutoff)}})?;
+            let mut txn = store.begin_write()?;
+            // The collection may have changed since it was listed: read it again inside.
+            let Some(current) =
+                catalog::get(&*txn, &meta.db, &meta.name)?.filter(|c| c.ident == meta.ident)
+            else {
+                continue;
+            };
+            let query = Query {
+                hint: Some(Hint::Name(index.name.clone())),
+                ..Query::matching(filter)
+            };
+            let expired = collect(&*txn, &current, &query)?;
+            for d in &expired {
+                collection::delete(&mut *txn, &current, d)?;
+            }
+            txn.commit(Durability::Buffered)?;
+            deleted += expired.len();
+        }
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::catalog::IndexMeta;
+    use crate::storage::memory::MemoryStore;
+    use bson::Document;
+
+    #[test]
+    fn expires_only_old_dates() {
+        let store = MemoryStore::new();
+        let now = DateTime::from_millis(1_000_000_000);
+        let mut w = store.begin_write().unwrap();
+        let (mut meta, _) = catalog::get_or_create(&mut *w, "db", "sessions").unwrap();
+        meta.indexes.push(IndexMeta {
+            name: "at_1".into(),
+            key: doc! {"at": 1},
+            unique: false,
+            sparse: false,
+            multikey: false,
+            ident: catalog::next_ident(&mut *w).unwrap(),
+            options: doc! {"expireAfterSeconds": 60},
+        });
+        catalog::put(&mut *w, &meta).unwrap();
+        let old = DateTime::from_millis(now.timestamp_millis() - 61_000);
+        let fresh = DateTime::from_millis(now.timestamp_millis() - 10_000);
+        for d in [
+            doc! {"_id": 1, "at": old},
+            doc! {"_id": 2, "at": fresh},
+            doc! {"_id": 3, "at": "not a date"},
+            doc! {"_id": 4},
+            doc! {"_id": 5, "at": [fresh, old]},
+        ] {
+            collection::insert(&mut *w, &mut meta, &d).unwrap();
+        }
+        w.commit(Durability::Immediate).unwrap();
+        assert_eq!(expire(&store, now).unwrap(), 2);
+        let r = store.begin_read().unwrap();
+        let left: Vec<Document> = collect(
+            &*r,
+            &meta,
+            &Query::matching(Filter::parse(&doc! {}).unwrap()),
+        )
+        .unwrap();
+        let ids: Vec<i32> = left.iter().map(|d| d.get_i32("_id").unwrap()).collect();
+        assert_eq!(ids, vec![2, 3, 4]);
+    }
+}

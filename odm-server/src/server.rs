@@ -148,11 +148,32 @@ impl Server {
             config,
         });
         let (stop, stopped) = watch::channel(false);
+        let config = &state.config;
+        let idle_check =
+            (config.cursor_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(15));
         let tasks = vec![
             tokio::spawn(accept_loop(listener, state.clone(), stopped.clone())),
-            tokio::spawn(flush_loop(state.clone(), stopped.clone())),
-            tokio::spawn(expiry_loop(state.clone(), stopped.clone())),
-            tokio::spawn(ttl_loop(state.clone(), stopped)),
+            tokio::spawn(periodic(
+                state.clone(),
+                stopped.clone(),
+                config.journal_commit_interval,
+                "journal flush",
+                flush,
+            )),
+            tokio::spawn(periodic(
+                state.clone(),
+                stopped.clone(),
+                idle_check,
+                "idle expiry",
+                expire_idle,
+            )),
+            tokio::spawn(periodic(
+                state.clone(),
+                stopped,
+                config.ttl_monitor_interval,
+                "TTL monitor",
+                expire_ttl,
+            )),
         ];
         let line = format!(
             "odm-server listening on {addr} ({})",
@@ -234,63 +255,58 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-/// Makes buffered writes durable every journal commit interval.
-async fn flush_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(state.config.journal_commit_interval);
+/// Runs `job` on the blocking pool every `period` until the server stops. A failure is
+/// logged and the next tick tries again.
+async fn periodic(
+    state: Arc<ServerState>,
+    mut stopped: watch::Receiver<bool>,
+    period: Duration,
+    name: &'static str,
+    job: fn(&ServerState) -> Result<(), String>,
+) {
+    let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
             _ = tick.tick() => {
                 let s = state.clone();
-                match tokio::task::spawn_blocking(move || s.store.sync()).await {
+                match tokio::task::spawn_blocking(move || job(&s)).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!("journal flush failed: {e}"),
-                    Err(e) => tracing::error!("journal flush panicked: {e}"),
+                    Ok(Err(e)) => tracing::error!("{name} failed: {e}"),
+                    Err(e) => tracing::error!("{name} panicked: {e}"),
                 }
             }
         }
     }
 }
 
-/// Expires idle cursors and sessions.
-async fn expiry_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>) {
-    let period =
-        (state.config.cursor_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(15));
-    let mut tick = tokio::time::interval(period);
-    loop {
-        tokio::select! {
-            _ = stopped.changed() => return,
-            _ = tick.tick() => {
-                let now = Instant::now();
-                let reaped = state.cursors.reap_idle(now);
-                if reaped > 0 {
-                    let line = format!("killed {reaped} cursor(s) idle for more than {:?}", state.cursors.timeout());
-                    tracing::info!("{line}");
-                    state.log.record(line);
-                }
-                state.sessions.expire(now);
-            }
-        }
+/// Makes buffered writes durable (every journal commit interval).
+fn flush(state: &ServerState) -> Result<(), String> {
+    state.store.sync().map_err(|e| e.to_string())
+}
+
+/// Kills idle cursors and forgets idle sessions.
+fn expire_idle(state: &ServerState) -> Result<(), String> {
+    let now = Instant::now();
+    let reaped = state.cursors.reap_idle(now);
+    if reaped > 0 {
+        let line = format!(
+            "killed {reaped} cursor(s) idle for more than {:?}",
+            state.cursors.timeout()
+        );
+        tracing::info!("{line}");
+        state.log.record(line);
     }
+    state.sessions.expire(now);
+    Ok(())
 }
 
 /// Deletes documents whose TTL index date has passed.
-async fn ttl_loop(state: Arc<ServerState>, mut stopped: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(state.config.ttl_monitor_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stopped.changed() => return,
-            _ = tick.tick() => {
-                let s = state.clone();
-                match tokio::task::spawn_blocking(move || crate::ttl::expire(&*s.store, bson::DateTime::now())).await {
-                    Ok(Ok(0)) => {}
-                    Ok(Ok(n)) => tracing::debug!("TTL monitor deleted {n} expired document(s)"),
-                    Ok(Err(e)) => tracing::error!("TTL monitor failed: {e}"),
-                    Err(e) => tracing::error!("TTL monitor panicked: {e}"),
-                }
-            }
-        }
+fn expire_ttl(state: &ServerState) -> Result<(), String> {
+    let n = crate::ttl::expire(&*state.store, bson::DateTime::now()).map_err(|e| e.to_string())?;
+    if n > 0 {
+        tracing::debug!("TTL monitor deleted {n} expired document(s)");
     }
+    Ok(())
 }

@@ -16,7 +16,7 @@ use super::Ctx;
 use super::fields::Fields;
 use super::insert::check_batch_size;
 use super::write_concern::WriteConcern;
-use super::writes::{check_collation, in_transaction, is_fatal};
+use super::writes::{check_collation, in_transaction, run_batch, with_write_errors};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
@@ -64,42 +64,25 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
 
     let (deleted, errors) = in_transaction(ctx, wc.journal, |txn| {
         let meta = catalog::get(txn, ctx.db, coll)?;
-        let mut deleted = 0usize;
-        let mut errors = Vec::new();
-        for (i, spec) in specs.iter().enumerate() {
-            let result = parse(spec).and_then(|st| {
-                let Some(meta) = &meta else { return Ok(0) };
-                let query = Query {
-                    limit: st.limit_one.then_some(1),
-                    hint: st.hint,
-                    ..Query::matching(st.filter)
-                };
-                let targets = collect(txn, meta, &query)?;
-                for doc in &targets {
-                    collection::delete(txn, meta, doc)?;
-                }
-                Ok(targets.len())
-            });
-            match result {
-                Ok(n) => deleted += n,
-                Err(e) if is_fatal(&e) => return Err(e),
-                Err(e) => {
-                    errors.push(e.to_write_error(i));
-                    if ordered {
-                        break;
-                    }
-                }
+        run_batch(specs.iter(), ordered, |spec| {
+            let st = parse(spec)?;
+            let Some(meta) = &meta else { return Ok(0) };
+            let query = Query {
+                limit: st.limit_one.then_some(1),
+                hint: st.hint,
+                ..Query::matching(st.filter)
+            };
+            let targets = collect(txn, meta, &query)?;
+            for doc in &targets {
+                collection::delete(txn, meta, doc)?;
             }
-        }
-        Ok((deleted, errors))
+            Ok(targets.len())
+        })
     })?;
+    let deleted: usize = deleted.iter().sum();
     ctx.state
         .counters
         .delete
         .fetch_add(deleted as u64, Ordering::Relaxed);
-    let mut reply = doc! {"n": deleted as i32};
-    if !errors.is_empty() {
-        reply.insert("writeErrors", errors);
-    }
-    Ok(reply)
+    Ok(with_write_errors(doc! {"n": deleted as i32}, errors))
 }

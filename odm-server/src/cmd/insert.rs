@@ -19,7 +19,7 @@ use bson::{Document, doc};
 use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::{Validator, check_storable, in_transaction, is_fatal};
+use super::writes::{Validator, check_storable, in_transaction, run_batch, with_write_errors};
 use crate::engine::update::ensure_id_first;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::storage::{catalog, collection};
@@ -38,35 +38,19 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let (inserted, errors) = in_transaction(ctx, wc.journal, |txn| {
         let (mut meta, _) = catalog::get_or_create(txn, ctx.db, coll)?;
         let validator = Validator::of(&meta, bypass)?;
-        let mut inserted = 0usize;
-        let mut errors = Vec::new();
-        for (i, doc) in docs.iter().enumerate() {
+        run_batch(docs.iter(), ordered, |doc| {
             let doc = ensure_id_first((*doc).clone());
-            let result = check_storable(&doc)
-                .and_then(|()| validator.check(ctx, &doc, None))
-                .and_then(|()| collection::insert(txn, &mut meta, &doc));
-            match result {
-                Ok(()) => inserted += 1,
-                Err(e) if is_fatal(&e) => return Err(e),
-                Err(e) => {
-                    errors.push(e.to_write_error(i));
-                    if ordered {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok((inserted, errors))
+            check_storable(&doc)?;
+            validator.check(ctx, &doc, None)?;
+            collection::insert(txn, &mut meta, &doc)
+        })
     })?;
+    let inserted = inserted.len();
     ctx.state
         .counters
         .insert
         .fetch_add(inserted as u64, Ordering::Relaxed);
-    let mut reply = doc! {"n": inserted as i32};
-    if !errors.is_empty() {
-        reply.insert("writeErrors", errors);
-    }
-    Ok(reply)
+    Ok(with_write_errors(doc! {"n": inserted as i32}, errors))
 }
 
 /// Batches hold 1 to 100,000 operations (`maxWriteBatchSize`).

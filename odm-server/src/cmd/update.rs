@@ -21,7 +21,9 @@ use super::Ctx;
 use super::fields::Fields;
 use super::insert::check_batch_size;
 use super::write_concern::WriteConcern;
-use super::writes::{Validator, check_collation, check_storable, in_transaction, is_fatal};
+use super::writes::{
+    Validator, check_collation, check_storable, in_transaction, run_batch, with_write_errors,
+};
 use crate::engine::matcher::Filter;
 use crate::engine::sort::SortSpec;
 use crate::engine::update::{Update, ensure_id_first, identical, upsert_seed};
@@ -177,51 +179,34 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (matched, modified, upserted, errors) = in_transaction(ctx, wc.journal, |txn| {
+    let (outcomes, errors) = in_transaction(ctx, wc.journal, |txn| {
         let mut meta: Option<CollectionMeta> = catalog::get(txn, ctx.db, coll)?;
-        let (mut matched, mut modified) = (0usize, 0usize);
-        let mut upserted = Vec::new();
-        let mut errors = Vec::new();
-        for (i, spec) in specs.iter().enumerate() {
-            let result = Statement::parse(spec).and_then(|st| {
-                // A collection comes into being only when an upsert inserts.
-                let m = match (&mut meta, st.upsert) {
-                    (Some(m), _) => m,
-                    (None, true) => meta.insert(catalog::get_or_create(txn, ctx.db, coll)?.0),
-                    (None, false) => return Ok(Outcome::default()),
-                };
-                let validator = Validator::of(m, bypass)?;
-                apply(ctx, txn, m, &st, &validator)
-            });
-            match result {
-                Ok(o) => {
-                    matched += o.matched;
-                    modified += o.modified;
-                    if let Some(id) = o.upserted {
-                        upserted.push(doc! {"index": i as i32, "_id": id});
-                    }
-                }
-                Err(e) if is_fatal(&e) => return Err(e),
-                Err(e) => {
-                    errors.push(e.to_write_error(i));
-                    if ordered {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok((matched, modified, upserted, errors))
+        run_batch(specs.iter().enumerate(), ordered, |(i, spec)| {
+            let st = Statement::parse(spec)?;
+            // A collection comes into being only when an upsert inserts.
+            let m = match (&mut meta, st.upsert) {
+                (Some(m), _) => m,
+                (None, true) => meta.insert(catalog::get_or_create(txn, ctx.db, coll)?.0),
+                (None, false) => return Ok((i, Outcome::default())),
+            };
+            let validator = Validator::of(m, bypass)?;
+            Ok((i, apply(ctx, txn, m, &st, &validator)?))
+        })
     })?;
+    let matched: usize = outcomes.iter().map(|(_, o)| o.matched).sum();
+    let modified: usize = outcomes.iter().map(|(_, o)| o.modified).sum();
+    let upserted: Vec<Document> = outcomes
+        .into_iter()
+        .filter_map(|(i, o)| o.upserted.map(|id| doc! {"index": i as i32, "_id": id}))
+        .collect();
+    let n = matched + upserted.len();
     ctx.state
         .counters
         .update
-        .fetch_add((matched + upserted.len()) as u64, Ordering::Relaxed);
-    let mut reply = doc! {"n": (matched + upserted.len()) as i32, "nModified": modified as i32};
+        .fetch_add(n as u64, Ordering::Relaxed);
+    let mut reply = doc! {"n": n as i32, "nModified": modified as i32};
     if !upserted.is_empty() {
         reply.insert("upserted", upserted);
     }
-    if !errors.is_empty() {
-        reply.insert("writeErrors", errors);
-    }
-    Ok(reply)
+    Ok(with_write_errors(reply, errors))
 }

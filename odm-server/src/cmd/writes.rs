@@ -29,8 +29,41 @@ pub fn in_transaction<T>(
 }
 
 /// Errors that must abort the whole command rather than fail one operation of a batch.
-pub fn is_fatal(e: &CommandError) -> bool {
+fn is_fatal(e: &CommandError) -> bool {
     e.code == ErrorCode::InternalError
+}
+
+/// Runs the operations of a write batch in order. A failed operation becomes an entry
+/// of `writeErrors` (with its index) and an ordered batch stops there; a storage failure
+/// aborts the whole command. Returns what each successful operation produced.
+pub fn run_batch<I: IntoIterator, T>(
+    items: I,
+    ordered: bool,
+    mut op: impl FnMut(I::Item) -> CmdResult<T>,
+) -> CmdResult<(Vec<T>, Vec<Document>)> {
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match op(item) {
+            Ok(v) => done.push(v),
+            Err(e) if is_fatal(&e) => return Err(e),
+            Err(e) => {
+                errors.push(e.to_write_error(i));
+                if ordered {
+                    break;
+                }
+            }
+        }
+    }
+    Ok((done, errors))
+}
+
+/// Adds `writeErrors` to a write command's reply when there are any.
+pub fn with_write_errors(mut reply: Document, errors: Vec<Document>) -> Document {
+    if !errors.is_empty() {
+        reply.insert("writeErrors", errors);
+    }
+    reply
 }
 
 /// Checks a document about to be stored: size, nesting, and a valid `_id`.

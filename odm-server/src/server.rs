@@ -62,8 +62,10 @@ impl LogRing {
         }
     }
 
-    /// Records a line (also emitted through `tracing` by the caller).
-    pub fn record(&self, line: String) {
+    /// Records a message as a mongod-style JSON log line (the caller also emits it
+    /// through `tracing`).
+    pub fn record(&self, message: String) {
+        let line = json_log_line("I", "-", &message);
         let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         if lines.len() == LOG_LINES {
             lines.pop_front();
@@ -85,9 +87,33 @@ impl LogRing {
         self.total.load(Ordering::Relaxed)
     }
 
-    pub fn startup_warnings(&self) -> &[String] {
-        &self.startup_warnings
+    /// The startup warnings, as JSON log lines (mongosh parses and shows them).
+    pub fn startup_warnings(&self) -> Vec<String> {
+        self.startup_warnings
+            .iter()
+            .map(|w| json_log_line("W", "STORAGE", w))
+            .collect()
     }
+}
+
+/// A log line in mongod's structured JSON form.
+pub fn json_log_line(severity: &str, component: &str, msg: &str) -> String {
+    let mut escaped = String::with_capacity(msg.len());
+    for ch in msg.chars() {
+        match ch {
+            '"' => escaped.push_str("\\\""),
+            '\\' => escaped.push_str("\\\\"),
+            '\n' => escaped.push_str("\\n"),
+            c if (c as u32) < 0x20 => escaped.push_str(&format!("\\u{:04x}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    let t = bson::DateTime::now()
+        .try_to_rfc3339_string()
+        .unwrap_or_default();
+    format!(
+        r#"{{"t":{{"$date":"{t}"}},"s":"{severity}","c":"{component}","id":0,"ctx":"odm-server","msg":"{escaped}"}}"#
+    )
 }
 
 /// What every connection shares.
@@ -309,4 +335,19 @@ fn expire_ttl(state: &ServerState) -> Result<(), String> {
         tracing::debug!("TTL monitor deleted {n} expired document(s)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_are_json_with_escapes() {
+        let line = json_log_line("W", "STORAGE", "say \"hi\"\nback\\slash\u{1}");
+        assert!(line.starts_with(r#"{"t":{"$date":""#), "{line}");
+        assert!(
+            line.ends_with(r#""msg":"say \"hi\"\nback\\slash\u0001"}"#),
+            "{line}"
+        );
+    }
 }

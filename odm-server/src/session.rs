@@ -44,7 +44,7 @@ impl Sessions {
         map.insert(key(lsid), (lsid.clone(), Instant::now()));
     }
 
-    /// Forgets sessions; returns the ones that were known.
+    /// Forgets sessions.
     pub fn end(&self, lsids: &[Bson]) {
         let mut map = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
         for l in lsids {

@@ -199,11 +199,7 @@ pub fn get_log(ctx: &Ctx<'_>) -> CmdResult<Document> {
             Ok(doc! {"totalLinesWritten": log.total() as i32, "log": log.recent()})
         }
         Some(Bson::String(s)) if s == "startupWarnings" => {
-            let lines: Vec<String> = log
-                .startup_warnings()
-                .iter()
-                .map(|w| json_log_line("W", "STORAGE", w))
-                .collect();
+            let lines = log.startup_warnings();
             Ok(doc! {"totalLinesWritten": lines.len() as i32, "log": lines})
         }
         Some(Bson::String(s)) => Err(CommandError::bad_value(format!("No log named '{s}'"))),
@@ -211,24 +207,6 @@ pub fn get_log(ctx: &Ctx<'_>) -> CmdResult<Document> {
             "Argument to getLog must be of type String",
         )),
     }
-}
-
-/// A log line in mongod's structured JSON form (mongosh parses startup warnings).
-pub fn json_log_line(severity: &str, component: &str, msg: &str) -> String {
-    let mut escaped = String::with_capacity(msg.len());
-    for ch in msg.chars() {
-        match ch {
-            '"' => escaped.push_str("\\\""),
-            '\\' => escaped.push_str("\\\\"),
-            '\n' => escaped.push_str("\\n"),
-            c if (c as u32) < 0x20 => escaped.push_str(&format!("\\u{:04x}", c as u32)),
-            c => escaped.push(c),
-        }
-    }
-    let t = DateTime::now().try_to_rfc3339_string().unwrap_or_default();
-    format!(
-        r#"{{"t":{{"$date":"{t}"}},"s":"{severity}","c":"{component}","id":0,"ctx":"odm-server","msg":"{escaped}"}}"#
-    )
 }
 
 pub fn list_commands(_ctx: &Ctx<'_>) -> CmdResult<Document> {

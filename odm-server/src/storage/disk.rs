@@ -94,6 +94,15 @@ impl Store for RedbStore {
     }
 }
 
+impl Drop for RedbStore {
+    /// Whatever way the server goes away, buffered commits become durable first.
+    fn drop(&mut self) {
+        if let Err(e) = self.sync() {
+            tracing::error!("could not flush {} on close: {e}", self.path.display());
+        }
+    }
+}
+
 fn get_in(
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
     key: &[u8],

@@ -115,20 +115,24 @@ pub fn scan(
         ),
         Access::IndexScan {
             index,
+            ident,
             ranges,
             direction,
             multikey,
             ..
         } => {
-            let Some(index) = meta.index(index) else {
+            // The index the plan was made for, not another one that took its name.
+            let Some(index) = meta.index(index).filter(|i| i.ident == *ident) else {
                 return Err(CommandError::new(
                     ErrorCode::Location(175),
-                    format!("index '{index}' dropped"),
+                    format!("query plan killed: index '{index}' was dropped"),
                 ));
             };
             let table = index.table();
+            // The index may have become multikey since the plan was made.
+            let dedup = *multikey || index.multikey;
             scan_ranges(txn, &table, ranges, *direction, pos, &mut |_key, id| {
-                if *multikey && !seen.insert(id.to_vec()) {
+                if dedup && !seen.insert(id.to_vec()) {
                     return Ok(ControlFlow::Continue(()));
                 }
                 match get_by_key(txn, meta, id)? {
@@ -204,7 +208,9 @@ pub fn collect(
 ) -> CmdResult<Vec<Document>> {
     let plan = plan(meta, &query.filter, &query.sort, query.hint.as_ref())?;
     let mut out = Vec::new();
-    let keep = query.limit.map(|l| (l + query.skip) as usize);
+    let keep = query
+        .limit
+        .map(|l| l.saturating_add(query.skip).min(usize::MAX as u64) as usize);
     let mut skip = if plan.provides_sort { query.skip } else { 0 };
     let mut seen = HashSet::new();
     let mut bytes = 0usize;
@@ -235,7 +241,7 @@ pub fn collect(
             out.push(doc);
             if let Some(k) = keep {
                 // Top-k: sort and cut whenever twice as many as needed have piled up.
-                if out.len() >= 2 * k.max(1) {
+                if out.len() >= k.max(1).saturating_mul(2) {
                     query.sort.sort(&mut out);
                     out.truncate(k);
                     bytes = out.iter().map(approximate_size).sum();

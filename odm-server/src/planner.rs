@@ -67,8 +67,10 @@ pub enum Access {
         direction: Direction,
         bounds: Document,
     },
-    /// Ranges of a secondary index.
+    /// Ranges of a secondary index (identified by name and ident, so that a cursor
+    /// notices when the index is dropped and another one takes its name).
     IndexScan {
+        ident: u64,
         index: String,
         ranges: Vec<ByteRange>,
         direction: Direction,
@@ -394,6 +396,9 @@ fn field_intervals(conds: &[&Cond], multikey: bool, sparse: bool) -> Option<Vec<
     Some(vec![acc])
 }
 
+/// The most ranges one scan is given (a large `$in`, or the product of several).
+const MAX_RANGES: usize = 100_000;
+
 /// What an index offers for a filter: byte ranges, how many leading fields are bound by
 /// single points, and whether any field is bound at all.
 struct IndexBounds {
@@ -426,6 +431,11 @@ fn bounds_for(
         let Some(intervals) = field_intervals(&on_field, multikey, sparse) else {
             break;
         };
+        // Points of several fields multiply: past a limit, leave this field unbounded
+        // (the filter still checks it) rather than enumerate the product.
+        if prefixes.len().saturating_mul(intervals.len().max(1)) > MAX_RANGES {
+            break;
+        }
         bound_fields += 1;
         bounds_doc.insert(
             *path,
@@ -533,6 +543,12 @@ fn index_fields(index: &IndexMeta) -> Vec<(&str, bool)> {
     index.fields().collect()
 }
 
+/// Whether an index is hidden from the planner (`hidden: true`): it is still maintained
+/// and enforces uniqueness and TTL, but no query uses it.
+fn is_hidden(index: &IndexMeta) -> bool {
+    index.options.get_bool("hidden").unwrap_or(false)
+}
+
 /// Picks a plan for `filter` and `sort` on a collection.
 pub fn plan(
     meta: &CollectionMeta,
@@ -542,24 +558,25 @@ pub fn plan(
 ) -> CmdResult<Plan> {
     let conds = conjuncts(filter);
     let id_fields = [("_id", false)];
-    let collscan = |direction| Plan {
-        access: Access::CollScan { direction },
-        provides_sort: sort.is_empty(),
-    };
+    let id_bounds = || bounds_for(&id_fields, &conds, false, false);
 
     if let Some(hint) = hint {
         return match hint {
-            Hint::Natural(direction) => Ok(collscan(*direction)),
-            Hint::Name(name) if name == ID_INDEX_NAME => {
-                Ok(plan_id(&conds, sort).unwrap_or_else(|| id_full_scan(sort)))
-            }
+            Hint::Natural(direction) => Ok(Plan {
+                access: Access::CollScan {
+                    direction: *direction,
+                },
+                provides_sort: sort.is_empty(),
+            }),
+            Hint::Name(name) if name == ID_INDEX_NAME => Ok(id_plan(id_bounds(), sort)),
             Hint::KeyPattern(k) if *k == doc! {"_id": 1} || *k == doc! {"_id": -1} => {
-                Ok(plan_id(&conds, sort).unwrap_or_else(|| id_full_scan(sort)))
+                Ok(id_plan(id_bounds(), sort))
             }
             _ => {
                 let index = meta
                     .indexes
                     .iter()
+                    .filter(|i| !is_hidden(i))
                     .find(|i| match hint {
                         Hint::Name(n) => &i.name == n,
                         Hint::KeyPattern(k) => &i.key == k,
@@ -570,16 +587,10 @@ pub fn plan(
                             "hint provided does not correspond to an existing index",
                         )
                     })?;
-                Ok(plan_index(index, &conds, sort).unwrap_or_else(|| full_index_scan(index, sort)))
+                let bounds = bounds_for(&index_fields(index), &conds, index.multikey, index.sparse);
+                Ok(index_plan(index, bounds, sort))
             }
         };
-    }
-
-    // An exact _id lookup beats everything.
-    if let Some(p) = plan_id(&conds, sort)
-        && matches!(p.access, Access::IdLookup { .. })
-    {
-        return Ok(p);
     }
 
     let mut best: Option<(Plan, (usize, usize, bool))> = None;
@@ -588,23 +599,23 @@ pub fn plan(
             best = Some((p, score));
         }
     };
-    if let Some(b) = bounds_for(&id_fields, &conds, false, false) {
-        let score = (
-            b.point_fields,
-            b.bound_fields,
-            sort.is_empty() || sort_direction(&id_fields, b.point_fields, sort).is_some(),
-        );
-        if let Some(p) = plan_id(&conds, sort) {
-            consider(p, score);
+    if let Some(b) = id_bounds() {
+        let score = (b.point_fields, b.bound_fields, false);
+        let p = id_plan(Some(b), sort);
+        // An exact _id lookup beats everything.
+        if matches!(p.access, Access::IdLookup { .. }) {
+            return Ok(p);
         }
+        let score = (score.0, score.1, p.provides_sort);
+        consider(p, score);
     }
-    for index in &meta.indexes {
+    for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
         let fields = index_fields(index);
         if let Some(b) = bounds_for(&fields, &conds, index.multikey, index.sparse) {
-            let sorted = !index.multikey && sort_direction(&fields, b.point_fields, sort).is_some();
-            if let Some(p) = plan_index(index, &conds, sort) {
-                consider(p, (b.point_fields, b.bound_fields, sorted));
-            }
+            let score = (b.point_fields, b.bound_fields, false);
+            let p = index_plan(index, Some(b), sort);
+            let score = (score.0, score.1, p.provides_sort);
+            consider(p, score);
         }
     }
     if let Some((p, _)) = best {
@@ -613,97 +624,102 @@ pub fn plan(
     // No index bounds the filter: an index in sort order still avoids a blocking sort.
     if !sort.is_empty() {
         if sort_direction(&id_fields, 0, sort).is_some() {
-            return Ok(id_full_scan(sort));
+            return Ok(id_plan(None, sort));
         }
-        for index in &meta.indexes {
+        for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
             if !index.multikey
                 && !index.sparse
                 && sort_direction(&index_fields(index), 0, sort).is_some()
             {
-                return Ok(full_index_scan(index, sort));
+                return Ok(index_plan(index, None, sort));
             }
         }
     }
-    Ok(collscan(Direction::Forward))
-}
-
-fn id_full_scan(sort: &SortSpec) -> Plan {
-    let direction = sort_direction(&[("_id", false)], 0, sort);
-    Plan {
+    Ok(Plan {
         access: Access::CollScan {
-            direction: direction.unwrap_or(Direction::Forward),
+            direction: Direction::Forward,
         },
-        provides_sort: direction.is_some(),
-    }
-}
-
-fn plan_id(conds: &[(&str, &Cond)], sort: &SortSpec) -> Option<Plan> {
-    let fields = [("_id", false)];
-    let b = bounds_for(&fields, conds, false, false)?;
-    let direction = sort_direction(&fields, 0, sort);
-    if b.all_points {
-        // The documents table holds one entry per _id: each point is one lookup, and the
-        // keys come back in _id order.
-        let keys: Vec<Vec<u8>> = b.ranges.iter().map(|r| r.start.clone()).collect();
-        let provides_sort = sort.is_empty() || direction == Some(Direction::Forward);
-        return Some(Plan {
-            access: Access::IdLookup { keys },
-            provides_sort,
-        });
-    }
-    Some(Plan {
-        access: Access::IdScan {
-            ranges: b.ranges,
-            direction: direction.unwrap_or(Direction::Forward),
-            bounds: b.bounds_doc,
-        },
-        provides_sort: direction.is_some(),
+        provides_sort: sort.is_empty(),
     })
 }
 
-fn plan_index(index: &IndexMeta, conds: &[(&str, &Cond)], sort: &SortSpec) -> Option<Plan> {
-    let fields = index_fields(index);
-    let b = bounds_for(&fields, conds, index.multikey, index.sparse)?;
-    let direction = if index.multikey {
+/// The scan direction that yields `sort` on an index, if any. With no sort, any order
+/// does; a multikey index provides no order (a document has several keys).
+fn scan_direction(
+    fields: &[(&str, bool)],
+    points: usize,
+    sort: &SortSpec,
+    multikey: bool,
+) -> Option<Direction> {
+    if sort.is_empty() {
+        Some(Direction::Forward)
+    } else if multikey {
         None
     } else {
-        sort_direction(&fields, b.point_fields, sort)
+        sort_direction(fields, points, sort)
+    }
+}
+
+/// A plan on the `_id` index (the documents table): lookups for points, ranges
+/// otherwise, or a scan of the whole table in `_id` order without bounds.
+fn id_plan(bounds: Option<IndexBounds>, sort: &SortSpec) -> Plan {
+    let fields = [("_id", false)];
+    let direction = scan_direction(&fields, 0, sort, false);
+    match bounds {
+        Some(b) if b.all_points => {
+            // The documents table holds one entry per _id: each point is one lookup, and
+            // the keys come back in _id order.
+            let keys: Vec<Vec<u8>> = b.ranges.iter().map(|r| r.start.clone()).collect();
+            Plan {
+                access: Access::IdLookup { keys },
+                provides_sort: direction == Some(Direction::Forward),
+            }
+        }
+        Some(b) => Plan {
+            access: Access::IdScan {
+                ranges: b.ranges,
+                direction: direction.unwrap_or(Direction::Forward),
+                bounds: b.bounds_doc,
+            },
+            provides_sort: direction.is_some(),
+        },
+        None => Plan {
+            access: Access::CollScan {
+                direction: direction.unwrap_or(Direction::Forward),
+            },
+            provides_sort: direction.is_some(),
+        },
+    }
+}
+
+/// A plan on a secondary index: its bounds, or the whole index without them.
+fn index_plan(index: &IndexMeta, bounds: Option<IndexBounds>, sort: &SortSpec) -> Plan {
+    let fields = index_fields(index);
+    let (ranges, bounds_doc, points) = match bounds {
+        Some(b) => (b.ranges, b.bounds_doc, Some(b.point_fields)),
+        None => {
+            let mut all = Document::new();
+            for (path, _) in &fields {
+                all.insert(*path, vec![Bson::String("[MinKey, MaxKey]".into())]);
+            }
+            (vec![ByteRange::all()], all, None)
+        }
     };
-    // A single-point or single-range scan keeps index order; several ranges (from $in)
-    // are scanned one after another, which keeps order only within each.
-    let ordered = b.ranges.len() <= 1 || sort.is_empty();
-    Some(Plan {
+    let direction = scan_direction(&fields, points.unwrap_or(0), sort, index.multikey);
+    // One range keeps index order; several ranges (from $in) are scanned one after
+    // another, which keeps order only within each. A sparse index without bounds misses
+    // the documents it does not hold, so it cannot stand for the whole collection's order.
+    let ordered = (ranges.len() <= 1 && (points.is_some() || !index.sparse)) || sort.is_empty();
+    Plan {
         access: Access::IndexScan {
             index: index.name.clone(),
-            ranges: b.ranges,
+            ident: index.ident,
+            ranges,
             direction: direction.unwrap_or(Direction::Forward),
-            bounds: b.bounds_doc,
+            bounds: bounds_doc,
             multikey: index.multikey,
         },
         provides_sort: direction.is_some() && ordered,
-    })
-}
-
-fn full_index_scan(index: &IndexMeta, sort: &SortSpec) -> Plan {
-    let fields = index_fields(index);
-    let direction = if index.multikey {
-        None
-    } else {
-        sort_direction(&fields, 0, sort)
-    };
-    let mut bounds = Document::new();
-    for (path, _) in &fields {
-        bounds.insert(*path, vec![Bson::String("[MinKey, MaxKey]".into())]);
-    }
-    Plan {
-        access: Access::IndexScan {
-            index: index.name.clone(),
-            ranges: vec![ByteRange::all()],
-            direction: direction.unwrap_or(Direction::Forward),
-            bounds,
-            multikey: index.multikey,
-        },
-        provides_sort: direction.is_some() && !index.sparse,
     }
 }
 

@@ -484,6 +484,37 @@ async fn bad_input_gets_mongodb_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn natural_sort_scans_in_storage_order() {
+    let s = TestServer::start().await;
+    let coll = s.db("app").collection::<Document>("log");
+    for i in 0..5 {
+        coll.insert_one(doc! {"n": i}).await.unwrap();
+    }
+    let newest = coll
+        .find_one(doc! {})
+        .sort(doc! {"$natural": -1})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(newest.get_i32("n").unwrap(), 4);
+    let oldest = coll
+        .find_one(doc! {})
+        .sort(doc! {"$natural": 1})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(oldest.get_i32("n").unwrap(), 0);
+    expect_code(
+        coll.find(doc! {})
+            .sort(doc! {"$natural": 1, "n": 1})
+            .await
+            .map(|_| ()),
+        2,
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn object_ids_and_mixed_types_sort_in_bson_order() {
     let s = TestServer::start().await;
     let coll = s.db("app").collection::<Document>("mixed");

@@ -422,7 +422,15 @@ async fn indexed_and_unindexed_answers_agree() {
     let docs: Vec<Document> = values
         .iter()
         .enumerate()
-        .map(|(i, v)| doc! {"_id": i as i32, "v": v.clone(), "n": {"v": v.clone()}})
+        .map(|(i, v)| {
+            // "m" holds paths through arrays whose elements differ in shape.
+            let m = match i % 3 {
+                0 => bson::bson!([{"b": 1}, {"b": {"c": v.clone()}}]),
+                1 => bson::bson!([{"b": {"c": v.clone()}}, {"x": 1}]),
+                _ => bson::bson!({"b": [{"c": v.clone()}, 4]}),
+            };
+            doc! {"_id": i as i32, "v": v.clone(), "n": {"v": v.clone()}, "m": m}
+        })
         .chain(std::iter::once(doc! {"_id": 100}))
         .collect();
     let plain = db.collection::<Document>("plain");
@@ -437,6 +445,10 @@ async fn indexed_and_unindexed_answers_agree() {
         .unwrap();
     indexed
         .create_index(IndexModel::builder().keys(doc! {"n.v": 1}).build())
+        .await
+        .unwrap();
+    indexed
+        .create_index(IndexModel::builder().keys(doc! {"m.b.c": 1}).build())
         .await
         .unwrap();
     descending
@@ -465,8 +477,21 @@ async fn indexed_and_unindexed_answers_agree() {
         doc! {"n.v": {"$gte": 2}},
         doc! {"n.v": 7},
         doc! {"v": {"$gt": 5, "$lt": 1}},
+        doc! {"m.b.c": null},
+        doc! {"m.b.c": {"$in": [null, 2.5]}},
+        doc! {"m.b.c": {"$gte": 1}},
+        doc! {"m.b.c": "b"},
     ];
     for f in filters {
+        let plan = winning_stage(&s, doc! {"find": "indexed", "filter": f.clone()}).await;
+        let leaf = leaf_stage(&plan);
+        assert!(
+            leaf.get_str("stage").unwrap() != "COLLSCAN"
+                || f.contains_key("v")
+                    && f.get_document("v")
+                        .is_ok_and(|d| d.contains_key("$exists") || d.contains_key("$ne")),
+            "filter {f} should use an index, plan {plan}"
+        );
         let expected = ids(&plain, f.clone(), None).await;
         assert_eq!(
             ids(&indexed, f.clone(), None).await,
@@ -574,5 +599,139 @@ async fn ttl_indexes_expire_documents() {
     }
     assert_eq!(left, 2);
     assert!(coll.find_one(doc! {"_id": "old"}).await.unwrap().is_none());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn null_under_a_scalar_is_found_through_the_index() {
+    // {b: 1} has no field c: the path m.b.c reaches "missing" there, so {"m.b.c": null}
+    // matches, and the index must hold a null key for it.
+    let s = TestServer::start().await;
+    let coll = s.db("t").collection::<Document>("c");
+    coll.insert_many(vec![
+        doc! {"_id": 0, "m": [{"b": 1}, {"b": {"c": 5}}]},
+        doc! {"_id": 1, "m": [{"b": {"c": 5}}]},
+    ])
+    .await
+    .unwrap();
+    let before: Vec<Document> = coll
+        .find(doc! {"m.b.c": null})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    coll.create_index(IndexModel::builder().keys(doc! {"m.b.c": 1}).build())
+        .await
+        .unwrap();
+    let plan = winning_stage(&s, doc! {"find": "c", "filter": {"m.b.c": null}}).await;
+    assert_eq!(leaf_stage(&plan).get_str("stage").unwrap(), "IXSCAN");
+    let after: Vec<Document> = coll
+        .find(doc! {"m.b.c": null})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 1);
+    assert_eq!(after, before);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hidden_indexes_are_not_planned() {
+    let s = TestServer::start().await;
+    let coll = s.db("t").collection::<Document>("c");
+    coll.insert_many((0..20).map(|i| doc! {"a": i}).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let hidden = IndexOptions::builder().hidden(true).build();
+    coll.create_index(
+        IndexModel::builder()
+            .keys(doc! {"a": 1})
+            .options(hidden)
+            .build(),
+    )
+    .await
+    .unwrap();
+    let plan = winning_stage(&s, doc! {"find": "c", "filter": {"a": 3}}).await;
+    assert_eq!(leaf_stage(&plan).get_str("stage").unwrap(), "COLLSCAN");
+    expect_code(
+        s.db("t")
+            .run_command(doc! {"find": "c", "hint": "a_1"})
+            .await,
+        2,
+    );
+    s.db("t")
+        .run_command(doc! {"collMod": "c", "index": {"name": "a_1", "hidden": false}})
+        .await
+        .unwrap();
+    let plan = winning_stage(&s, doc! {"find": "c", "filter": {"a": 3}}).await;
+    assert_eq!(leaf_stage(&plan).get_str("stage").unwrap(), "IXSCAN");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_in_lists_on_compound_indexes_stay_bounded() {
+    let s = TestServer::start().await;
+    let coll = s.db("t").collection::<Document>("c");
+    coll.insert_many(
+        (0..500)
+            .map(|i| doc! {"a": i % 50, "b": i % 7})
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+    coll.create_index(IndexModel::builder().keys(doc! {"a": 1, "b": 1}).build())
+        .await
+        .unwrap();
+    let many: Vec<i32> = (0..5000).collect();
+    let n = coll
+        .count_documents(doc! {"a": {"$in": many.clone()}, "b": {"$in": many}})
+        .await
+        .unwrap();
+    assert_eq!(n, 500);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recreated_index_kills_open_cursors() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    let coll = db.collection::<Document>("c");
+    coll.insert_many(
+        (0..20)
+            .map(|i| doc! {"a": i, "b": 20 - i})
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .unwrap();
+    coll.create_index(
+        IndexModel::builder()
+            .keys(doc! {"a": 1})
+            .options(IndexOptions::builder().name("x".to_string()).build())
+            .build(),
+    )
+    .await
+    .unwrap();
+    let first = db
+        .run_command(doc! {"find": "c", "filter": {"a": {"$gte": 0}}, "batchSize": 2})
+        .await
+        .unwrap();
+    let id = first.get_document("cursor").unwrap().get_i64("id").unwrap();
+    coll.drop_index("x").await.unwrap();
+    coll.create_index(
+        IndexModel::builder()
+            .keys(doc! {"b": 1})
+            .options(IndexOptions::builder().name("x".to_string()).build())
+            .build(),
+    )
+    .await
+    .unwrap();
+    expect_code(
+        db.run_command(doc! {"getMore": id, "collection": "c"})
+            .await,
+        175,
+    );
     s.stop().await;
 }

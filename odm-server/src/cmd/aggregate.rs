@@ -48,7 +48,7 @@ pub fn split_leading(
                 query.sort = s.clone();
                 sorted = true;
             }
-            Stage::Skip(n) if query.limit.is_none() => query.skip += n,
+            Stage::Skip(n) if query.limit.is_none() => query.skip = query.skip.saturating_add(*n),
             Stage::Limit(n) => query.limit = Some(query.limit.map_or(*n, |l| l.min(*n))),
             _ => break,
         }

@@ -44,7 +44,19 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
     let collection = f.collection()?;
     let empty = Document::new();
     let filter_doc = f.document("filter")?.unwrap_or(&empty).clone();
-    let sort_doc = f.document("sort")?.unwrap_or(&empty).clone();
+    let mut sort_doc = f.document("sort")?.unwrap_or(&empty).clone();
+    // `sort: {$natural: ±1}` asks for a collection scan in that direction, not a sort.
+    let mut hint = body.get("hint").map(Hint::parse).transpose()?.flatten();
+    if let Some(direction) = sort_doc.remove("$natural") {
+        if !sort_doc.is_empty() {
+            return Err(CommandError::bad_value(
+                "$natural cannot be combined with other sort fields",
+            ));
+        }
+        if hint.is_none() {
+            hint = Hint::parse(&bson::Bson::Document(bson::doc! {"$natural": direction}))?;
+        }
+    }
     let projection = Projection::parse(f.document("projection")?.unwrap_or(&empty))?;
     let skip = f.non_negative("skip")?.unwrap_or(0);
     let (limit, single_from_limit) = match f.integer("limit")? {
@@ -87,7 +99,7 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
             projection,
             skip,
             limit,
-            hint: body.get("hint").map(Hint::parse).transpose()?.flatten(),
+            hint,
             allow_disk_use: f.bool("allowDiskUse")?.unwrap_or(false),
         },
         batch_size,

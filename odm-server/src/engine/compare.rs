@@ -102,9 +102,12 @@ pub fn compare(a: &Bson, b: &Bson) -> Ordering {
             .cmp(&y.code)
             .then_with(|| compare_documents(&x.scope, &y.scope)),
         (Bson::DbPointer(_), Bson::DbPointer(_)) => {
-            // The driver keeps a DBPointer's parts private; its encoding orders the same way
-            // (namespace string, then ObjectId).
-            encode_single(a).cmp(&encode_single(b))
+            // mongod: value size first (so namespace length), then the bytes.
+            let ((ns_a, oid_a), (ns_b, oid_b)) = (db_pointer_parts(a), db_pointer_parts(b));
+            ns_a.len()
+                .cmp(&ns_b.len())
+                .then_with(|| ns_a.cmp(&ns_b))
+                .then_with(|| oid_a.cmp(&oid_b))
         }
         _ if ra == TypeRank::Number => compare_numbers(a, b),
         // MinKey, MaxKey, null and undefined: one value per type.
@@ -176,10 +179,26 @@ impl Ord for OrderedBson {
     }
 }
 
-fn encode_single(value: &Bson) -> Vec<u8> {
+/// A DBPointer's namespace and ObjectId. The driver keeps the fields private, so they are
+/// read back from the value's BSON form (type 0x0C: int32 length, string, NUL, 12 bytes).
+pub fn db_pointer_parts(value: &Bson) -> (Vec<u8>, [u8; 12]) {
     let mut d = Document::new();
     d.insert("", value.clone());
-    d.to_vec().unwrap_or_default()
+    let bytes = d.to_vec().unwrap_or_default();
+    // 4 (document length) + 1 (element type) + 1 (the empty name's NUL) = 6.
+    let body = bytes.get(6..).unwrap_or_default();
+    let len = body
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    match len {
+        Some(len) if len >= 1 && body.len() >= 4 + len + 12 => {
+            let ns = body[4..4 + len - 1].to_vec();
+            let mut oid = [0u8; 12];
+            oid.copy_from_slice(&body[4 + len..4 + len + 12]);
+            (ns, oid)
+        }
+        _ => (Vec::new(), [0; 12]),
+    }
 }
 
 /// A number in a form that compares exactly across int32, int64 and double, and closely

@@ -136,6 +136,10 @@ fn collect_in_document(
         return;
     };
     match doc.get(*first) {
+        // A scalar with steps left: the path reaches a missing field, as the matcher sees it.
+        Some(inner) if !rest.is_empty() && !matches!(inner, Bson::Document(_) | Bson::Array(_)) => {
+            acc.values.push(Bson::Null)
+        }
         Some(inner) => collect_index_values(inner, rest, depth + 1, all, acc),
         None => acc.values.push(Bson::Null),
     }
@@ -221,6 +225,29 @@ pub enum PathError {
     /// A step met a value that is neither a document nor an array (or an array with a
     /// non-numeric step): `Cannot create field 'b' in element {a: 1}`.
     NotTraversable { step: String, at: String },
+    /// Writing at `index` would pad an array with more than [`MAX_ARRAY_PADDING`] nulls.
+    TooMuchPadding { index: usize },
+}
+
+/// How many nulls a write past an array's end may add (mongod's `kMaxPaddingAllowed`).
+pub const MAX_ARRAY_PADDING: usize = 1_500_000;
+
+/// The most components a path may have. Stored documents nest at most 100 levels, so
+/// longer paths cannot name anything; refusing them keeps path recursion shallow.
+pub const MAX_PATH_COMPONENTS: usize = 200;
+
+/// Refuses paths too long to name anything (`Overflow`, 15).
+pub fn check_path_length(path: &str) -> crate::error::CmdResult<()> {
+    let components = path.bytes().filter(|&b| b == b'.').count() + 1;
+    if components > MAX_PATH_COMPONENTS {
+        return Err(crate::error::CommandError::new(
+            crate::error::ErrorCode::Overflow,
+            format!(
+                "the path has {components} components, more than the {MAX_PATH_COMPONENTS} allowed"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Sets the value at `path`, creating missing intermediate documents. An array met on the
@@ -265,6 +292,10 @@ fn set_in_value(
                     at: prefix.to_string(),
                 });
             };
+            if i >= items.len() && i - items.len() > MAX_ARRAY_PADDING {
+                return Err(PathError::TooMuchPadding { index: i });
+            }
+            let padded = i >= items.len();
             while items.len() <= i {
                 items.push(Bson::Null);
             }
@@ -273,7 +304,8 @@ fn set_in_value(
                 Ok(())
             } else {
                 let here = join(prefix, first);
-                if matches!(items[i], Bson::Null) {
+                // A slot just padded becomes a document; a null already stored does not.
+                if padded {
                     items[i] = Bson::Document(Document::new());
                 }
                 set_in_value(&mut items[i], rest, value, &here)
@@ -395,6 +427,32 @@ mod tests {
                 at: "a.x".into()
             }
         );
+    }
+
+    #[test]
+    fn set_refuses_huge_padding_and_keeps_stored_nulls() {
+        let mut d = doc! {"a": [null]};
+        assert_eq!(
+            set_path(&mut d, "a.0.b", Bson::Int32(1)),
+            Err(PathError::NotTraversable {
+                step: "b".into(),
+                at: "a.0".into()
+            })
+        );
+        assert_eq!(
+            set_path(&mut d, "a.100000000000", Bson::Int32(1)),
+            Err(PathError::TooMuchPadding {
+                index: 100_000_000_000
+            })
+        );
+        assert!(check_path_length(&vec!["a"; 201].join(".")).is_err());
+        assert!(check_path_length(&vec!["a"; 200].join(".")).is_ok());
+    }
+
+    #[test]
+    fn index_values_see_missing_under_scalars() {
+        let iv = index_values(&doc! {"a": [{"b": 1}, {"b": {"c": 2}}]}, "a.b.c");
+        assert_eq!(iv.values, vec![Bson::Null, Bson::Int32(2)]);
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl Projection {
         flatten("", spec, &mut flat);
         for (path, value) in &flat {
             let (path, value) = (path.as_str(), *value);
+            crate::engine::path::check_path_length(path)?;
             if path.is_empty() || path.split('.').any(str::is_empty) {
                 return Err(CommandError::bad_value(format!(
                     "FieldPath field names may not be empty strings: '{path}'"

@@ -22,7 +22,7 @@ impl SortSpec {
     pub fn parse(spec: &Document) -> CmdResult<SortSpec> {
         let mut fields = Vec::with_capacity(spec.len());
         for (path, dir) in spec {
-            if path.is_empty() || path.split('.').any(str::is_empty) {
+            if path.is_empty() || path.split('.').any(str::is_empty) || path.starts_with('$') {
                 return Err(CommandError::bad_value(format!(
                     "Invalid sort path: '{path}'"
                 )));

@@ -216,6 +216,7 @@ fn identical_values(a: &Bson, b: &Bson) -> bool {
 }
 
 fn validate_update_path(path: &str) -> CmdResult<()> {
+    path::check_path_length(path)?;
     if path.is_empty() {
         return Err(CommandError::new(
             ErrorCode::Location(56),
@@ -475,6 +476,13 @@ fn parse_push(value: &Bson) -> CmdResult<PushSpec> {
 
 fn path_error(e: PathError, doc: &Document) -> CommandError {
     match e {
+        PathError::TooMuchPadding { index } => CommandError::new(
+            ErrorCode::Location(34),
+            format!(
+                "can't backfill more than {} elements (index {index})",
+                path::MAX_ARRAY_PADDING
+            ),
+        ),
         PathError::NotTraversable { step, at } => {
             let element = path::get_path(doc, &at)
                 .map(|v| v.to_string())
@@ -753,6 +761,7 @@ pub fn upsert_seed(filter: &Filter) -> CmdResult<Document> {
         {
             continue;
         }
+        path::check_path_length(p)?;
         set(&mut seed, p, v.clone())?;
     }
     Ok(seed)

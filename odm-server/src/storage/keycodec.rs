@@ -10,7 +10,7 @@
 
 use bson::{Bson, Document};
 
-use crate::engine::compare::{Number, TypeRank, type_rank};
+use crate::engine::compare::{Number, TypeRank, db_pointer_parts, type_rank};
 
 /// Ends a string, and every escaped byte sequence.
 const STRING_END: [u8; 2] = [0x00, 0x00];
@@ -86,8 +86,11 @@ fn encode_body(value: &Bson, out: &mut Vec<u8>) {
             encode_object_body(&cws.scope, out);
         }
         Bson::DbPointer(_) => {
+            // Length first, as mongod compares DBPointers (the length prefix also makes
+            // the namespace bytes self-delimiting).
             let (ns, oid) = db_pointer_parts(value);
-            encode_string(&ns, out);
+            out.extend_from_slice(&(ns.len() as u32).to_be_bytes());
+            out.extend_from_slice(&ns);
             out.extend_from_slice(&oid);
         }
     }
@@ -153,28 +156,6 @@ fn order_f64(d: f64) -> [u8; 8] {
 
 fn order_i64(i: i64) -> [u8; 8] {
     ((i as u64) ^ (1 << 63)).to_be_bytes()
-}
-
-fn db_pointer_parts(value: &Bson) -> (Vec<u8>, [u8; 12]) {
-    // The driver keeps DBPointer's fields private: read them back from its BSON form
-    // (element type 0x0C: int32 length, string with NUL, 12-byte ObjectId).
-    let mut d = Document::new();
-    d.insert("", value.clone());
-    let bytes = d.to_vec().unwrap_or_default();
-    // 4 (doc length) + 1 (type) + 1 (empty name's NUL) = 6.
-    let body = bytes.get(6..).unwrap_or_default();
-    let len = body
-        .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    match len {
-        Some(len) if len >= 1 && body.len() >= 4 + len + 12 => {
-            let ns = body[4..4 + len - 1].to_vec();
-            let mut oid = [0u8; 12];
-            oid.copy_from_slice(&body[4 + len..4 + len + 12]);
-            (ns, oid)
-        }
-        _ => (Vec::new(), [0; 12]),
-    }
 }
 
 /// The smallest byte string greater than every string that starts with `prefix`, or
@@ -295,9 +276,29 @@ mod tests {
                 pattern: "a".try_into().unwrap(),
                 options: "i".try_into().unwrap(),
             }),
+            db_pointer("b", 9),
+            db_pointer("aa", 1),
+            db_pointer("aa", 2),
             Bson::JavaScriptCode("f".into()),
             Bson::MaxKey,
         ]
+    }
+
+    /// A DBPointer, built from its BSON bytes (the driver offers no constructor).
+    fn db_pointer(ns: &str, oid_byte: u8) -> Bson {
+        let mut body = vec![0x0C, b'p', 0];
+        body.extend_from_slice(&((ns.len() + 1) as i32).to_le_bytes());
+        body.extend_from_slice(ns.as_bytes());
+        body.push(0);
+        body.extend_from_slice(&[oid_byte; 12]);
+        body.push(0);
+        let mut bytes = ((body.len() + 4) as i32).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&body);
+        Document::from_reader(&bytes[..])
+            .unwrap()
+            .get("p")
+            .unwrap()
+            .clone()
     }
 
     #[test]

@@ -1025,7 +1025,7 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
             let len = items.len() as i64;
             let (start, count) = match nums.as_slice() {
                 [n] if *n >= 0 => (0, *n),
-                [n] => ((len + n).max(0), -n),
+                [n] => (len.saturating_add(*n).max(0), n.saturating_neg()),
                 [p, n] => (
                     if *p < 0 {
                         (len + p).max(0)

@@ -128,8 +128,15 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
             None => return Err(stage_error(51272, "$project requires at least one output field")),
         },
         "$addFields" | "$set" => {
-            let spec = as_document(name, arg)?;
-            let fields = spec.iter().map(|(k, v)| Ok((k.clone(), expr::parse(v)?))).collect::<CmdResult<Vec<_>>>()?;
+            let mut flat = Vec::new();
+            flatten_fields("", as_document(name, arg)?, &mut flat);
+            let fields = flat
+                .into_iter()
+                .map(|(path, v)| {
+                    path::check_path_length(&path)?;
+                    Ok((path, expr::parse(v)?))
+                })
+                .collect::<CmdResult<Vec<_>>>()?;
             Stage::AddFields(fields)
         }
         "$unset" => Stage::Unset(match arg {
@@ -307,6 +314,7 @@ fn run_stage(stage: &Stage, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
         Stage::AddFields(fields) => {
             let mut out = Vec::with_capacity(docs.len());
             for d in docs {
+                // Every expression sees the document as it came in.
                 let mut values = Vec::with_capacity(fields.len());
                 {
                     let mut scope = Scope::new(&d);
@@ -316,16 +324,14 @@ fn run_stage(stage: &Stage, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
                 }
                 let mut d = d;
                 for (name, v) in values {
+                    let steps: Vec<&str> = name.split('.').collect();
                     match v {
-                        Some(v) => path::set_path(&mut d, name, v).map_err(|_| {
-                            stage_error(
-                                40184,
-                                format!("cannot set field '{name}': a parent is not a document"),
-                            )
-                        })?,
-                        None => {
-                            path::remove_path(&mut d, name);
-                        }
+                        Some(v) => at_path(&mut d, &steps, true, &mut |parent, last| {
+                            parent.insert(last, v.clone());
+                        }),
+                        None => at_path(&mut d, &steps, false, &mut |parent, last| {
+                            parent.remove(last);
+                        }),
                     }
                 }
                 out.push(d);
@@ -336,7 +342,10 @@ fn run_stage(stage: &Stage, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
             .into_iter()
             .map(|mut d| {
                 for p in paths {
-                    path::remove_path(&mut d, p);
+                    let steps: Vec<&str> = p.split('.').collect();
+                    at_path(&mut d, &steps, false, &mut |parent, last| {
+                        parent.remove(last);
+                    });
                 }
                 d
             })
@@ -370,6 +379,74 @@ fn run_stage(stage: &Stage, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
             out
         }
     })
+}
+
+/// `{a: {b: 1}}` adds `a.b`, as `{"a.b": 1}` does: nested objects that are not operator
+/// expressions become dotted paths (an empty object stays a value).
+fn flatten_fields<'a>(prefix: &str, spec: &'a Document, out: &mut Vec<(String, &'a Bson)>) {
+    for (key, value) in spec {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Bson::Document(d)
+                if !d.is_empty() && !d.keys().next().is_some_and(|k| k.starts_with('$')) =>
+            {
+                flatten_fields(&path, d, out)
+            }
+            _ => out.push((path, value)),
+        }
+    }
+}
+
+/// Calls `leaf` with the document that holds the last step of `steps`, descending through
+/// embedded documents and into every element of the arrays met on the way, as the paths
+/// of `$addFields`, `$set` and `$unset` stages do. With `create`, a missing parent or a
+/// value in the way (a scalar, also inside an array) is replaced by a new document.
+fn at_path(
+    doc: &mut Document,
+    steps: &[&str],
+    create: bool,
+    leaf: &mut dyn FnMut(&mut Document, &str),
+) {
+    let Some((first, rest)) = steps.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        leaf(doc, first);
+        return;
+    }
+    match doc.get_mut(*first) {
+        Some(child @ (Bson::Document(_) | Bson::Array(_))) => at_value(child, rest, create, leaf),
+        _ if create => {
+            let mut child = Document::new();
+            at_path(&mut child, rest, create, leaf);
+            doc.insert(*first, child);
+        }
+        _ => {}
+    }
+}
+
+fn at_value(
+    value: &mut Bson,
+    steps: &[&str],
+    create: bool,
+    leaf: &mut dyn FnMut(&mut Document, &str),
+) {
+    match value {
+        Bson::Document(d) => at_path(d, steps, create, leaf),
+        Bson::Array(items) => items
+            .iter_mut()
+            .for_each(|item| at_value(item, steps, create, leaf)),
+        other if create => {
+            let mut d = Document::new();
+            at_path(&mut d, steps, create, leaf);
+            *other = Bson::Document(d);
+        }
+        _ => {}
+    }
 }
 
 fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
@@ -549,6 +626,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, vec![doc! {"k": "a"}]);
+    }
+
+    #[test]
+    fn add_fields_paths_go_through_arrays_and_merge_objects() {
+        let docs = vec![doc! {"_id": 1, "a": [{"x": 1}, 5, {"x": 2}], "s": {"k": 1}, "n": 3}];
+        let out = run(
+            vec![doc! {"$addFields": {"a.b": 0, "s": {"j": 2}, "n.m": 1}}],
+            docs.clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![
+                doc! {"_id": 1, "a": [{"x": 1, "b": 0}, {"b": 0}, {"x": 2, "b": 0}], "s": {"k": 1, "j": 2}, "n": {"m": 1}}
+            ]
+        );
+        let out = run(vec![doc! {"$unset": "a.x"}], docs).unwrap();
+        assert_eq!(
+            out,
+            vec![doc! {"_id": 1, "a": [{}, 5, {}], "s": {"k": 1}, "n": 3}]
+        );
     }
 
     #[test]

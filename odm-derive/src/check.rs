@@ -1,0 +1,129 @@
+//! Rules across attributes and fields, checked after parsing: everything that can be
+//! known without the compiler's type information.
+
+use crate::Errors;
+use crate::ast::{Container, Kind, generic_arg, option_inner, type_named};
+use crate::attr::{IndexKey, RuleKind};
+use crate::case::did_you_mean;
+
+pub fn check(c: &Container<'_>, errors: &mut Errors) {
+    if c.kind == Kind::Model {
+        check_model(c, errors);
+    }
+    if c.kind == Kind::Projection && c.attrs.model.is_none() {
+        errors.spanned(
+            c.ident,
+            "#[derive(Projection)] needs the model it reads from: #[odm(model = User)]",
+        );
+    }
+    for f in &c.fields {
+        if !f.stored()
+            && (!f.attrs.rules.is_empty() || f.attrs.unique.is_some() || f.attrs.index.is_some())
+        {
+            errors.spanned(
+                f.ident,
+                format!(
+                    "`{}` is not stored (serde skip), so it cannot have odm rules or indexes",
+                    f.ident
+                ),
+            );
+        }
+        if f.attrs.flatten && !f.attrs.rules.is_empty() {
+            errors.spanned(f.ident, "a flattened field cannot have validation rules; put them on the fields of its type and mark this one `nested`");
+        }
+        for rule in &f.attrs.rules {
+            if let RuleKind::Length {
+                min: Some(a),
+                max: Some(b),
+            }
+            | RuleKind::Range {
+                min: Some(a),
+                max: Some(b),
+            } = &rule.kind
+                && a.value > b.value
+            {
+                errors.spanned(
+                    &b.tokens,
+                    format!("max ({}) is below min ({})", b.value, a.value),
+                );
+            }
+        }
+        check_chrono(f, errors);
+    }
+}
+
+fn check_model(c: &Container<'_>, errors: &mut Errors) {
+    if c.id_field().is_none() {
+        errors.spanned(
+            c.ident,
+            "a Model needs an `_id` field, e.g. `#[serde(rename = \"_id\", default, skip_serializing_if = \"Option::is_none\")] id: Option<ObjectId>`",
+        );
+    }
+    if let Some(lit) = &c.attrs.collection {
+        let name = lit.value();
+        if name.is_empty()
+            || name.contains('$')
+            || name.contains('\0')
+            || name.starts_with("system.")
+        {
+            errors.spanned(lit, format!("invalid collection name `{name}`: it must be non-empty, without `$` or NUL, and not start with `system.`"));
+        }
+    }
+    if let Some(span) = c.attrs.timestamps {
+        for name in ["created_at", "updated_at"] {
+            if c.field(name).is_none_or(|f| !f.stored()) {
+                errors.push(syn::Error::new(span, format!("`timestamps` needs a stored field named `{name}` (bson::DateTime or Option<bson::DateTime>)")));
+            }
+        }
+    }
+    let field_names: Vec<String> = c
+        .fields
+        .iter()
+        .filter(|f| f.stored())
+        .map(|f| f.ident.to_string())
+        .collect();
+    let known: Vec<&str> = field_names.iter().map(String::as_str).collect();
+    for index in &c.attrs.indexes {
+        for (key, _) in &index.keys {
+            match key {
+                IndexKey::Field(ident) => {
+                    if !known.contains(&ident.to_string().as_str()) {
+                        let message = match did_you_mean(&ident.to_string(), &known) {
+                            Some(hint) => format!(
+                                "no field `{ident}` in `{}`; did you mean `{hint}`?",
+                                c.ident
+                            ),
+                            None => format!("no field `{ident}` in `{}`", c.ident),
+                        };
+                        errors.spanned(ident, message);
+                    }
+                }
+                IndexKey::Path(lit) => {
+                    let path = lit.value();
+                    if path.is_empty()
+                        || path.split('.').any(str::is_empty)
+                        || path.starts_with('$')
+                    {
+                        errors.spanned(lit, format!("`{path}` is not a valid index path"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// chrono dates serialize as strings unless told otherwise; stored as strings they
+/// would never compare with the dates queries send.
+fn check_chrono(f: &crate::ast::Field<'_>, errors: &mut Errors) {
+    if !f.stored() || f.attrs.with {
+        return;
+    }
+    let (ty, helper) = match option_inner(f.ty) {
+        Some(inner) => (inner, "odm::chrono_datetime::option"),
+        None => (f.ty, "odm::chrono_datetime"),
+    };
+    let is_chrono = type_named(ty, "DateTime") && generic_arg(ty, "DateTime").is_some();
+    if is_chrono {
+        errors.spanned(ty, format!("chrono dates must be stored as BSON dates: add `#[serde(with = \"{helper}\")]` to `{}`", f.ident));
+    }
+}

@@ -1,0 +1,36 @@
+//! Code generation: one module per derive, sharing the pieces models and embedded
+//! documents have in common (paths, validation).
+
+mod fields;
+mod model;
+mod projection;
+mod validate;
+mod value;
+
+use proc_macro_crate::{FoundCrate, crate_name};
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::Ident;
+
+use crate::ast::{Container, Kind};
+
+/// `::odm::__private`, or the same under the name the crate was renamed to.
+pub fn private() -> TokenStream {
+    let root = match crate_name("odm") {
+        Ok(FoundCrate::Name(name)) => {
+            let ident = Ident::new(&name, Span::call_site());
+            quote!(::#ident)
+        }
+        Ok(FoundCrate::Itself) | Err(_) => quote!(::odm),
+    };
+    quote!(#root::__private)
+}
+
+pub fn expand(c: &Container<'_>) -> TokenStream {
+    match c.kind {
+        Kind::Model => model::expand_model(c),
+        Kind::Embedded => model::expand_embedded(c),
+        Kind::Value => value::expand(c),
+        Kind::Projection => projection::expand(c),
+    }
+}

@@ -1,0 +1,192 @@
+//! `#[derive(Model)]` and `#[derive(Embedded)]`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::fields::{embedded_paths, fields_ident, model_paths};
+use super::private;
+use super::validate::validate_impl;
+use crate::ast::Container;
+use crate::attr::IndexKey;
+use crate::case::collection_name;
+
+fn indexes(c: &Container<'_>, p: &TokenStream) -> TokenStream {
+    let mut specs = Vec::new();
+    for index in &c.attrs.indexes {
+        let keys = index.keys.iter().filter_map(|(key, dir)| {
+            let path = match key {
+                IndexKey::Field(ident) => c.field(&ident.to_string())?.name.clone(),
+                IndexKey::Path(lit) => lit.value(),
+            };
+            Some(quote!(__keys.insert(#path, #dir);))
+        });
+        let name = match &index.name {
+            Some(n) => quote!(::core::option::Option::Some(::std::string::String::from(#n))),
+            None => quote!(::core::option::Option::None),
+        };
+        let (unique, sparse) = (index.unique, index.sparse);
+        let ttl = match index.expire_after_secs {
+            Some(n) => quote!(::core::option::Option::Some(#n)),
+            None => quote!(::core::option::Option::None),
+        };
+        specs.push(quote! {{
+            let mut __keys = #p::Document::new();
+            #(#keys)*
+            #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl }
+        }});
+    }
+    for f in c.fields.iter().filter(|f| f.stored()) {
+        let name = &f.name;
+        if f.attrs.unique.is_some() {
+            // An absent optional value would collide with every other absent one (all index
+            // as null): a unique optional field gets a sparse index.
+            let sparse = f.option_inner().is_some();
+            specs.push(quote!(#p::IndexSpec { unique: true, sparse: #sparse, ..#p::IndexSpec::new(#p::doc! {#name: 1}) }));
+        }
+        if f.attrs.index.is_some() {
+            specs.push(quote!(#p::IndexSpec::new(#p::doc! {#name: 1})));
+        }
+    }
+    quote!(::std::vec![#(#specs),*])
+}
+
+pub fn expand_model(c: &Container<'_>) -> TokenStream {
+    let p = private();
+    let ty = c.ident;
+    let fields_name = fields_ident(c);
+    let (fields_def, fields_build) = model_paths(c, &p);
+    let collection = match &c.attrs.collection {
+        Some(lit) => lit.value(),
+        None => collection_name(&ty.to_string()),
+    };
+    let indexes = indexes(c, &p);
+    let (id_type, id_get, id_set) = match c.id_field() {
+        Some(f) => {
+            let (ident, fty) = (f.ident, f.ty);
+            (
+                quote!(#fty),
+                quote!(&self.#ident),
+                quote! {
+                    self.#ident = #p::bson::deserialize_from_bson(id)?;
+                    ::core::result::Result::Ok(())
+                },
+            )
+        }
+        // Reported by the check stage; a stand-in keeps the rest of the impl valid.
+        None => (
+            quote!(#p::Bson),
+            quote! {{
+                static __NONE: #p::Bson = #p::Bson::Null;
+                &__NONE
+            }},
+            quote!(let _ = id; ::core::result::Result::Ok(())),
+        ),
+    };
+    let timestamps = match (
+        c.attrs.timestamps,
+        c.field("created_at"),
+        c.field("updated_at"),
+    ) {
+        (Some(span), Some(created), Some(updated)) => {
+            let (cn, un) = (&created.name, &updated.name);
+            let (ci, ui) = (created.ident, updated.ident);
+            let set_created =
+                quote_spanned!(created.ty.span()=> self.#ci = <_ as #p::Timestamp>::from_now(now););
+            let set_updated =
+                quote_spanned!(updated.ty.span()=> self.#ui = <_ as #p::Timestamp>::from_now(now););
+            let _ = span;
+            quote! {
+                const TIMESTAMPS: ::core::option::Option<(&'static str, &'static str)> = ::core::option::Option::Some((#cn, #un));
+                fn set_timestamps(&mut self, now: #p::DateTime, inserting: bool) {
+                    if inserting {
+                        #set_created
+                    }
+                    #set_updated
+                }
+            }
+        }
+        _ => TokenStream::new(),
+    };
+    let validate = validate_impl(c, &p);
+    quote! {
+        #fields_def
+
+        const _: () = {
+            #[automatically_derived]
+            impl #p::Model for #ty {
+                type Fields = #fields_name;
+                type Id = #id_type;
+                const COLLECTION: &'static str = #collection;
+                #timestamps
+
+                fn fields() -> &'static #fields_name {
+                    static __FIELDS: #p::OnceLock<#fields_name> = #p::OnceLock::new();
+                    __FIELDS.get_or_init(|| #fields_build)
+                }
+
+                fn indexes() -> ::std::vec::Vec<#p::IndexSpec> {
+                    #indexes
+                }
+
+                fn id(&self) -> &Self::Id {
+                    #id_get
+                }
+
+                fn set_id(&mut self, id: #p::Bson) -> ::core::result::Result<(), #p::bson::error::Error> {
+                    #id_set
+                }
+            }
+
+            #validate
+        };
+    }
+}
+
+pub fn expand_embedded(c: &Container<'_>) -> TokenStream {
+    let p = private();
+    let ty = c.ident;
+    let fields_name = fields_ident(c);
+    let (fields_def, paths_impls) = embedded_paths(c, &p);
+    let validate = validate_impl(c, &p);
+    quote! {
+        #fields_def
+
+        const _: () = {
+            #paths_impls
+
+            #[automatically_derived]
+            impl #p::FieldType for #ty {
+                type Scalar = #ty;
+                type Item = #ty;
+                type Paths<M: 'static> = #fields_name<M, #ty>;
+                fn to_bson(value: &Self) -> ::core::result::Result<#p::Bson, #p::bson::error::Error> {
+                    #p::serialize(value)
+                }
+            }
+
+            #[automatically_derived]
+            impl #p::Element for #ty {
+                fn element_paths() -> &'static #fields_name<#ty, #ty> {
+                    static __PATHS: #p::OnceLock<#fields_name<#ty, #ty>> = #p::OnceLock::new();
+                    __PATHS.get_or_init(|| <#fields_name<#ty, #ty> as #p::Paths>::at(""))
+                }
+            }
+
+            #[automatically_derived]
+            impl #p::Embedded for #ty {}
+
+            #[automatically_derived]
+            impl #p::Nested for #ty {
+                fn validate_nested(&self, at: &str, errors: &mut #p::ValidationErrors) {
+                    #p::Validate::validate_at(self, at, errors)
+                }
+                fn validate_nested_path(path: &str, value: &#p::Bson, at: &str, errors: &mut #p::ValidationErrors) {
+                    <Self as #p::Validate>::validate_stored_value(path, value, at, errors)
+                }
+            }
+
+            #validate
+        };
+    }
+}

@@ -1,0 +1,744 @@
+//! `Collection<M>`: typed CRUD on a model's collection, through the official driver.
+//!
+//! Every write validates first (nothing is sent when a rule fails), inserts fill the
+//! `_id` (an ObjectId when the model has none) and the timestamps, updates are checked
+//! against the rules of the fields they `$set`, and operations that touch many documents
+//! take a `Filter` (`Filter::all()` for all of them).
+
+use std::marker::PhantomData;
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document, doc};
+use futures::{Stream, StreamExt, TryStreamExt};
+use mongodb::options::ReturnDocument;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::field::{Field, FieldType, Ordered, QueryValue};
+use crate::filter::Filter;
+use crate::index::IndexReport;
+use crate::model::Model;
+use crate::sort::Sort;
+use crate::update::Update;
+use crate::validate::ValidationErrors;
+
+/// A model's collection.
+pub struct Collection<M: Model> {
+    raw: mongodb::Collection<Document>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Clone for Collection<M> {
+    fn clone(&self) -> Self {
+        Collection {
+            raw: self.raw.clone(),
+            _model: PhantomData,
+        }
+    }
+}
+
+/// What an update did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateResult {
+    /// Documents the filter matched.
+    pub matched: u64,
+    /// Documents actually changed (a `$set` to the same value changes nothing).
+    pub modified: u64,
+    /// The `_id` of the document an upsert inserted.
+    pub upserted_id: Option<Bson>,
+}
+
+/// A type to read query results into instead of the whole model: derive it with
+/// `#[derive(Projection)] #[odm(model = User)]`; each field must exist in the model with
+/// the same type.
+pub trait Projection<M: Model>: DeserializeOwned + Send + Sync + Unpin {
+    /// The projection document (`{name: 1, email: 1}`).
+    fn projection() -> Document;
+}
+
+/// What `bulk_insert` did, position by position.
+#[derive(Debug, Default)]
+pub struct BulkInsertReport {
+    /// Positions of the models that were inserted.
+    pub inserted: Vec<usize>,
+    /// Positions of the models that were not, with why.
+    pub failed: Vec<(usize, Error)>,
+}
+
+impl<M: Model> Collection<M> {
+    pub(crate) fn new(db: &mongodb::Database) -> Self {
+        Collection {
+            raw: db.collection(M::COLLECTION),
+            _model: PhantomData,
+        }
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        self.raw.name()
+    }
+
+    /// The driver's collection, for what the typed API does not cover.
+    pub fn raw(&self) -> &mongodb::Collection<Document> {
+        &self.raw
+    }
+
+    /// Validates, sets timestamps and the `_id` (an ObjectId when the model has none), and
+    /// inserts. On success `model` holds what was stored.
+    pub async fn insert_one(&self, model: &mut M) -> Result<()> {
+        model.validate()?;
+        let (doc, generated) = prepare_insert(model)?;
+        self.raw
+            .insert_one(doc.clone())
+            .await
+            .map_err(|e| self.write_error(e, &doc))?;
+        if let Some(id) = generated {
+            model.set_id(Bson::ObjectId(id))?;
+        }
+        Ok(())
+    }
+
+    /// Validates every model first (nothing is written if any fails; error paths start
+    /// with the position, `2.email`), then inserts them in order. A failure stops the
+    /// batch: the models before it are stored (and have their ids), the rest are not.
+    pub async fn insert_many(&self, models: &mut [M]) -> Result<()> {
+        if models.is_empty() {
+            return Ok(());
+        }
+        validate_all(models.iter())?;
+        let mut docs = Vec::with_capacity(models.len());
+        let mut generated = Vec::with_capacity(models.len());
+        for m in models.iter_mut() {
+            let (doc, id) = prepare_insert(m)?;
+            docs.push(doc);
+            generated.push(id);
+        }
+        let outcome = self.raw.insert_many(docs.clone()).await;
+        let stored = match &outcome {
+            Ok(_) => models.len(),
+            Err(e) => first_failed_position(e).unwrap_or(0),
+        };
+        for (m, id) in models.iter_mut().zip(generated).take(stored) {
+            if let Some(id) = id {
+                m.set_id(Bson::ObjectId(id))?;
+            }
+        }
+        outcome.map(|_| ()).map_err(|e| {
+            let failed = first_failed_position(&e)
+                .and_then(|i| docs.get(i))
+                .cloned()
+                .unwrap_or_default();
+            self.write_error(e, &failed)
+        })
+    }
+
+    /// Inserts as many models as possible: invalid ones are skipped, the others go in
+    /// unordered batches, and the report says what happened to each position.
+    pub async fn bulk_insert(&self, models: Vec<M>) -> Result<BulkInsertReport> {
+        let mut report = BulkInsertReport::default();
+        let mut docs = Vec::new();
+        let mut positions = Vec::new();
+        for (i, mut m) in models.into_iter().enumerate() {
+            if let Err(errors) = m.validate() {
+                report.failed.push((i, Error::Validation(errors)));
+                continue;
+            }
+            match prepare_insert(&mut m) {
+                Ok((doc, _)) => {
+                    docs.push(doc);
+                    positions.push(i);
+                }
+                Err(e) => report.failed.push((i, e)),
+            }
+        }
+        for (chunk, chunk_positions) in docs.chunks(10_000).zip(positions.chunks(10_000)) {
+            let failed_in_chunk: Vec<(usize, Error)> = match self
+                .raw
+                .insert_many(chunk.to_vec())
+                .ordered(false)
+                .await
+            {
+                Ok(_) => Vec::new(),
+                Err(e) => match &*e.kind {
+                    mongodb::error::ErrorKind::InsertMany(many) => many
+                        .write_errors
+                        .iter()
+                        .flatten()
+                        .map(|w| {
+                            (
+                                w.index,
+                                write_error_of(w.code, &w.message, &chunk[w.index], &M::indexes()),
+                            )
+                        })
+                        .collect(),
+                    _ => return Err(Error::from(e)),
+                },
+            };
+            let failed_set: Vec<usize> = failed_in_chunk.iter().map(|(i, _)| *i).collect();
+            for (i, p) in chunk_positions.iter().enumerate() {
+                if !failed_set.contains(&i) {
+                    report.inserted.push(*p);
+                }
+            }
+            for (i, err) in failed_in_chunk {
+                report.failed.push((chunk_positions[i], err));
+            }
+        }
+        report.failed.sort_by_key(|(i, _)| *i);
+        Ok(report)
+    }
+
+    /// A query: add `sort`, `skip`, `limit`, `batch_size`, `project`, then `all()`,
+    /// `first()` or `stream()`.
+    pub fn find(&self, filter: Filter<M>) -> Find<M> {
+        Find {
+            collection: self.raw.clone(),
+            filter,
+            sort: None,
+            skip: None,
+            limit: None,
+            batch_size: None,
+            projection: None,
+            _output: PhantomData,
+        }
+    }
+
+    /// The document with this `_id`, if any.
+    pub async fn find_by_id<V: QueryValue<<M::Id as FieldType>::Scalar>>(
+        &self,
+        id: V,
+    ) -> Result<Option<M>>
+    where
+        M::Id: FieldType,
+    {
+        let id = id.into_bson()?;
+        self.find(Filter::raw_unchecked(doc! {"_id": id}))
+            .first()
+            .await
+    }
+
+    /// The document with this `_id`, or `Error::NotFound`.
+    pub async fn get<V: QueryValue<<M::Id as FieldType>::Scalar>>(&self, id: V) -> Result<M>
+    where
+        M::Id: FieldType,
+    {
+        self.find_by_id(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// How many documents match.
+    pub async fn count(&self, filter: Filter<M>) -> Result<u64> {
+        Ok(self.raw.count_documents(filter.into_document()?).await?)
+    }
+
+    /// Whether any document matches.
+    pub async fn exists(&self, filter: Filter<M>) -> Result<bool> {
+        Ok(self
+            .raw
+            .count_documents(filter.into_document()?)
+            .limit(1)
+            .await?
+            > 0)
+    }
+
+    /// The distinct values of a field among matching documents (array fields give their
+    /// elements).
+    pub async fn distinct<T: FieldType>(
+        &self,
+        field: Field<M, T>,
+        filter: Filter<M>,
+    ) -> Result<Vec<T::Item>> {
+        let values = self
+            .raw
+            .distinct(field.path(), filter.into_document()?)
+            .await?;
+        values
+            .into_iter()
+            .map(|v| bson::deserialize_from_bson(v).map_err(Error::from))
+            .collect()
+    }
+
+    /// Applies `update` to the first matching document.
+    pub async fn update_one(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+        let update = prepare_update(update, false)?;
+        let r = self
+            .raw
+            .update_one(filter.into_document()?, update)
+            .await
+            .map_err(|e| self.write_error(e, &Document::new()))?;
+        Ok(UpdateResult {
+            matched: r.matched_count,
+            modified: r.modified_count,
+            upserted_id: r.upserted_id,
+        })
+    }
+
+    /// Applies `update` to every matching document.
+    pub async fn update_many(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+        let update = prepare_update(update, false)?;
+        let r = self
+            .raw
+            .update_many(filter.into_document()?, update)
+            .await
+            .map_err(|e| self.write_error(e, &Document::new()))?;
+        Ok(UpdateResult {
+            matched: r.matched_count,
+            modified: r.modified_count,
+            upserted_id: r.upserted_id,
+        })
+    }
+
+    /// Applies `update` to the first matching document, or inserts one built from the
+    /// filter's equality fields and the update when none matches.
+    pub async fn upsert(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+        let update = prepare_update(update, true)?;
+        let r = self
+            .raw
+            .update_one(filter.into_document()?, update)
+            .upsert(true)
+            .await
+            .map_err(|e| self.write_error(e, &Document::new()))?;
+        Ok(UpdateResult {
+            matched: r.matched_count,
+            modified: r.modified_count,
+            upserted_id: r.upserted_id,
+        })
+    }
+
+    /// Replaces the first matching document by `model` (validated; its updated
+    /// timestamp is set).
+    pub async fn replace_one(&self, filter: Filter<M>, model: &mut M) -> Result<UpdateResult> {
+        model.validate()?;
+        model.set_timestamps(DateTime::now(), false);
+        let mut doc = bson::serialize_to_document(&*model)?;
+        if matches!(doc.get("_id"), Some(Bson::Null)) {
+            doc.remove("_id");
+        }
+        let r = self
+            .raw
+            .replace_one(filter.into_document()?, doc.clone())
+            .await
+            .map_err(|e| self.write_error(e, &doc))?;
+        Ok(UpdateResult {
+            matched: r.matched_count,
+            modified: r.modified_count,
+            upserted_id: r.upserted_id,
+        })
+    }
+
+    /// Updates the first matching document and returns it: as it was before (default)
+    /// or after (`.return_after()`).
+    pub fn find_one_and_update(&self, filter: Filter<M>, update: Update<M>) -> FindOneAndUpdate<M> {
+        FindOneAndUpdate {
+            collection: self.clone(),
+            filter,
+            update,
+            after: false,
+            sort: None,
+            upsert: false,
+        }
+    }
+
+    /// Deletes the first matching document; returns how many were deleted (0 or 1).
+    pub async fn delete_one(&self, filter: Filter<M>) -> Result<u64> {
+        Ok(self
+            .raw
+            .delete_one(filter.into_document()?)
+            .await?
+            .deleted_count)
+    }
+
+    /// Deletes every matching document (`Filter::all()` for all); returns how many.
+    pub async fn delete_many(&self, filter: Filter<M>) -> Result<u64> {
+        Ok(self
+            .raw
+            .delete_many(filter.into_document()?)
+            .await?
+            .deleted_count)
+    }
+
+    /// Makes the collection's indexes what the model declares: creates the missing ones,
+    /// drops the ones it no longer declares (or declares differently, then recreates
+    /// them). The `_id` index is never touched.
+    pub async fn sync_indexes(&self) -> Result<IndexReport> {
+        let declared = M::indexes();
+        let existing: Vec<Document> = match self.raw.list_indexes().await {
+            Ok(cursor) => cursor
+                .try_collect::<Vec<_>>()
+                .await?
+                .into_iter()
+                .map(|m| bson::serialize_to_document(&m))
+                .collect::<Result<_, _>>()?,
+            // A collection that does not exist yet has no indexes.
+            Err(e) if crate::error::Error::from(e.clone()).code() == Some(26) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let mut report = IndexReport::default();
+        for index in &existing {
+            let name = index
+                .get_document("options")
+                .ok()
+                .and_then(|o| o.get_str("name").ok())
+                .or_else(|| index.get_str("name").ok())
+                .unwrap_or_default()
+                .to_string();
+            if name == "_id_" {
+                continue;
+            }
+            let flat = flatten_index_model(index);
+            match declared.iter().find(|d| d.name() == name) {
+                Some(d) if d.matches(&flat) => report.unchanged.push(name),
+                _ => {
+                    self.raw.drop_index(&name).await?;
+                    report.dropped.push(name);
+                }
+            }
+        }
+        for d in &declared {
+            let name = d.name();
+            if !report.unchanged.contains(&name) {
+                self.raw.create_index(d.to_model()).await?;
+                report.created.push(name);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Drops the collection with its documents and indexes.
+    pub async fn drop(&self) -> Result<()> {
+        Ok(self.raw.drop().await?)
+    }
+
+    /// Turns a driver error into an `Error`, filling a duplicate key's value from the
+    /// document written when the server did not send it.
+    fn write_error(&self, e: mongodb::error::Error, written: &Document) -> Error {
+        match Error::from(e) {
+            Error::DuplicateKey { index, key } if key.is_empty() => Error::DuplicateKey {
+                key: key_of(&index, written, &M::indexes()),
+                index,
+            },
+            other => other,
+        }
+    }
+}
+
+/// The driver's `IndexModel` as a flat `listIndexes` entry (`{key, name, unique, ...}`).
+fn flatten_index_model(model: &Document) -> Document {
+    let mut flat = Document::new();
+    if let Ok(keys) = model.get_document("key") {
+        flat.insert("key", keys.clone());
+    }
+    if let Ok(options) = model.get_document("options") {
+        for (k, v) in options {
+            flat.insert(k.clone(), v.clone());
+        }
+    }
+    flat
+}
+
+/// The key a document has in an index, by the index's name.
+fn key_of(index: &str, doc: &Document, declared: &[crate::index::IndexSpec]) -> Document {
+    let paths: Vec<String> = if index == "_id_" {
+        vec!["_id".to_string()]
+    } else {
+        declared
+            .iter()
+            .find(|d| d.name() == index)
+            .map(|d| d.keys.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut key = Document::new();
+    for p in paths {
+        key.insert(p.clone(), get_path(doc, &p).cloned().unwrap_or(Bson::Null));
+    }
+    key
+}
+
+fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
+    let mut steps = path.split('.');
+    let mut current = doc.get(steps.next()?)?;
+    for step in steps {
+        current = current.as_document()?.get(step)?;
+    }
+    Some(current)
+}
+
+fn write_error_of(
+    code: i32,
+    message: &str,
+    doc: &Document,
+    declared: &[crate::index::IndexSpec],
+) -> Error {
+    if code == 11000 {
+        let index = crate::error::index_from_message(message);
+        let key = key_of(&index, doc, declared);
+        Error::DuplicateKey { index, key }
+    } else {
+        Error::InvalidValue(format!("write error {code}: {message}"))
+    }
+}
+
+fn first_failed_position(e: &mongodb::error::Error) -> Option<usize> {
+    match &*e.kind {
+        mongodb::error::ErrorKind::InsertMany(many) => {
+            many.write_errors.as_ref()?.first().map(|w| w.index)
+        }
+        _ => None,
+    }
+}
+
+fn validate_all<'a, M: Model>(models: impl Iterator<Item = &'a M>) -> Result<()> {
+    let mut all = ValidationErrors::new();
+    for (i, m) in models.enumerate() {
+        m.validate_at(&i.to_string(), &mut all);
+    }
+    all.into_result().map_err(Error::Validation)
+}
+
+/// Sets timestamps, serializes, and gives the document an `_id` (first) if it has none:
+/// returns the document and the ObjectId generated, if any.
+fn prepare_insert<M: Model>(model: &mut M) -> Result<(Document, Option<ObjectId>)> {
+    model.set_timestamps(DateTime::now(), true);
+    let doc = bson::serialize_to_document(&*model)?;
+    match doc.get("_id") {
+        Some(id) if !matches!(id, Bson::Null) => Ok((doc, None)),
+        _ => {
+            let id = ObjectId::new();
+            // The model must be able to hold the id it is about to get.
+            bson::deserialize_from_bson::<M::Id>(Bson::ObjectId(id)).map_err(|e| {
+                Error::InvalidValue(format!("the model has no _id and its _id type cannot hold a generated ObjectId ({e}); set an id before inserting"))
+            })?;
+            let mut with_id = doc! {"_id": id};
+            for (k, v) in doc {
+                if k != "_id" {
+                    with_id.insert(k, v);
+                }
+            }
+            Ok((with_id, Some(id)))
+        }
+    }
+}
+
+/// Checks an update against the model's rules and adds the timestamps.
+fn prepare_update<M: Model>(update: Update<M>, upsert: bool) -> Result<Document> {
+    let mut errors = ValidationErrors::new();
+    for op in ["$set", "$setOnInsert"] {
+        if let Some(fields) = update.operator(op) {
+            for (path, value) in fields {
+                M::validate_stored_value(path, value, "", &mut errors);
+            }
+        }
+    }
+    errors.into_result()?;
+    let mut doc = update.to_document()?;
+    if let Some((created, updated)) = M::TIMESTAMPS {
+        let now = Bson::DateTime(DateTime::now());
+        let mentions = |doc: &Document, path: &str| {
+            ["$set", "$currentDate", "$setOnInsert", "$unset"]
+                .iter()
+                .any(|op| doc.get_document(op).is_ok_and(|f| f.contains_key(path)))
+        };
+        if !mentions(&doc, updated) {
+            set_in(&mut doc, "$set", updated, now.clone());
+        }
+        if upsert && !mentions(&doc, created) {
+            set_in(&mut doc, "$setOnInsert", created, now);
+        }
+    }
+    if doc.is_empty() {
+        return Err(Error::InvalidValue(
+            "an update needs at least one operator".into(),
+        ));
+    }
+    Ok(doc)
+}
+
+fn set_in(doc: &mut Document, op: &str, path: &str, value: Bson) {
+    let entry = doc
+        .entry(op.to_string())
+        .or_insert_with(|| Bson::Document(Document::new()));
+    if let Bson::Document(fields) = entry {
+        fields.insert(path, value);
+    }
+}
+
+/// A query being built; finish it with `all()`, `first()`, `stream()` or `page_after()`.
+pub struct Find<M: Model, R = M> {
+    collection: mongodb::Collection<Document>,
+    filter: Filter<M>,
+    sort: Option<Document>,
+    skip: Option<u64>,
+    limit: Option<i64>,
+    batch_size: Option<u32>,
+    projection: Option<Document>,
+    _output: PhantomData<fn() -> R>,
+}
+
+impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
+    /// The order of results.
+    pub fn sort(mut self, sort: Sort<M>) -> Self {
+        self.sort = Some(sort.to_document());
+        self
+    }
+
+    /// Skips the first `n` results.
+    pub fn skip(mut self, n: u64) -> Self {
+        self.skip = Some(n);
+        self
+    }
+
+    /// Returns at most `n` results.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(i64::try_from(n).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// Documents per round trip to the server.
+    pub fn batch_size(mut self, n: u32) -> Self {
+        self.batch_size = Some(n);
+        self
+    }
+
+    /// Reads results into a projection type instead of the model.
+    pub fn project<P: Projection<M>>(self) -> Find<M, P> {
+        Find {
+            collection: self.collection,
+            filter: self.filter,
+            sort: self.sort,
+            skip: self.skip,
+            limit: self.limit,
+            batch_size: self.batch_size,
+            projection: Some(P::projection()),
+            _output: PhantomData,
+        }
+    }
+
+    async fn cursor(self) -> Result<mongodb::Cursor<R>> {
+        let typed = self.collection.clone_with_type::<R>();
+        let mut find = typed.find(self.filter.into_document()?);
+        if let Some(s) = self.sort {
+            find = find.sort(s);
+        }
+        if let Some(n) = self.skip {
+            find = find.skip(n);
+        }
+        if let Some(n) = self.limit {
+            find = find.limit(n);
+        }
+        if let Some(n) = self.batch_size {
+            find = find.batch_size(n);
+        }
+        if let Some(p) = self.projection {
+            find = find.projection(p);
+        }
+        Ok(find.await?)
+    }
+
+    /// Every result.
+    pub async fn all(self) -> Result<Vec<R>> {
+        Ok(self.cursor().await?.try_collect().await?)
+    }
+
+    /// The first result, if any.
+    pub async fn first(mut self) -> Result<Option<R>> {
+        self.limit = Some(1);
+        Ok(self.cursor().await?.try_next().await?)
+    }
+
+    /// The results as a stream, fetched batch by batch as it is read.
+    pub async fn stream(self) -> Result<impl Stream<Item = Result<R>> + Send + Unpin> {
+        Ok(self.cursor().await?.map(|r| r.map_err(Error::from)))
+    }
+}
+
+impl<M: Model> Find<M, M> {
+    /// Keyset pagination: the next `n` documents in order of `key` (then `_id`), after
+    /// `last`, the final document of the previous page (`None` for the first page). Unlike
+    /// `skip`, the cost does not grow with the page number, and concurrent inserts do not
+    /// shift pages.
+    pub async fn page_after<T: FieldType>(
+        mut self,
+        key: Field<M, T>,
+        last: Option<&M>,
+        n: u64,
+    ) -> Result<Vec<M>>
+    where
+        T::Scalar: Ordered,
+    {
+        let path = key.path();
+        let mut sort = doc! {path: 1};
+        if path != "_id" {
+            sort.insert("_id", 1);
+        }
+        if let Some(last) = last {
+            let doc = bson::serialize_to_document(last)?;
+            let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
+            let after = if path == "_id" {
+                doc! {"_id": {"$gt": id}}
+            } else {
+                let k = get_path(&doc, path).cloned().unwrap_or(Bson::Null);
+                doc! {"$or": [{path: {"$gt": k.clone()}}, {path: k, "_id": {"$gt": id}}]}
+            };
+            self.filter = self.filter & Filter::raw_unchecked(after);
+        }
+        self.sort = Some(sort);
+        self.limit = Some(i64::try_from(n).unwrap_or(i64::MAX));
+        self.all().await
+    }
+}
+
+/// A `find_one_and_update` being built; `.await` it.
+pub struct FindOneAndUpdate<M: Model> {
+    collection: Collection<M>,
+    filter: Filter<M>,
+    update: Update<M>,
+    after: bool,
+    sort: Option<Sort<M>>,
+    upsert: bool,
+}
+
+impl<M: Model> FindOneAndUpdate<M> {
+    /// Return the document as it is after the update (default: before).
+    pub fn return_after(mut self) -> Self {
+        self.after = true;
+        self
+    }
+
+    /// Which matching document to update first.
+    pub fn sort(mut self, sort: Sort<M>) -> Self {
+        self.sort = Some(sort);
+        self
+    }
+
+    /// Insert a document when none matches.
+    pub fn upsert(mut self) -> Self {
+        self.upsert = true;
+        self
+    }
+
+    async fn run(self) -> Result<Option<M>> {
+        let update = prepare_update(self.update, self.upsert)?;
+        let typed = self.collection.raw.clone_with_type::<M>();
+        let mut op = typed
+            .find_one_and_update(self.filter.into_document()?, update)
+            .return_document(if self.after {
+                ReturnDocument::After
+            } else {
+                ReturnDocument::Before
+            })
+            .upsert(self.upsert);
+        if let Some(sort) = self.sort {
+            op = op.sort(sort.to_document());
+        }
+        op.await
+            .map_err(|e| self.collection.write_error(e, &Document::new()))
+    }
+}
+
+impl<M: Model> std::future::IntoFuture for FindOneAndUpdate<M> {
+    type Output = Result<Option<M>>;
+    type IntoFuture =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<M>>> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}

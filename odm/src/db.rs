@@ -1,0 +1,127 @@
+//! `Db`: a connection to one database, on the embedded server or on any MongoDB.
+
+use std::sync::Arc;
+
+use crate::collection::Collection;
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+/// The database used when none is named (`Db::open`, `Db::memory`, or a URI without one).
+pub const DEFAULT_DATABASE: &str = "odm";
+
+/// A database: where models' collections live.
+#[derive(Clone)]
+pub struct Db {
+    client: mongodb::Client,
+    database: mongodb::Database,
+    /// The embedded server this handle started, stopped when the last clone is dropped.
+    #[cfg(feature = "embedded")]
+    server: Option<Arc<odm_server::ServerHandle>>,
+    #[cfg(not(feature = "embedded"))]
+    server: Option<Arc<()>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("database", &self.database.name())
+            .field("embedded", &self.server.is_some())
+            .finish()
+    }
+}
+
+impl Db {
+    /// Starts the embedded server in this process with its data under `path` (created if
+    /// missing) and connects to it. Needs a tokio runtime.
+    #[cfg(feature = "embedded")]
+    pub async fn open(path: impl AsRef<std::path::Path>) -> Result<Db> {
+        Self::embedded(odm_server::Config::with_dbpath(path.as_ref())).await
+    }
+
+    /// Starts the embedded server in memory (nothing on disk): for tests.
+    #[cfg(feature = "embedded")]
+    pub async fn memory() -> Result<Db> {
+        Self::embedded(odm_server::Config::in_memory()).await
+    }
+
+    #[cfg(feature = "embedded")]
+    async fn embedded(config: odm_server::Config) -> Result<Db> {
+        let handle = odm_server::Server::start(config)
+            .await
+            .map_err(|e| Error::Server(e.to_string()))?;
+        let client =
+            mongodb::Client::with_uri_str(format!("{}?directConnection=true", handle.uri()))
+                .await?;
+        let database = client.database(DEFAULT_DATABASE);
+        Ok(Db {
+            client,
+            database,
+            server: Some(Arc::new(handle)),
+        })
+    }
+
+    /// Connects to a MongoDB (`mongodb://...` or `mongodb+srv://...`). The database is
+    /// the one the URI names, or `odm`.
+    pub async fn connect(uri: &str) -> Result<Db> {
+        let options = mongodb::options::ClientOptions::parse(uri).await?;
+        let name = options
+            .default_database
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+        let client = mongodb::Client::with_options(options)?;
+        let database = client.database(&name);
+        Ok(Db {
+            client,
+            database,
+            server: None,
+        })
+    }
+
+    /// The same server, another database.
+    pub fn database(&self, name: &str) -> Db {
+        Db {
+            client: self.client.clone(),
+            database: self.client.database(name),
+            server: self.server.clone(),
+        }
+    }
+
+    /// A model's collection.
+    pub fn collection<M: Model>(&self) -> Collection<M> {
+        Collection::new(&self.database)
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        self.database.name()
+    }
+
+    /// The driver's database, for what the ODM does not cover.
+    pub fn raw(&self) -> &mongodb::Database {
+        &self.database
+    }
+
+    /// The driver's client.
+    pub fn client(&self) -> &mongodb::Client {
+        &self.client
+    }
+
+    /// The URI of the embedded server, for other clients (mongosh, pymongo) to connect.
+    #[cfg(feature = "embedded")]
+    pub fn embedded_uri(&self) -> Option<String> {
+        self.server.as_ref().map(|s| s.uri())
+    }
+
+    /// For the last handle of an embedded server: closes the connections and stops the
+    /// server after making every write durable. Otherwise the same as dropping the handle.
+    pub async fn close(self) {
+        let Db { client, server, .. } = self;
+        #[cfg(feature = "embedded")]
+        if let Some(handle) = server.and_then(|s| Arc::try_unwrap(s).ok()) {
+            client.shutdown().immediate(true).await;
+            handle.shutdown().await;
+        }
+        #[cfg(not(feature = "embedded"))]
+        drop((client, server));
+    }
+}

@@ -1,0 +1,144 @@
+//! The one error type of the ODM.
+
+use bson::Document;
+use mongodb::error::{ErrorKind, WriteFailure};
+
+use crate::validate::ValidationErrors;
+
+/// What can go wrong. Match the kinds you handle and let the rest bubble up:
+///
+/// ```
+/// # fn handle(e: odm::Error) -> &'static str {
+/// match e {
+///     odm::Error::Validation(errors) => "show the form again with the errors",
+///     odm::Error::DuplicateKey { .. } => "that email is taken",
+///     odm::Error::NotFound => "404",
+///     _ => "500",
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The value breaks its model's validation rules; nothing was written.
+    #[error("validation failed: {0}")]
+    Validation(ValidationErrors),
+
+    /// A unique index already holds this key (MongoDB error 11000); nothing was written.
+    #[error("duplicate key in index {index}: {key}")]
+    DuplicateKey {
+        /// The index's name (`email_1`).
+        index: String,
+        /// The duplicated key (`{email: "a@b.co"}`).
+        key: Document,
+    },
+
+    /// The document asked for does not exist.
+    #[error("document not found")]
+    NotFound,
+
+    /// A value could not be converted to or from BSON.
+    #[error("invalid value: {0}")]
+    InvalidValue(String),
+
+    /// The embedded server could not start.
+    #[error("the embedded server could not start: {0}")]
+    Server(String),
+
+    /// Any other error of the MongoDB driver or server.
+    #[error(transparent)]
+    Driver(mongodb::error::Error),
+}
+
+/// `Result<T, odm::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<ValidationErrors> for Error {
+    fn from(e: ValidationErrors) -> Self {
+        Error::Validation(e)
+    }
+}
+
+impl From<bson::error::Error> for Error {
+    fn from(e: bson::error::Error) -> Self {
+        Error::InvalidValue(e.to_string())
+    }
+}
+
+impl From<mongodb::error::Error> for Error {
+    fn from(e: mongodb::error::Error) -> Self {
+        match duplicate_key(&e) {
+            Some((index, key)) => Error::DuplicateKey { index, key },
+            None => Error::Driver(e),
+        }
+    }
+}
+
+impl Error {
+    /// The MongoDB error code, when the server gave one.
+    pub fn code(&self) -> Option<i32> {
+        match self {
+            Error::DuplicateKey { .. } => Some(11000),
+            Error::Driver(e) => driver_code(e),
+            _ => None,
+        }
+    }
+}
+
+fn driver_code(e: &mongodb::error::Error) -> Option<i32> {
+    match &*e.kind {
+        ErrorKind::Command(c) => Some(c.code),
+        ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(w)) => Some(w.code),
+        ErrorKind::InsertMany(m) => m
+            .write_errors
+            .as_ref()
+            .and_then(|w| w.first())
+            .map(|w| w.code),
+        _ => None,
+    }
+}
+
+/// The index and key of an E11000 error, read from its message
+/// (`... index: email_1 dup key: { email: "a@b.co" }`) and, when the server sent them,
+/// from `keyValue`.
+pub(crate) fn duplicate_key(e: &mongodb::error::Error) -> Option<(String, Document)> {
+    if driver_code(e) != Some(11000) {
+        return None;
+    }
+    let message = match &*e.kind {
+        ErrorKind::Command(c) => c.message.clone(),
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.message.clone(),
+        ErrorKind::InsertMany(m) => m.write_errors.as_ref()?.first()?.message.clone(),
+        _ => return None,
+    };
+    let index = index_from_message(&message);
+    let key = e
+        .server_response()
+        .and_then(|raw| bson::Document::try_from(raw).ok())
+        .and_then(|doc| key_value_of(&doc))
+        .unwrap_or_default();
+    Some((index, key))
+}
+
+/// The index name in an E11000 message (`... index: email_1 dup key: ...`).
+pub(crate) fn index_from_message(message: &str) -> String {
+    message
+        .split(" index: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn key_value_of(reply: &Document) -> Option<Document> {
+    if let Ok(k) = reply.get_document("keyValue") {
+        return Some(k.clone());
+    }
+    reply
+        .get_array("writeErrors")
+        .ok()?
+        .iter()
+        .filter_map(|w| w.as_document())
+        .find_map(|w| w.get_document("keyValue").ok().cloned())
+}

@@ -1,0 +1,260 @@
+//! Typed field paths: `Field<M, T>` names a path in documents of model `M` whose value
+//! has the Rust type `T`, and offers only the operators that fit `T`.
+//!
+//! Which operators exist is decided by traits on the field's type (sea-orm's
+//! `typed_column` idea, checked by the compiler):
+//!
+//! - every field: `eq ne in_ nin exists`, `set unset`, `asc desc`;
+//! - [`Ordered`] types (numbers, strings, dates, ObjectIds, decimals): `gt gte lt lte`,
+//!   `min max`;
+//! - [`Numeric`] types: `inc mul`;
+//! - [`Text`] types: `regex starts_with`;
+//! - arrays ([`ArrayField`]): `contains all size elem_match`, `push push_each add_to_set
+//!   pull pop_first pop_last`, element type checked;
+//! - `Option<T>`: `is_null`, and whatever `T` offers (values are given as `T`).
+//!
+//! A value is accepted where the field's type is expected through [`QueryValue`]: the
+//! type itself, a reference to it, or `&str` for strings. A misspelled field, a value of
+//! the wrong type or an operator that does not fit is a compile error.
+//!
+//! [`FieldType`] also decides the *paths* a field offers: a plain `Field` for values, the
+//! generated `…Fields` struct for `#[derive(Embedded)]` types (so `f.address.city` is a
+//! path), and [`ArrayPaths`] for `Vec` (so `f.items.any().price` reaches into elements).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use bson::Bson;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A path in documents of model `M`, holding values of type `T`.
+pub struct Field<M, T> {
+    path: &'static str,
+    _types: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T> Field<M, T> {
+    /// A field at `path` (dotted for nested documents). Generated code builds these; user
+    /// code gets them from `Model::fields()`.
+    pub const fn new(path: &'static str) -> Self {
+        Field {
+            path,
+            _types: PhantomData,
+        }
+    }
+
+    /// The dotted path, as MongoDB names it (after serde renames).
+    pub const fn path(&self) -> &'static str {
+        self.path
+    }
+
+    #[doc(hidden)]
+    pub fn __type(&self) -> PhantomData<T> {
+        PhantomData
+    }
+}
+
+impl<M, T> Clone for Field<M, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M, T> Copy for Field<M, T> {}
+
+impl<M, T> fmt::Debug for Field<M, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Field({})", self.path)
+    }
+}
+
+/// What the paths of a field type look like, and how they are built at a path. Paths
+/// are `Copy` so that they can be passed by value (`push(f.tags, "x")`).
+pub trait Paths: Copy + 'static {
+    /// The same paths for an optional field (`Option<T>`).
+    type Optional: Paths;
+    /// Builds the paths rooted at `path`.
+    fn at(path: &'static str) -> Self;
+}
+
+impl<M: 'static, T: 'static> Paths for Field<M, T> {
+    type Optional = Field<M, Option<T>>;
+    fn at(path: &'static str) -> Self {
+        Field::new(path)
+    }
+}
+
+/// Anything that names a field of model `M`: a `Field`, or the paths of an array or an
+/// embedded document (which stand for the field itself). Update methods take these.
+pub trait AsField<M>: Copy {
+    /// The field's Rust type.
+    type Type;
+    fn as_field(&self) -> Field<M, Self::Type>;
+}
+
+impl<M, T> AsField<M> for Field<M, T> {
+    type Type = T;
+    fn as_field(&self) -> Field<M, T> {
+        *self
+    }
+}
+
+/// A Rust type that can be a field of a model.
+///
+/// Implemented for numbers, `bool`, `String`, the `bson` types, `Option`, `Vec`, maps,
+/// and for your own types by `#[derive(Embedded)]` (structs stored as sub-documents) or
+/// `#[derive(Value)]` (enums and newtypes stored as one value).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of an odm model",
+    label = "this type has no field paths",
+    note = "derive `odm::Embedded` for a struct stored as a sub-document, or `odm::Value` for an enum or newtype stored as one value"
+)]
+pub trait FieldType: 'static {
+    /// The type values are given in for filters and updates (`T` for `Option<T>`).
+    type Scalar;
+    /// What `distinct` returns for this field (array elements for a `Vec`).
+    type Item: DeserializeOwned;
+    /// The paths this field offers (see the module documentation).
+    type Paths<M: 'static>: Paths;
+
+    /// The BSON a value of this type is stored as.
+    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error>;
+}
+
+/// Types with an order MongoDB compares within: comparisons and `$min`/`$max` exist.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no order: `gt`, `gte`, `lt`, `lte`, `min` and `max` need a number, string, date, ObjectId or decimal field",
+    label = "not an ordered type"
+)]
+pub trait Ordered {}
+
+/// Numeric types: `$inc` and `$mul` exist.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a number: `inc` and `mul` need a numeric field",
+    label = "not a numeric type"
+)]
+pub trait Numeric {}
+
+/// String types: regular expressions exist.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a string: `regex` and `starts_with` need a string field",
+    label = "not a string type"
+)]
+pub trait Text {}
+
+/// Array fields, with their element type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an array: this operator needs a `Vec` field",
+    label = "not an array type"
+)]
+pub trait ArrayField {
+    type Element: FieldType;
+}
+
+impl<E: FieldType> ArrayField for Vec<E> {
+    type Element = E;
+}
+
+impl<E: FieldType> ArrayField for Option<Vec<E>> {
+    type Element = E;
+}
+
+/// A value usable where a field of type `T` is expected.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` cannot be used as a value of a `{T}` field",
+    label = "expected a value of type `{T}`"
+)]
+pub trait QueryValue<T> {
+    fn into_bson(self) -> Result<Bson, bson::error::Error>;
+}
+
+impl<T: FieldType> QueryValue<T> for T {
+    fn into_bson(self) -> Result<Bson, bson::error::Error> {
+        T::to_bson(&self)
+    }
+}
+
+impl<T: FieldType> QueryValue<T> for &T {
+    fn into_bson(self) -> Result<Bson, bson::error::Error> {
+        T::to_bson(self)
+    }
+}
+
+impl QueryValue<String> for &str {
+    fn into_bson(self) -> Result<Bson, bson::error::Error> {
+        Ok(Bson::String(self.to_owned()))
+    }
+}
+
+/// Serializes a value with serde into BSON (what a field's `to_bson` does by default).
+pub fn serialize<T: Serialize + ?Sized>(value: &T) -> Result<Bson, bson::error::Error> {
+    bson::serialize_to_bson(value)
+}
+
+/// The paths of an array field: the array itself (through `Deref`: array operators,
+/// equality), and its elements' paths with [`ArrayPaths::any`].
+pub struct ArrayPaths<M: 'static, S: 'static, E: FieldType> {
+    field: Field<M, S>,
+    elements: E::Paths<M>,
+}
+
+impl<M: 'static, S: 'static, E: FieldType> Clone for ArrayPaths<M, S, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M: 'static, S: 'static, E: FieldType> Copy for ArrayPaths<M, S, E> {}
+
+impl<M: 'static, S: 'static, E: FieldType> AsField<M> for ArrayPaths<M, S, E> {
+    type Type = S;
+    fn as_field(&self) -> Field<M, S> {
+        self.field
+    }
+}
+
+impl<M: 'static, S: 'static, E: FieldType> ArrayPaths<M, S, E> {
+    /// The paths of the elements: a condition on them holds when it holds for *any*
+    /// element (`f.items.any().price.gt(5)` is `{"items.price": {$gt: 5}}`).
+    pub fn any(&self) -> &E::Paths<M> {
+        &self.elements
+    }
+}
+
+impl<M: 'static, S: 'static, E: FieldType> Deref for ArrayPaths<M, S, E> {
+    type Target = Field<M, S>;
+    fn deref(&self) -> &Field<M, S> {
+        &self.field
+    }
+}
+
+impl<M: 'static, S: 'static, E: FieldType> Paths for ArrayPaths<M, S, E> {
+    type Optional = ArrayPaths<M, Option<S>, E>;
+    fn at(path: &'static str) -> Self {
+        ArrayPaths {
+            field: Field::new(path),
+            elements: <E::Paths<M> as Paths>::at(path),
+        }
+    }
+}
+
+/// Element types whose paths can be rooted at an array element, for `elem_match`.
+pub trait Element: FieldType + Sized {
+    /// The element's own paths (relative to the element).
+    fn element_paths() -> &'static Self::Paths<Self>;
+}
+
+/// Joins a prefix and a field name into a path that lives as long as the program.
+///
+/// Paths are built once per model (the fields struct is cached in a static), so the
+/// strings are leaked deliberately: a bounded, one-time cost that lets `Field` be `Copy`.
+pub fn join_path(prefix: &str, name: &str) -> &'static str {
+    let joined = if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}.{name}")
+    };
+    Box::leak(joined.into_boxed_str())
+}

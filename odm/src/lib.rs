@@ -1,0 +1,95 @@
+//! odm: a MongoDB object-document mapper with compile-checked queries.
+//!
+//! ```ignore
+//! use odm::prelude::*;
+//!
+//! #[derive(Model, Serialize, Deserialize, Debug)]
+//! #[odm(index(keys(email = 1), unique))]
+//! struct User {
+//!     #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+//!     id: Option<ObjectId>,
+//!     #[odm(email)]
+//!     email: String,
+//!     #[odm(range(min = 0, max = 150))]
+//!     age: u32,
+//! }
+//!
+//! let db = Db::open("./data").await?;            // embedded server; Db::connect(uri) for MongoDB
+//! let users = db.collection::<User>();
+//! let f = User::fields();
+//! let adults = users.find(f.age.gte(18)).sort(f.age.desc()).all().await?;
+//! ```
+//!
+//! # Layout
+//!
+//! - [`model`]: the `Model` and `Embedded` traits the derives implement;
+//! - [`field`]: typed paths (`Field<M, T>`) and the traits that decide which operators
+//!   a field offers; [`types`]: those traits for std, bson (and chrono) types;
+//! - [`filter`], [`update`], [`sort`]: pure builders that turn into `bson::Document`s;
+//! - [`validate`]: validation rules and errors; [`index`]: declared indexes;
+//! - [`collection`]: typed CRUD through the official driver; [`db`]: connecting, to the
+//!   embedded server (feature `embedded`, on by default) or to any MongoDB;
+//! - [`error`]: the one error type.
+
+pub mod collection;
+pub mod db;
+pub mod error;
+pub mod field;
+pub mod filter;
+pub mod index;
+pub mod model;
+pub mod sort;
+pub mod types;
+pub mod update;
+pub mod validate;
+
+#[cfg(feature = "chrono")]
+pub mod chrono_datetime;
+
+pub use collection::{
+    BulkInsertReport, Collection, Find, FindOneAndUpdate, Projection, UpdateResult,
+};
+pub use db::Db;
+pub use error::{Error, Result};
+pub use field::{AsField, Field, FieldType};
+pub use filter::Filter;
+pub use index::{IndexReport, IndexSpec};
+pub use model::{Embedded, Model};
+pub use odm_derive::{Embedded, Model, Projection, Value};
+pub use sort::Sort;
+pub use update::Update;
+pub use validate::{Validate, ValidationError, ValidationErrors};
+
+/// Re-exports of the crates models need.
+pub use bson;
+pub use mongodb;
+
+/// What a model file needs: the derives, `Db`, builders, and serde's derives.
+pub mod prelude {
+    pub use crate::{
+        Db, Embedded, Error, Filter, Model, Projection, Sort, Update, Validate, Value,
+    };
+    pub use bson::oid::ObjectId;
+    pub use bson::{DateTime, doc};
+    pub use serde::{Deserialize, Serialize};
+}
+
+/// What generated code refers to. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::collection::Projection;
+    pub use crate::field::{
+        ArrayPaths, AsField, Element, Field, FieldType, Numeric, Ordered, Paths, Text, join_path,
+        serialize,
+    };
+    pub use crate::index::IndexSpec;
+    pub use crate::model::{Embedded, Model, Timestamp};
+    pub use crate::validate::{
+        CanBeEmpty, HasLength, InRange, IsText, Nested, Validate, ValidationErrors, check_custom,
+        check_email, check_length, check_non_empty, check_one_of, check_pattern, check_range,
+        check_url, join, split_path, stored_value,
+    };
+    pub use bson::{self, Bson, DateTime, Document, doc};
+    pub use regex::Regex;
+    pub use std::sync::OnceLock;
+}

@@ -1,0 +1,81 @@
+//! The traits `#[derive(Model)]` and `#[derive(Embedded)]` implement.
+
+use bson::{Bson, DateTime};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::index::IndexSpec;
+use crate::validate::Validate;
+
+/// A collection's document type. Derive it:
+///
+/// ```ignore
+/// #[derive(Model, Serialize, Deserialize)]
+/// #[odm(collection = "users", index(keys(email = 1), unique))]
+/// struct User {
+///     #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+///     id: Option<ObjectId>,
+///     #[odm(email)]
+///     email: String,
+/// }
+/// ```
+pub trait Model: Serialize + DeserializeOwned + Validate + Send + Sync + Unpin + 'static {
+    /// The typed paths of the fields (`User::fields().email`).
+    type Fields: Sync + 'static;
+    /// The type of the `_id` field.
+    type Id: Serialize + DeserializeOwned;
+
+    /// The collection name: given with `collection = "..."`, or the snake_case plural of
+    /// the type name (`BlogPost` → `blog_posts`).
+    const COLLECTION: &'static str;
+
+    /// The paths of the timestamp fields set by the ODM (`timestamps`): created, updated.
+    const TIMESTAMPS: Option<(&'static str, &'static str)> = None;
+
+    /// The typed paths of the fields, built once.
+    fn fields() -> &'static Self::Fields;
+
+    /// The indexes the model declares (`index(...)`, `#[odm(unique)]`, `#[odm(index)]`).
+    fn indexes() -> Vec<IndexSpec>;
+
+    /// The `_id` value.
+    fn id(&self) -> &Self::Id;
+
+    /// Replaces the `_id` value with one read from BSON (after an insert generated it).
+    fn set_id(&mut self, id: Bson) -> Result<(), bson::error::Error>;
+
+    /// Sets the timestamp fields: both on insert, the updated one otherwise.
+    fn set_timestamps(&mut self, _now: DateTime, _inserting: bool) {}
+}
+
+/// A struct stored as a sub-document of a model (derive it): its fields get nested paths
+/// (`f.address.city`) and `nested` validation.
+pub trait Embedded: Serialize + DeserializeOwned + Validate + 'static {}
+
+/// Types a timestamp field may have.
+#[diagnostic::on_unimplemented(
+    message = "`timestamps` fields must be `bson::DateTime` (or `Option` of it, or `chrono::DateTime<Utc>` with the `chrono` feature); `{Self}` is not",
+    label = "not a timestamp type"
+)]
+pub trait Timestamp {
+    fn from_now(now: DateTime) -> Self;
+}
+
+impl Timestamp for DateTime {
+    fn from_now(now: DateTime) -> Self {
+        now
+    }
+}
+
+impl<T: Timestamp> Timestamp for Option<T> {
+    fn from_now(now: DateTime) -> Self {
+        Some(T::from_now(now))
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl Timestamp for chrono::DateTime<chrono::Utc> {
+    fn from_now(now: DateTime) -> Self {
+        now.to_chrono()
+    }
+}

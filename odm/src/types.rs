@@ -1,0 +1,161 @@
+//! [`FieldType`] for the types users put in models: numbers, `bool`, `String`, the
+//! `bson` types, `Option`, `Vec`, `Box`, string-keyed maps, and (feature `chrono`)
+//! `chrono::DateTime<Utc>`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bson::oid::ObjectId;
+use bson::{Binary, Bson, DateTime, Decimal128, Document, Timestamp, Uuid};
+use serde::Serialize;
+
+use crate::field::{
+    ArrayPaths, Element, Field, FieldType, Numeric, Ordered, Paths, Text, serialize,
+};
+
+macro_rules! scalar {
+    ($($t:ty => [$($kind:ident),*]);* $(;)?) => {$(
+        impl FieldType for $t {
+            type Scalar = $t;
+            type Item = $t;
+            type Paths<M: 'static> = Field<M, $t>;
+            fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+                serialize(value)
+            }
+        }
+        $(impl $kind for $t {})*
+        impl Element for $t {
+            fn element_paths() -> &'static Field<$t, $t> {
+                static PATHS: Field<$t, $t> = Field::new("");
+                &PATHS
+            }
+        }
+    )*};
+}
+
+scalar! {
+    i8 => [Ordered, Numeric];
+    i16 => [Ordered, Numeric];
+    i32 => [Ordered, Numeric];
+    i64 => [Ordered, Numeric];
+    u8 => [Ordered, Numeric];
+    u16 => [Ordered, Numeric];
+    u32 => [Ordered, Numeric];
+    u64 => [Ordered, Numeric];
+    f32 => [Ordered, Numeric];
+    f64 => [Ordered, Numeric];
+    bool => [];
+    String => [Ordered, Text];
+    ObjectId => [Ordered];
+    DateTime => [Ordered];
+    Decimal128 => [Ordered, Numeric];
+    Timestamp => [Ordered];
+    Binary => [];
+    Uuid => [];
+    Document => [];
+    Bson => [];
+}
+
+impl<T: FieldType + Serialize> FieldType for Option<T> {
+    type Scalar = T::Scalar;
+    type Item = T::Item;
+    type Paths<M: 'static> = <T::Paths<M> as Paths>::Optional;
+    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+        match value {
+            Some(v) => T::to_bson(v),
+            None => Ok(Bson::Null),
+        }
+    }
+}
+
+impl<E: FieldType> FieldType for Vec<E> {
+    type Scalar = Vec<E>;
+    type Item = E::Item;
+    type Paths<M: 'static> = ArrayPaths<M, Vec<E>, E>;
+    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+        value
+            .iter()
+            .map(E::to_bson)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Bson::Array)
+    }
+}
+
+impl<T: FieldType> FieldType for Box<T> {
+    type Scalar = T::Scalar;
+    type Item = T::Item;
+    type Paths<M: 'static> = T::Paths<M>;
+    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+        T::to_bson(value)
+    }
+}
+
+fn map_to_bson<'a, V: FieldType>(
+    entries: impl Iterator<Item = (&'a String, &'a V)>,
+) -> Result<Bson, bson::error::Error> {
+    let mut doc = Document::new();
+    for (k, v) in entries {
+        doc.insert(k.clone(), V::to_bson(v)?);
+    }
+    Ok(Bson::Document(doc))
+}
+
+impl<V: FieldType + serde::de::DeserializeOwned> FieldType for HashMap<String, V> {
+    type Scalar = HashMap<String, V>;
+    type Item = HashMap<String, V>;
+    type Paths<M: 'static> = Field<M, HashMap<String, V>>;
+    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+        map_to_bson(value.iter())
+    }
+}
+
+impl<V: FieldType + serde::de::DeserializeOwned> FieldType for BTreeMap<String, V> {
+    type Scalar = BTreeMap<String, V>;
+    type Item = BTreeMap<String, V>;
+    type Paths<M: 'static> = Field<M, BTreeMap<String, V>>;
+    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+        map_to_bson(value.iter())
+    }
+}
+
+#[cfg(feature = "chrono")]
+mod chrono_types {
+    use super::*;
+    use chrono::Utc;
+
+    impl FieldType for chrono::DateTime<Utc> {
+        type Scalar = chrono::DateTime<Utc>;
+        type Item = DateTime;
+        type Paths<M: 'static> = Field<M, chrono::DateTime<Utc>>;
+        fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+            Ok(Bson::DateTime(DateTime::from_chrono(*value)))
+        }
+    }
+
+    impl Ordered for chrono::DateTime<Utc> {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_become_the_bson_they_are_stored_as() {
+        assert_eq!(<u32 as FieldType>::to_bson(&7).unwrap(), Bson::Int64(7));
+        assert_eq!(<i32 as FieldType>::to_bson(&7).unwrap(), Bson::Int32(7));
+        assert_eq!(
+            <Option<String> as FieldType>::to_bson(&None).unwrap(),
+            Bson::Null
+        );
+        assert_eq!(
+            <Vec<i32> as FieldType>::to_bson(&vec![1, 2]).unwrap(),
+            Bson::Array(vec![Bson::Int32(1), Bson::Int32(2)])
+        );
+        let mut m = BTreeMap::new();
+        m.insert("k".to_string(), 1.5f64);
+        assert_eq!(
+            <BTreeMap<String, f64> as FieldType>::to_bson(&m).unwrap(),
+            Bson::Document(bson::doc! {"k": 1.5})
+        );
+        assert!(<u64 as FieldType>::to_bson(&u64::MAX).is_err());
+    }
+}

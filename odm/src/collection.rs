@@ -14,7 +14,7 @@ use mongodb::options::ReturnDocument;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::field::{Field, FieldType, Ordered, QueryValue};
+use crate::field::{AsField, FieldType, Ordered, QueryValue};
 use crate::filter::Filter;
 use crate::index::IndexReport;
 use crate::model::Model;
@@ -244,12 +244,12 @@ impl<M: Model> Collection<M> {
     /// elements).
     pub async fn distinct<T: FieldType>(
         &self,
-        field: Field<M, T>,
+        field: impl AsField<M, Type = T>,
         filter: Filter<M>,
     ) -> Result<Vec<T::Item>> {
         let values = self
             .raw
-            .distinct(field.path(), filter.into_document()?)
+            .distinct(field.as_field().path(), filter.into_document()?)
             .await?;
         values
             .into_iter()
@@ -374,19 +374,13 @@ impl<M: Model> Collection<M> {
         };
         let mut report = IndexReport::default();
         for index in &existing {
-            let name = index
-                .get_document("options")
-                .ok()
-                .and_then(|o| o.get_str("name").ok())
-                .or_else(|| index.get_str("name").ok())
-                .unwrap_or_default()
-                .to_string();
+            // The driver's IndexModel serializes flat, as listIndexes describes an index.
+            let name = index.get_str("name").unwrap_or_default().to_string();
             if name == "_id_" {
                 continue;
             }
-            let flat = flatten_index_model(index);
             match declared.iter().find(|d| d.name() == name) {
-                Some(d) if d.matches(&flat) => report.unchanged.push(name),
+                Some(d) if d.matches(index) => report.unchanged.push(name),
                 _ => {
                     self.raw.drop_index(&name).await?;
                     report.dropped.push(name);
@@ -419,20 +413,6 @@ impl<M: Model> Collection<M> {
             other => other,
         }
     }
-}
-
-/// The driver's `IndexModel` as a flat `listIndexes` entry (`{key, name, unique, ...}`).
-fn flatten_index_model(model: &Document) -> Document {
-    let mut flat = Document::new();
-    if let Ok(keys) = model.get_document("key") {
-        flat.insert("key", keys.clone());
-    }
-    if let Ok(options) = model.get_document("options") {
-        for (k, v) in options {
-            flat.insert(k.clone(), v.clone());
-        }
-    }
-    flat
 }
 
 /// The key a document has in an index, by the index's name.
@@ -657,14 +637,14 @@ impl<M: Model> Find<M, M> {
     /// shift pages.
     pub async fn page_after<T: FieldType>(
         mut self,
-        key: Field<M, T>,
+        key: impl AsField<M, Type = T>,
         last: Option<&M>,
         n: u64,
     ) -> Result<Vec<M>>
     where
         T::Scalar: Ordered,
     {
-        let path = key.path();
+        let path = key.as_field().path();
         let mut sort = doc! {path: 1};
         if path != "_id" {
             sort.insert("_id", 1);

@@ -70,7 +70,7 @@ pub mod prelude {
         Db, Embedded, Error, Filter, Model, Projection, Sort, Update, Validate, Value,
     };
     pub use bson::oid::ObjectId;
-    pub use bson::{DateTime, doc};
+    pub use bson::{Bson, DateTime, doc};
     pub use serde::{Deserialize, Serialize};
 }
 

@@ -14,6 +14,7 @@ pub struct Address {
     pub city: String,
     #[odm(length(min = 5, max = 5), pattern = "^[0-9]+$")]
     pub zip: String,
+    #[odm(nested)]
     pub geo: Option<Geo>,
 }
 

@@ -1,6 +1,6 @@
 //! odm: a MongoDB object-document mapper with compile-checked queries.
 //!
-//! ```ignore
+//! ```no_run
 //! use odm::prelude::*;
 //!
 //! #[derive(Model, Serialize, Deserialize, Debug)]
@@ -14,10 +14,15 @@
 //!     age: u32,
 //! }
 //!
+//! # async fn run() -> odm::Result<()> {
 //! let db = Db::open("./data").await?;            // embedded server; Db::connect(uri) for MongoDB
 //! let users = db.collection::<User>();
+//! users.sync_indexes().await?;
+//! users.insert_one(&mut User { id: None, email: "ann@example.com".into(), age: 30 }).await?;
 //! let f = User::fields();
-//! let adults = users.find(f.age.gte(18)).sort(f.age.desc()).all().await?;
+//! let adults: Vec<User> = users.find(f.age.gte(18)).sort(f.age.desc()).all().await?;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Layout

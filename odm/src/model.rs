@@ -9,7 +9,9 @@ use crate::validate::Validate;
 
 /// A collection's document type. Derive it:
 ///
-/// ```ignore
+/// ```
+/// use odm::prelude::*;
+///
 /// #[derive(Model, Serialize, Deserialize)]
 /// #[odm(collection = "users", index(keys(email = 1), unique))]
 /// struct User {
@@ -18,6 +20,9 @@ use crate::validate::Validate;
 ///     #[odm(email)]
 ///     email: String,
 /// }
+///
+/// assert_eq!(User::COLLECTION, "users");
+/// assert_eq!(User::fields().email.path(), "email");
 /// ```
 pub trait Model: Serialize + DeserializeOwned + Validate + Send + Sync + Unpin + 'static {
     /// The typed paths of the fields (`User::fields().email`).

@@ -5,7 +5,7 @@
 
 use odm::prelude::*;
 
-fn no_spaces(value: &String) -> Result<(), String> {
+fn no_spaces(value: &str) -> Result<(), String> {
     if value.contains(' ') {
         Err("must not contain spaces".into())
     } else {

@@ -7,6 +7,7 @@
 //! calls for each rule; a rule on a field type it does not fit (`range` on a `String`)
 //! fails to compile with a message saying so.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -419,14 +420,15 @@ pub fn check_one_of<T: PartialEq<U> + fmt::Debug, U: fmt::Debug>(
     }
 }
 
-/// Checks `custom = path::to::fn`, a `fn(&T) -> Result<(), String>`.
-pub fn check_custom<T: ?Sized>(
-    value: &T,
+/// Checks `custom = path::to::fn`, a `fn(&T) -> Result<(), String>` where the field
+/// borrows as `T` (so a `String` field takes `fn(&str)` or `fn(&String)`).
+pub fn check_custom<F: Borrow<T> + ?Sized, T: ?Sized>(
+    value: &F,
     rule: fn(&T) -> Result<(), String>,
     at: &str,
     errors: &mut ValidationErrors,
 ) {
-    if let Err(message) = rule(value) {
+    if let Err(message) = rule(value.borrow()) {
         errors.push(at, "custom", message);
     }
 }

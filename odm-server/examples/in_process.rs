@@ -2,8 +2,8 @@
 //! official MongoDB driver: what `Db::open(path)` does under the hood.
 //!
 //! ```text
-//! cargo run -p odm-server --example quickstart            # data in ./data
-//! cargo run -p odm-server --example quickstart -- DIR     # data in DIR
+//! cargo run -p odm-server --example in_process            # data in ./data
+//! cargo run -p odm-server --example in_process -- DIR     # data in DIR
 //! ```
 
 use bson::{Document, doc};

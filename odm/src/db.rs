@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::collection::Collection;
-use crate::error::{Error, Result};
+#[cfg(feature = "embedded")]
+use crate::error::Error;
+use crate::error::Result;
 use crate::model::Model;
 
 /// The database used when none is named (`Db::open`, `Db::memory`, or a URI without one).

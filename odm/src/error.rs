@@ -45,9 +45,9 @@ pub enum Error {
     #[error("the embedded server could not start: {0}")]
     Server(String),
 
-    /// Any other error of the MongoDB driver or server.
-    #[error(transparent)]
-    Driver(mongodb::error::Error),
+    /// Any other error of the MongoDB driver or server (also behind `source()`).
+    #[error("MongoDB: {0}")]
+    Driver(#[source] mongodb::error::Error),
 }
 
 /// `Result<T, odm::Error>`.

@@ -1,7 +1,6 @@
 //! The derive input as the later stages see it: the container, its fields with their
 //! parsed attributes and serialized names, spans kept for errors.
 
-use proc_macro2::Span;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type, Visibility};
 
 use crate::Errors;
@@ -44,10 +43,6 @@ impl<'a> Field<'a> {
     /// `T` when the field's type is written `Option<T>`.
     pub fn option_inner(&self) -> Option<&'a Type> {
         option_inner(self.ty)
-    }
-
-    pub fn span(&self) -> Span {
-        self.ident.span()
     }
 }
 

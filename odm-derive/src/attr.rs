@@ -67,6 +67,8 @@ pub enum IndexKey {
 
 /// An `index(...)` declaration.
 pub struct IndexAttr {
+    /// Where to report a problem with the whole index (its `name`, or `index`).
+    pub name_span: Span,
     pub keys: Vec<(IndexKey, i32)>,
     pub unique: bool,
     pub sparse: bool,
@@ -84,6 +86,8 @@ pub struct ContainerAttrs {
     pub ordered: bool,
     pub numeric: bool,
     pub rename_all: Option<RenameRule>,
+    /// `#[serde(transparent)]`: the struct is stored as its one field.
+    pub transparent: Option<Span>,
 }
 
 /// A numeric bound (`min = 1`, `max = -2.5`), with its tokens for error spans.
@@ -128,7 +132,21 @@ pub struct FieldAttrs {
     pub rename: Option<String>,
     pub flatten: bool,
     pub skip: bool,
-    pub with: bool,
+    /// `#[serde(skip_serializing_if = ...)]`: an absent value may not be written at all.
+    pub skip_if: bool,
+    /// `#[serde(with = "...")]` or `deserialize_with`: how to read the stored value back.
+    pub with: Option<SerdeWith>,
+}
+
+/// A custom serde representation of a field.
+#[derive(Clone)]
+pub enum SerdeWith {
+    /// `with = "module"`.
+    Module(LitStr),
+    /// `deserialize_with = "function"`.
+    Deserialize(LitStr),
+    /// `serialize_with` alone: the stored form cannot be read back.
+    SerializeOnly,
 }
 
 fn key_name(meta: &ParseNestedMeta<'_>) -> String {
@@ -237,7 +255,7 @@ pub fn parse_container(
             errors.push(e);
         }
     }
-    out.rename_all = parse_serde_container(attrs, errors);
+    (out.rename_all, out.transparent) = parse_serde_container(attrs, errors);
     out
 }
 
@@ -265,6 +283,7 @@ impl Parse for KeyEntry {
 fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<Option<IndexAttr>> {
     let span = meta.path.span();
     let mut index = IndexAttr {
+        name_span: span,
         keys: Vec::new(),
         unique: false,
         sparse: false,
@@ -298,7 +317,11 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
             }
             UNIQUE => index.unique = true,
             SPARSE => index.sparse = true,
-            NAME => index.name = Some(inner.value()?.parse::<LitStr>()?.value()),
+            NAME => {
+                let lit = inner.value()?.parse::<LitStr>()?;
+                index.name_span = lit.span();
+                index.name = Some(lit.value());
+            }
             EXPIRE_AFTER_SECS => {
                 let lit: LitInt = inner.value()?.parse()?;
                 match lit.base10_parse::<u64>() {
@@ -486,8 +509,12 @@ fn serialized_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<String>> {
     Ok(name)
 }
 
-fn parse_serde_container(attrs: &[Attribute], errors: &mut Errors) -> Option<RenameRule> {
+fn parse_serde_container(
+    attrs: &[Attribute],
+    errors: &mut Errors,
+) -> (Option<RenameRule>, Option<Span>) {
     let mut rule = None;
+    let mut transparent = None;
     for attr in serde_attrs(attrs) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename_all") {
@@ -503,12 +530,15 @@ fn parse_serde_container(attrs: &[Attribute], errors: &mut Errors) -> Option<Ren
                 }
                 return Ok(());
             }
+            if meta.path.is_ident("transparent") {
+                transparent = Some(meta.path.span());
+            }
             skip_value(&meta)
         });
         // serde reports malformed serde attributes itself.
         drop(result);
     }
-    rule
+    (rule, transparent)
 }
 
 fn parse_serde_field(attrs: &[Attribute], out: &mut FieldAttrs, _errors: &mut Errors) {
@@ -522,8 +552,18 @@ fn parse_serde_field(attrs: &[Attribute], out: &mut FieldAttrs, _errors: &mut Er
                     out.skip = true;
                     skip_value(&meta)?;
                 }
-                "with" | "serialize_with" => {
-                    out.with = true;
+                "skip_serializing_if" => {
+                    out.skip_if = true;
+                    skip_value(&meta)?;
+                }
+                "with" => out.with = Some(SerdeWith::Module(meta.value()?.parse()?)),
+                "deserialize_with" => {
+                    out.with = Some(SerdeWith::Deserialize(meta.value()?.parse()?))
+                }
+                "serialize_with" => {
+                    if out.with.is_none() {
+                        out.with = Some(SerdeWith::SerializeOnly);
+                    }
                     skip_value(&meta)?;
                 }
                 _ => skip_value(&meta)?,

@@ -10,6 +10,23 @@ pub fn check(c: &Container<'_>, errors: &mut Errors) {
     if c.kind == Kind::Model {
         check_model(c, errors);
     }
+    if let Some(span) = c.attrs.transparent {
+        errors.push(syn::Error::new(span, "a serde-transparent struct is stored as its field, not as a document: derive `odm::Value` for it instead"));
+    }
+    for f in &c.fields {
+        if c.kind == Kind::Projection && f.attrs.flatten {
+            errors.spanned(
+                f.ident,
+                "a projection cannot flatten a field: list the fields it needs",
+            );
+        }
+        if f.attrs.unique.is_some() && f.option_inner().is_some() && !f.attrs.skip_if {
+            errors.spanned(
+                f.ident,
+                format!("a unique `Option` field must not store its `None`: every null would be a duplicate. Add `#[serde(skip_serializing_if = \"Option::is_none\")]` to `{}`", f.ident),
+            );
+        }
+    }
     if c.kind == Kind::Projection && c.attrs.model.is_none() {
         errors.spanned(
             c.ident,
@@ -76,6 +93,33 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
             }
         }
     }
+    let mut names = std::collections::HashMap::new();
+    let declared = c
+        .attrs
+        .indexes
+        .iter()
+        .map(|i| {
+            (
+                i.name
+                    .clone()
+                    .unwrap_or_else(|| default_index_name(c, &i.keys)),
+                i.name_span,
+            )
+        })
+        .chain(
+            c.fields
+                .iter()
+                .filter(|f| f.attrs.unique.is_some() || f.attrs.index.is_some())
+                .map(|f| (format!("{}_1", f.name), f.ident.span())),
+        );
+    for (name, span) in declared {
+        if names.insert(name.clone(), span).is_some() {
+            errors.push(syn::Error::new(
+                span,
+                format!("two indexes are named `{name}`: give one of them another `name = \"...\"` (or declare it once)"),
+            ));
+        }
+    }
     let field_names: Vec<String> = c
         .fields
         .iter()
@@ -87,7 +131,9 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
         for (key, _) in &index.keys {
             match key {
                 IndexKey::Field(ident) => {
-                    if !known.contains(&ident.to_string().as_str()) {
+                    if c.field(&ident.to_string()).is_some_and(|f| f.attrs.flatten) {
+                        errors.spanned(ident, format!("`{ident}` is flattened: it has no path of its own; index one of its fields with \"path\" = 1"));
+                    } else if !known.contains(&ident.to_string().as_str()) {
                         let message = match did_you_mean(&ident.to_string(), &known) {
                             Some(hint) => format!(
                                 "no field `{ident}` in `{}`; did you mean `{hint}`?",
@@ -115,7 +161,7 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
 /// chrono dates serialize as strings unless told otherwise; stored as strings they
 /// would never compare with the dates queries send.
 fn check_chrono(f: &crate::ast::Field<'_>, errors: &mut Errors) {
-    if !f.stored() || f.attrs.with {
+    if !f.stored() || f.attrs.with.is_some() {
         return;
     }
     let (ty, helper) = match option_inner(f.ty) {
@@ -126,4 +172,21 @@ fn check_chrono(f: &crate::ast::Field<'_>, errors: &mut Errors) {
     if is_chrono {
         errors.spanned(ty, format!("chrono dates must be stored as BSON dates: add `#[serde(with = \"{helper}\")]` to `{}`", f.ident));
     }
+}
+
+/// The name MongoDB gives an index by default, from the fields' stored names.
+fn default_index_name(c: &Container<'_>, keys: &[(IndexKey, i32)]) -> String {
+    keys.iter()
+        .map(|(key, dir)| {
+            let path = match key {
+                IndexKey::Field(ident) => c
+                    .field(&ident.to_string())
+                    .map(|f| f.name.clone())
+                    .unwrap_or_else(|| ident.to_string()),
+                IndexKey::Path(lit) => lit.value(),
+            };
+            format!("{path}_{dir}")
+        })
+        .collect::<Vec<_>>()
+        .join("_")
 }

@@ -59,8 +59,8 @@ pub trait Projection<M: Model>: DeserializeOwned + Send + Sync + Unpin {
 /// What `bulk_insert` did, position by position.
 #[derive(Debug, Default)]
 pub struct BulkInsertReport {
-    /// Positions of the models that were inserted.
-    pub inserted: Vec<usize>,
+    /// Positions of the models that were inserted, with the `_id` each got.
+    pub inserted: Vec<(usize, Bson)>,
     /// Positions of the models that were not, with why.
     pub failed: Vec<(usize, Error)>,
 }
@@ -116,7 +116,13 @@ impl<M: Model> Collection<M> {
         let outcome = self.raw.insert_many(docs.clone()).await;
         let stored = match &outcome {
             Ok(_) => models.len(),
-            Err(e) => first_failed_position(e).unwrap_or(0),
+            Err(e) => match &*e.kind {
+                // A write-concern failure: every document was written.
+                mongodb::error::ErrorKind::InsertMany(many) if many.write_errors.is_none() => {
+                    models.len()
+                }
+                _ => first_failed_position(e).unwrap_or(0),
+            },
         };
         for (m, id) in models.iter_mut().zip(generated).take(stored) {
             if let Some(id) = id {
@@ -151,6 +157,7 @@ impl<M: Model> Collection<M> {
                 Err(e) => report.failed.push((i, e)),
             }
         }
+        let declared = M::indexes();
         for (chunk, chunk_positions) in docs.chunks(10_000).zip(positions.chunks(10_000)) {
             let failed_in_chunk: Vec<(usize, Error)> = match self
                 .raw
@@ -160,24 +167,31 @@ impl<M: Model> Collection<M> {
             {
                 Ok(_) => Vec::new(),
                 Err(e) => match &*e.kind {
-                    mongodb::error::ErrorKind::InsertMany(many) => many
-                        .write_errors
-                        .iter()
-                        .flatten()
-                        .map(|w| {
-                            (
-                                w.index,
-                                write_error_of(w.code, &w.message, &chunk[w.index], &M::indexes()),
-                            )
-                        })
+                    mongodb::error::ErrorKind::InsertMany(many) if many.write_errors.is_some() => {
+                        many.write_errors
+                            .iter()
+                            .flatten()
+                            .map(|w| {
+                                (
+                                    w.index,
+                                    write_error_of(w.code, &w.message, &chunk[w.index], &declared),
+                                )
+                            })
+                            .collect()
+                    }
+                    // A write-concern failure: the documents were written.
+                    mongodb::error::ErrorKind::InsertMany(_) => Vec::new(),
+                    // The batch did not go through: none of it is known to be stored.
+                    _ => (0..chunk.len())
+                        .map(|i| (i, Error::from(e.clone())))
                         .collect(),
-                    _ => return Err(Error::from(e)),
                 },
             };
-            let failed_set: Vec<usize> = failed_in_chunk.iter().map(|(i, _)| *i).collect();
-            for (i, p) in chunk_positions.iter().enumerate() {
-                if !failed_set.contains(&i) {
-                    report.inserted.push(*p);
+            for (i, (p, doc)) in chunk_positions.iter().zip(chunk).enumerate() {
+                if !failed_in_chunk.iter().any(|(f, _)| *f == i) {
+                    report
+                        .inserted
+                        .push((*p, doc.get("_id").cloned().unwrap_or(Bson::Null)));
                 }
             }
             for (i, err) in failed_in_chunk {
@@ -291,9 +305,11 @@ impl<M: Model> Collection<M> {
     /// filter's equality fields and the update when none matches.
     pub async fn upsert(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
         let update = prepare_update(update, true)?;
+        let filter = filter.into_document()?;
+        validate_upsert_seed::<M>(&filter)?;
         let r = self
             .raw
-            .update_one(filter.into_document()?, update)
+            .update_one(filter, update)
             .upsert(true)
             .await
             .map_err(|e| self.write_error(e, &Document::new()))?;
@@ -453,7 +469,10 @@ fn write_error_of(
         let key = key_of(&index, doc, declared);
         Error::DuplicateKey { index, key }
     } else {
-        Error::InvalidValue(format!("write error {code}: {message}"))
+        Error::Write {
+            code,
+            message: message.to_string(),
+        }
     }
 }
 
@@ -498,13 +517,51 @@ fn prepare_insert<M: Model>(model: &mut M) -> Result<(Document, Option<ObjectId>
     }
 }
 
+/// Checks the values an upsert copies from the filter into the new document (its
+/// equality conditions) against the model's rules.
+fn validate_upsert_seed<M: Model>(filter: &Document) -> Result<()> {
+    let mut errors = ValidationErrors::new();
+    let mut check = |doc: &Document| {
+        for (path, value) in doc {
+            let operator = matches!(value, Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')));
+            if !path.starts_with('$') && !operator {
+                M::validate_stored_value(path, value, "", &mut errors);
+            }
+        }
+    };
+    check(filter);
+    for part in filter.get_array("$and").into_iter().flatten() {
+        if let Bson::Document(d) = part {
+            check(d);
+        }
+    }
+    errors.into_result().map_err(Error::Validation)
+}
+
 /// Checks an update against the model's rules and adds the timestamps.
 fn prepare_update<M: Model>(update: Update<M>, upsert: bool) -> Result<Document> {
     let mut errors = ValidationErrors::new();
-    for op in ["$set", "$setOnInsert"] {
+    // Values the update may store as they are.
+    for op in ["$set", "$setOnInsert", "$min", "$max"] {
         if let Some(fields) = update.operator(op) {
             for (path, value) in fields {
                 M::validate_stored_value(path, value, "", &mut errors);
+            }
+        }
+    }
+    // Elements it appends, checked as an element of the array (`items.$`).
+    for op in ["$push", "$addToSet"] {
+        if let Some(fields) = update.operator(op) {
+            for (path, value) in fields {
+                let element_path = format!("{path}.$");
+                match value {
+                    Bson::Document(d) if d.contains_key("$each") => {
+                        for item in d.get_array("$each").into_iter().flatten() {
+                            M::validate_stored_value(&element_path, item, "", &mut errors);
+                        }
+                    }
+                    item => M::validate_stored_value(&element_path, item, "", &mut errors),
+                }
             }
         }
     }
@@ -613,20 +670,36 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
         Ok(find.await?)
     }
 
+    /// `limit(0)`: MongoDB would read it as "no limit", but here it means no results.
+    fn wants_nothing(&self) -> bool {
+        self.limit == Some(0)
+    }
+
     /// Every result.
     pub async fn all(self) -> Result<Vec<R>> {
+        if self.wants_nothing() {
+            return Ok(Vec::new());
+        }
         Ok(self.cursor().await?.try_collect().await?)
     }
 
     /// The first result, if any.
     pub async fn first(mut self) -> Result<Option<R>> {
+        if self.wants_nothing() {
+            return Ok(None);
+        }
         self.limit = Some(1);
         Ok(self.cursor().await?.try_next().await?)
     }
 
     /// The results as a stream, fetched batch by batch as it is read.
     pub async fn stream(self) -> Result<impl Stream<Item = Result<R>> + Send + Unpin> {
-        Ok(self.cursor().await?.map(|r| r.map_err(Error::from)))
+        if self.wants_nothing() {
+            return Ok(futures::future::Either::Left(futures::stream::empty()));
+        }
+        Ok(futures::future::Either::Right(
+            self.cursor().await?.map(|r| r.map_err(Error::from)),
+        ))
     }
 }
 
@@ -644,7 +717,14 @@ impl<M: Model> Find<M, M> {
     where
         T::Scalar: Ordered,
     {
-        let path = key.as_field().path();
+        let key = key.as_field();
+        if key.through_array() {
+            return Err(Error::InvalidValue(format!(
+                "`{}` reaches into array elements: a page key needs one value per document",
+                key.path()
+            )));
+        }
+        let path = key.path();
         let mut sort = doc! {path: 1};
         if path != "_id" {
             sort.insert("_id", 1);
@@ -652,11 +732,14 @@ impl<M: Model> Find<M, M> {
         if let Some(last) = last {
             let doc = bson::serialize_to_document(last)?;
             let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
-            let after = if path == "_id" {
-                doc! {"_id": {"$gt": id}}
-            } else {
-                let k = get_path(&doc, path).cloned().unwrap_or(Bson::Null);
-                doc! {"$or": [{path: {"$gt": k.clone()}}, {path: k, "_id": {"$gt": id}}]}
+            let after = match get_path(&doc, path).cloned().unwrap_or(Bson::Null) {
+                _ if path == "_id" => doc! {"_id": {"$gt": id}},
+                // Null and missing keys sort first; `$gt: null` matches nothing, so the
+                // rest of the nulls and then every present key come next.
+                Bson::Null => {
+                    doc! {"$or": [{path: {"$ne": null}}, {path: null, "_id": {"$gt": id}}]}
+                }
+                k => doc! {"$or": [{path: {"$gt": k.clone()}}, {path: k, "_id": {"$gt": id}}]},
             };
             self.filter = self.filter & Filter::raw_unchecked(after);
         }
@@ -697,9 +780,13 @@ impl<M: Model> FindOneAndUpdate<M> {
 
     async fn run(self) -> Result<Option<M>> {
         let update = prepare_update(self.update, self.upsert)?;
+        let filter = self.filter.into_document()?;
+        if self.upsert {
+            validate_upsert_seed::<M>(&filter)?;
+        }
         let typed = self.collection.raw.clone_with_type::<M>();
         let mut op = typed
-            .find_one_and_update(self.filter.into_document()?, update)
+            .find_one_and_update(filter, update)
             .return_document(if self.after {
                 ReturnDocument::After
             } else {

@@ -33,6 +33,11 @@ pub enum Error {
         key: Document,
     },
 
+    /// The server refused one write of a batch, for a reason other than a duplicate key
+    /// (such as its own validator, code 121).
+    #[error("write error {code}: {message}")]
+    Write { code: i32, message: String },
+
     /// The document asked for does not exist.
     #[error("document not found")]
     NotFound,
@@ -79,6 +84,7 @@ impl Error {
     pub fn code(&self) -> Option<i32> {
         match self {
             Error::DuplicateKey { .. } => Some(11000),
+            Error::Write { code, .. } => Some(*code),
             Error::Driver(e) => driver_code(e),
             _ => None,
         }
@@ -94,7 +100,8 @@ fn driver_code(e: &mongodb::error::Error) -> Option<i32> {
             .write_errors
             .as_ref()
             .and_then(|w| w.first())
-            .map(|w| w.code),
+            .map(|w| w.code)
+            .or_else(|| m.write_concern_error.as_ref().map(|w| w.code)),
         _ => None,
     }
 }

@@ -21,9 +21,12 @@
 //! generated `…Fields` struct for `#[derive(Embedded)]` types (so `f.address.city` is a
 //! path), and [`ArrayPaths`] for `Vec` (so `f.items.any().price` reaches into elements).
 
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::{Mutex, OnceLock};
 
 use bson::Bson;
 use serde::Serialize;
@@ -32,6 +35,9 @@ use serde::de::DeserializeOwned;
 /// A path in documents of model `M`, holding values of type `T`.
 pub struct Field<M, T> {
     path: &'static str,
+    /// Whether the path goes through an array (`items.price` from `f.items.any()`):
+    /// fine in a filter, meaningless as an update target.
+    in_array: bool,
     _types: PhantomData<fn() -> (M, T)>,
 }
 
@@ -41,6 +47,15 @@ impl<M, T> Field<M, T> {
     pub const fn new(path: &'static str) -> Self {
         Field {
             path,
+            in_array: false,
+            _types: PhantomData,
+        }
+    }
+
+    const fn with_array(path: &'static str, in_array: bool) -> Self {
+        Field {
+            path,
+            in_array,
             _types: PhantomData,
         }
     }
@@ -48,6 +63,11 @@ impl<M, T> Field<M, T> {
     /// The dotted path, as MongoDB names it (after serde renames).
     pub const fn path(&self) -> &'static str {
         self.path
+    }
+
+    /// Whether the path reaches into the elements of an array.
+    pub const fn through_array(&self) -> bool {
+        self.in_array
     }
 
     #[doc(hidden)]
@@ -72,17 +92,88 @@ impl<M, T> fmt::Debug for Field<M, T> {
 
 /// What the paths of a field type look like, and how they are built at a path. Paths
 /// are `Copy` so that they can be passed by value (`push(f.tags, "x")`).
-pub trait Paths: Copy + 'static {
+pub trait Paths: Copy + Send + Sync + 'static {
     /// The same paths for an optional field (`Option<T>`).
     type Optional: Paths;
-    /// Builds the paths rooted at `path`.
-    fn at(path: &'static str) -> Self;
+    /// Builds the paths rooted at `path`; `in_array` when that path goes through an array.
+    fn at(path: &'static str, in_array: bool) -> Self;
 }
 
 impl<M: 'static, T: 'static> Paths for Field<M, T> {
     type Optional = Field<M, Option<T>>;
-    fn at(path: &'static str) -> Self {
-        Field::new(path)
+    fn at(path: &'static str, in_array: bool) -> Self {
+        Field::with_array(path, in_array)
+    }
+}
+
+/// The paths of type `P` rooted at `path`, built once and shared for the rest of the
+/// program. Element paths (`any()`) and boxed fields are built lazily through this, which
+/// is what lets a type contain itself (`replies: Vec<Comment>` inside `Comment`).
+pub fn shared_paths<P: Paths>(path: &'static str, in_array: bool) -> &'static P {
+    type Registry = Mutex<HashMap<(TypeId, &'static str, bool), &'static (dyn Any + Send + Sync)>>;
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    let registry = REGISTRY.get_or_init(Default::default);
+    let key = (TypeId::of::<P>(), path, in_array);
+    let found = registry
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+        .copied();
+    let entry = match found {
+        Some(entry) => entry,
+        None => {
+            // Built outside the lock: building may ask for other shared paths.
+            let built: &'static P = Box::leak(Box::new(P::at(path, in_array)));
+            *registry
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key)
+                .or_insert(built)
+        }
+    };
+    entry
+        .downcast_ref::<P>()
+        .expect("the registry is keyed by type")
+}
+
+/// Paths built on first use: what a `Box<T>` field offers (`T`'s paths, through
+/// `Deref`), so that recursive types have finite paths.
+pub struct LazyPaths<P> {
+    path: &'static str,
+    in_array: bool,
+    _paths: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for LazyPaths<P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P> Copy for LazyPaths<P> {}
+
+impl<P: Paths> Deref for LazyPaths<P> {
+    type Target = P;
+    fn deref(&self) -> &P {
+        shared_paths::<P>(self.path, self.in_array)
+    }
+}
+
+impl<P: Paths> Paths for LazyPaths<P> {
+    type Optional = LazyPaths<P::Optional>;
+    fn at(path: &'static str, in_array: bool) -> Self {
+        LazyPaths {
+            path,
+            in_array,
+            _paths: PhantomData,
+        }
+    }
+}
+
+impl<M, P: Paths + AsField<M>> AsField<M> for LazyPaths<P> {
+    type Type = P::Type;
+    fn as_field(&self) -> Field<M, P::Type> {
+        (**self).as_field()
     }
 }
 
@@ -197,7 +288,7 @@ pub fn serialize<T: Serialize + ?Sized>(value: &T) -> Result<Bson, bson::error::
 /// equality), and its elements' paths with [`ArrayPaths::any`].
 pub struct ArrayPaths<M: 'static, S: 'static, E: FieldType> {
     field: Field<M, S>,
-    elements: E::Paths<M>,
+    _element: PhantomData<fn() -> E>,
 }
 
 impl<M: 'static, S: 'static, E: FieldType> Clone for ArrayPaths<M, S, E> {
@@ -216,10 +307,11 @@ impl<M: 'static, S: 'static, E: FieldType> AsField<M> for ArrayPaths<M, S, E> {
 }
 
 impl<M: 'static, S: 'static, E: FieldType> ArrayPaths<M, S, E> {
-    /// The paths of the elements: a condition on them holds when it holds for *any*
-    /// element (`f.items.any().price.gt(5)` is `{"items.price": {$gt: 5}}`).
-    pub fn any(&self) -> &E::Paths<M> {
-        &self.elements
+    /// The paths of the elements, for filters: a condition on them holds when it holds
+    /// for *any* element (`f.items.any().price.gt(5)` is `{"items.price": {$gt: 5}}`).
+    /// They name no single element, so updates refuse them.
+    pub fn any(&self) -> &'static E::Paths<M> {
+        shared_paths::<E::Paths<M>>(self.field.path, true)
     }
 }
 
@@ -232,18 +324,17 @@ impl<M: 'static, S: 'static, E: FieldType> Deref for ArrayPaths<M, S, E> {
 
 impl<M: 'static, S: 'static, E: FieldType> Paths for ArrayPaths<M, S, E> {
     type Optional = ArrayPaths<M, Option<S>, E>;
-    fn at(path: &'static str) -> Self {
+    fn at(path: &'static str, in_array: bool) -> Self {
         ArrayPaths {
-            field: Field::new(path),
-            elements: <E::Paths<M> as Paths>::at(path),
+            field: Field::with_array(path, in_array),
+            _element: PhantomData,
         }
     }
 }
 
-/// Element types whose paths can be rooted at an array element, for `elem_match`.
-pub trait Element: FieldType + Sized {
-    /// The element's own paths (relative to the element).
-    fn element_paths() -> &'static Self::Paths<Self>;
+/// The paths of an element type rooted at the element itself, for `elem_match`.
+pub fn element_paths<E: FieldType>() -> &'static E::Paths<E> {
+    shared_paths::<E::Paths<E>>("", false)
 }
 
 /// Joins a prefix and a field name into a path that lives as long as the program.
@@ -251,10 +342,36 @@ pub trait Element: FieldType + Sized {
 /// Paths are built once per model (the fields struct is cached in a static), so the
 /// strings are leaked deliberately: a bounded, one-time cost that lets `Field` be `Copy`.
 pub fn join_path(prefix: &str, name: &str) -> &'static str {
+    static INTERNED: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let joined = if prefix.is_empty() {
         name.to_owned()
     } else {
         format!("{prefix}.{name}")
     };
-    Box::leak(joined.into_boxed_str())
+    let mut interned = INTERNED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(existing) = interned.get(joined.as_str()) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(joined.into_boxed_str());
+    interned.insert(leaked);
+    leaked
 }
+
+/// Types `$currentDate` can write.
+#[diagnostic::on_unimplemented(
+    message = "`current_date` writes a date: `{Self}` is not a date type",
+    label = "not a date field"
+)]
+pub trait DateLike {}
+
+/// Types that may be absent: `unset` leaves only these readable.
+#[diagnostic::on_unimplemented(
+    message = "`unset` removes the field, and a `{Self}` field cannot be absent: only `Option` fields can",
+    label = "not an `Option` field"
+)]
+pub trait Optional {}
+
+impl<T> Optional for Option<T> {}

@@ -14,7 +14,7 @@ use std::ops::{BitAnd, BitOr, Not};
 use bson::{Bson, Document, doc};
 
 use crate::error::Error;
-use crate::field::{ArrayField, Element, Field, FieldType, Ordered, QueryValue, Text};
+use crate::field::{ArrayField, Field, FieldType, Ordered, QueryValue, Text, element_paths};
 
 /// A condition on documents of model `M`.
 pub struct Filter<M> {
@@ -69,13 +69,24 @@ impl<M> Filter<M> {
     /// The filter document MongoDB receives, or the error of a value that could not be
     /// converted to BSON.
     pub fn to_document(&self) -> Result<Document, Error> {
-        match &self.error {
-            Some(e) => Err(Error::InvalidValue(e.clone())),
-            None => Ok(self.doc.clone()),
-        }
+        self.clone().into_document()
     }
 
     pub(crate) fn into_document(self) -> Result<Document, Error> {
+        let doc = self.into_unchecked_document()?;
+        // Outside `elem_match`, the only field with an empty path is a flattened one, which
+        // has no path of its own (its fields are at the parent's level).
+        if mentions_empty_path(&doc) {
+            return Err(Error::InvalidValue(
+                "a condition on a flattened field: it has no path of its own, query its fields"
+                    .into(),
+            ));
+        }
+        Ok(doc)
+    }
+
+    /// The document, with conditions on the element itself (empty path) left in.
+    fn into_unchecked_document(self) -> Result<Document, Error> {
         match self.error {
             Some(e) => Err(Error::InvalidValue(e)),
             None => Ok(self.doc),
@@ -334,24 +345,40 @@ impl<M, T: FieldType> Field<M, T> {
     ) -> Filter<M>
     where
         T: ArrayField<Element = E>,
-        E: Element,
+        E: FieldType,
     {
-        let inner = conditions(E::element_paths());
-        let value = match inner.into_document() {
-            // A condition on the element itself is written at the empty path: its
-            // operators go straight into $elemMatch.
-            Ok(mut d) => match d.remove("") {
-                Some(Bson::Document(ops)) if d.is_empty() => Ok(Bson::Document(ops)),
+        let inner = conditions(element_paths::<E>());
+        let value = inner.into_unchecked_document().and_then(|mut d| {
+            // A condition on an element that is a value (not a document) is written at
+            // the empty path; its operators go straight into $elemMatch. Such conditions
+            // combine with `&` only: `|` and `!` would hide them in `$or`/`$nor`, where
+            // MongoDB reads them as conditions on a field named "".
+            match d.remove("") {
+                Some(Bson::Document(ops)) if d.is_empty() && is_operator_doc(&Bson::Document(ops.clone())) => {
+                    Ok(Bson::Document(ops))
+                }
                 Some(v) if d.is_empty() => Ok(Bson::Document(doc! {"$eq": v})),
-                Some(_) => Ok(Bson::Document(d)),
-                None => Ok(Bson::Document(d)),
-            },
-            Err(e) => {
-                return Filter::from_parts(Document::new(), Some(e.to_string()));
+                None if !mentions_empty_path(&d) => Ok(Bson::Document(d)),
+                _ => Err(Error::InvalidValue(
+                    "elem_match on an array of values takes conditions on the element joined with `&` (no `|` or `!`)".into(),
+                )),
             }
-        };
-        Filter::operator(self.path(), "$elemMatch", value)
+        });
+        match value {
+            Ok(v) => Filter::operator(self.path(), "$elemMatch", Ok(v)),
+            Err(Error::InvalidValue(message)) => Filter::from_parts(Document::new(), Some(message)),
+            Err(other) => Filter::from_parts(Document::new(), Some(other.to_string())),
+        }
     }
+}
+
+/// Whether a filter names the empty path anywhere (through `$and`/`$or`/`$nor`).
+fn mentions_empty_path(d: &Document) -> bool {
+    d.iter().any(|(k, v)| {
+        k.is_empty()
+            || (k.starts_with('$')
+                && matches!(v, Bson::Array(items) if items.iter().any(|i| i.as_document().is_some_and(mentions_empty_path))))
+    })
 }
 
 impl<M, T: FieldType> Field<M, Option<T>> {
@@ -482,5 +509,31 @@ mod tests {
         let big: Field<User, u64> = Field::new("big");
         let err = (big.eq(u64::MAX) & age().eq(1)).to_document().unwrap_err();
         assert!(err.to_string().contains("big"), "{err}");
+    }
+
+    #[test]
+    fn elem_match_on_values_takes_and_only() {
+        assert_eq!(
+            d(tags().elem_match(|t| t.gte("a") & t.lt("m"))),
+            doc! {"tags": {"$elemMatch": {"$gte": "a", "$lt": "m"}}}
+        );
+        assert_eq!(
+            d(tags().elem_match(|t| t.eq("a"))),
+            doc! {"tags": {"$elemMatch": {"$eq": "a"}}}
+        );
+        let err = tags()
+            .elem_match(|t| t.eq("a") | t.eq("b"))
+            .to_document()
+            .unwrap_err();
+        assert!(err.to_string().contains("joined with `&`"), "{err}");
+        let flattened: Field<User, String> = Field::new("");
+        assert!(
+            flattened
+                .eq("x")
+                .to_document()
+                .unwrap_err()
+                .to_string()
+                .contains("flattened")
+        );
     }
 }

@@ -84,17 +84,18 @@ pub mod prelude {
 pub mod __private {
     pub use crate::collection::Projection;
     pub use crate::field::{
-        ArrayPaths, AsField, Element, Field, FieldType, Numeric, Ordered, Paths, Text, join_path,
-        serialize,
+        ArrayPaths, AsField, Field, FieldType, Numeric, Ordered, Paths, Text, join_path, serialize,
+        shared_paths,
     };
     pub use crate::index::IndexSpec;
     pub use crate::model::{Embedded, Model, Timestamp};
     pub use crate::validate::{
         CanBeEmpty, HasLength, InRange, IsText, Nested, Validate, ValidationErrors, check_custom,
         check_email, check_length, check_non_empty, check_one_of, check_pattern, check_range,
-        check_url, join, split_path, stored_value,
+        check_url, const_str_eq, join, split_path, stored_value,
     };
     pub use bson::{self, Bson, DateTime, Document, doc};
     pub use regex::Regex;
+    pub use serde;
     pub use std::sync::OnceLock;
 }

@@ -9,7 +9,7 @@ use bson::{Binary, Bson, DateTime, Decimal128, Document, Timestamp, Uuid};
 use serde::Serialize;
 
 use crate::field::{
-    ArrayPaths, Element, Field, FieldType, Numeric, Ordered, Paths, Text, serialize,
+    ArrayPaths, DateLike, Field, FieldType, LazyPaths, Numeric, Ordered, Paths, Text, serialize,
 };
 
 macro_rules! scalar {
@@ -23,12 +23,6 @@ macro_rules! scalar {
             }
         }
         $(impl $kind for $t {})*
-        impl Element for $t {
-            fn element_paths() -> &'static Field<$t, $t> {
-                static PATHS: Field<$t, $t> = Field::new("");
-                &PATHS
-            }
-        }
     )*};
 }
 
@@ -55,9 +49,13 @@ scalar! {
     Bson => [];
 }
 
+/// Outside the table so that a `current_date` on another type lists the date types plainly.
+impl DateLike for DateTime {}
+
 impl<T: FieldType + Serialize> FieldType for Option<T> {
     type Scalar = T::Scalar;
-    type Item = T::Item;
+    /// `distinct` may return null for an optional field.
+    type Item = Option<T::Item>;
     type Paths<M: 'static> = <T::Paths<M> as Paths>::Optional;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         match value {
@@ -83,7 +81,8 @@ impl<E: FieldType> FieldType for Vec<E> {
 impl<T: FieldType> FieldType for Box<T> {
     type Scalar = T::Scalar;
     type Item = T::Item;
-    type Paths<M: 'static> = T::Paths<M>;
+    /// Built on first use, so that a type may contain a box of itself.
+    type Paths<M: 'static> = LazyPaths<T::Paths<M>>;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         T::to_bson(value)
     }
@@ -132,6 +131,7 @@ mod chrono_types {
     }
 
     impl Ordered for chrono::DateTime<Utc> {}
+    impl DateLike for chrono::DateTime<Utc> {}
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use std::marker::PhantomData;
 use bson::{Bson, Document, doc};
 
 use crate::error::Error;
-use crate::field::{ArrayField, AsField, Field, FieldType, Numeric, Ordered, QueryValue};
+use crate::field::{
+    ArrayField, AsField, DateLike, Field, FieldType, Numeric, Optional, Ordered, QueryValue,
+};
 
 /// A set of update operators for documents of model `M`.
 pub struct Update<M> {
@@ -98,25 +100,49 @@ impl<M> Update<M> {
         path: &str,
         value: Result<Bson, bson::error::Error>,
     ) -> Self {
-        match value {
+        let problem = match value {
+            Err(e) => Some(format!("{path}: {e}")),
+            Ok(_) if path.is_empty() => Some(
+                "an update of a flattened field: it has no path of its own, update its fields"
+                    .to_string(),
+            ),
             Ok(v) => {
                 let entry = self
                     .doc
                     .entry(op.to_string())
                     .or_insert_with(|| Bson::Document(Document::new()));
-                if let Bson::Document(fields) = entry {
-                    fields.insert(path, v);
+                match entry {
+                    Bson::Document(fields) if fields.contains_key(path) => {
+                        Some(format!("`{path}` is given twice to {op} in one update"))
+                    }
+                    Bson::Document(fields) => {
+                        fields.insert(path, v);
+                        None
+                    }
+                    _ => None,
                 }
             }
-            Err(e) => {
-                if self.error.is_none() {
-                    self.error = Some(format!("{path}: {e}"));
-                }
-            }
+        };
+        if self.error.is_none() {
+            self.error = problem;
         }
         self
     }
 
+    /// Adds an operator on a field, refusing paths through arrays (they name no element).
+    fn on<T>(self, op: &str, field: Field<M, T>, value: Result<Bson, bson::error::Error>) -> Self {
+        if field.through_array() {
+            let mut refused = self;
+            if refused.error.is_none() {
+                refused.error = Some(format!(
+                    "`{}` reaches into array elements (from `any()`): an update needs one field, not every element",
+                    field.path()
+                ));
+            }
+            return refused;
+        }
+        self.with(op, field.path(), value)
+    }
     /// The operators by name, for checks before sending.
     pub(crate) fn operator(&self, op: &str) -> Option<&Document> {
         self.doc.get_document(op).ok()
@@ -128,7 +154,7 @@ impl<M> Update<M> {
         field: impl AsField<M, Type = T>,
         value: V,
     ) -> Self {
-        self.with("$set", field.as_field().path(), value.into_bson())
+        self.on("$set", field.as_field(), value.into_bson())
     }
 
     /// Sets `field` to `value` only when an upsert inserts the document.
@@ -137,16 +163,12 @@ impl<M> Update<M> {
         field: impl AsField<M, Type = T>,
         value: V,
     ) -> Self {
-        self.with("$setOnInsert", field.as_field().path(), value.into_bson())
+        self.on("$setOnInsert", field.as_field(), value.into_bson())
     }
 
-    /// Removes `field`.
-    pub fn unset<T>(self, field: impl AsField<M, Type = T>) -> Self {
-        self.with(
-            "$unset",
-            field.as_field().path(),
-            Ok(Bson::String(String::new())),
-        )
+    /// Removes an optional field (a required one would leave the document unreadable).
+    pub fn unset<T: Optional>(self, field: impl AsField<M, Type = T>) -> Self {
+        self.on("$unset", field.as_field(), Ok(Bson::String(String::new())))
     }
 
     /// Adds `by` to a numeric field (creating it with `by` if absent).
@@ -158,7 +180,7 @@ impl<M> Update<M> {
     where
         T::Scalar: Numeric,
     {
-        self.with("$inc", field.as_field().path(), by.into_bson())
+        self.on("$inc", field.as_field(), by.into_bson())
     }
 
     /// Multiplies a numeric field by `by`.
@@ -170,7 +192,7 @@ impl<M> Update<M> {
     where
         T::Scalar: Numeric,
     {
-        self.with("$mul", field.as_field().path(), by.into_bson())
+        self.on("$mul", field.as_field(), by.into_bson())
     }
 
     /// Sets `field` to `value` if `value` is smaller.
@@ -182,7 +204,7 @@ impl<M> Update<M> {
     where
         T::Scalar: Ordered,
     {
-        self.with("$min", field.as_field().path(), value.into_bson())
+        self.on("$min", field.as_field(), value.into_bson())
     }
 
     /// Sets `field` to `value` if `value` is larger.
@@ -194,14 +216,17 @@ impl<M> Update<M> {
     where
         T::Scalar: Ordered,
     {
-        self.with("$max", field.as_field().path(), value.into_bson())
+        self.on("$max", field.as_field(), value.into_bson())
     }
 
-    /// Sets `field` to the current date.
-    pub fn current_date<T: FieldType>(self, field: impl AsField<M, Type = T>) -> Self {
-        self.with(
+    /// Sets a date field to the current date.
+    pub fn current_date<T: FieldType>(self, field: impl AsField<M, Type = T>) -> Self
+    where
+        T::Scalar: DateLike,
+    {
+        self.on(
             "$currentDate",
-            field.as_field().path(),
+            field.as_field(),
             Ok(Bson::Document(doc! {"$type": "date"})),
         )
     }
@@ -212,7 +237,7 @@ impl<M> Update<M> {
         T: ArrayField,
         V: QueryValue<<T::Element as FieldType>::Scalar>,
     {
-        self.with("$push", field.as_field().path(), value.into_bson())
+        self.on("$push", field.as_field(), value.into_bson())
     }
 
     /// Appends every one of `values` to an array field.
@@ -229,9 +254,9 @@ impl<M> Update<M> {
             .into_iter()
             .map(QueryValue::into_bson)
             .collect::<Result<Vec<_>, _>>();
-        self.with(
+        self.on(
             "$push",
-            field.as_field().path(),
+            field.as_field(),
             each.map(|v| Bson::Document(doc! {"$each": v})),
         )
     }
@@ -242,7 +267,7 @@ impl<M> Update<M> {
         T: ArrayField,
         V: QueryValue<<T::Element as FieldType>::Scalar>,
     {
-        self.with("$addToSet", field.as_field().path(), value.into_bson())
+        self.on("$addToSet", field.as_field(), value.into_bson())
     }
 
     /// Removes every element equal to `value` from an array field.
@@ -251,17 +276,17 @@ impl<M> Update<M> {
         T: ArrayField,
         V: QueryValue<<T::Element as FieldType>::Scalar>,
     {
-        self.with("$pull", field.as_field().path(), value.into_bson())
+        self.on("$pull", field.as_field(), value.into_bson())
     }
 
     /// Removes the first element of an array field.
     pub fn pop_first<T: ArrayField>(self, field: impl AsField<M, Type = T>) -> Self {
-        self.with("$pop", field.as_field().path(), Ok(Bson::Int32(-1)))
+        self.on("$pop", field.as_field(), Ok(Bson::Int32(-1)))
     }
 
     /// Removes the last element of an array field.
     pub fn pop_last<T: ArrayField>(self, field: impl AsField<M, Type = T>) -> Self {
-        self.with("$pop", field.as_field().path(), Ok(Bson::Int32(1)))
+        self.on("$pop", field.as_field(), Ok(Bson::Int32(1)))
     }
 }
 
@@ -279,7 +304,10 @@ impl<M, T: FieldType> Field<M, T> {
     }
 
     /// `$unset`: see [`Update::unset`].
-    pub fn unset(self) -> Update<M> {
+    pub fn unset(self) -> Update<M>
+    where
+        T: Optional,
+    {
         Update::new().unset(self)
     }
 
@@ -317,7 +345,10 @@ impl<M, T: FieldType> Field<M, T> {
     }
 
     /// `$currentDate`: see [`Update::current_date`].
-    pub fn current_date(self) -> Update<M> {
+    pub fn current_date(self) -> Update<M>
+    where
+        T::Scalar: DateLike,
+    {
         Update::new().current_date(self)
     }
 
@@ -392,6 +423,12 @@ mod tests {
     fn city() -> Field<User, String> {
         Field::new("address.city")
     }
+    fn nick() -> Field<User, Option<String>> {
+        Field::new("nick")
+    }
+    fn seen() -> Field<User, bson::DateTime> {
+        Field::new("seen")
+    }
 
     #[test]
     fn operators_combine_into_one_document() {
@@ -406,21 +443,21 @@ mod tests {
         );
         let u = tags()
             .push_each(["a", "b"])
-            .and(age().unset())
-            .and(age().current_date());
+            .and(nick().unset())
+            .and(seen().current_date());
         assert_eq!(
             u.to_document().unwrap(),
-            doc! {"$push": {"tags": {"$each": ["a", "b"]}}, "$unset": {"age": ""}, "$currentDate": {"age": {"$type": "date"}}}
+            doc! {"$push": {"tags": {"$each": ["a", "b"]}}, "$unset": {"nick": ""}, "$currentDate": {"seen": {"$type": "date"}}}
         );
         let u = tags()
             .add_to_set("x")
-            .pull(tags(), "y")
-            .and(tags().pop_last())
+            .pull(Field::<User, Vec<String>>::new("old_tags"), "y")
+            .and(Field::<User, Vec<i32>>::new("queue").pop_last())
             .min(age(), 3u32)
             .max(score(), 9.0);
         assert_eq!(
             u.to_document().unwrap(),
-            doc! {"$addToSet": {"tags": "x"}, "$pull": {"tags": "y"}, "$pop": {"tags": 1}, "$min": {"age": 3i64}, "$max": {"score": 9.0}}
+            doc! {"$addToSet": {"tags": "x"}, "$pull": {"old_tags": "y"}, "$pop": {"queue": 1}, "$min": {"age": 3i64}, "$max": {"score": 9.0}}
         );
         assert_eq!(
             tags().pop_first().to_document().unwrap(),
@@ -430,5 +467,24 @@ mod tests {
             city().set_on_insert("Nice").to_document().unwrap(),
             doc! {"$setOnInsert": {"address.city": "Nice"}}
         );
+    }
+
+    #[test]
+    fn mistakes_are_reported_not_sent() {
+        let twice = age().inc(1u32).inc(age(), 2u32).to_document().unwrap_err();
+        assert!(
+            twice.to_string().contains("`age` is given twice to $inc"),
+            "{twice}"
+        );
+        let elements: Field<User, f64> =
+            <Field<User, f64> as crate::field::Paths>::at("items.price", true);
+        let through = elements.set(1.0).to_document().unwrap_err();
+        assert!(
+            through.to_string().contains("reaches into array elements"),
+            "{through}"
+        );
+        let flattened: Field<User, String> = Field::new("");
+        let err = flattened.set("x").to_document().unwrap_err();
+        assert!(err.to_string().contains("flattened"), "{err}");
     }
 }

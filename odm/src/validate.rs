@@ -130,6 +130,22 @@ pub fn split_path(path: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// `a == b` in a constant, for checks the derives make at compile time.
+pub const fn const_str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Reads a value an update would store as the field's Rust type; a value of the wrong
 /// shape is a `type` failure.
 pub fn stored_value<T: DeserializeOwned>(
@@ -188,9 +204,10 @@ impl<T: Nested + DeserializeOwned> Nested for Vec<T> {
         }
     }
     fn validate_nested_path(path: &str, value: &Bson, at: &str, errors: &mut ValidationErrors) {
-        // Into an element: `items.3` sets one element, `items.3.price` a field of it.
+        // Into an element: `items.3` sets one element, `items.3.price` a field of it;
+        // `items.$` is an element appended by `$push` / `$addToSet`.
         let (index, rest) = split_path(path);
-        if !index.bytes().all(|b| b.is_ascii_digit()) {
+        if index != "$" && (index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit())) {
             return;
         }
         let at = join(at, index);

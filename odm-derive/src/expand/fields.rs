@@ -44,13 +44,24 @@ pub fn model_paths(c: &Container<'_>, p: &TokenStream) -> (TokenStream, TokenStr
         } else {
             f.name.clone()
         };
-        quote!(#ident: <<#ty as #p::FieldType>::Paths<#model> as #p::Paths>::at(#path))
+        quote!(#ident: <<#ty as #p::FieldType>::Paths<#model> as #p::Paths>::at(#path, false))
+    });
+    // The stored name of each field, for projections to check theirs against.
+    let names = path_fields(c).filter(|f| !f.attrs.flatten).map(|f| {
+        let konst = format_ident!("__ODM_NAME_{}", f.ident);
+        let n = &f.name;
+        quote!(#[doc(hidden)] pub const #konst: &'static str = #n;)
     });
     let def = quote! {
         #[doc = #doc]
         #[allow(non_camel_case_types, dead_code)]
         #vis struct #name {
             #(#members,)*
+        }
+
+        #[allow(non_upper_case_globals)]
+        impl #name {
+            #(#names)*
         }
     };
     let build = quote!(#name { #(#inits,)* });
@@ -74,59 +85,59 @@ pub fn embedded_paths(c: &Container<'_>, p: &TokenStream) -> (TokenStream, Token
                 f.name.clone()
             }
         );
-        quote!(#[doc = #doc] #fvis #ident: <#fty as #p::FieldType>::Paths<M>)
+        quote!(#[doc = #doc] #fvis #ident: <#fty as #p::FieldType>::Paths<OdmRoot>)
     });
     let inits = path_fields(c).map(|f| {
         let (ident, fty) = (f.ident, f.ty);
         let at = if f.attrs.flatten {
-            quote!(path)
+            quote!(__odm_path)
         } else {
             let n = &f.name;
-            quote!(#p::join_path(path, #n))
+            quote!(#p::join_path(__odm_path, #n))
         };
-        quote!(#ident: <<#fty as #p::FieldType>::Paths<M> as #p::Paths>::at(#at))
+        quote!(#ident: <<#fty as #p::FieldType>::Paths<OdmRoot> as #p::Paths>::at(#at, __odm_in_array))
     });
     let def = quote! {
         #[doc = #doc]
         #[allow(non_camel_case_types, dead_code)]
-        #vis struct #name<M: 'static, S: 'static = #ty> {
+        #vis struct #name<OdmRoot: 'static, OdmSelf: 'static = #ty> {
             #[doc(hidden)]
-            pub __this: #p::Field<M, S>,
+            pub __odm_this: #p::Field<OdmRoot, OdmSelf>,
             #(#members,)*
         }
     };
     let impls = quote! {
         #[automatically_derived]
-        impl<M: 'static, S: 'static> ::core::ops::Deref for #name<M, S> {
-            type Target = #p::Field<M, S>;
-            fn deref(&self) -> &#p::Field<M, S> {
-                &self.__this
+        impl<OdmRoot: 'static, OdmSelf: 'static> ::core::ops::Deref for #name<OdmRoot, OdmSelf> {
+            type Target = #p::Field<OdmRoot, OdmSelf>;
+            fn deref(&self) -> &#p::Field<OdmRoot, OdmSelf> {
+                &self.__odm_this
             }
         }
 
         #[automatically_derived]
-        impl<M: 'static, S: 'static> ::core::clone::Clone for #name<M, S> {
+        impl<OdmRoot: 'static, OdmSelf: 'static> ::core::clone::Clone for #name<OdmRoot, OdmSelf> {
             fn clone(&self) -> Self {
                 *self
             }
         }
 
         #[automatically_derived]
-        impl<M: 'static, S: 'static> ::core::marker::Copy for #name<M, S> {}
+        impl<OdmRoot: 'static, OdmSelf: 'static> ::core::marker::Copy for #name<OdmRoot, OdmSelf> {}
 
         #[automatically_derived]
-        impl<M: 'static, S: 'static> #p::AsField<M> for #name<M, S> {
-            type Type = S;
-            fn as_field(&self) -> #p::Field<M, S> {
-                self.__this
+        impl<OdmRoot: 'static, OdmSelf: 'static> #p::AsField<OdmRoot> for #name<OdmRoot, OdmSelf> {
+            type Type = OdmSelf;
+            fn as_field(&self) -> #p::Field<OdmRoot, OdmSelf> {
+                self.__odm_this
             }
         }
 
         #[automatically_derived]
-        impl<M: 'static, S: 'static> #p::Paths for #name<M, S> {
-            type Optional = #name<M, ::core::option::Option<S>>;
-            fn at(path: &'static str) -> Self {
-                #name { __this: #p::Field::new(path), #(#inits,)* }
+        impl<OdmRoot: 'static, OdmSelf: 'static> #p::Paths for #name<OdmRoot, OdmSelf> {
+            type Optional = #name<OdmRoot, ::core::option::Option<OdmSelf>>;
+            fn at(__odm_path: &'static str, __odm_in_array: bool) -> Self {
+                #name { __odm_this: <#p::Field<OdmRoot, OdmSelf> as #p::Paths>::at(__odm_path, __odm_in_array), #(#inits,)* }
             }
         }
     };

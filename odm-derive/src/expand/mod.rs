@@ -9,21 +9,27 @@ mod value;
 
 use proc_macro_crate::{FoundCrate, crate_name};
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::quote_spanned;
 use syn::Ident;
 
 use crate::ast::{Container, Kind};
 
 /// `::odm::__private`, or the same under the name the crate was renamed to.
 pub fn private() -> TokenStream {
+    private_at(Span::call_site())
+}
+
+/// [`private`] with every token carrying `span`, for code whose errors must point at the
+/// user's attribute.
+pub fn private_at(span: Span) -> TokenStream {
     let root = match crate_name("odm") {
         Ok(FoundCrate::Name(name)) => {
-            let ident = Ident::new(&name, Span::call_site());
-            quote!(::#ident)
+            let ident = Ident::new(&name, span);
+            quote_spanned!(span=> ::#ident)
         }
-        Ok(FoundCrate::Itself) | Err(_) => quote!(::odm),
+        Ok(FoundCrate::Itself) | Err(_) => quote_spanned!(span=> ::odm),
     };
-    quote!(#root::__private)
+    quote_spanned!(span=> #root::__private)
 }
 
 pub fn expand(c: &Container<'_>) -> TokenStream {

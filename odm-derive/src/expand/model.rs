@@ -68,7 +68,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                 quote!(#fty),
                 quote!(&self.#ident),
                 quote! {
-                    self.#ident = #p::bson::deserialize_from_bson(id)?;
+                    self.#ident = #p::bson::deserialize_from_bson(__odm_id)?;
                     ::core::result::Result::Ok(())
                 },
             )
@@ -80,7 +80,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                 static __NONE: #p::Bson = #p::Bson::Null;
                 &__NONE
             }},
-            quote!(let _ = id; ::core::result::Result::Ok(())),
+            quote!(let _ = __odm_id; ::core::result::Result::Ok(())),
         ),
     };
     let timestamps = match (
@@ -91,15 +91,13 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
         (Some(span), Some(created), Some(updated)) => {
             let (cn, un) = (&created.name, &updated.name);
             let (ci, ui) = (created.ident, updated.ident);
-            let set_created =
-                quote_spanned!(created.ty.span()=> self.#ci = <_ as #p::Timestamp>::from_now(now););
-            let set_updated =
-                quote_spanned!(updated.ty.span()=> self.#ui = <_ as #p::Timestamp>::from_now(now););
+            let set_created = quote_spanned!(created.ty.span()=> self.#ci = <_ as #p::Timestamp>::from_now(__odm_now););
+            let set_updated = quote_spanned!(updated.ty.span()=> self.#ui = <_ as #p::Timestamp>::from_now(__odm_now););
             let _ = span;
             quote! {
                 const TIMESTAMPS: ::core::option::Option<(&'static str, &'static str)> = ::core::option::Option::Some((#cn, #un));
-                fn set_timestamps(&mut self, now: #p::DateTime, inserting: bool) {
-                    if inserting {
+                fn set_timestamps(&mut self, __odm_now: #p::DateTime, __odm_inserting: bool) {
+                    if __odm_inserting {
                         #set_created
                     }
                     #set_updated
@@ -133,7 +131,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                     #id_get
                 }
 
-                fn set_id(&mut self, id: #p::Bson) -> ::core::result::Result<(), #p::bson::error::Error> {
+                fn set_id(&mut self, __odm_id: #p::Bson) -> ::core::result::Result<(), #p::bson::error::Error> {
                     #id_set
                 }
             }
@@ -159,17 +157,9 @@ pub fn expand_embedded(c: &Container<'_>) -> TokenStream {
             impl #p::FieldType for #ty {
                 type Scalar = #ty;
                 type Item = #ty;
-                type Paths<M: 'static> = #fields_name<M, #ty>;
+                type Paths<OdmRoot: 'static> = #fields_name<OdmRoot, #ty>;
                 fn to_bson(value: &Self) -> ::core::result::Result<#p::Bson, #p::bson::error::Error> {
                     #p::serialize(value)
-                }
-            }
-
-            #[automatically_derived]
-            impl #p::Element for #ty {
-                fn element_paths() -> &'static #fields_name<#ty, #ty> {
-                    static __PATHS: #p::OnceLock<#fields_name<#ty, #ty>> = #p::OnceLock::new();
-                    __PATHS.get_or_init(|| <#fields_name<#ty, #ty> as #p::Paths>::at(""))
                 }
             }
 
@@ -178,11 +168,11 @@ pub fn expand_embedded(c: &Container<'_>) -> TokenStream {
 
             #[automatically_derived]
             impl #p::Nested for #ty {
-                fn validate_nested(&self, at: &str, errors: &mut #p::ValidationErrors) {
-                    #p::Validate::validate_at(self, at, errors)
+                fn validate_nested(&self, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
+                    #p::Validate::validate_at(self, __odm_prefix, __odm_errors)
                 }
-                fn validate_nested_path(path: &str, value: &#p::Bson, at: &str, errors: &mut #p::ValidationErrors) {
-                    <Self as #p::Validate>::validate_stored_value(path, value, at, errors)
+                fn validate_nested_path(__odm_path: &str, __odm_value: &#p::Bson, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
+                    <Self as #p::Validate>::validate_stored_value(__odm_path, __odm_value, __odm_prefix, __odm_errors)
                 }
             }
 

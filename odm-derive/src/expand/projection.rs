@@ -3,7 +3,7 @@
 //! missing field or a type mismatch at the projection's own field.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::private;
@@ -27,6 +27,30 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
         let access = quote_spanned!(ident.span()=> __fields.#ident);
         quote_spanned!(fty.span()=> let _: ::core::marker::PhantomData<#fty> = #access.__type();)
     });
+    // Documents are read with the projection's own serde names: they must be the model's.
+    // The model publishes each name as an inherent const; a local trait gives every name a
+    // fallback so that a field the model lacks is reported once (by the check above), not
+    // again here.
+    let konsts: Vec<_> = fields
+        .iter()
+        .map(|f| format_ident!("__ODM_NAME_{}", f.ident))
+        .collect();
+    let names = fields.iter().zip(&konsts).map(|(f, konst)| {
+        let own = &f.name;
+        let message = format!(
+            "projection field `{}` is stored under another name in the model: copy the model's serde rename",
+            f.ident
+        );
+        quote_spanned! {f.ident.span()=>
+            const _: () = {
+                let __odm_name = <<#model as #p::Model>::Fields>::#konst;
+                ::core::assert!(
+                    #p::const_str_eq(__odm_name, #own) || #p::const_str_eq(__odm_name, __ODM_ABSENT),
+                    #message
+                );
+            };
+        }
+    });
     let no_id = (!has_id).then(|| quote!(__doc.insert("_id", 0i32);));
     quote! {
         const _: () = {
@@ -39,6 +63,14 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
                     __doc
                 }
             }
+
+            const __ODM_ABSENT: &str = "\0absent";
+            #[allow(non_upper_case_globals, non_snake_case)]
+            trait __OdmProjectionNames {
+                #(const #konsts: &'static str = __ODM_ABSENT;)*
+            }
+            impl __OdmProjectionNames for <#model as #p::Model>::Fields {}
+            #(#names)*
 
             #[allow(dead_code, clippy::no_effect_underscore_binding)]
             fn __odm_projection_fields_exist(__fields: &'static <#model as #p::Model>::Fields) {

@@ -1,12 +1,16 @@
 //! The `Validate` impl: every rule of every field, and the check of values an update
 //! stores. Rule calls carry the span of their attribute, so a rule on a field type it
 //! does not fit (`range` on a `String`) is reported at `range`.
+//!
+//! Identifiers the generated functions introduce start with `__odm_`, so that user
+//! expressions pasted into them (`one_of(...)`, `custom = ...`) cannot capture them.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
+use super::private_at;
 use crate::ast::{Container, Field};
-use crate::attr::{Bound, Rule, RuleKind};
+use crate::attr::{Bound, Rule, RuleKind, SerdeWith};
 
 fn usize_bound(b: &Option<Bound>) -> TokenStream {
     match b {
@@ -28,56 +32,85 @@ fn f64_bound(b: &Option<Bound>) -> TokenStream {
     }
 }
 
-/// The check of one rule on `__v` (a reference to the value), reported at `__at`.
-fn rule(rule: &Rule, p: &TokenStream) -> TokenStream {
+/// The check of one rule on `__odm_v` (a reference to the value), reported at `__odm_at`.
+fn rule(rule: &Rule) -> TokenStream {
     let span = rule.span;
+    // The runtime's path carries the rule's span too, so that every part of an error about
+    // the rule points at the attribute.
+    let p = private_at(span);
     match &rule.kind {
         RuleKind::Length { min, max } => {
             let (min, max) = (usize_bound(min), usize_bound(max));
-            quote_spanned!(span=> #p::check_length(__v, #min, #max, &__at, errors);)
+            quote_spanned!(span=> #p::check_length(__odm_v, #min, #max, &__odm_at, __odm_errors);)
         }
         RuleKind::Range { min, max } => {
             let (min, max) = (f64_bound(min), f64_bound(max));
-            quote_spanned!(span=> #p::check_range(__v, #min, #max, &__at, errors);)
+            quote_spanned!(span=> #p::check_range(__odm_v, #min, #max, &__odm_at, __odm_errors);)
         }
-        RuleKind::Email => quote_spanned!(span=> #p::check_email(__v, &__at, errors);),
-        RuleKind::Url => quote_spanned!(span=> #p::check_url(__v, &__at, errors);),
-        RuleKind::NonEmpty => quote_spanned!(span=> #p::check_non_empty(__v, &__at, errors);),
+        RuleKind::Email => {
+            quote_spanned!(span=> #p::check_email(__odm_v, &__odm_at, __odm_errors);)
+        }
+        RuleKind::Url => quote_spanned!(span=> #p::check_url(__odm_v, &__odm_at, __odm_errors);),
+        RuleKind::NonEmpty => {
+            quote_spanned!(span=> #p::check_non_empty(__odm_v, &__odm_at, __odm_errors);)
+        }
         RuleKind::Pattern(lit) => quote_spanned! {span=>
             {
-                static __RE: #p::OnceLock<#p::Regex> = #p::OnceLock::new();
-                let __re = __RE.get_or_init(|| #p::Regex::new(#lit).expect("the derive checked this pattern"));
-                #p::check_pattern(__v, __re, &__at, errors);
+                static __ODM_RE: #p::OnceLock<#p::Regex> = #p::OnceLock::new();
+                let __odm_re = __ODM_RE.get_or_init(|| #p::Regex::new(#lit).expect("the derive checked this pattern"));
+                #p::check_pattern(__odm_v, __odm_re, &__odm_at, __odm_errors);
             }
         },
         RuleKind::OneOf(values) => {
-            quote_spanned!(span=> #p::check_one_of(__v, &[#(#values),*], &__at, errors);)
+            quote_spanned!(span=> #p::check_one_of(__odm_v, &[#(#values),*], &__odm_at, __odm_errors);)
         }
         RuleKind::Custom(path) => {
-            quote_spanned!(span=> #p::check_custom(__v, #path, &__at, errors);)
+            quote_spanned!(span=> #p::check_custom(__odm_v, #path, &__odm_at, __odm_errors);)
         }
     }
 }
 
-/// The rules of a field applied to `__value` (the field's whole value, by reference):
+/// The rules of a field applied to `__odm_value` (the field's whole value, by reference):
 /// for an `Option`, only when present.
-fn field_rules(f: &Field<'_>, p: &TokenStream) -> TokenStream {
+fn field_rules(f: &Field<'_>) -> TokenStream {
     if f.attrs.rules.is_empty() {
         return TokenStream::new();
     }
-    let rules = f.attrs.rules.iter().map(|r| rule(r, p));
+    let rules = f.attrs.rules.iter().map(rule);
     if f.option_inner().is_some() {
         quote! {
-            if let ::core::option::Option::Some(__v) = __value {
+            if let ::core::option::Option::Some(__odm_v) = __odm_value {
                 #(#rules)*
             }
         }
     } else {
         quote! {
-            let __v = __value;
+            let __odm_v = __odm_value;
             #(#rules)*
         }
     }
+}
+
+/// Reads a value an update stores back as the field's type, honouring `serde(with)`.
+fn read_back(f: &Field<'_>, p: &TokenStream) -> Option<TokenStream> {
+    let fty = f.ty;
+    let serde_crate = format!("{}::serde", p.to_string().replace(' ', ""));
+    let field_attr = match &f.attrs.with {
+        None => {
+            return Some(
+                quote!(#p::stored_value::<#fty>(__odm_new_value, &__odm_at, __odm_errors)),
+            );
+        }
+        Some(SerdeWith::Module(m)) => quote!(#[serde(with = #m)]),
+        Some(SerdeWith::Deserialize(d)) => quote!(#[serde(deserialize_with = #d)]),
+        Some(SerdeWith::SerializeOnly) => return None,
+    };
+    Some(quote! {{
+        #[derive(#p::serde::Deserialize)]
+        #[serde(crate = #serde_crate)]
+        struct __OdmStored(#field_attr #fty);
+        #p::stored_value::<__OdmStored>(__odm_new_value, &__odm_at, __odm_errors).map(|__odm_w| __odm_w.0)
+    }})
 }
 
 pub fn validate_impl(c: &Container<'_>, p: &TokenStream) -> TokenStream {
@@ -91,55 +124,55 @@ pub fn validate_impl(c: &Container<'_>, p: &TokenStream) -> TokenStream {
             continue;
         }
         let (ident, fty, name) = (f.ident, f.ty, &f.name);
-        let rules = field_rules(f, p);
-        let nested_span = f.attrs.nested.unwrap_or_else(|| f.span());
+        let rules = field_rules(f);
+        let nested_span = f.attrs.nested.unwrap_or_else(Span::call_site);
+        let pn = private_at(nested_span);
         let nested_check = if nested {
-            quote_spanned!(nested_span=> #p::Nested::validate_nested(__value, &__at, errors);)
+            quote_spanned!(nested_span=> #pn::Nested::validate_nested(__odm_value, &__odm_at, __odm_errors);)
         } else {
             TokenStream::new()
         };
         if f.attrs.flatten {
             // A flattened document's fields sit at this level.
             checks.push(quote! {{
-                let __at = at.to_string();
-                let __value = &self.#ident;
+                let __odm_at = ::std::string::ToString::to_string(__odm_prefix);
+                let __odm_value = &self.#ident;
                 #nested_check
             }});
             if nested {
-                flattened.push(quote_spanned!(nested_span=> <#fty as #p::Nested>::validate_nested_path(path, value, at, errors);));
+                flattened.push(quote_spanned!(nested_span=> <#fty as #pn::Nested>::validate_nested_path(__odm_path, __odm_new_value, __odm_prefix, __odm_errors);));
             }
             continue;
         }
         checks.push(quote! {{
-            let __at = #p::join(at, #name);
-            let __value = &self.#ident;
+            let __odm_at = #p::join(__odm_prefix, #name);
+            let __odm_value = &self.#ident;
             #rules
             #nested_check
         }});
         // Values stored by updates: the whole field, or (nested) a path inside it.
-        let whole = if f.attrs.with {
-            // A custom serde representation cannot be read back as the Rust type here.
-            TokenStream::new()
-        } else {
-            quote! {
-                if let ::core::option::Option::Some(__stored) = #p::stored_value::<#fty>(value, &__at, errors) {
-                    let __value = &__stored;
+        let whole = match read_back(f, p) {
+            Some(read) => quote! {
+                if let ::core::option::Option::Some(__odm_stored) = #read {
+                    let __odm_value = &__odm_stored;
                     #rules
                     #nested_check
                 }
-            }
+            },
+            // `serialize_with` alone: there is no way to read the stored form back.
+            None => TokenStream::new(),
         };
         let inside = if nested {
-            quote_spanned!(nested_span=> <#fty as #p::Nested>::validate_nested_path(__rest, value, &__at, errors);)
+            quote_spanned!(nested_span=> <#fty as #pn::Nested>::validate_nested_path(__odm_rest, __odm_new_value, &__odm_at, __odm_errors);)
         } else {
-            quote!(let _ = __rest;)
+            quote!(let _ = __odm_rest;)
         };
         arms.push(quote! {
             #name => {
-                let __at = #p::join(at, #name);
-                match __rest {
+                let __odm_at = #p::join(__odm_prefix, #name);
+                match __odm_rest {
                     ::core::option::Option::None => { #whole }
-                    ::core::option::Option::Some(__rest) => { #inside }
+                    ::core::option::Option::Some(__odm_rest) => { #inside }
                 }
             }
         });
@@ -148,14 +181,14 @@ pub fn validate_impl(c: &Container<'_>, p: &TokenStream) -> TokenStream {
         #[automatically_derived]
         impl #p::Validate for #ty {
             #[allow(unused_variables)]
-            fn validate_at(&self, at: &str, errors: &mut #p::ValidationErrors) {
+            fn validate_at(&self, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
                 #(#checks)*
             }
 
             #[allow(unused_variables)]
-            fn validate_stored_value(path: &str, value: &#p::Bson, at: &str, errors: &mut #p::ValidationErrors) {
-                let (__head, __rest) = #p::split_path(path);
-                match __head {
+            fn validate_stored_value(__odm_path: &str, __odm_new_value: &#p::Bson, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
+                let (__odm_head, __odm_rest) = #p::split_path(__odm_path);
+                match __odm_head {
                     #(#arms)*
                     _ => { #(#flattened)* }
                 }

@@ -23,17 +23,9 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
             impl #p::FieldType for #ty {
                 type Scalar = #ty;
                 type Item = #ty;
-                type Paths<M: 'static> = #p::Field<M, #ty>;
+                type Paths<OdmRoot: 'static> = #p::Field<OdmRoot, #ty>;
                 fn to_bson(value: &Self) -> ::core::result::Result<#p::Bson, #p::bson::error::Error> {
                     #p::serialize(value)
-                }
-            }
-
-            #[automatically_derived]
-            impl #p::Element for #ty {
-                fn element_paths() -> &'static #p::Field<#ty, #ty> {
-                    static __PATHS: #p::Field<#ty, #ty> = #p::Field::new("");
-                    &__PATHS
                 }
             }
 

@@ -146,3 +146,47 @@ pub async fn finish(db: Db) {
     }
     db.close().await;
 }
+
+/// A type that contains itself, through a `Vec` and through a `Box`.
+#[derive(Embedded, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Comment {
+    #[odm(non_empty)]
+    pub text: String,
+    #[serde(default)]
+    #[odm(nested)]
+    pub replies: Vec<Comment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted: Option<Box<Comment>>,
+}
+
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Thread {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<ObjectId>,
+    #[odm(nested)]
+    pub root: Comment,
+    /// A chrono date kept as a BSON date, with a rule checked on updates too.
+    #[serde(with = "odm::chrono_datetime")]
+    #[odm(custom = not_in_the_future)]
+    pub opened: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[odm(unique)]
+    pub slug: Option<String>,
+    pub score: Option<i32>,
+}
+
+pub fn not_in_the_future(at: &chrono::DateTime<chrono::Utc>) -> Result<(), String> {
+    if *at > chrono::Utc::now() + chrono::Duration::minutes(1) {
+        Err("is in the future".into())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn comment(text: &str) -> Comment {
+    Comment {
+        text: text.into(),
+        replies: Vec::new(),
+        quoted: None,
+    }
+}

@@ -5,7 +5,7 @@
 mod common;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, expect_code};
+use common::{TestServer, expect_code, expect_command_codes};
 use futures::TryStreamExt;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,24 +139,14 @@ async fn rename_collection_keeps_data_and_indexes() {
             .unwrap(),
         2
     );
-    expect_code(
-        admin
-            .run_command(doc! {"renameCollection": "b.taken", "to": "b.taken"})
-            .await,
-        20,
-    );
-    expect_code(
-        admin
-            .run_command(doc! {"renameCollection": "b.taken", "to": "b.$bad"})
-            .await,
-        73,
-    );
-    expect_code(
-        s.db("b")
-            .run_command(doc! {"renameCollection": "b.taken", "to": "b.y"})
-            .await,
-        13,
-    );
+    let rename = |to: &str| doc! {"renameCollection": "b.taken", "to": to};
+    expect_command_codes(
+        &admin,
+        vec![(rename("b.taken"), 20), (rename("b.$bad"), 73)],
+    )
+    .await;
+    // Only the admin database runs renameCollection.
+    expect_command_codes(&s.db("b"), vec![(rename("b.y"), 13)]).await;
     s.stop().await;
 }
 
@@ -194,16 +184,17 @@ async fn validators_refuse_bad_documents() {
         .unwrap();
     people.insert_one(doc! {"name": 5}).await.unwrap();
     assert_eq!(people.count_documents(doc! {}).await.unwrap(), 3);
-    expect_code(
-        db.run_command(doc! {"create": "x", "validator": {"$jsonSchema": {}}})
-            .await,
-        72,
-    );
-    expect_code(
-        db.run_command(doc! {"collMod": "people", "validationLevel": "sometimes"})
-            .await,
-        2,
-    );
+    expect_command_codes(
+        &db,
+        vec![
+            (doc! {"create": "x", "validator": {"$jsonSchema": {}}}, 72),
+            (
+                doc! {"collMod": "people", "validationLevel": "sometimes"},
+                2,
+            ),
+        ],
+    )
+    .await;
     s.stop().await;
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, code, expect_code};
+use common::{TestServer, code, expect_code, expect_command_codes};
 use futures::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::error::{ErrorKind, WriteFailure};
@@ -15,6 +15,17 @@ fn unique(keys: Document) -> IndexModel {
     IndexModel::builder()
         .keys(keys)
         .options(IndexOptions::builder().unique(true).build())
+        .build()
+}
+
+/// A TTL index on `at` (named `at_1`).
+fn ttl_on_at(secs: u64) -> IndexModel {
+    let ttl = IndexOptions::builder()
+        .expire_after(std::time::Duration::from_secs(secs))
+        .build();
+    IndexModel::builder()
+        .keys(doc! {"at": 1})
+        .options(ttl)
         .build()
 }
 
@@ -96,39 +107,18 @@ async fn create_list_drop_and_conflicts() {
         ),
         (4, 4)
     );
-    expect_code(
-        s.db("t")
-            .run_command(
-                doc! {"createIndexes": "c", "indexes": [{"key": {"other": 1}, "name": "email_1"}]},
-            )
-            .await,
-        86,
-    );
-    expect_code(
-        s.db("t")
-            .run_command(
-                doc! {"createIndexes": "c", "indexes": [{"key": {"email": 1}, "name": "second"}]},
-            )
-            .await,
-        85,
-    );
-    expect_code(
-        s.db("t")
-            .run_command(
-                doc! {"createIndexes": "c", "indexes": [{"key": {"email": 1}, "name": "email_1"}]},
-            )
-            .await,
-        85,
-    );
-    expect_code(
-        s.db("t")
-            .run_command(
-                doc! {"createIndexes": "c", "indexes": [{"key": {"t": "text"}, "name": "t"}]},
-            )
-            .await,
-        67,
-    );
-    expect_code(s.db("t").run_command(doc! {"createIndexes": "c", "indexes": [{"key": {"a": 1}, "name": "a", "bogus": 1}]}).await, 197);
+    let index = |spec: Document| doc! {"createIndexes": "c", "indexes": [spec]};
+    expect_command_codes(
+        &s.db("t"),
+        vec![
+            (index(doc! {"key": {"other": 1}, "name": "email_1"}), 86),
+            (index(doc! {"key": {"email": 1}, "name": "second"}), 85),
+            (index(doc! {"key": {"email": 1}, "name": "email_1"}), 85),
+            (index(doc! {"key": {"t": "text"}, "name": "t"}), 67),
+            (index(doc! {"key": {"a": 1}, "name": "a", "bogus": 1}), 197),
+        ],
+    )
+    .await;
 
     coll.drop_index("age_1_name_-1").await.unwrap();
     expect_code(coll.drop_index("age_1_name_-1").await, 27);
@@ -516,17 +506,7 @@ async fn indexed_and_unindexed_answers_agree() {
 async fn coll_mod_changes_ttl_and_hidden() {
     let s = TestServer::start().await;
     let coll = s.db("t").collection::<Document>("c");
-    let ttl = IndexOptions::builder()
-        .expire_after(std::time::Duration::from_secs(60))
-        .build();
-    coll.create_index(
-        IndexModel::builder()
-            .keys(doc! {"at": 1})
-            .options(ttl)
-            .build(),
-    )
-    .await
-    .unwrap();
+    coll.create_index(ttl_on_at(60)).await.unwrap();
     let reply = s
         .db("t")
         .run_command(doc! {"collMod": "c", "index": {"name": "at_1", "expireAfterSeconds": 120}})
@@ -570,17 +550,7 @@ async fn ttl_indexes_expire_documents() {
         odm_server::Config::in_memory().ttl_monitor_interval(std::time::Duration::from_millis(100));
     let s = TestServer::with_config(config).await;
     let coll = s.db("t").collection::<Document>("sessions");
-    let ttl = IndexOptions::builder()
-        .expire_after(std::time::Duration::from_secs(60))
-        .build();
-    coll.create_index(
-        IndexModel::builder()
-            .keys(doc! {"at": 1})
-            .options(ttl)
-            .build(),
-    )
-    .await
-    .unwrap();
+    coll.create_index(ttl_on_at(60)).await.unwrap();
     let now = bson::DateTime::now().timestamp_millis();
     coll.insert_many(vec![
         doc! {"_id": "old", "at": bson::DateTime::from_millis(now - 3_600_000)},

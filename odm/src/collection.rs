@@ -48,6 +48,16 @@ pub struct UpdateResult {
     pub upserted_id: Option<Bson>,
 }
 
+impl From<mongodb::results::UpdateResult> for UpdateResult {
+    fn from(r: mongodb::results::UpdateResult) -> Self {
+        UpdateResult {
+            matched: r.matched_count,
+            modified: r.modified_count,
+            upserted_id: r.upserted_id,
+        }
+    }
+}
+
 /// A type to read query results into instead of the whole model: derive it with
 /// `#[derive(Projection)] #[odm(model = User)]`; each field must exist in the model with
 /// the same type.
@@ -274,31 +284,21 @@ impl<M: Model> Collection<M> {
     /// Applies `update` to the first matching document.
     pub async fn update_one(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
         let update = prepare_update(update, false)?;
-        let r = self
-            .raw
+        self.raw
             .update_one(filter.into_document()?, update)
             .await
-            .map_err(|e| self.write_error(e, &Document::new()))?;
-        Ok(UpdateResult {
-            matched: r.matched_count,
-            modified: r.modified_count,
-            upserted_id: r.upserted_id,
-        })
+            .map_err(|e| self.write_error(e, &Document::new()))
+            .map(UpdateResult::from)
     }
 
     /// Applies `update` to every matching document.
     pub async fn update_many(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
         let update = prepare_update(update, false)?;
-        let r = self
-            .raw
+        self.raw
             .update_many(filter.into_document()?, update)
             .await
-            .map_err(|e| self.write_error(e, &Document::new()))?;
-        Ok(UpdateResult {
-            matched: r.matched_count,
-            modified: r.modified_count,
-            upserted_id: r.upserted_id,
-        })
+            .map_err(|e| self.write_error(e, &Document::new()))
+            .map(UpdateResult::from)
     }
 
     /// Applies `update` to the first matching document, or inserts one built from the
@@ -307,17 +307,12 @@ impl<M: Model> Collection<M> {
         let update = prepare_update(update, true)?;
         let filter = filter.into_document()?;
         validate_upsert_seed::<M>(&filter)?;
-        let r = self
-            .raw
+        self.raw
             .update_one(filter, update)
             .upsert(true)
             .await
-            .map_err(|e| self.write_error(e, &Document::new()))?;
-        Ok(UpdateResult {
-            matched: r.matched_count,
-            modified: r.modified_count,
-            upserted_id: r.upserted_id,
-        })
+            .map_err(|e| self.write_error(e, &Document::new()))
+            .map(UpdateResult::from)
     }
 
     /// Replaces the first matching document by `model` (validated; its updated
@@ -329,16 +324,11 @@ impl<M: Model> Collection<M> {
         if matches!(doc.get("_id"), Some(Bson::Null)) {
             doc.remove("_id");
         }
-        let r = self
-            .raw
+        self.raw
             .replace_one(filter.into_document()?, doc.clone())
             .await
-            .map_err(|e| self.write_error(e, &doc))?;
-        Ok(UpdateResult {
-            matched: r.matched_count,
-            modified: r.modified_count,
-            upserted_id: r.upserted_id,
-        })
+            .map_err(|e| self.write_error(e, &doc))
+            .map(UpdateResult::from)
     }
 
     /// Updates the first matching document and returns it: as it was before (default)

@@ -19,6 +19,15 @@ pub fn fields_ident(c: &Container<'_>) -> syn::Ident {
     format_ident!("{}Fields", c.ident)
 }
 
+/// The doc line of a paths member: the name the field is stored under.
+fn member_doc(f: &Field<'_>) -> String {
+    if f.attrs.flatten {
+        "(flattened)".to_string()
+    } else {
+        format!("`{}`", f.name)
+    }
+}
+
 /// The struct of a model's paths and the expression that builds it.
 pub fn model_paths(c: &Container<'_>, p: &TokenStream) -> (TokenStream, TokenStream) {
     let model = c.ident;
@@ -27,14 +36,7 @@ pub fn model_paths(c: &Container<'_>, p: &TokenStream) -> (TokenStream, TokenStr
     let doc = format!("Typed paths of [`{model}`]'s fields, from `{model}::fields()`.");
     let members = path_fields(c).map(|f| {
         let (ident, ty, fvis) = (f.ident, f.ty, f.vis);
-        let doc = format!(
-            "`{}`",
-            if f.attrs.flatten {
-                "(flattened)".to_string()
-            } else {
-                f.name.clone()
-            }
-        );
+        let doc = member_doc(f);
         quote!(#[doc = #doc] #fvis #ident: <#ty as #p::FieldType>::Paths<#model>)
     });
     let inits = path_fields(c).map(|f| {
@@ -77,14 +79,7 @@ pub fn embedded_paths(c: &Container<'_>, p: &TokenStream) -> (TokenStream, Token
         format!("Typed paths of [`{ty}`]'s fields, nested under the path of a field of that type.");
     let members = path_fields(c).map(|f| {
         let (ident, fty, fvis) = (f.ident, f.ty, f.vis);
-        let doc = format!(
-            "`{}`",
-            if f.attrs.flatten {
-                "(flattened)".to_string()
-            } else {
-                f.name.clone()
-            }
-        );
+        let doc = member_doc(f);
         quote!(#[doc = #doc] #fvis #ident: <#fty as #p::FieldType>::Paths<OdmRoot>)
     });
     let inits = path_fields(c).map(|f| {

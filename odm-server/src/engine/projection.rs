@@ -63,7 +63,7 @@ impl Projection {
         let mut mode: Option<bool> = None; // Some(true): inclusion
         let mut include_id = true;
         let mut flat = Vec::with_capacity(spec.len());
-        flatten("", spec, &mut flat);
+        flatten_spec("", spec, &mut flat);
         for (path, value) in &flat {
             let (path, value) = (path.as_str(), *value);
             crate::engine::path::check_path_length(path)?;
@@ -157,8 +157,13 @@ impl Projection {
 }
 
 /// `{a: {b: 1}}` is the same projection as `{"a.b": 1}`: nested specs become dotted
-/// paths, while objects starting with an operator stay values.
-fn flatten<'a>(prefix: &str, spec: &'a Document, out: &mut Vec<(String, &'a Bson)>) {
+/// paths, while objects starting with an operator (and empty objects) stay values. `$project`
+/// and `$addFields` read their specs the same way.
+pub(crate) fn flatten_spec<'a>(
+    prefix: &str,
+    spec: &'a Document,
+    out: &mut Vec<(String, &'a Bson)>,
+) {
     for (key, value) in spec {
         let path = if prefix.is_empty() {
             key.clone()
@@ -169,7 +174,7 @@ fn flatten<'a>(prefix: &str, spec: &'a Document, out: &mut Vec<(String, &'a Bson
             Bson::Document(d)
                 if !d.is_empty() && !d.keys().next().is_some_and(|k| k.starts_with('$')) =>
             {
-                flatten(&path, d, out)
+                flatten_spec(&path, d, out)
             }
             _ => out.push((path, value)),
         }

@@ -52,6 +52,17 @@ pub fn code(err: &Error) -> Option<i32> {
 }
 
 /// Asserts that a result failed with `expected` and returns the error message.
+/// Runs each command on `db` and checks it fails with its code; the failure names the
+/// command.
+pub async fn expect_command_codes(db: &Database, cases: Vec<(bson::Document, i32)>) {
+    for (command, expected) in cases {
+        match db.run_command(command.clone()).await {
+            Ok(reply) => panic!("{command}: expected code {expected}, got {reply}"),
+            Err(e) => assert_eq!(code(&e), Some(expected), "{command}: wrong error: {e}"),
+        }
+    }
+}
+
 pub fn expect_code<T: std::fmt::Debug>(result: mongodb::error::Result<T>, expected: i32) -> String {
     match result {
         Ok(v) => panic!("expected error code {expected}, got success: {v:?}"),

@@ -129,7 +129,8 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         },
         "$addFields" | "$set" => {
             let mut flat = Vec::new();
-            flatten_fields("", as_document(name, arg)?, &mut flat);
+            // `$addFields: {a: {b: 1}}` adds `a.b`, as `{"a.b": 1}` does.
+            crate::engine::projection::flatten_spec("", as_document(name, arg)?, &mut flat);
             let fields = flat
                 .into_iter()
                 .map(|(path, v)| {
@@ -379,26 +380,6 @@ fn run_stage(stage: &Stage, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
             out
         }
     })
-}
-
-/// `{a: {b: 1}}` adds `a.b`, as `{"a.b": 1}` does: nested objects that are not operator
-/// expressions become dotted paths (an empty object stays a value).
-fn flatten_fields<'a>(prefix: &str, spec: &'a Document, out: &mut Vec<(String, &'a Bson)>) {
-    for (key, value) in spec {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            Bson::Document(d)
-                if !d.is_empty() && !d.keys().next().is_some_and(|k| k.starts_with('$')) =>
-            {
-                flatten_fields(&path, d, out)
-            }
-            _ => out.push((path, value)),
-        }
-    }
 }
 
 /// Calls `leaf` with the document that holds the last step of `steps`, descending through

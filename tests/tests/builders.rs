@@ -125,6 +125,55 @@ fn updates_sorts() {
 }
 
 #[test]
+fn the_remaining_operators() {
+    let f = User::fields();
+    let u = f
+        .age
+        .mul(2u32)
+        .push_each(f.tags, ["a", "b"])
+        .pop_first(f.items)
+        .set_on_insert(f.nickname, "new");
+    assert_eq!(
+        u.to_document().unwrap(),
+        doc! {"$mul": {"age": 2i64}, "$push": {"tags": {"$each": ["a", "b"]}}, "$pop": {"items": -1}, "$setOnInsert": {"nick_name": "new"}}
+    );
+    assert_eq!(
+        f.items.pop_last().to_document().unwrap(),
+        doc! {"$pop": {"items": 1}}
+    );
+    let since = DateTime::from_millis(1_700_000_000_000);
+    let filter = f.nickname.is_some() & f.created_at.gt(since) & f.updated_at.lte(since);
+    assert_eq!(
+        filter.to_document().unwrap(),
+        doc! {"nick_name": {"$ne": null}, "created_at": {"$gt": since}, "updated_at": {"$lte": since}}
+    );
+    // Operators on one path merge into one operator document.
+    assert_eq!(
+        (f.age.gte(18) & f.age.lt(65)).to_document().unwrap(),
+        doc! {"age": {"$gte": 18i64, "$lt": 65i64}}
+    );
+}
+
+/// A projection names the model's paths; its own fields carry the model's serde names.
+#[derive(Projection, Deserialize)]
+#[odm(model = User)]
+#[allow(dead_code)]
+struct Contact {
+    email: String,
+    #[serde(rename = "nick_name")]
+    nickname: Option<String>,
+    address: common::Address,
+}
+
+#[test]
+fn projections() {
+    assert_eq!(
+        <Contact as odm::Projection<User>>::projection(),
+        doc! {"email": 1, "nick_name": 1, "address": 1, "_id": 0}
+    );
+}
+
+#[test]
 fn declared_indexes() {
     let names: Vec<(String, bool)> = User::indexes()
         .iter()

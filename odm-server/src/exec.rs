@@ -333,7 +333,7 @@ impl CursorState {
         let projected = match &query.projection {
             Some(p) => docs
                 .iter()
-                .map(|d| p.apply(d))
+                .map(|d| p.apply_matched(d, &query.filter))
                 .collect::<CmdResult<VecDeque<_>>>()?,
             None => docs.into(),
         };
@@ -464,7 +464,7 @@ impl Stream {
                 return Ok(ControlFlow::Continue(()));
             }
             let doc = match projection {
-                Some(p) => p.apply(&doc)?,
+                Some(p) => p.apply_matched(&doc, filter)?,
                 None => doc,
             };
             Ok(match batch.add(doc) {

@@ -187,7 +187,10 @@ async fn validators_refuse_bad_documents() {
     expect_command_codes(
         &db,
         vec![
-            (doc! {"create": "x", "validator": {"$jsonSchema": {}}}, 72),
+            (
+                doc! {"create": "x", "validator": {"$jsonSchema": {"frob": 1}}},
+                9,
+            ),
             (
                 doc! {"collMod": "people", "validationLevel": "sometimes"},
                 2,
@@ -195,6 +198,32 @@ async fn validators_refuse_bad_documents() {
         ],
     )
     .await;
+
+    // A $jsonSchema validator, as DESIGN.md's validators use.
+    let schema = doc! {
+        "bsonType": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"bsonType": "string", "minLength": 1},
+            "tags": {"bsonType": "array", "items": {"bsonType": "string"}},
+        },
+    };
+    db.run_command(doc! {"create": "typed", "validator": {"$jsonSchema": schema}})
+        .await
+        .unwrap();
+    let typed = db.collection::<Document>("typed");
+    typed
+        .insert_one(doc! {"name": "a", "tags": ["x"]})
+        .await
+        .unwrap();
+    for bad in [
+        doc! {"tags": ["x"]},
+        doc! {"name": ""},
+        doc! {"name": "b", "tags": [1]},
+    ] {
+        expect_code(typed.insert_one(bad).await, 121);
+    }
+    assert_eq!(typed.count_documents(doc! {}).await.unwrap(), 1);
     s.stop().await;
 }
 

@@ -23,12 +23,6 @@ use crate::storage::catalog;
 /// `options`.
 pub fn validation_options(f: &Fields<'_>, options: &mut Document) -> CmdResult<()> {
     if let Some(v) = f.document("validator")? {
-        if v.contains_key("$jsonSchema") {
-            return Err(CommandError::new(
-                ErrorCode::InvalidOptions,
-                "$jsonSchema validators are not supported by this server yet; use query operators",
-            ));
-        }
         Filter::parse(v)?;
         options.insert("validator", v.clone());
     }

@@ -16,7 +16,7 @@ use bson::{Bson, Document, doc};
 
 use super::Ctx;
 use super::fields::Fields;
-use super::update::{self, Statement, check_array_filters, parse_update};
+use super::update::{self, Statement, parse_array_filters, parse_update};
 use super::write_concern::WriteConcern;
 use super::writes::{Validator, check_collation, in_transaction};
 use crate::engine::matcher::Filter;
@@ -40,7 +40,6 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     let wc = WriteConcern::parse(&f)?;
-    check_array_filters(&f)?;
     check_collation(f.document("collation")?)?;
     let update = match (ctx.body.get("update"), remove) {
         (Some(_), true) => {
@@ -53,7 +52,11 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 "Either an update or remove=true must be specified",
             ));
         }
-        (Some(u), false) => Some(parse_update(u)?),
+        (Some(u), false) => {
+            let update = parse_update(u)?;
+            let array_filters = parse_array_filters(&f, &update, u)?;
+            Some((update, array_filters))
+        }
         (None, true) => None,
     };
     if remove && upsert {
@@ -88,7 +91,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 ctx.state.counters.delete.fetch_add(1, Ordering::Relaxed);
                 Ok((Some(doc), doc! {"n": 1}))
             }
-            Some(update) => {
+            Some((update, array_filters)) => {
                 let mut meta = match existing {
                     Some(m) => m,
                     None if upsert => catalog::get_or_create(txn, ctx.db, coll)?.0,
@@ -101,6 +104,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                     multi: false,
                     hint: hint.clone(),
                     sort: sort.clone(),
+                    array_filters,
                 };
                 let validator = Validator::of(&meta, bypass)?;
                 let outcome = update::apply(ctx, txn, &mut meta, &st, &validator)?;
@@ -122,7 +126,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         }
     })?;
     let value = match (value, &projection) {
-        (Some(d), Some(p)) => Bson::Document(p.apply(&d)?),
+        (Some(d), Some(p)) => Bson::Document(p.apply_matched(&d, &filter)?),
         (Some(d), None) => Bson::Document(d),
         (None, _) => Bson::Null,
     };

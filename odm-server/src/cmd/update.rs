@@ -26,8 +26,10 @@ use super::writes::{
 };
 use crate::engine::matcher::Filter;
 use crate::engine::sort::SortSpec;
-use crate::engine::update::{Update, ensure_id_first, identical, upsert_seed};
-use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::engine::update::{
+    ApplyContext, ArrayFilters, Update, ensure_id_first, identical, upsert_seed,
+};
+use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
 use crate::planner::Hint;
 use crate::storage::catalog::CollectionMeta;
@@ -41,6 +43,7 @@ pub struct Statement {
     pub multi: bool,
     pub hint: Option<Hint>,
     pub sort: SortSpec,
+    pub array_filters: ArrayFilters,
 }
 
 impl Statement {
@@ -58,7 +61,7 @@ impl Statement {
                 "multi update is not supported for replacement-style update",
             ));
         }
-        check_array_filters(&f)?;
+        let array_filters = parse_array_filters(&f, &update, &spec["u"])?;
         check_collation(f.document("collation")?)?;
         Ok(Statement {
             filter,
@@ -67,33 +70,27 @@ impl Statement {
             multi,
             hint: spec.get("hint").map(Hint::parse).transpose()?.flatten(),
             sort: SortSpec::parse(f.document("sort")?.unwrap_or(&Document::new()))?,
+            array_filters,
         })
     }
 }
 
-/// Parses `u`: an update document. Pipelines (arrays) are not supported yet.
+/// Parses `u`: update operators, a replacement document, or a pipeline (an array).
 pub fn parse_update(u: &Bson) -> CmdResult<Update> {
     match u {
         Bson::Document(d) => Update::parse(d),
-        Bson::Array(_) => Err(CommandError::new(
-            ErrorCode::BadValue,
-            "pipeline-style updates (an array of stages) are not supported by this server yet",
-        )),
+        Bson::Array(stages) => Update::parse_pipeline(stages),
         other => Err(CommandError::failed_to_parse(format!(
             "Update argument must be either an object or an array, not {other}"
         ))),
     }
 }
 
-/// `arrayFilters` go with `$[<id>]`, which this server does not support yet.
-pub fn check_array_filters(f: &Fields<'_>) -> CmdResult<()> {
-    match f.array("arrayFilters")? {
-        Some(filters) if !filters.is_empty() => Err(CommandError::new(
-            ErrorCode::BadValue,
-            "arrayFilters and the filtered positional operator $[<identifier>] are not supported by this server yet",
-        )),
-        _ => Ok(()),
-    }
+/// Parses `arrayFilters` and checks them against the update's `$[<identifier>]` steps.
+pub fn parse_array_filters(f: &Fields<'_>, update: &Update, raw: &Bson) -> CmdResult<ArrayFilters> {
+    let filters = ArrayFilters::parse(f.array("arrayFilters")?.map(Vec::as_slice).unwrap_or(&[]))?;
+    filters.check_against(update, raw)?;
+    Ok(filters)
 }
 
 /// What one statement did.
@@ -139,10 +136,14 @@ pub fn apply(
                     }
                     d
                 }
-                Update::Operators(_) => upsert_seed(&st.filter)?,
+                Update::Operators(_) | Update::Pipeline(_) => upsert_seed(&st.filter)?,
             };
             // The _id comes from the filter, the update, or a new ObjectId; it goes first.
-            let doc = ensure_id_first(st.update.apply(&seed, true)?);
+            let cx = ApplyContext {
+                position: None,
+                array_filters: Some(&st.array_filters),
+            };
+            let doc = ensure_id_first(st.update.apply_in(&seed, true, cx)?);
             check_storable(&doc)?;
             validator.check(ctx, &doc, None)?;
             collection::insert(txn, meta, &doc)?;
@@ -153,7 +154,11 @@ pub fn apply(
     }
     for old in targets {
         outcome.matched += 1;
-        let new = st.update.apply(&old, false)?;
+        let cx = ApplyContext {
+            position: st.filter.array_position(&old),
+            array_filters: Some(&st.array_filters),
+        };
+        let new = st.update.apply_in(&old, false, cx)?;
         if identical(&old, &new) {
             outcome.before = Some(old.clone());
             outcome.after = Some(new);

@@ -19,7 +19,8 @@ use regex::Regex;
 
 use super::agg::expr::{self, Expression, Scope};
 use super::compare::{Number, TypeRank, compare, type_rank};
-use super::path::for_each_value;
+use super::path::{for_each_value, for_each_value_at};
+use super::schema::Schema;
 use super::types::TypeSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
@@ -38,6 +39,8 @@ pub enum Filter {
     Expr(Box<Expression>),
     /// `$alwaysTrue` / `$alwaysFalse`.
     Const(bool),
+    /// `$jsonSchema`: the whole document against a schema.
+    JsonSchema(Box<Schema>),
 }
 
 /// A condition on the values at one path.
@@ -172,7 +175,16 @@ impl Filter {
                             "$text is not supported: there is no text index on this server",
                         ));
                     }
-                    "jsonSchema" => return Err(bad_value("$jsonSchema is not supported yet")),
+                    "jsonSchema" => match value {
+                        Bson::Document(spec) => {
+                            parts.push(Filter::JsonSchema(Box::new(Schema::parse(spec)?)))
+                        }
+                        _ => {
+                            return Err(CommandError::type_mismatch(
+                                "$jsonSchema must be an object",
+                            ));
+                        }
+                    },
                     _ => {
                         return Err(bad_value(format!(
                             "unknown top level operator: {key}. If you have a field name that starts with a '$' symbol, consider using $getField or $setField."
@@ -208,6 +220,7 @@ impl Filter {
                     .unwrap_or(false)
             }
             Filter::Const(b) => *b,
+            Filter::JsonSchema(schema) => schema.matches_document(doc),
         }
     }
 
@@ -241,6 +254,38 @@ impl Filter {
             Filter::Expr(e) => expr::truthy(e.evaluate(&mut Scope::new(doc))?.as_ref()),
             other => other.matches(doc),
         })
+    }
+
+    /// For a document this filter matches: the position, in the array a condition went
+    /// through, of the element that satisfied it (what `a.$` in an update or projection
+    /// refers to). With several such conditions the last one wins, as in mongod, which
+    /// documents the case as undefined.
+    pub fn array_position(&self, doc: &Document) -> Option<usize> {
+        match self {
+            Filter::And(fs) => fs.iter().rev().find_map(|f| f.array_position(doc)),
+            Filter::Or(fs) => fs
+                .iter()
+                .find(|f| f.matches(doc))
+                .and_then(|f| f.array_position(doc)),
+            Filter::Field { path, cond } => cond_position(doc, path, cond),
+            Filter::Nor(_) | Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) => None,
+        }
+    }
+
+    /// The first step of every path the filter tests (what names an array filter).
+    pub fn top_level_names<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Filter::And(fs) | Filter::Or(fs) | Filter::Nor(fs) => {
+                fs.iter().for_each(|f| f.top_level_names(out))
+            }
+            Filter::Field { path, .. } => {
+                let first = path.split('.').next().unwrap_or(path);
+                if !out.contains(&first) {
+                    out.push(first);
+                }
+            }
+            Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) => {}
+        }
     }
 
     /// The equality conditions on plain paths that every matching document satisfies
@@ -530,6 +575,32 @@ pub fn path_matches(doc: &Document, path: &str, cond: &Cond) -> bool {
                 }
             });
             matched
+        }
+    }
+}
+
+fn cond_position(doc: &Document, path: &str, cond: &Cond) -> Option<usize> {
+    match cond {
+        Cond::Not(_) | Cond::Never => None,
+        Cond::And(cs) | Cond::All(cs) => cs.iter().rev().find_map(|c| cond_position(doc, path, c)),
+        _ => {
+            let mut found = None;
+            for_each_value_at(doc, path, &mut |reached, at| {
+                if found.is_some() || !reached_matches(cond, reached) {
+                    return;
+                }
+                // At the last step an array may match through one of its elements.
+                let element = match reached {
+                    Some(whole @ Bson::Array(items)) => match cond {
+                        Cond::ElemMatch(em) => items.iter().position(|i| elem_matches(em, i)),
+                        _ if value_matches(cond, whole) => None,
+                        _ => items.iter().position(|i| value_matches(cond, i)),
+                    },
+                    _ => None,
+                };
+                found = Some(at.or(element));
+            });
+            found.flatten()
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Everything here is a pure function of documents, so it is tested with plain
 //! documents: [`compare`] (the BSON total order), [`path`] (dotted paths through arrays),
-//! [`matcher`] (query filters), [`update`] (update operators), [`projection`], [`sort`]
+//! [`matcher`] (query filters), [`schema`] (`$jsonSchema`), [`update`] (update operators), [`projection`], [`sort`]
 //! and [`agg`] (aggregation pipelines).
 
 pub mod agg;
@@ -11,6 +11,7 @@ pub mod compare;
 pub mod matcher;
 pub mod path;
 pub mod projection;
+pub mod schema;
 pub mod sort;
 pub mod types;
 pub mod update;

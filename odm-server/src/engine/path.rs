@@ -38,30 +38,48 @@ pub fn for_each_value<'a>(
     path: &str,
     visit: &mut dyn FnMut(Reached<'a>),
 ) -> usize {
+    for_each_value_at(doc, path, &mut |reached, _| visit(reached))
+}
+
+/// [`for_each_value`], also telling each visit the position of the element it went through
+/// in the first array the path crossed (`None` if it crossed none). That position is what
+/// the positional operator `$` of updates and projections refers to.
+pub fn for_each_value_at<'a>(
+    doc: &'a Document,
+    path: &str,
+    visit: &mut dyn FnMut(Reached<'a>, Option<usize>),
+) -> usize {
     let steps: Vec<&str> = path.split('.').collect();
     let mut calls = 0;
-    walk_document(doc, &steps, &mut |r| {
+    walk_document(doc, &steps, None, &mut |r, at| {
         calls += 1;
-        visit(r)
+        visit(r, at)
     });
     calls
 }
 
-fn walk_document<'a>(doc: &'a Document, steps: &[&str], visit: &mut dyn FnMut(Reached<'a>)) {
+type Visit<'v, 'a> = dyn FnMut(Reached<'a>, Option<usize>) + 'v;
+
+fn walk_document<'a>(
+    doc: &'a Document,
+    steps: &[&str],
+    at: Option<usize>,
+    visit: &mut Visit<'_, 'a>,
+) {
     let (first, rest) = match steps.split_first() {
         Some(split) => split,
         None => return,
     };
     match doc.get(*first) {
-        None => visit(None),
-        Some(value) if rest.is_empty() => visit(Some(value)),
-        Some(value) => walk_value(value, rest, visit),
+        None => visit(None, at),
+        Some(value) if rest.is_empty() => visit(Some(value), at),
+        Some(value) => walk_value(value, rest, at, visit),
     }
 }
 
-fn walk_value<'a>(value: &'a Bson, steps: &[&str], visit: &mut dyn FnMut(Reached<'a>)) {
+fn walk_value<'a>(value: &'a Bson, steps: &[&str], at: Option<usize>, visit: &mut Visit<'_, 'a>) {
     match value {
-        Bson::Document(inner) => walk_document(inner, steps, visit),
+        Bson::Document(inner) => walk_document(inner, steps, at, visit),
         Bson::Array(items) => {
             let (first, rest) = match steps.split_first() {
                 Some(split) => split,
@@ -70,21 +88,21 @@ fn walk_value<'a>(value: &'a Bson, steps: &[&str], visit: &mut dyn FnMut(Reached
             // Each document element is searched for the whole remaining path (a document
             // lacking the field gives a `None`); a numeric step also selects an element by
             // position. Scalars in the array have no fields: they give nothing.
-            for item in items {
+            for (i, item) in items.iter().enumerate() {
                 if let Bson::Document(inner) = item {
-                    walk_document(inner, steps, visit);
+                    walk_document(inner, steps, at.or(Some(i)), visit);
                 }
             }
             if let Some(item) = array_index(first).and_then(|i| items.get(i)) {
                 match item {
-                    _ if rest.is_empty() => visit(Some(item)),
-                    Bson::Document(_) | Bson::Array(_) => walk_value(item, rest, visit),
+                    _ if rest.is_empty() => visit(Some(item), at),
+                    Bson::Document(_) | Bson::Array(_) => walk_value(item, rest, at, visit),
                     _ => {}
                 }
             }
         }
         // A scalar cannot have fields: the path reaches nothing here.
-        _ => visit(None),
+        _ => visit(None, at),
     }
 }
 

@@ -4,7 +4,8 @@
 //! excludes them (`{secret: 0}`), never both (`31254`/`31253`). Dotted paths reach into
 //! embedded documents and through arrays of them. Includes may also compute fields from
 //! expressions (`{total: {$add: ["$a", "$b"]}}`), and arrays can be cut with `$slice` or
-//! filtered with `$elemMatch`.
+//! filtered with `$elemMatch`. A find projection may also keep only the array element the
+//! query matched (`{"grades.$": 1}`).
 
 use bson::{Bson, Document};
 
@@ -18,8 +19,20 @@ enum Item {
     Exclude,
     Nested(Node),
     Computed(Expression),
-    Slice { skip: i64, limit: Option<i64> },
+    Slice {
+        skip: i64,
+        limit: Option<i64>,
+    },
     ElemMatch(Filter),
+    /// `a.$`: the element of `a` at the position the query matched.
+    Positional,
+}
+
+/// What applying a projection reads besides the current level: the whole document
+/// (expressions see it) and the position `a.$` keeps.
+struct Input<'a> {
+    root: &'a Document,
+    position: Option<usize>,
 }
 
 /// Fields of one document level, in projection order.
@@ -34,6 +47,7 @@ pub struct Projection {
     root: Node,
     inclusion: bool,
     include_id: bool,
+    positional: bool,
 }
 
 fn collision(path: &str) -> CommandError {
@@ -62,6 +76,7 @@ impl Projection {
         let mut root = Node::default();
         let mut mode: Option<bool> = None; // Some(true): inclusion
         let mut include_id = true;
+        let mut positional = false;
         let mut flat = Vec::with_capacity(spec.len());
         flatten_spec("", spec, &mut flat);
         for (path, value) in &flat {
@@ -72,12 +87,29 @@ impl Projection {
                     "FieldPath field names may not be empty strings: '{path}'"
                 )));
             }
-            if path.ends_with(".$") || path.contains(".$.") || path == "$" {
-                return Err(CommandError::bad_value(
-                    "positional projection ('a.$') is not supported by this server yet",
-                ));
-            }
-            let item = parse_item(path, value, find_operators)?;
+            let (path, item) = match path.strip_suffix(".$") {
+                Some(array) if find_operators => {
+                    if positional || array.split('.').any(|s| s.starts_with('$')) {
+                        return Err(CommandError::bad_value(
+                            "Cannot specify more than one positional projection per query.",
+                        ));
+                    }
+                    if !expr::truthy(Some(value)) || !is_number_or_bool(value) {
+                        return Err(CommandError::new(
+                            ErrorCode::Location(31395),
+                            format!("positional projection cannot be used with a literal: {path}"),
+                        ));
+                    }
+                    positional = true;
+                    (array, Item::Positional)
+                }
+                _ if path.split('.').any(|s| s.starts_with('$')) => {
+                    return Err(CommandError::bad_value(format!(
+                        "FieldPath field names may not start with '$': '{path}'"
+                    )));
+                }
+                _ => (path, parse_item(path, value, find_operators)?),
+            };
             if path == "_id" {
                 match item {
                     Item::Include => {}
@@ -89,7 +121,7 @@ impl Projection {
                 }
             }
             let kind = match item {
-                Item::Include | Item::Computed(_) => Some(true),
+                Item::Include | Item::Computed(_) | Item::Positional => Some(true),
                 Item::Exclude => Some(false),
                 _ => None,
             };
@@ -129,15 +161,35 @@ impl Projection {
             root,
             inclusion,
             include_id,
+            positional,
         }))
     }
 
     /// Applies the projection to a document.
     pub fn apply(&self, doc: &Document) -> CmdResult<Document> {
-        let mut out = if self.inclusion {
-            include(&self.root, doc, doc)?
+        self.apply_with(doc, None)
+    }
+
+    /// Applies the projection to a document that `filter` matched (which decides what a
+    /// positional `a.$` keeps).
+    pub fn apply_matched(&self, doc: &Document, filter: &Filter) -> CmdResult<Document> {
+        let position = if self.positional {
+            filter.array_position(doc)
         } else {
-            exclude(&self.root, doc, doc)?
+            None
+        };
+        self.apply_with(doc, position)
+    }
+
+    fn apply_with(&self, doc: &Document, position: Option<usize>) -> CmdResult<Document> {
+        let input = Input {
+            root: doc,
+            position,
+        };
+        let mut out = if self.inclusion {
+            include(&self.root, doc, &input)?
+        } else {
+            exclude(&self.root, doc, &input)?
         };
         if self.inclusion
             && self.include_id
@@ -268,7 +320,7 @@ fn insert(node: &mut Node, path: &str, item: Item) -> CmdResult<()> {
     Ok(())
 }
 
-fn include(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> {
+fn include(node: &Node, doc: &Document, input: &Input<'_>) -> CmdResult<Document> {
     let mut out = Document::new();
     for (key, value) in doc {
         let Some((_, item)) = node.fields.iter().find(|(k, _)| k == key) else {
@@ -279,7 +331,7 @@ fn include(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> 
                 out.insert(key.clone(), value.clone());
             }
             Item::Nested(child) => {
-                if let Some(v) = include_value(child, value, root)? {
+                if let Some(v) = include_value(child, value, input)? {
                     out.insert(key.clone(), v);
                 }
             }
@@ -291,13 +343,16 @@ fn include(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> 
                     out.insert(key.clone(), v);
                 }
             }
+            Item::Positional => {
+                out.insert(key.clone(), matched_element(key, value, input.position)?);
+            }
             Item::Computed(_) | Item::Exclude => {}
         }
     }
     // Computed fields come after the stored ones, in projection order.
     for (key, item) in &node.fields {
         if let Item::Computed(e) = item
-            && let Some(v) = e.evaluate(&mut Scope::new(root))?
+            && let Some(v) = e.evaluate(&mut Scope::new(input.root))?
         {
             out.insert(key.clone(), v);
         }
@@ -305,13 +360,13 @@ fn include(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> 
     Ok(out)
 }
 
-fn include_value(node: &Node, value: &Bson, root: &Document) -> CmdResult<Option<Bson>> {
+fn include_value(node: &Node, value: &Bson, input: &Input<'_>) -> CmdResult<Option<Bson>> {
     Ok(match value {
-        Bson::Document(d) => Some(Bson::Document(include(node, d, root)?)),
+        Bson::Document(d) => Some(Bson::Document(include(node, d, input)?)),
         Bson::Array(items) => {
             let mut out = Vec::new();
             for item in items {
-                if let Some(v) = include_value(node, item, root)? {
+                if let Some(v) = include_value(node, item, input)? {
                     out.push(v);
                 }
             }
@@ -322,16 +377,16 @@ fn include_value(node: &Node, value: &Bson, root: &Document) -> CmdResult<Option
     })
 }
 
-fn exclude(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> {
+fn exclude(node: &Node, doc: &Document, input: &Input<'_>) -> CmdResult<Document> {
     let mut out = Document::new();
     for (key, value) in doc {
         match node.fields.iter().find(|(k, _)| k == key).map(|(_, i)| i) {
-            None | Some(Item::Include) | Some(Item::Computed(_)) => {
+            None | Some(Item::Include) | Some(Item::Computed(_)) | Some(Item::Positional) => {
                 out.insert(key.clone(), value.clone());
             }
             Some(Item::Exclude) => {}
             Some(Item::Nested(child)) => {
-                out.insert(key.clone(), exclude_value(child, value, root)?);
+                out.insert(key.clone(), exclude_value(child, value, input)?);
             }
             Some(Item::Slice { skip, limit }) => {
                 out.insert(key.clone(), slice(value, *skip, *limit));
@@ -346,17 +401,41 @@ fn exclude(node: &Node, doc: &Document, root: &Document) -> CmdResult<Document> 
     Ok(out)
 }
 
-fn exclude_value(node: &Node, value: &Bson, root: &Document) -> CmdResult<Bson> {
+fn exclude_value(node: &Node, value: &Bson, input: &Input<'_>) -> CmdResult<Bson> {
     Ok(match value {
-        Bson::Document(d) => Bson::Document(exclude(node, d, root)?),
+        Bson::Document(d) => Bson::Document(exclude(node, d, input)?),
         Bson::Array(items) => Bson::Array(
             items
                 .iter()
-                .map(|i| exclude_value(node, i, root))
+                .map(|i| exclude_value(node, i, input))
                 .collect::<CmdResult<_>>()?,
         ),
         other => other.clone(),
     })
+}
+
+fn is_number_or_bool(v: &Bson) -> bool {
+    matches!(
+        v,
+        Bson::Boolean(_) | Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_)
+    )
+}
+
+/// `a.$`: the matched element, alone in an array.
+fn matched_element(key: &str, value: &Bson, position: Option<usize>) -> CmdResult<Bson> {
+    let element = match (value, position) {
+        (Bson::Array(items), Some(i)) => items.get(i),
+        _ => None,
+    };
+    match element {
+        Some(e) => Ok(Bson::Array(vec![e.clone()])),
+        None => Err(CommandError::new(
+            ErrorCode::Location(51246),
+            format!(
+                "Executor error during find command :: caused by :: positional operator '{key}.$' couldn't find a matching element in the array"
+            ),
+        )),
+    }
 }
 
 fn slice(value: &Bson, skip: i64, limit: Option<i64>) -> Bson {

@@ -7,11 +7,17 @@
 //! works on a copy, so a failure (`TypeMismatch` 14, `ImmutableField` 66, ...) leaves the
 //! stored document as it was. Operators run in path order, as mongod 5+ does, so new
 //! fields are appended in a predictable order.
+//!
+//! Paths may hold positional steps, resolved per document when the update is applied:
+//! `$` is the element the query matched (`Filter::array_position`), `$[]` every element,
+//! and `$[x]` the elements the array filter `x` matches. An update may also be a pipeline
+//! of `$set`/`$addFields`, `$unset`, `$project` and `$replaceRoot`/`$replaceWith` stages.
 
 use std::cmp::Ordering;
 
 use bson::{Bson, DateTime, Document, Timestamp, oid::ObjectId};
 
+use super::agg::pipeline::{Pipeline, Stage};
 use super::arith::{self, Op, Outcome};
 use super::compare::{compare, values_equal};
 use super::matcher::{Cond, Filter, path_matches};
@@ -27,6 +33,141 @@ pub enum Update {
     Replacement(Document),
     /// Operators, sorted by path.
     Operators(Vec<FieldUpdate>),
+    /// Aggregation stages run on the document.
+    Pipeline(Pipeline),
+}
+
+/// What applying an update needs besides the document.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApplyContext<'a> {
+    /// The position `$` stands for: where the query matched in an array.
+    pub position: Option<usize>,
+    /// The filters `$[<identifier>]` names.
+    pub array_filters: Option<&'a ArrayFilters>,
+}
+
+/// `arrayFilters`: for each identifier, a filter on `{<identifier>: element}`.
+#[derive(Clone, Debug, Default)]
+pub struct ArrayFilters {
+    filters: Vec<(String, Filter)>,
+}
+
+/// A positional step of an update path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Positional<'a> {
+    /// `$`: the element the query matched.
+    Matched,
+    /// `$[]`: every element.
+    All,
+    /// `$[id]`: the elements array filter `id` matches.
+    Filtered(&'a str),
+}
+
+fn positional(step: &str) -> Option<Positional<'_>> {
+    match step {
+        "$" => Some(Positional::Matched),
+        "$[]" => Some(Positional::All),
+        _ => step
+            .strip_prefix("$[")
+            .and_then(|s| s.strip_suffix(']'))
+            .map(Positional::Filtered),
+    }
+}
+
+impl ArrayFilters {
+    /// Parses the `arrayFilters` option: each one a filter whose paths all start with the
+    /// same identifier (a lowercase letter, then letters and digits).
+    pub fn parse(filters: &[Bson]) -> CmdResult<ArrayFilters> {
+        let mut out: Vec<(String, Filter)> = Vec::with_capacity(filters.len());
+        for f in filters {
+            let Bson::Document(d) = f else {
+                return Err(CommandError::type_mismatch(
+                    "Each array filter must be an object",
+                ));
+            };
+            let filter = Filter::parse(d)?;
+            let mut names = Vec::new();
+            filter.top_level_names(&mut names);
+            let identifier = match names.as_slice() {
+                [] => {
+                    return Err(CommandError::failed_to_parse(
+                        "Cannot use an expression without a top-level field name in arrayFilters",
+                    ));
+                }
+                [one] => one.to_string(),
+                [a, b, ..] => {
+                    return Err(CommandError::failed_to_parse(format!(
+                        "Error parsing array filter :: caused by :: Expected a single top-level field name, found '{a}' and '{b}'"
+                    )));
+                }
+            };
+            let mut chars = identifier.chars();
+            if !chars.next().is_some_and(|c| c.is_ascii_lowercase())
+                || !chars.all(|c| c.is_ascii_alphanumeric())
+            {
+                return Err(CommandError::bad_value(format!(
+                    "Error parsing array filter :: caused by :: The top-level field name must be an alphanumeric string beginning with a lowercase letter, found '{identifier}'"
+                )));
+            }
+            if out.iter().any(|(name, _)| *name == identifier) {
+                return Err(CommandError::failed_to_parse(format!(
+                    "Found multiple array filters with the same top-level field name {identifier}"
+                )));
+            }
+            out.push((identifier, filter));
+        }
+        Ok(ArrayFilters { filters: out })
+    }
+
+    fn get(&self, identifier: &str) -> Option<&Filter> {
+        self.filters
+            .iter()
+            .find(|(name, _)| name == identifier)
+            .map(|(_, f)| f)
+    }
+
+    fn element_matches(&self, identifier: &str, element: &Bson) -> bool {
+        let mut wrapper = Document::new();
+        wrapper.insert(identifier, element.clone());
+        self.get(identifier).is_some_and(|f| f.matches(&wrapper))
+    }
+
+    /// Refuses identifiers the update does not use, and `$[id]` steps without a filter.
+    pub fn check_against(&self, update: &Update, raw: &Bson) -> CmdResult<()> {
+        let paths: Vec<&str> = match update {
+            Update::Operators(fields) => fields.iter().map(|f| f.path.as_str()).collect(),
+            Update::Pipeline(_) if !self.filters.is_empty() => {
+                return Err(CommandError::new(
+                    ErrorCode::InvalidOptions,
+                    "arrayFilters may not be specified for pipeline-style updates",
+                ));
+            }
+            _ => Vec::new(),
+        };
+        for path in &paths {
+            for step in path.split('.') {
+                if let Some(Positional::Filtered(id)) = positional(step)
+                    && self.get(id).is_none()
+                {
+                    return Err(CommandError::bad_value(format!(
+                        "No array filter found for identifier '{id}' in path '{path}'"
+                    )));
+                }
+            }
+        }
+        for (identifier, _) in &self.filters {
+            let used = paths.iter().any(|p| {
+                p.split('.')
+                    .any(|s| positional(s) == Some(Positional::Filtered(identifier)))
+            });
+            if !used {
+                return Err(CommandError::failed_to_parse(format!(
+                    "The array filter for identifier '{identifier}' was not used in the update {raw}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One operator applied to one path.
@@ -85,6 +226,40 @@ fn failed(msg: impl Into<String>) -> CommandError {
 }
 
 impl Update {
+    /// Parses a pipeline-style update: only stages that reshape one document.
+    pub fn parse_pipeline(stages: &[Bson]) -> CmdResult<Update> {
+        let pipeline = Pipeline::parse(stages)?;
+        for stage in &pipeline.stages {
+            if !matches!(
+                stage,
+                Stage::AddFields(_) | Stage::Unset(_) | Stage::Project(_) | Stage::ReplaceRoot(_)
+            ) {
+                let name = stages
+                    .iter()
+                    .filter_map(Bson::as_document)
+                    .filter_map(|d| d.keys().next())
+                    .find(|k| {
+                        !matches!(
+                            k.as_str(),
+                            "$set"
+                                | "$addFields"
+                                | "$unset"
+                                | "$project"
+                                | "$replaceRoot"
+                                | "$replaceWith"
+                        )
+                    })
+                    .cloned()
+                    .unwrap_or_default();
+                return Err(CommandError::new(
+                    ErrorCode::InvalidOptions,
+                    format!("{name} is not allowed to be used within an update"),
+                ));
+            }
+        }
+        Ok(Update::Pipeline(pipeline))
+    }
+
     /// Parses an update document (operators or a replacement).
     pub fn parse(update: &Document) -> CmdResult<Update> {
         let Some(first) = update.keys().next() else {
@@ -140,6 +315,16 @@ impl Update {
     /// Applies the update to `doc`, returning the new document. `inserting` is true when
     /// the document is being created by an upsert (`$setOnInsert` applies then).
     pub fn apply(&self, doc: &Document, inserting: bool) -> CmdResult<Document> {
+        self.apply_in(doc, inserting, ApplyContext::default())
+    }
+
+    /// [`Update::apply`] with what positional steps refer to.
+    pub fn apply_in(
+        &self,
+        doc: &Document,
+        inserting: bool,
+        cx: ApplyContext<'_>,
+    ) -> CmdResult<Document> {
         let id = doc.get("_id").cloned();
         let result = match self {
             Update::Replacement(replacement) => {
@@ -167,8 +352,23 @@ impl Update {
             }
             Update::Operators(fields) => {
                 let mut out = doc.clone();
+                let mut touched = Vec::new();
                 for f in fields {
-                    apply_field(&mut out, f, inserting, doc)?;
+                    for path in expand_path(&out, &f.path, cx)? {
+                        apply_field(&mut out, &path, &f.op, inserting, doc)?;
+                        touched.push(path);
+                    }
+                }
+                if fields
+                    .iter()
+                    .any(|f| f.path.split('.').any(|s| positional(s).is_some()))
+                {
+                    check_conflicts(&touched).map_err(|_| {
+                        CommandError::new(
+                            ErrorCode::ConflictingUpdateOperators,
+                            "Update created a conflict: two positional updates reach the same element",
+                        )
+                    })?;
                 }
                 if let Some(old_id) = &id {
                     match out.get("_id") {
@@ -183,9 +383,85 @@ impl Update {
                 }
                 out
             }
+            Update::Pipeline(pipeline) => {
+                let mut out = pipeline.run(vec![doc.clone()])?;
+                let new = out.pop().unwrap_or_default();
+                match (&id, new.get("_id")) {
+                    (Some(old_id), Some(new_id)) if same_id(old_id, new_id) => new,
+                    (Some(_), _) => {
+                        return Err(CommandError::new(
+                            ErrorCode::ImmutableField,
+                            "Performing an update on the path '_id' would modify the immutable field '_id'",
+                        ));
+                    }
+                    (None, _) => new,
+                }
+            }
         };
         Ok(result)
     }
+}
+
+/// The concrete paths an update path names in `doc`, its positional steps resolved.
+fn expand_path(doc: &Document, path: &str, cx: ApplyContext<'_>) -> CmdResult<Vec<String>> {
+    if !path.split('.').any(|s| positional(s).is_some()) {
+        return Ok(vec![path.to_string()]);
+    }
+    let mut prefixes = vec![String::new()];
+    for step in path.split('.') {
+        let mut next = Vec::with_capacity(prefixes.len());
+        for prefix in prefixes {
+            let join = |s: &str| {
+                if prefix.is_empty() {
+                    s.to_string()
+                } else {
+                    format!("{prefix}.{s}")
+                }
+            };
+            let kind = match positional(step) {
+                None => {
+                    next.push(join(step));
+                    continue;
+                }
+                Some(kind) => kind,
+            };
+            if kind == Positional::Matched {
+                let Some(i) = cx.position else {
+                    return Err(CommandError::bad_value(
+                        "The positional operator did not find the match needed from the query.",
+                    ));
+                };
+                next.push(join(&i.to_string()));
+                continue;
+            }
+            let items = match path::get_path(doc, &prefix) {
+                Some(Bson::Array(items)) => items,
+                None => {
+                    return Err(CommandError::bad_value(format!(
+                        "The path '{prefix}' must exist in the document in order to apply array updates."
+                    )));
+                }
+                Some(other) => {
+                    return Err(CommandError::bad_value(format!(
+                        "Cannot apply array updates to non-array element {prefix}: {other}"
+                    )));
+                }
+            };
+            for (i, item) in items.iter().enumerate() {
+                let selected = match kind {
+                    Positional::Filtered(id) => cx
+                        .array_filters
+                        .is_some_and(|af| af.element_matches(id, item)),
+                    _ => true,
+                };
+                if selected {
+                    next.push(join(&i.to_string()));
+                }
+            }
+        }
+        prefixes = next;
+    }
+    Ok(prefixes)
 }
 
 /// `_id` may be rewritten only with the very same value (type included).
@@ -229,9 +505,15 @@ fn validate_update_path(path: &str) -> CmdResult<()> {
             format!("The update path '{path}' contains an empty field name, which is not allowed."),
         ));
     }
-    if path.split('.').any(|p| p == "$" || p.starts_with("$[")) {
+    let steps: Vec<&str> = path.split('.').collect();
+    if positional(steps[0]).is_some() {
         return Err(CommandError::bad_value(format!(
-            "The positional operator in '{path}' is not supported by this server yet"
+            "Cannot have positional (i.e. '$') element in the first component in path '{path}'"
+        )));
+    }
+    if steps.iter().filter(|s| **s == "$").count() > 1 {
+        return Err(CommandError::bad_value(format!(
+            "Too many positional (i.e. '$') elements found in path '{path}'"
         )));
     }
     Ok(())
@@ -509,25 +791,26 @@ fn id_for_message(original: &Document) -> String {
 
 fn apply_field(
     doc: &mut Document,
-    f: &FieldUpdate,
+    path: &str,
+    op: &UpdateOp,
     inserting: bool,
     original: &Document,
 ) -> CmdResult<()> {
-    let current = path::get_path(doc, &f.path).cloned();
-    match &f.op {
-        UpdateOp::Set(v) => set(doc, &f.path, v.clone()),
+    let current = path::get_path(doc, path).cloned();
+    match op {
+        UpdateOp::Set(v) => set(doc, path, v.clone()),
         UpdateOp::SetOnInsert(v) => {
             if inserting {
-                set(doc, &f.path, v.clone())?;
+                set(doc, path, v.clone())?;
             }
             Ok(())
         }
         UpdateOp::Unset => {
-            path::remove_path(doc, &f.path);
+            path::remove_path(doc, path);
             Ok(())
         }
         UpdateOp::Inc(n) | UpdateOp::Mul(n) => {
-            let (op, name) = if matches!(f.op, UpdateOp::Inc(_)) {
+            let (arith_op, name) = if matches!(op, UpdateOp::Inc(_)) {
                 (Op::Add, "$inc")
             } else {
                 (Op::Multiply, "$mul")
@@ -535,25 +818,25 @@ fn apply_field(
             let base = match current {
                 None => {
                     // A missing field is set to the increment, or to zero of its type for $mul.
-                    let start = if op == Op::Add {
+                    let start = if arith_op == Op::Add {
                         n.clone()
                     } else {
                         zero_like(n)
                     };
-                    return set(doc, &f.path, start);
+                    return set(doc, path, start);
                 }
                 Some(v) if arith::is_number(&v) => v,
                 Some(v) => {
                     return Err(CommandError::type_mismatch(format!(
                         "Cannot apply {name} to a value of non-numeric type. {} has the field '{}' of non-numeric type {}",
                         id_for_message(original),
-                        f.path.rsplit('.').next().unwrap_or(&f.path),
+                        path.rsplit('.').next().unwrap_or(path),
                         type_alias(type_number(&v)).unwrap_or("unknown")
                     )));
                 }
             };
-            match arith::apply(op, &base, n).expect("both numbers") {
-                Outcome::Value(v) => set(doc, &f.path, v),
+            match arith::apply(arith_op, &base, n).expect("both numbers") {
+                Outcome::Value(v) => set(doc, path, v),
                 Outcome::Overflow => Err(CommandError::bad_value(format!(
                     "Failed to apply {name} operations to current value ({base}) for document {}",
                     id_for_message(original)
@@ -561,7 +844,7 @@ fn apply_field(
             }
         }
         UpdateOp::Min(v) | UpdateOp::Max(v) => {
-            let want_less = matches!(f.op, UpdateOp::Min(_));
+            let want_less = matches!(op, UpdateOp::Min(_));
             let replace = match &current {
                 None => true,
                 Some(cur) => {
@@ -574,23 +857,23 @@ fn apply_field(
                 }
             };
             if replace {
-                set(doc, &f.path, v.clone())
+                set(doc, path, v.clone())
             } else {
                 Ok(())
             }
         }
         UpdateOp::Rename(to) => {
             let Some(value) = current else { return Ok(()) };
-            if let Some((parent, _)) = f.path.rsplit_once('.')
+            if let Some((parent, _)) = path.rsplit_once('.')
                 && matches!(path::get_path(doc, parent), Some(Bson::Array(_)))
             {
                 return Err(CommandError::bad_value(format!(
                     "The source field cannot be an array element, '{}' in doc with {} has an array field called '{parent}'",
-                    f.path,
+                    path,
                     id_for_message(original)
                 )));
             }
-            path::remove_path(doc, &f.path);
+            path::remove_path(doc, path);
             set(doc, to, value)
         }
         UpdateOp::CurrentDate { timestamp } => {
@@ -603,10 +886,10 @@ fn apply_field(
             } else {
                 Bson::DateTime(now)
             };
-            set(doc, &f.path, v)
+            set(doc, path, v)
         }
         UpdateOp::Push(spec) => {
-            let mut items = array_for(&f.path, current, "$push", original)?;
+            let mut items = array_for(path, current, "$push", original)?;
             let at = match spec.position {
                 None => items.len(),
                 Some(p) if p >= 0 => (p as usize).min(items.len()),
@@ -626,16 +909,16 @@ fn apply_field(
                     }
                 }
             }
-            set(doc, &f.path, Bson::Array(items))
+            set(doc, path, Bson::Array(items))
         }
         UpdateOp::AddToSet(values) => {
-            let mut items = array_for(&f.path, current, "$addToSet", original)?;
+            let mut items = array_for(path, current, "$addToSet", original)?;
             for v in values {
                 if !items.iter().any(|i| values_equal(i, v)) {
                     items.push(v.clone());
                 }
             }
-            set(doc, &f.path, Bson::Array(items))
+            set(doc, path, Bson::Array(items))
         }
         UpdateOp::Pop { first } => match current {
             None => Ok(()),
@@ -647,9 +930,9 @@ fn apply_field(
                         items.pop();
                     }
                 }
-                set(doc, &f.path, Bson::Array(items))
+                set(doc, path, Bson::Array(items))
             }
-            Some(other) => Err(not_an_array("$pop", &f.path, &other, original)),
+            Some(other) => Err(not_an_array("$pop", path, &other, original)),
         },
         UpdateOp::Pull(cond) => match current {
             None => Ok(()),
@@ -658,7 +941,7 @@ fn apply_field(
                     .into_iter()
                     .filter(|item| !pull_matches(cond, item))
                     .collect();
-                set(doc, &f.path, Bson::Array(kept))
+                set(doc, path, Bson::Array(kept))
             }
             Some(_) => Err(CommandError::bad_value(
                 "Cannot apply $pull to a non-array value",
@@ -671,7 +954,7 @@ fn apply_field(
                     .into_iter()
                     .filter(|item| !values.iter().any(|v| values_equal(v, item)))
                     .collect();
-                set(doc, &f.path, Bson::Array(kept))
+                set(doc, path, Bson::Array(kept))
             }
             Some(_) => Err(CommandError::bad_value(
                 "Cannot apply $pullAll to a non-array value",
@@ -954,6 +1237,111 @@ mod tests {
     fn upsert_seed_takes_equalities() {
         let f = Filter::parse(&doc! {"a.b": 1, "c": {"$gt": 1}, "d": "x"}).unwrap();
         assert_eq!(upsert_seed(&f).unwrap(), doc! {"a": {"b": 1}, "d": "x"});
+    }
+
+    fn apply_matched(
+        update: Document,
+        filter: Document,
+        filters: Vec<Bson>,
+        d: Document,
+    ) -> CmdResult<Document> {
+        let u = Update::parse(&update)?;
+        let af = ArrayFilters::parse(&filters)?;
+        af.check_against(&u, &Bson::Document(update.clone()))?;
+        let f = Filter::parse(&filter)?;
+        let cx = ApplyContext {
+            position: f.array_position(&d),
+            array_filters: Some(&af),
+        };
+        u.apply_in(&d, false, cx)
+    }
+
+    #[test]
+    fn positional_steps() {
+        let d = doc! {"_id": 1, "g": [80, 85, 90], "s": [{"k": 1, "v": 1}, {"k": 2, "v": 2}]};
+        assert_eq!(
+            apply_matched(
+                doc! {"$set": {"g.$": 86}},
+                doc! {"g": {"$gte": 85}},
+                vec![],
+                d.clone()
+            )
+            .unwrap(),
+            doc! {"_id": 1, "g": [80, 86, 90], "s": [{"k": 1, "v": 1}, {"k": 2, "v": 2}]}
+        );
+        assert_eq!(
+            apply_matched(
+                doc! {"$inc": {"s.$.v": 10}},
+                doc! {"s.k": 2},
+                vec![],
+                d.clone()
+            )
+            .unwrap(),
+            doc! {"_id": 1, "g": [80, 85, 90], "s": [{"k": 1, "v": 1}, {"k": 2, "v": 12}]}
+        );
+        assert_eq!(
+            apply_matched(doc! {"$inc": {"g.$[]": 1}}, doc! {}, vec![], d.clone()).unwrap(),
+            doc! {"_id": 1, "g": [81, 86, 91], "s": [{"k": 1, "v": 1}, {"k": 2, "v": 2}]}
+        );
+        assert_eq!(
+            apply_matched(
+                doc! {"$set": {"g.$[x]": 0, "s.$[e].v": 0}},
+                doc! {},
+                vec![
+                    Bson::Document(doc! {"x": {"$gt": 84}}),
+                    Bson::Document(doc! {"e.k": 1})
+                ],
+                d.clone()
+            )
+            .unwrap(),
+            doc! {"_id": 1, "g": [80, 0, 0], "s": [{"k": 1, "v": 0}, {"k": 2, "v": 2}]}
+        );
+        let err = apply_matched(
+            doc! {"$set": {"g.$": 1}},
+            doc! {"_id": 1},
+            vec![],
+            d.clone(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadValue);
+        let err = apply_matched(
+            doc! {"$set": {"g.$[y]": 1}},
+            doc! {},
+            vec![Bson::Document(doc! {"x": 1})],
+            d.clone(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadValue);
+        let err = apply_matched(
+            doc! {"$set": {"g": 1}},
+            doc! {},
+            vec![Bson::Document(doc! {"x": 1})],
+            d.clone(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::FailedToParse);
+        let err = apply_matched(doc! {"$set": {"nope.$[]": 1}}, doc! {}, vec![], d).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadValue);
+    }
+
+    #[test]
+    fn pipeline_updates() {
+        let stages = vec![
+            Bson::Document(doc! {"$set": {"total": {"$add": ["$a", "$b"]}}}),
+            Bson::Document(doc! {"$unset": "b"}),
+        ];
+        let u = Update::parse_pipeline(&stages).unwrap();
+        assert_eq!(
+            u.apply(&doc! {"_id": 1, "a": 1, "b": 2}, false).unwrap(),
+            doc! {"_id": 1, "a": 1, "total": 3}
+        );
+        let err = Update::parse_pipeline(&[Bson::Document(doc! {"$match": {}})]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidOptions);
+        let u = Update::parse_pipeline(&[Bson::Document(doc! {"$unset": "_id"})]).unwrap();
+        assert_eq!(
+            u.apply(&doc! {"_id": 1}, false).unwrap_err().code,
+            ErrorCode::ImmutableField
+        );
     }
 
     #[test]

@@ -51,7 +51,6 @@ pub fn code(err: &Error) -> Option<i32> {
     }
 }
 
-/// Asserts that a result failed with `expected` and returns the error message.
 /// Runs each command on `db` and checks it fails with its code; the failure names the
 /// command.
 pub async fn expect_command_codes(db: &Database, cases: Vec<(bson::Document, i32)>) {
@@ -63,6 +62,7 @@ pub async fn expect_command_codes(db: &Database, cases: Vec<(bson::Document, i32
     }
 }
 
+/// Asserts that a result failed with `expected` and returns the error message.
 pub fn expect_code<T: std::fmt::Debug>(result: mongodb::error::Result<T>, expected: i32) -> String {
     match result {
         Ok(v) => panic!("expected error code {expected}, got success: {v:?}"),

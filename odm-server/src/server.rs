@@ -161,6 +161,8 @@ impl Server {
                 ],
             ),
         };
+        crate::storage::catalog::check_key_format(&*store)
+            .map_err(|e| std::io::Error::other(e.0))?;
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(ServerState {

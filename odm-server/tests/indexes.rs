@@ -389,6 +389,27 @@ async fn ids(
     ids
 }
 
+/// The `_id`s a sorted find returns, in its order.
+async fn in_order(
+    coll: &mongodb::Collection<Document>,
+    filter: Document,
+    sort: Document,
+) -> Vec<Bson> {
+    let docs: Vec<Document> = coll
+        .find(filter)
+        .sort(sort)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    docs.iter().map(|d| d.get("_id").unwrap().clone()).collect()
+}
+
+fn decimal(s: &str) -> bson::Decimal128 {
+    s.parse().expect("a decimal literal")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn indexed_and_unindexed_answers_agree() {
     let s = TestServer::start().await;
@@ -408,6 +429,18 @@ async fn indexed_and_unindexed_answers_agree() {
         Bson::Array(vec![Bson::String("b".into()), Bson::Int32(3)]),
         Bson::Document(doc! {"x": 1}),
         Bson::DateTime(bson::DateTime::from_millis(5)),
+        // Numbers no double holds, next to the doubles they round to.
+        Bson::Decimal128(decimal("0.1")),
+        Bson::Double(0.1),
+        Bson::Int64(9_007_199_254_740_993),
+        Bson::Double(9_007_199_254_740_992.0),
+        Bson::Decimal128(decimal("9007199254740993")),
+        Bson::Decimal128(decimal("-1E-400")),
+        Bson::Decimal128(decimal("1E+400")),
+        Bson::Decimal128(decimal("NaN")),
+        Bson::Double(-0.0),
+        Bson::MinKey,
+        Bson::MaxKey,
     ];
     let docs: Vec<Document> = values
         .iter()
@@ -471,15 +504,34 @@ async fn indexed_and_unindexed_answers_agree() {
         doc! {"m.b.c": {"$in": [null, 2.5]}},
         doc! {"m.b.c": {"$gte": 1}},
         doc! {"m.b.c": "b"},
+        doc! {"v": decimal("0.1")},
+        doc! {"v": 0.1},
+        doc! {"v": {"$gt": 0, "$lt": 0.1}},
+        doc! {"v": {"$gt": decimal("0.1"), "$lt": 1}},
+        doc! {"v": {"$gte": decimal("0.1"), "$lte": 0.1}},
+        doc! {"v": 9_007_199_254_740_993i64},
+        doc! {"v": decimal("9007199254740993")},
+        doc! {"v": 9_007_199_254_740_992.0},
+        doc! {"v": {"$gt": 9_007_199_254_740_992.0}},
+        doc! {"v": {"$lt": 0}},
+        doc! {"v": {"$gt": 1e300}},
+        doc! {"v": 0},
+        doc! {"v": {"$gt": Bson::MinKey}},
+        doc! {"v": {"$lt": Bson::MaxKey}},
+        doc! {"v": {"$gte": Bson::MinKey, "$lte": Bson::MaxKey}},
+        doc! {"m.b.c": {"$lt": decimal("0.5")}},
     ];
     for f in filters {
         let plan = winning_stage(&s, doc! {"find": "indexed", "filter": f.clone()}).await;
         let leaf = leaf_stage(&plan);
+        // Negations, and bounds at MinKey/MaxKey (which span every type), may scan.
+        let may_scan = f.get_document("v").is_ok_and(|d| {
+            d.contains_key("$exists")
+                || d.contains_key("$ne")
+                || d.values().any(|b| matches!(b, Bson::MinKey | Bson::MaxKey))
+        });
         assert!(
-            leaf.get_str("stage").unwrap() != "COLLSCAN"
-                || f.contains_key("v")
-                    && f.get_document("v")
-                        .is_ok_and(|d| d.contains_key("$exists") || d.contains_key("$ne")),
+            leaf.get_str("stage").unwrap() != "COLLSCAN" || may_scan,
             "filter {f} should use an index, plan {plan}"
         );
         let expected = ids(&plain, f.clone(), None).await;
@@ -498,6 +550,18 @@ async fn indexed_and_unindexed_answers_agree() {
             expected,
             "sorted, filter {f}"
         );
+        // The order an index provides is the order an in-memory sort gives.
+        for sort in [doc! {"v": 1, "_id": 1}, doc! {"v": -1, "_id": 1}] {
+            let expected = in_order(&plain, f.clone(), sort.clone()).await;
+            for coll in [&indexed, &descending] {
+                assert_eq!(
+                    in_order(coll, f.clone(), sort.clone()).await,
+                    expected,
+                    "{} sorted by {sort}, filter {f}",
+                    coll.name()
+                );
+            }
+        }
     }
     s.stop().await;
 }

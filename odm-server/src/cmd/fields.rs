@@ -125,9 +125,10 @@ impl<'a> Fields<'a> {
     /// A whole number that may not be negative.
     pub fn non_negative(&self, field: &str) -> CmdResult<Option<u64>> {
         match self.integer(field)? {
-            Some(n) if n < 0 => Err(CommandError::bad_value(format!(
-                "BSON field '{field}' value must be >= 0, actual value '{n}'"
-            ))),
+            Some(n) if n < 0 => Err(CommandError::new(
+                ErrorCode::Location(51024),
+                format!("BSON field '{field}' value must be >= 0, actual value '{n}'"),
+            )),
             other => Ok(other.map(|n| n as u64)),
         }
     }

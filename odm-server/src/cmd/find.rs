@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The first batch holds `batchSize` documents (101 by default) within 16 MiB; the cursor
-//! id is 0 when nothing is left. A negative `limit` means a single batch of that many.
+//! id is 0 when nothing is left. `limit` and `skip` are non-negative (51024).
 //! A missing collection is an empty result, not an error.
 
 use std::sync::atomic::Ordering;
@@ -59,13 +59,10 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
     }
     let projection = Projection::parse(f.document("projection")?.unwrap_or(&empty))?;
     let skip = f.non_negative("skip")?.unwrap_or(0);
-    let (limit, single_from_limit) = match f.integer("limit")? {
-        None | Some(0) => (None, false),
-        Some(n) if n < 0 => (Some(n.unsigned_abs()), true),
-        Some(n) => (Some(n as u64), false),
-    };
+    // The shell's negative limit is a client-side idea: it sends `singleBatch`.
+    let limit = f.non_negative("limit")?.filter(|n| *n > 0);
     let batch_size = f.non_negative("batchSize")?.map(|n| n as usize);
-    let single_batch = f.bool("singleBatch")?.unwrap_or(false) || single_from_limit;
+    let single_batch = f.bool("singleBatch")?.unwrap_or(false);
     for unsupported in ["min", "max", "returnKey", "showRecordId"] {
         if f.doc.get(unsupported).is_some_and(|v| {
             crate::engine::agg::expr::truthy(Some(v))

@@ -22,6 +22,7 @@ use super::writes::{Validator, check_collation, in_transaction};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
+use crate::engine::update::Update;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
 use crate::planner::Hint;
@@ -54,6 +55,14 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         }
         (Some(u), false) => {
             let update = parse_update(u)?;
+            // findAndModify refuses this while parsing (the update command says 72).
+            if matches!(update, Update::Pipeline(_))
+                && f.array("arrayFilters")?.is_some_and(|a| !a.is_empty())
+            {
+                return Err(CommandError::failed_to_parse(
+                    "Cannot specify arrayFilters and a pipeline update",
+                ));
+            }
             let array_filters = parse_array_filters(&f, &update, u)?;
             Some((update, array_filters))
         }

@@ -104,7 +104,8 @@ pub fn to_f64(value: &Bson) -> Option<f64> {
 pub fn to_i64_exact(value: &Bson) -> Option<i64> {
     match Number::from_bson(value)? {
         Number::Int(i) => Some(i),
-        Number::Double(d) | Number::Decimal(d) => {
+        n @ (Number::Double(_) | Number::Decimal(_)) => {
+            let d = n.as_f64();
             if d.fract() == 0.0
                 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&d)
             {

@@ -20,6 +20,8 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Decimal128, Document};
 
+use super::decimal::{self, Decimal, Exact};
+
 /// The rank of a value's type in MongoDB's cross-type order. These numbers are stored on
 /// disk as the first byte of every encoded index key: never renumber them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -201,16 +203,12 @@ pub fn db_pointer_parts(value: &Bson) -> (Vec<u8>, [u8; 12]) {
     }
 }
 
-/// A number in a form that compares exactly across int32, int64 and double, and closely
-/// for decimal128 (see [`Number::Decimal`]).
+/// A number, compared by its exact value whatever its type.
 #[derive(Clone, Copy, Debug)]
 pub enum Number {
     Int(i64),
     Double(f64),
-    /// A decimal128 value, compared through its nearest double. Decimals that a double
-    /// represents exactly (integers below 2^53, halves, ...) compare exactly; others compare
-    /// as their nearest double.
-    Decimal(f64),
+    Decimal(Decimal128),
 }
 
 impl Number {
@@ -220,35 +218,95 @@ impl Number {
             Bson::Int32(i) => Some(Number::Int(i64::from(*i))),
             Bson::Int64(i) => Some(Number::Int(*i)),
             Bson::Double(d) => Some(Number::Double(*d)),
-            Bson::Decimal128(d) => Some(Number::Decimal(decimal_to_f64(d))),
+            Bson::Decimal128(d) => Some(Number::Decimal(*d)),
             _ => None,
         }
     }
 
-    /// The value as a double (rounded for large int64).
+    /// The value as a double (rounded to the nearest for large int64 and decimals).
     pub fn as_f64(self) -> f64 {
         match self {
             Number::Int(i) => i as f64,
-            Number::Double(d) | Number::Decimal(d) => d,
+            Number::Double(d) => d,
+            Number::Decimal(d) => decimal_to_f64(&d),
         }
     }
 
     pub fn is_nan(self) -> bool {
         match self {
             Number::Int(_) => false,
-            Number::Double(d) | Number::Decimal(d) => d.is_nan(),
+            Number::Double(d) => d.is_nan(),
+            Number::Decimal(d) => decimal::decode(&d) == Decimal::NaN,
         }
     }
 }
 
+/// Where a number stands on the line, exactly: what comparisons involving decimals use.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Exactly {
+    NaN,
+    NegativeInfinity,
+    Finite(Exact),
+    PositiveInfinity,
+}
+
+fn exactly(n: Number) -> Exactly {
+    let infinite = |negative: bool| {
+        if negative {
+            Exactly::NegativeInfinity
+        } else {
+            Exactly::PositiveInfinity
+        }
+    };
+    match n {
+        Number::Int(i) => Exactly::Finite(Exact::from_i64(i)),
+        Number::Double(d) if d.is_nan() => Exactly::NaN,
+        Number::Double(d) => Exact::from_f64(d).map_or(infinite(d < 0.0), Exactly::Finite),
+        Number::Decimal(d) => match decimal::decode(&d) {
+            Decimal::NaN => Exactly::NaN,
+            Decimal::Infinite { negative } => infinite(negative),
+            Decimal::Finite(e) => Exactly::Finite(e),
+        },
+    }
+}
+
 /// Compares two numbers by value. NaN is below every other number and equal to itself;
-/// `-0.0 == 0.0`.
+/// `-0.0 == 0.0`; decimals compare exactly with every other type.
 pub fn compare_number_values(a: Number, b: Number) -> Ordering {
     match (a, b) {
         (Number::Int(x), Number::Int(y)) => x.cmp(&y),
-        (Number::Int(x), other) => compare_int_to_double(x, other.as_f64()),
-        (other, Number::Int(y)) => compare_int_to_double(y, other.as_f64()).reverse(),
-        (x, y) => compare_doubles(x.as_f64(), y.as_f64()),
+        (Number::Int(x), Number::Double(y)) => compare_int_to_double(x, y),
+        (Number::Double(x), Number::Int(y)) => compare_int_to_double(y, x).reverse(),
+        (Number::Double(x), Number::Double(y)) => compare_doubles(x, y),
+        (x, y) => exactly(x).cmp(&exactly(y)),
+    }
+}
+
+/// How a number relates to its nearest double, [`Number::as_f64`]: `Equal` when the
+/// double holds it exactly. Index keys store the double and, when it is not exact, the
+/// exact value after it.
+pub fn relation_to_nearest_double(n: Number) -> (f64, Ordering, Option<Exact>) {
+    let approx = n.as_f64();
+    match n {
+        Number::Double(_) => (approx, Ordering::Equal, None),
+        Number::Int(i) if compare_int_to_double(i, approx) == Ordering::Equal => {
+            (approx, Ordering::Equal, None)
+        }
+        _ => match exactly(n) {
+            Exactly::Finite(e) => {
+                let relation = match Exact::from_f64(approx) {
+                    Some(a) => e.cmp(&a),
+                    // Beyond the doubles: between the largest finite one and infinity.
+                    None if approx > 0.0 => Ordering::Less,
+                    None => Ordering::Greater,
+                };
+                match relation {
+                    Ordering::Equal => (approx, Ordering::Equal, None),
+                    other => (approx, other, Some(e)),
+                }
+            }
+            _ => (approx, Ordering::Equal, None),
+        },
     }
 }
 

@@ -14,12 +14,12 @@
 
 use std::cmp::Ordering;
 
-use bson::{Bson, Document, Regex as BsonRegex};
-use regex::Regex;
+use bson::{Bson, Document};
 
 use super::agg::expr::{self, Expression, Scope};
 use super::compare::{Number, TypeRank, compare, type_rank};
 use super::path::{for_each_value, for_each_value_at};
+pub use super::pcre::{CompiledRegex, compile_regex};
 use super::schema::Schema;
 use super::types::TypeSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -90,61 +90,8 @@ pub enum ElemMatch {
     Value(Box<Cond>),
 }
 
-/// A `$regex` with its original form (a stored regex equal to it also matches).
-#[derive(Clone, Debug)]
-pub struct CompiledRegex {
-    pub source: BsonRegex,
-    pub regex: Regex,
-}
-
 fn bad_value(msg: impl Into<String>) -> CommandError {
     CommandError::bad_value(msg)
-}
-
-/// Compiles a MongoDB regex (`i`, `m`, `s`, `x` options; `u` is implied).
-pub fn compile_regex(pattern: &str, options: &str) -> CmdResult<CompiledRegex> {
-    let mut flags = String::new();
-    for c in options.chars() {
-        match c {
-            'i' | 'm' | 's' | 'x' => {
-                if !flags.contains(c) {
-                    flags.push(c);
-                }
-            }
-            'u' => {}
-            other => {
-                return Err(CommandError::new(
-                    ErrorCode::Location(51108),
-                    format!("invalid flag in regex options: {other}"),
-                ));
-            }
-        }
-    }
-    let full = if flags.is_empty() {
-        pattern.to_string()
-    } else {
-        format!("(?{flags}){pattern}")
-    };
-    let regex = Regex::new(&full).map_err(|e| {
-        CommandError::new(
-            ErrorCode::Location(51091),
-            format!("Regular expression is invalid: {e}"),
-        )
-    })?;
-    let mut sorted: Vec<char> = options.chars().collect();
-    sorted.sort_unstable();
-    let source = BsonRegex {
-        pattern: pattern
-            .to_string()
-            .try_into()
-            .map_err(|_| bad_value("regex pattern contains a null byte"))?,
-        options: sorted
-            .into_iter()
-            .collect::<String>()
-            .try_into()
-            .map_err(|_| bad_value("regex options contain a null byte"))?,
-    };
-    Ok(CompiledRegex { source, regex })
 }
 
 impl Filter {
@@ -389,7 +336,13 @@ fn parse_operators(path: &str, ops: &Document) -> CmdResult<Cond> {
                         .collect::<Result<Vec<_>, _>>(),
                     single => TypeSpec::parse(single).map(|s| vec![s]),
                 };
-                Cond::Type(specs.map_err(bad_value)?)
+                let specs = specs.map_err(bad_value)?;
+                if specs.is_empty() {
+                    return Err(CommandError::failed_to_parse(format!(
+                        "{path} must match at least one type"
+                    )));
+                }
+                Cond::Type(specs)
             }
             "$regex" => {
                 let (pattern, inline_options) = match operand {
@@ -398,7 +351,17 @@ fn parse_operators(path: &str, ops: &Document) -> CmdResult<Cond> {
                     _ => return Err(bad_value("$regex has to be a string")),
                 };
                 if !inline_options.is_empty() && options.is_some() {
-                    return Err(bad_value("options set in both $regex and $options"));
+                    // mongod tells which came first by the code.
+                    let position = |k: &str| ops.keys().position(|x| x == k);
+                    let code = if position("$options") < position("$regex") {
+                        51074
+                    } else {
+                        51075
+                    };
+                    return Err(CommandError::new(
+                        ErrorCode::Location(code),
+                        "options set in both $regex and $options",
+                    ));
                 }
                 Cond::Regex(compile_regex(pattern, options.unwrap_or(inline_options))?)
             }
@@ -542,6 +505,11 @@ fn parse_all(path: &str, operand: &Bson) -> CmdResult<Cond> {
     if items.is_empty() {
         return Ok(Cond::Never);
     }
+    // Once the first entry is an `$elemMatch`, every entry must be one.
+    let is_elem_match = |item: &Bson| matches!(item, Bson::Document(d) if d.keys().next().is_some_and(|k| k == "$elemMatch"));
+    if is_elem_match(&items[0]) && !items.iter().all(is_elem_match) {
+        return Err(bad_value("$all/$elemMatch has to be consistent"));
+    }
     let conds = items
         .iter()
         .map(|item| match item {
@@ -612,6 +580,9 @@ fn reached_matches(cond: &Cond, reached: Option<&Bson>) -> bool {
         return match cond {
             Cond::Eq(Bson::Null) => true,
             Cond::Cmp(CmpOp::Gte | CmpOp::Lte, Bson::Null) => true,
+            // A missing field is above MinKey and below MaxKey, like every value.
+            Cond::Cmp(CmpOp::Gt | CmpOp::Gte, Bson::MinKey) => true,
+            Cond::Cmp(CmpOp::Lt | CmpOp::Lte, Bson::MaxKey) => true,
             Cond::In(items) => items.iter().any(|i| matches!(i, InItem::Value(Bson::Null))),
             Cond::Type(_) | Cond::Exists | Cond::Regex(_) | Cond::Mod { .. } | Cond::Size(_) => {
                 false
@@ -635,6 +606,15 @@ fn reached_matches(cond: &Cond, reached: Option<&Bson>) -> bool {
                 _ => false,
             }
         }
+    }
+}
+
+/// The position of the first element satisfying an `$elemMatch` condition (what the
+/// `$elemMatch` projection keeps).
+pub fn first_elem_match(cond: &Cond, items: &[Bson]) -> Option<usize> {
+    match cond {
+        Cond::ElemMatch(em) => items.iter().position(|item| elem_matches(em, item)),
+        _ => None,
     }
 }
 
@@ -863,11 +843,11 @@ mod tests {
         ));
         assert!(!m(doc! {"s": {"$regex": "^hel"}}, d.clone()));
         assert!(m(
-            doc! {"s": bson::Bson::RegularExpression(BsonRegex { pattern: "l+o$".try_into().unwrap(), options: "".try_into().unwrap() })},
+            doc! {"s": bson::Bson::RegularExpression(bson::Regex { pattern: "l+o$".try_into().unwrap(), options: "".try_into().unwrap() })},
             d.clone()
         ));
         assert!(m(
-            doc! {"s": {"$in": [bson::Bson::RegularExpression(BsonRegex { pattern: "^H".try_into().unwrap(), options: "".try_into().unwrap() })]}},
+            doc! {"s": {"$in": [bson::Bson::RegularExpression(bson::Regex { pattern: "^H".try_into().unwrap(), options: "".try_into().unwrap() })]}},
             d.clone()
         ));
         assert!(m(doc! {"n": {"$type": "int"}}, d.clone()));
@@ -887,6 +867,64 @@ mod tests {
         let d = doc! {"spent": 120, "budget": 100};
         assert!(m(doc! {"$expr": {"$gt": ["$spent", "$budget"]}}, d.clone()));
         assert!(!m(doc! {"$expr": {"$lt": ["$spent", "$budget"]}}, d));
+    }
+
+    #[test]
+    fn arrays_of_arrays_and_numeric_components() {
+        // A condition reaches elements one level down, not two.
+        assert!(m(doc! {"a": [1, 2]}, doc! {"a": [[1, 2], [3]]}));
+        assert!(!m(doc! {"a": 1}, doc! {"a": [[1]]}));
+        assert!(m(doc! {"a.0": [1]}, doc! {"a": [[1]]}));
+        assert!(m(doc! {"a.0.1": 2}, doc! {"a": [[1, 2]]}));
+        // "0" is a field name in a document and a position in an array.
+        assert!(m(doc! {"a.0": "x"}, doc! {"a": {"0": "x"}}));
+        assert!(m(doc! {"a.0.b": 1}, doc! {"a": [{"b": 1}, {"b": 2}]}));
+        assert!(!m(doc! {"a.1.b": 1}, doc! {"a": [{"b": 1}, {"b": 2}]}));
+        assert!(m(doc! {"a.b": null}, doc! {"a": [{"b": 1}, {"c": 2}]}));
+    }
+
+    #[test]
+    fn signed_zero_and_mixed_numeric_types() {
+        let dec = |s: &str| Bson::Decimal128(s.parse().unwrap());
+        assert!(m(doc! {"a": 0}, doc! {"a": -0.0}));
+        assert!(m(doc! {"a": {"$gte": 0.0}}, doc! {"a": -0.0}));
+        assert!(m(doc! {"a": dec("-0")}, doc! {"a": 0i64}));
+        assert!(m(doc! {"a": dec("1.50")}, doc! {"a": 1.5}));
+        assert!(!m(doc! {"a": dec("0.1")}, doc! {"a": 0.1}));
+        assert!(m(doc! {"a": {"$lt": 0.1}}, doc! {"a": dec("0.1")}));
+        assert!(m(
+            doc! {"a": 9_007_199_254_740_993i64},
+            doc! {"a": dec("9007199254740993")}
+        ));
+        assert!(!m(
+            doc! {"a": 9_007_199_254_740_992.0},
+            doc! {"a": 9_007_199_254_740_993i64}
+        ));
+        assert!(m(doc! {"a": {"$type": "number"}}, doc! {"a": dec("NaN")}));
+        assert!(m(doc! {"a": f64::NAN}, doc! {"a": dec("NaN")}));
+    }
+
+    #[test]
+    fn array_positions_for_the_positional_operator() {
+        let pos = |f: Document, d: Document| Filter::parse(&f).unwrap().array_position(&d);
+        let d = doc! {"g": [80, 85, 90], "s": [{"k": 1}, {"k": 2}]};
+        assert_eq!(pos(doc! {"g": {"$gte": 85}}, d.clone()), Some(1));
+        assert_eq!(pos(doc! {"s.k": 2}, d.clone()), Some(1));
+        assert_eq!(
+            pos(doc! {"s": {"$elemMatch": {"k": 2}}}, d.clone()),
+            Some(1)
+        );
+        assert_eq!(
+            pos(doc! {"g": [80, 85, 90]}, d.clone()),
+            None,
+            "whole-array match"
+        );
+        assert_eq!(pos(doc! {"g": {"$ne": 1}}, d.clone()), None);
+        assert_eq!(
+            pos(doc! {"g": 90, "s.k": 1}, d),
+            Some(0),
+            "the last condition wins"
+        );
     }
 
     #[test]

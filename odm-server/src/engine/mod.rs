@@ -8,8 +8,10 @@
 pub mod agg;
 pub mod arith;
 pub mod compare;
+pub mod decimal;
 pub mod matcher;
 pub mod path;
+pub mod pcre;
 pub mod projection;
 pub mod schema;
 pub mod sort;

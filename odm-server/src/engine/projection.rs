@@ -10,7 +10,7 @@
 use bson::{Bson, Document};
 
 use super::agg::expr::{self, Expression, Scope};
-use super::matcher::Filter;
+use super::matcher::{Cond, Filter, first_elem_match};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 #[derive(Clone, Debug)]
@@ -23,7 +23,8 @@ enum Item {
         skip: i64,
         limit: Option<i64>,
     },
-    ElemMatch(Filter),
+    /// `{a: {$elemMatch: ...}}`: the first element of `a` that satisfies the condition.
+    ElemMatch(Cond),
     /// `a.$`: the element of `a` at the position the query matched.
     Positional,
 }
@@ -50,10 +51,19 @@ pub struct Projection {
     positional: bool,
 }
 
+/// Two paths name the same field.
 fn collision(path: &str) -> CommandError {
     CommandError::new(
         ErrorCode::Location(31250),
         format!("Path collision at {path}"),
+    )
+}
+
+/// A path runs through a field the projection already names as a whole.
+fn collision_through(path: &str, rest: &str) -> CommandError {
+    CommandError::new(
+        ErrorCode::Location(31249),
+        format!("Path collision at {path} remaining portion {rest}"),
     )
 }
 
@@ -77,11 +87,18 @@ impl Projection {
         let mut mode: Option<bool> = None; // Some(true): inclusion
         let mut include_id = true;
         let mut positional = false;
+        let mut elem_match = false;
         let mut flat = Vec::with_capacity(spec.len());
         flatten_spec("", spec, &mut flat);
         for (path, value) in &flat {
             let (path, value) = (path.as_str(), *value);
             crate::engine::path::check_path_length(path)?;
+            if path == ".$" {
+                return Err(CommandError::new(
+                    ErrorCode::Location(5392900),
+                    "Cannot use a positional projection on the whole document ('.$')",
+                ));
+            }
             if path.is_empty() || path.split('.').any(str::is_empty) {
                 return Err(CommandError::bad_value(format!(
                     "FieldPath field names may not be empty strings: '{path}'"
@@ -89,9 +106,27 @@ impl Projection {
             }
             let (path, item) = match path.strip_suffix(".$") {
                 Some(array) if find_operators => {
-                    if positional || array.split('.').any(|s| s.starts_with('$')) {
-                        return Err(CommandError::bad_value(
+                    if positional {
+                        return Err(CommandError::new(
+                            ErrorCode::Location(31276),
                             "Cannot specify more than one positional projection per query.",
+                        ));
+                    }
+                    if elem_match {
+                        return Err(CommandError::new(
+                            ErrorCode::Location(31256),
+                            "Cannot specify positional operator and $elemMatch.",
+                        ));
+                    }
+                    if array.split('.').any(|s| s.starts_with('$')) {
+                        return Err(CommandError::bad_value(format!(
+                            "FieldPath field names may not start with '$': '{path}'"
+                        )));
+                    }
+                    if matches!(value, Bson::Document(d) if d.contains_key("$slice")) {
+                        return Err(CommandError::new(
+                            ErrorCode::Location(31271),
+                            "positional projection cannot be used with $slice",
                         ));
                     }
                     if !expr::truthy(Some(value)) || !is_number_or_bool(value) {
@@ -108,7 +143,19 @@ impl Projection {
                         "FieldPath field names may not start with '$': '{path}'"
                     )));
                 }
-                _ => (path, parse_item(path, value, find_operators)?),
+                _ => {
+                    let item = parse_item(path, value, find_operators)?;
+                    if let Item::ElemMatch(_) = item {
+                        if positional {
+                            return Err(CommandError::new(
+                                ErrorCode::Location(31255),
+                                "Cannot specify positional operator and $elemMatch.",
+                            ));
+                        }
+                        elem_match = true;
+                    }
+                    (path, item)
+                }
             };
             if path == "_id" {
                 match item {
@@ -129,6 +176,9 @@ impl Projection {
                 && path != "_id"
             {
                 match mode {
+                    Some(false) if matches!(item, Item::Computed(_)) => {
+                        return Err(computed_in_exclusion(path, value));
+                    }
                     Some(m) if m != k => {
                         return Err(if m {
                             CommandError::new(
@@ -151,11 +201,13 @@ impl Projection {
             }
             insert(&mut root, path, item)?;
         }
-        // `{_id: 1}` alone is an inclusion; `$slice`/`$elemMatch` alone are exclusions.
+        // `{_id: 1}` or an `$elemMatch` alone is an inclusion; `$slice` alone an exclusion.
         let inclusion = mode.unwrap_or_else(|| {
-            root.fields
-                .iter()
-                .any(|(k, i)| k == "_id" && matches!(i, Item::Include))
+            elem_match
+                || root
+                    .fields
+                    .iter()
+                    .any(|(k, i)| k == "_id" && matches!(i, Item::Include))
         });
         Ok(Some(Projection {
             root,
@@ -191,6 +243,7 @@ impl Projection {
         } else {
             exclude(&self.root, doc, &input)?
         };
+        append_elem_matches(&self.root, doc, &mut out);
         if self.inclusion
             && self.include_id
             && let Some(id) = doc.get("_id")
@@ -254,20 +307,36 @@ fn parse_item(path: &str, value: &Bson, find_operators: bool) -> CmdResult<Item>
         }
         Bson::Document(d) if find_operators && d.len() == 1 && d.contains_key("$elemMatch") => {
             if path.contains('.') {
-                return Err(CommandError::bad_value(
+                return Err(CommandError::new(
+                    ErrorCode::Location(31275),
                     "Cannot use $elemMatch projection on a nested field.",
                 ));
             }
-            match d.get("$elemMatch") {
-                Some(Bson::Document(f)) => Item::ElemMatch(Filter::parse(f)?),
-                _ => {
-                    return Err(CommandError::bad_value(
-                        "elemMatch: Invalid argument, object required.",
-                    ));
-                }
+            let Some(Bson::Document(spec)) = d.get("$elemMatch") else {
+                return Err(CommandError::new(
+                    ErrorCode::Location(31274),
+                    "elemMatch: Invalid argument, object required.",
+                ));
+            };
+            // The same `$elemMatch` as in a query, value form (`{$gt: 1}`) included.
+            let mut wrapper = Document::new();
+            wrapper.insert(path, bson::doc! {"$elemMatch": spec.clone()});
+            match Filter::parse(&wrapper)? {
+                Filter::Field { cond, .. } => Item::ElemMatch(cond),
+                _ => return Err(CommandError::bad_value("invalid $elemMatch projection")),
             }
         }
-        other => Item::Computed(expr::parse(other)?),
+        other => Item::Computed(expr::parse(other).map_err(|e| {
+            // In a projection an unknown `$operator` is reported as a projection error.
+            if e.code == ErrorCode::Location(168) {
+                CommandError::new(
+                    ErrorCode::Location(31325),
+                    format!("Unknown projection operator: {}", e.message),
+                )
+            } else {
+                e
+            }
+        })?),
     })
 }
 
@@ -315,7 +384,7 @@ fn insert(node: &mut Node, path: &str, item: Item) -> CmdResult<()> {
             node.fields.push((head.to_string(), Item::Nested(child)));
         }
         (Some(rest), Some((_, Item::Nested(child)))) => insert(child, rest, item)?,
-        (Some(_), Some(_)) => return Err(collision(path)),
+        (Some(rest), Some(_)) => return Err(collision_through(path, rest)),
     }
     Ok(())
 }
@@ -338,15 +407,10 @@ fn include(node: &Node, doc: &Document, input: &Input<'_>) -> CmdResult<Document
             Item::Slice { skip, limit } => {
                 out.insert(key.clone(), slice(value, *skip, *limit));
             }
-            Item::ElemMatch(f) => {
-                if let Some(v) = elem_match(f, value) {
-                    out.insert(key.clone(), v);
-                }
-            }
             Item::Positional => {
                 out.insert(key.clone(), matched_element(key, value, input.position)?);
             }
-            Item::Computed(_) | Item::Exclude => {}
+            Item::Computed(_) | Item::Exclude | Item::ElemMatch(_) => {}
         }
     }
     // Computed fields come after the stored ones, in projection order.
@@ -391,11 +455,7 @@ fn exclude(node: &Node, doc: &Document, input: &Input<'_>) -> CmdResult<Document
             Some(Item::Slice { skip, limit }) => {
                 out.insert(key.clone(), slice(value, *skip, *limit));
             }
-            Some(Item::ElemMatch(f)) => {
-                if let Some(v) = elem_match(f, value) {
-                    out.insert(key.clone(), v);
-                }
-            }
+            Some(Item::ElemMatch(_)) => {}
         }
     }
     Ok(out)
@@ -414,6 +474,21 @@ fn exclude_value(node: &Node, value: &Bson, input: &Input<'_>) -> CmdResult<Bson
     })
 }
 
+fn computed_in_exclusion(path: &str, value: &Bson) -> CommandError {
+    match value {
+        Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')) => {
+            CommandError::new(
+                ErrorCode::Location(31252),
+                format!("Cannot use expression other than $meta in exclusion projection: {path}"),
+            )
+        }
+        _ => CommandError::new(
+            ErrorCode::Location(31310),
+            format!("Cannot use a literal in an exclusion projection: {path}"),
+        ),
+    }
+}
+
 fn is_number_or_bool(v: &Bson) -> bool {
     matches!(
         v,
@@ -425,6 +500,8 @@ fn is_number_or_bool(v: &Bson) -> bool {
 fn matched_element(key: &str, value: &Bson, position: Option<usize>) -> CmdResult<Bson> {
     let element = match (value, position) {
         (Bson::Array(items), Some(i)) => items.get(i),
+        // Not an array: there is nothing to pick from, and the value is returned as is.
+        (other, _) if !matches!(other, Bson::Array(_)) => return Ok(other.clone()),
         _ => None,
     };
     match element {
@@ -465,14 +542,17 @@ fn slice(value: &Bson, skip: i64, limit: Option<i64>) -> Bson {
     )
 }
 
-fn elem_match(filter: &Filter, value: &Bson) -> Option<Bson> {
-    let Bson::Array(items) = value else {
-        return None;
-    };
-    items
-        .iter()
-        .find(|item| matches!(item, Bson::Document(d) if filter.matches(d)))
-        .map(|item| Bson::Array(vec![item.clone()]))
+/// `$elemMatch` fields come last, after the other fields the projection keeps, as in
+/// mongod 4.4+; a field that is not an array, or has no matching element, is left out.
+fn append_elem_matches(node: &Node, doc: &Document, out: &mut Document) {
+    for (key, item) in &node.fields {
+        if let Item::ElemMatch(cond) = item
+            && let Some(Bson::Array(items)) = doc.get(key)
+            && let Some(i) = first_elem_match(cond, items)
+        {
+            out.insert(key.clone(), Bson::Array(vec![items[i].clone()]));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -531,14 +611,41 @@ mod tests {
                 .code(),
             31253
         );
+        // A path through a field already projected whole, and the same field twice.
         assert_eq!(
             Projection::parse(&doc! {"a": 1, "a.b": 1})
+                .unwrap_err()
+                .code
+                .code(),
+            31249
+        );
+        assert_eq!(
+            Projection::parse(&doc! {"a.b": 1, "a": 1})
                 .unwrap_err()
                 .code
                 .code(),
             31250
         );
         assert!(Projection::parse(&doc! {"a": 0, "_id": 1}).is_ok());
+    }
+
+    #[test]
+    fn paths_through_arrays_and_numeric_names() {
+        let d = doc! {"_id": 1, "a": [{"b": 1, "c": 2}, [{"b": 3}], 5, {"0": "x"}]};
+        // Nested inclusion reaches documents in arrays (one level), drops scalars.
+        assert_eq!(
+            project(doc! {"a.b": 1, "_id": 0}, d.clone()).unwrap(),
+            doc! {"a": [{"b": 1}, [{"b": 3}], {}]}
+        );
+        // A numeric component is a field name here, not a position.
+        assert_eq!(
+            project(doc! {"a.0": 1, "_id": 0}, d.clone()).unwrap(),
+            doc! {"a": [{}, [{}], {"0": "x"}]}
+        );
+        assert_eq!(
+            project(doc! {"a.b": 0}, d).unwrap(),
+            doc! {"_id": 1, "a": [{"c": 2}, [{}], 5, {"0": "x"}]}
+        );
     }
 
     #[test]
@@ -570,9 +677,10 @@ mod tests {
             out.get_array("r").unwrap(),
             &vec![Bson::Document(doc! {"k": 2})]
         );
-        assert!(
-            out.contains_key("p"),
-            "$elemMatch alone is an exclusion-style projection"
+        assert_eq!(
+            out.keys().collect::<Vec<_>>(),
+            vec!["_id", "r"],
+            "$elemMatch alone is an inclusion"
         );
         let out = project(doc! {"double": {"$multiply": ["$p", 2]}, "_id": 0}, d).unwrap();
         assert_eq!(out, doc! {"double": 4});

@@ -37,10 +37,16 @@ impl SortSpec {
                         "$meta sort keys are not supported by this server",
                     ));
                 }
-                _ => {
+                Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => {
                     return Err(CommandError::new(
                         ErrorCode::Location(15975),
                         "$sort key ordering must be 1 (for ascending) or -1 (for descending)",
+                    ));
+                }
+                other => {
+                    return Err(CommandError::new(
+                        ErrorCode::Location(15974),
+                        format!("Illegal key in $sort specification: {path}: {other}"),
                     ));
                 }
             };
@@ -167,9 +173,10 @@ mod tests {
             SortSpec::parse(&doc! {"a": 2}).unwrap_err().code.code(),
             15975
         );
+        // Not a number at all is another error.
         assert_eq!(
             SortSpec::parse(&doc! {"a": "asc"}).unwrap_err().code.code(),
-            15975
+            15974
         );
     }
 }

@@ -177,6 +177,15 @@ pub struct FieldUpdate {
     pub op: UpdateOp,
 }
 
+impl FieldUpdate {
+    fn order_key(&self) -> &str {
+        match &self.op {
+            UpdateOp::Rename(to) => to,
+            _ => &self.path,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub enum UpdateOp {
     Set(Bson),
@@ -282,6 +291,10 @@ impl Update {
         // Every path the update writes, rename targets included, for the conflict check.
         let mut touched = Vec::new();
         for (op_name, operand) in update {
+            if !UPDATE_OPERATORS.contains(&op_name.as_str()) {
+                // `$set: {}` is allowed (mongod 5+); an unknown name is not, even empty.
+                return Err(unknown_modifier(op_name));
+            }
             let Bson::Document(args) = operand else {
                 return Err(failed(format!(
                     "Modifiers operate on fields but we found type {} instead. For example: {{$mod: {{<field>: ...}}}} not {{{op_name}: {operand}}}",
@@ -303,7 +316,8 @@ impl Update {
             }
         }
         check_conflicts(&touched)?;
-        fields.sort_by(|a, b| compare_paths(&a.path, &b.path));
+        // A rename writes its target: it takes its place in the order there.
+        fields.sort_by(|a, b| compare_paths(a.order_key(), b.order_key()));
         Ok(Update::Operators(fields))
     }
 
@@ -388,7 +402,14 @@ impl Update {
                 let new = out.pop().unwrap_or_default();
                 match (&id, new.get("_id")) {
                     (Some(old_id), Some(new_id)) if same_id(old_id, new_id) => new,
-                    (Some(_), _) => {
+                    // Output without an `_id` replaces the rest of the document.
+                    (Some(old_id), None) => {
+                        let mut with_id = Document::new();
+                        with_id.insert("_id", old_id.clone());
+                        with_id.extend(new);
+                        with_id
+                    }
+                    (Some(_), Some(_)) => {
                         return Err(CommandError::new(
                             ErrorCode::ImmutableField,
                             "Performing an update on the path '_id' would modify the immutable field '_id'",
@@ -556,6 +577,33 @@ fn check_conflicts(paths: &[String]) -> CmdResult<()> {
     Ok(())
 }
 
+/// The update operators this server applies.
+const UPDATE_OPERATORS: [&str; 14] = [
+    "$set",
+    "$setOnInsert",
+    "$unset",
+    "$inc",
+    "$mul",
+    "$min",
+    "$max",
+    "$rename",
+    "$currentDate",
+    "$push",
+    "$addToSet",
+    "$pop",
+    "$pull",
+    "$pullAll",
+];
+
+fn unknown_modifier(op: &str) -> CommandError {
+    if matches!(op, "$pushAll" | "$bit" | "$isolated") {
+        return failed(format!("The {op} modifier is not supported by this server"));
+    }
+    failed(format!(
+        "Unknown modifier: {op}. Expected a valid update modifier or pipeline-style update specified as an array"
+    ))
+}
+
 fn parse_op(op: &str, path: &str, value: &Bson) -> CmdResult<UpdateOp> {
     Ok(match op {
         "$set" => UpdateOp::Set(value.clone()),
@@ -657,22 +705,13 @@ fn parse_op(op: &str, path: &str, value: &Bson) -> CmdResult<UpdateOp> {
         "$pullAll" => match value {
             Bson::Array(items) => UpdateOp::PullAll(items.clone()),
             other => {
-                return Err(failed(format!(
+                return Err(CommandError::bad_value(format!(
                     "$pullAll requires an array argument but was given a {}",
                     type_alias(type_number(other)).unwrap_or("value")
                 )));
             }
         },
-        "$pushAll" | "$bit" | "$isolated" => {
-            return Err(failed(format!(
-                "The {op} modifier is not supported by this server"
-            )));
-        }
-        other => {
-            return Err(failed(format!(
-                "Unknown modifier: {other}. Expected a valid update modifier or pipeline-style update specified as an array"
-            )));
-        }
+        other => return Err(unknown_modifier(other)),
     })
 }
 
@@ -863,16 +902,27 @@ fn apply_field(
             }
         }
         UpdateOp::Rename(to) => {
-            let Some(value) = current else { return Ok(()) };
-            if let Some((parent, _)) = path.rsplit_once('.')
-                && matches!(path::get_path(doc, parent), Some(Bson::Array(_)))
-            {
+            // Neither end may sit inside an array: a rename names one field, not elements.
+            let through_array = |p: &str| {
+                let steps: Vec<&str> = p.split('.').collect();
+                (1..steps.len()).find_map(|n| {
+                    let prefix = steps[..n].join(".");
+                    matches!(path::get_path(doc, &prefix), Some(Bson::Array(_))).then_some(prefix)
+                })
+            };
+            if let Some(array) = through_array(path) {
                 return Err(CommandError::bad_value(format!(
-                    "The source field cannot be an array element, '{}' in doc with {} has an array field called '{parent}'",
-                    path,
+                    "The source field cannot be an array element, '{path}' in doc with {} has an array field called '{array}'",
                     id_for_message(original)
                 )));
             }
+            if let Some(array) = through_array(to) {
+                return Err(CommandError::bad_value(format!(
+                    "The destination field cannot be an array element, '{to}' in doc with {} has an array field called '{array}'",
+                    id_for_message(original)
+                )));
+            }
+            let Some(value) = current else { return Ok(()) };
             path::remove_path(doc, path);
             set(doc, to, value)
         }
@@ -932,7 +982,10 @@ fn apply_field(
                 }
                 set(doc, path, Bson::Array(items))
             }
-            Some(other) => Err(not_an_array("$pop", path, &other, original)),
+            Some(other) => Err(CommandError::type_mismatch(format!(
+                "Path '{path}' contains an element of non-array type '{}'",
+                type_alias(type_number(&other)).unwrap_or("unknown")
+            ))),
         },
         UpdateOp::Pull(cond) => match current {
             None => Ok(()),
@@ -1337,11 +1390,55 @@ mod tests {
         );
         let err = Update::parse_pipeline(&[Bson::Document(doc! {"$match": {}})]).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidOptions);
+        // Output without `_id` keeps the old one; a different `_id` is refused.
         let u = Update::parse_pipeline(&[Bson::Document(doc! {"$unset": "_id"})]).unwrap();
+        assert_eq!(
+            u.apply(&doc! {"_id": 1, "a": 1}, false).unwrap(),
+            doc! {"_id": 1, "a": 1}
+        );
+        let u = Update::parse_pipeline(&[Bson::Document(doc! {"$set": {"_id": 2}})]).unwrap();
         assert_eq!(
             u.apply(&doc! {"_id": 1}, false).unwrap_err().code,
             ErrorCode::ImmutableField
         );
+    }
+
+    #[test]
+    fn tricky_shapes_and_numbers() {
+        // Numeric components index arrays (padding with nulls) and name fields in documents.
+        assert_eq!(
+            apply(doc! {"$set": {"a.0.1": 9}}, doc! {"_id": 1, "a": [[1, 2]]}).unwrap(),
+            doc! {"_id": 1, "a": [[1, 9]]}
+        );
+        assert_eq!(
+            apply(doc! {"$set": {"a.3": 1}}, doc! {"_id": 1, "a": [0]}).unwrap(),
+            doc! {"_id": 1, "a": [0, null, null, 1]}
+        );
+        assert_eq!(
+            apply(doc! {"$set": {"a.0": 1}}, doc! {"_id": 1, "a": {}}).unwrap(),
+            doc! {"_id": 1, "a": {"0": 1}}
+        );
+        // -0.0 is kept as stored; adding zero to it gives 0.0 (IEEE), not -0.0.
+        let out = apply(doc! {"$inc": {"z": 0.0}}, doc! {"_id": 1, "z": -0.0}).unwrap();
+        assert!(out.get_f64("z").unwrap().is_sign_positive());
+        let out = apply(doc! {"$max": {"z": 0}}, doc! {"_id": 1, "z": -0.0}).unwrap();
+        assert!(
+            out.get_f64("z").unwrap().is_sign_negative(),
+            "0 is not greater than -0.0"
+        );
+        // Mixed types promote: int + long is long, int * double is double.
+        let out = apply(
+            doc! {"$inc": {"i": 1i64}, "$mul": {"j": 1.5}},
+            doc! {"_id": 1, "i": 1, "j": 2},
+        )
+        .unwrap();
+        assert_eq!(
+            (out.get("i"), out.get("j")),
+            (Some(&Bson::Int64(2)), Some(&Bson::Double(3.0)))
+        );
+        // NaN stays NaN; $min with NaN stores it (NaN is the smallest number).
+        let out = apply(doc! {"$min": {"n": f64::NAN}}, doc! {"_id": 1, "n": 1}).unwrap();
+        assert!(out.get_f64("n").unwrap().is_nan());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 
 use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
 
-use super::{ReadTxn, StorageResult, WriteTxn, scan_all};
+use std::ops::Bound;
+
+use super::{Durability, ReadTxn, StorageError, StorageResult, Store, WriteTxn, scan_all};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 /// The table of collection records.
@@ -17,6 +19,12 @@ pub const CATALOG_TABLE: &str = "catalog";
 /// Counters and format markers.
 pub const META_TABLE: &str = "meta";
 const NEXT_IDENT_KEY: &[u8] = b"next_ident";
+/// Which version of `keycodec` wrote the keys (documents' `_id`s and index entries).
+const KEY_FORMAT_KEY: &[u8] = b"key_format";
+/// The key format this server writes: 2 encodes int64 and decimal128 values that no
+/// double holds by their exact value (format 1 used the int64's difference from the
+/// double, and rounded decimals). Stores without a marker are format 1.
+pub const KEY_FORMAT: u32 = 2;
 
 /// The name MongoDB gives the index every collection has on `_id`.
 pub const ID_INDEX_NAME: &str = "_id_";
@@ -213,6 +221,31 @@ pub fn put(txn: &mut dyn WriteTxn, meta: &CollectionMeta) -> StorageResult<()> {
     txn.put(CATALOG_TABLE, &ns_key(&meta.db, &meta.name), &bytes)
 }
 
+/// Checks that the store's keys were written in this server's format, marking a new
+/// store with it. Reading keys of another format would silently miss documents, so a
+/// store of another format is refused with a message saying so.
+pub fn check_key_format(store: &dyn Store) -> StorageResult<()> {
+    let mut txn = store.begin_write()?;
+    let found = match txn.get(META_TABLE, KEY_FORMAT_KEY)? {
+        Some(b) if b.len() == 4 => u32::from_be_bytes(b.try_into().expect("length checked")),
+        Some(_) => return Err(StorageError("the key format marker is unreadable".into())),
+        None if scan_all(&*txn, CATALOG_TABLE, (Bound::Unbounded, Bound::Unbounded))?
+            .is_empty() =>
+        {
+            txn.put(META_TABLE, KEY_FORMAT_KEY, &KEY_FORMAT.to_be_bytes())?;
+            return txn.commit(Durability::Immediate);
+        }
+        None => 1,
+    };
+    if found == KEY_FORMAT {
+        return Ok(());
+    }
+    Err(StorageError(format!(
+        "this data was written with key format {found}, and this odm-server reads format {KEY_FORMAT}: \
+         export it with the odm-server that wrote it (mongodump) and import it here (mongorestore)"
+    )))
+}
+
 /// Hands out a fresh ident.
 pub fn next_ident(txn: &mut dyn WriteTxn) -> StorageResult<u64> {
     let current = match txn.get(META_TABLE, NEXT_IDENT_KEY)? {
@@ -383,6 +416,21 @@ mod tests {
             databases(&*store.begin_read().unwrap()).unwrap(),
             vec!["shop".to_string()]
         );
+    }
+
+    #[test]
+    fn stores_of_another_key_format_are_refused() {
+        // A new store is marked and then accepted.
+        let store = MemoryStore::new();
+        check_key_format(&store).unwrap();
+        check_key_format(&store).unwrap();
+        // Collections without a marker were written by format 1.
+        let old = MemoryStore::new();
+        let mut w = old.begin_write().unwrap();
+        create(&mut *w, "shop", "orders", Document::new()).unwrap();
+        w.commit(crate::storage::Durability::Immediate).unwrap();
+        let err = check_key_format(&old).unwrap_err();
+        assert!(err.0.contains("key format 1"), "{}", err.0);
     }
 
     #[test]

@@ -10,7 +10,9 @@
 
 use bson::{Bson, Document};
 
-use crate::engine::compare::{Number, TypeRank, db_pointer_parts, type_rank};
+use crate::engine::compare::{
+    Number, TypeRank, db_pointer_parts, relation_to_nearest_double, type_rank,
+};
 
 /// Ends a string, and every escaped byte sequence.
 const STRING_END: [u8; 2] = [0x00, 0x00];
@@ -117,25 +119,21 @@ fn encode_string(bytes: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Numbers of every type share one encoding: the nearest double in an order-preserving
-/// form, then, for an int64 that the double rounds, the exact difference.
+/// form, then, for an int64 or a decimal that the double does not hold exactly, whether
+/// the value is below or above it and the value itself, exactly.
 fn encode_number(n: Number, out: &mut Vec<u8>) {
-    let approx = n.as_f64();
+    let (approx, relation, exact) = relation_to_nearest_double(n);
     out.extend_from_slice(&order_f64(approx));
-    let residual: i128 = match n {
-        // `approx` is an integer-valued double within [-2^63, 2^63]: exact in i128.
-        Number::Int(i) => i128::from(i) - approx as i128,
-        Number::Double(_) | Number::Decimal(_) => 0,
-    };
-    match residual.signum() {
-        0 => out.push(RESIDUAL_NONE),
-        s => {
-            out.push(if s < 0 {
-                RESIDUAL_NEGATIVE
-            } else {
-                RESIDUAL_POSITIVE
-            });
-            out.extend_from_slice(&order_i64(residual as i64));
+    match (relation, exact) {
+        (std::cmp::Ordering::Less, Some(e)) => {
+            out.push(RESIDUAL_NEGATIVE);
+            e.encode_ordered(out);
         }
+        (std::cmp::Ordering::Greater, Some(e)) => {
+            out.push(RESIDUAL_POSITIVE);
+            e.encode_ordered(out);
+        }
+        _ => out.push(RESIDUAL_NONE),
     }
 }
 

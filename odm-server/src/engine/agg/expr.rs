@@ -788,20 +788,36 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
             };
             match op {
                 Divide if b == 0.0 => Err(expr_error(2, "can't $divide by zero")),
+                // A decimal operand makes a decimal; anything else divides as doubles.
+                Divide
+                    if values
+                        .iter()
+                        .any(|v| matches!(v, Some(Bson::Decimal128(_)))) =>
+                {
+                    ok(arith::decimal_from_f64(a / b))
+                }
                 Divide => ok(Bson::Double(a / b)),
                 Mod if b == 0.0 => Err(expr_error(16610, "can't $mod by zero")),
                 Mod => {
-                    let both_int = values
-                        .iter()
-                        .all(|v| matches!(v, Some(Bson::Int32(_) | Bson::Int64(_))));
-                    if both_int {
-                        let r = (a as i64) % (b as i64);
-                        ok(same_numeric_type(
-                            values[0].as_ref().expect("number"),
-                            r as f64,
-                        ))
-                    } else {
+                    // The wider type wins: decimal, then double, then long, then int.
+                    let has = |f: fn(&Bson) -> bool| values.iter().flatten().any(f);
+                    if has(|v| matches!(v, Bson::Decimal128(_))) {
+                        ok(arith::decimal_from_f64(a % b))
+                    } else if has(|v| matches!(v, Bson::Double(_))) {
                         ok(Bson::Double(a % b))
+                    } else {
+                        let (Some(x), Some(y)) = (
+                            arg(0).as_ref().and_then(arith::to_i64_exact),
+                            arg(1).as_ref().and_then(arith::to_i64_exact),
+                        ) else {
+                            return ok(Bson::Double(a % b));
+                        };
+                        let r = x.wrapping_rem(y);
+                        if has(|v| matches!(v, Bson::Int64(_))) {
+                            ok(Bson::Int64(r))
+                        } else {
+                            ok(Bson::Int32(r as i32))
+                        }
                     }
                 }
                 _ => ok(Bson::Double(a.powf(b))),
@@ -833,9 +849,7 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
             ok(same_numeric_type(values[0].as_ref().expect("number"), r))
         }
         Eq | Ne | Gt | Gte | Lt | Lte | Cmp => {
-            // Missing compares as null here, below every other value.
-            let (a, b) = (arg(0).unwrap_or(Bson::Null), arg(1).unwrap_or(Bson::Null));
-            let ord = compare(&a, &b);
+            let ord = compare_present(arg(0).as_ref(), arg(1).as_ref());
             ok(match op {
                 Eq => Bson::Boolean(ord == Ordering::Equal),
                 Ne => Bson::Boolean(ord != Ordering::Equal),
@@ -1133,6 +1147,23 @@ fn round_half_even(x: f64) -> f64 {
 }
 
 /// How `$toString` and `$concat`-style conversions print a value.
+/// Compares two expression values as aggregation does: a missing value is a value of its
+/// own, equal to another missing one (and to undefined) and below every other, MinKey
+/// aside. Query operators differ: there `{a: null}` matches a missing `a`.
+pub fn compare_present(a: Option<&Bson>, b: Option<&Bson>) -> Ordering {
+    let missing_vs = |v: &Bson| match v {
+        Bson::MinKey => Ordering::Greater,
+        Bson::Undefined => Ordering::Equal,
+        _ => Ordering::Less,
+    };
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(v)) => missing_vs(v),
+        (Some(v), None) => missing_vs(v).reverse(),
+        (Some(x), Some(y)) => compare(x, y),
+    }
+}
+
 pub fn display_string(v: &Bson) -> String {
     match v {
         Bson::String(s) | Bson::Symbol(s) => s.clone(),

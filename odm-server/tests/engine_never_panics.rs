@@ -1,0 +1,342 @@
+//! The query engine never panics: random documents against random filters, updates,
+//! projections, sorts and aggregation stages. Each either works or returns an error (a
+//! client's bad input must never take the server down); which one is not the question
+//! here, the conformance corpus checks the answers.
+//!
+//! The generators are biased towards what breaks engines: every BSON type, NaN, -0.0,
+//! integer extremes, decimals, arrays of arrays, numeric path components, empty and
+//! dotted keys, and operator names in every position.
+
+use bson::{Bson, DateTime, Decimal128, Document, Regex, Timestamp, oid::ObjectId};
+use odm_server::engine::agg::pipeline::Pipeline;
+use odm_server::engine::matcher::Filter;
+use odm_server::engine::projection::Projection;
+use odm_server::engine::sort::SortSpec;
+use odm_server::engine::update::{ApplyContext, ArrayFilters, Update};
+use proptest::prelude::*;
+
+fn decimal(s: &str) -> Bson {
+    Bson::Decimal128(s.parse::<Decimal128>().expect("a valid decimal literal"))
+}
+
+fn scalar() -> impl Strategy<Value = Bson> {
+    prop_oneof![
+        Just(Bson::Null),
+        any::<bool>().prop_map(Bson::Boolean),
+        prop_oneof![
+            Just(0),
+            Just(1),
+            Just(-1),
+            Just(i32::MAX),
+            Just(i32::MIN),
+            any::<i32>()
+        ]
+        .prop_map(Bson::Int32),
+        prop_oneof![
+            Just(i64::MAX),
+            Just(i64::MIN),
+            Just(1i64 << 53),
+            any::<i64>()
+        ]
+        .prop_map(Bson::Int64),
+        prop_oneof![
+            Just(f64::NAN),
+            Just(-0.0),
+            Just(0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(1.5),
+            Just(-2.5),
+            Just(9007199254740993.0),
+            any::<f64>(),
+        ]
+        .prop_map(Bson::Double),
+        prop_oneof![
+            Just("1.5"),
+            Just("-0"),
+            Just("NaN"),
+            Just("Infinity"),
+            Just("1E+6144"),
+            Just("3")
+        ]
+        .prop_map(decimal),
+        prop_oneof![
+            Just(String::new()),
+            Just("a".to_string()),
+            Just("B".to_string()),
+            Just("$a".to_string()),
+            Just("a.b".to_string()),
+            Just("é".to_string()),
+            "[a-c$.0-9]{0,4}",
+        ]
+        .prop_map(Bson::String),
+        any::<i64>().prop_map(|m| Bson::DateTime(DateTime::from_millis(m))),
+        Just(Bson::ObjectId(ObjectId::from_bytes([7; 12]))),
+        Just(Bson::RegularExpression(Regex {
+            pattern: "^a".to_string().try_into().unwrap(),
+            options: "i".to_string().try_into().unwrap(),
+        })),
+        Just(Bson::MinKey),
+        Just(Bson::MaxKey),
+        Just(Bson::Undefined),
+        any::<u32>().prop_map(|t| Bson::Timestamp(Timestamp {
+            time: t,
+            increment: 1
+        })),
+    ]
+}
+
+/// Keys for stored documents: plain, numeric, dotted, `$`-prefixed and empty.
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop_oneof![Just("a"), Just("b"), Just("c"), Just("_id")].prop_map(str::to_string),
+        2 => prop_oneof![Just("0"), Just("1"), Just("10")].prop_map(str::to_string),
+        1 => prop_oneof![Just("a.b"), Just("$x"), Just("")].prop_map(str::to_string),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Bson> {
+    scalar().prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Bson::Array),
+            proptest::collection::vec((key(), inner), 0..4)
+                .prop_map(|fields| { Bson::Document(fields.into_iter().collect()) }),
+        ]
+    })
+}
+
+fn document() -> impl Strategy<Value = Document> {
+    proptest::collection::vec((key(), value()), 0..5).prop_map(|f| f.into_iter().collect())
+}
+
+/// Paths as queries, updates and projections spell them.
+fn path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("a"),
+        Just("b"),
+        Just("a.b"),
+        Just("a.0"),
+        Just("a.0.b"),
+        Just("a.b.c"),
+        Just("a.$"),
+        Just("a.$[]"),
+        Just("a.$[x]"),
+        Just("a.$[].b"),
+        Just("_id"),
+        Just("0"),
+        Just(""),
+        Just("a..b"),
+        Just("$a"),
+    ]
+    .prop_map(str::to_string)
+}
+
+const QUERY_OPERATORS: [&str; 24] = [
+    "$eq",
+    "$ne",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$in",
+    "$nin",
+    "$exists",
+    "$type",
+    "$mod",
+    "$regex",
+    "$options",
+    "$size",
+    "$all",
+    "$elemMatch",
+    "$not",
+    "$and",
+    "$or",
+    "$nor",
+    "$expr",
+    "$jsonSchema",
+    "$comment",
+    "$where",
+];
+
+const EXPRESSION_OPERATORS: [&str; 16] = [
+    "$add",
+    "$subtract",
+    "$multiply",
+    "$divide",
+    "$mod",
+    "$eq",
+    "$lt",
+    "$cmp",
+    "$cond",
+    "$ifNull",
+    "$and",
+    "$not",
+    "$concat",
+    "$size",
+    "$in",
+    "$literal",
+];
+
+const UPDATE_OPERATORS: [&str; 16] = [
+    "$set",
+    "$unset",
+    "$inc",
+    "$mul",
+    "$min",
+    "$max",
+    "$rename",
+    "$setOnInsert",
+    "$currentDate",
+    "$push",
+    "$addToSet",
+    "$pop",
+    "$pull",
+    "$pullAll",
+    "$each",
+    "$slice",
+];
+
+/// A value or an operator document built from `operators`, nested a few levels.
+fn operand(operators: &'static [&'static str]) -> impl Strategy<Value = Bson> {
+    let leaf = prop_oneof![
+        3 => value(),
+        1 => prop_oneof![Just("$a"), Just("$a.b"), Just("$$ROOT"), Just("$$CURRENT")]
+            .prop_map(|s| Bson::String(s.to_string())),
+    ];
+    leaf.prop_recursive(3, 24, 3, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(
+                (
+                    proptest::sample::select(operators).prop_map(str::to_string),
+                    inner.clone()
+                ),
+                1..3
+            )
+            .prop_map(|f| Bson::Document(f.into_iter().collect())),
+            proptest::collection::vec(inner.clone(), 0..3).prop_map(Bson::Array),
+            proptest::collection::vec((path(), inner), 1..3)
+                .prop_map(|f| Bson::Document(f.into_iter().collect())),
+        ]
+    })
+}
+
+fn filter() -> impl Strategy<Value = Document> {
+    proptest::collection::vec(
+        (
+            prop_oneof![
+                path(),
+                proptest::sample::select(&QUERY_OPERATORS[..]).prop_map(str::to_string)
+            ],
+            prop_oneof![operand(&QUERY_OPERATORS), operand(&EXPRESSION_OPERATORS)],
+        ),
+        0..4,
+    )
+    .prop_map(|f| f.into_iter().collect())
+}
+
+fn update() -> impl Strategy<Value = Document> {
+    proptest::collection::vec(
+        (
+            proptest::sample::select(&UPDATE_OPERATORS[..]).prop_map(str::to_string),
+            proptest::collection::vec((path(), operand(&UPDATE_OPERATORS)), 0..3)
+                .prop_map(|f| Bson::Document(f.into_iter().collect())),
+        ),
+        0..3,
+    )
+    .prop_map(|f| f.into_iter().collect())
+}
+
+fn projection() -> impl Strategy<Value = Document> {
+    let item = prop_oneof![
+        Just(Bson::Int32(1)),
+        Just(Bson::Int32(0)),
+        Just(Bson::Boolean(true)),
+        operand(&["$slice", "$elemMatch", "$literal", "$add", "$size"]),
+    ];
+    proptest::collection::vec((path(), item), 0..4).prop_map(|f| f.into_iter().collect())
+}
+
+const STAGES: [&str; 10] = [
+    "$match",
+    "$project",
+    "$set",
+    "$unset",
+    "$group",
+    "$sort",
+    "$unwind",
+    "$replaceWith",
+    "$count",
+    "$limit",
+];
+
+fn pipeline() -> impl Strategy<Value = Vec<Bson>> {
+    proptest::collection::vec(
+        (
+            proptest::sample::select(&STAGES[..]),
+            prop_oneof![
+                operand(&EXPRESSION_OPERATORS),
+                filter().prop_map(Bson::Document)
+            ],
+        )
+            .prop_map(|(stage, arg)| {
+                let mut d = Document::new();
+                d.insert(stage, arg);
+                Bson::Document(d)
+            }),
+        0..3,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn filters_match_or_refuse(f in filter(), docs in proptest::collection::vec(document(), 1..4)) {
+        if let Ok(filter) = Filter::parse(&f) {
+            for d in &docs {
+                let _ = filter.matches_checked(d);
+                let _ = filter.matches(d);
+                let _ = filter.array_position(d);
+            }
+        }
+    }
+
+    #[test]
+    fn updates_apply_or_refuse(u in update(), filters in proptest::collection::vec(filter(), 0..2), q in filter(), d in document()) {
+        let array_filters: Vec<Bson> = filters.into_iter().map(Bson::Document).collect();
+        if let (Ok(update), Ok(af), Ok(query)) = (Update::parse(&u), ArrayFilters::parse(&array_filters), Filter::parse(&q)) {
+            let _ = af.check_against(&update, &Bson::Document(u.clone()));
+            for inserting in [false, true] {
+                let cx = ApplyContext { position: query.array_position(&d), array_filters: Some(&af) };
+                let _ = update.apply_in(&d, inserting, cx);
+                let _ = update.apply_in(&d, inserting, ApplyContext { position: Some(1), array_filters: None });
+            }
+        }
+    }
+
+    #[test]
+    fn pipeline_updates_and_aggregations_run_or_refuse(stages in pipeline(), docs in proptest::collection::vec(document(), 0..4)) {
+        if let Ok(update) = Update::parse_pipeline(&stages) {
+            for d in &docs {
+                let _ = update.apply(d, false);
+            }
+        }
+        if let Ok(p) = Pipeline::parse(&stages) {
+            let _ = p.run(docs);
+        }
+    }
+
+    #[test]
+    fn projections_and_sorts_apply_or_refuse(p in projection(), s in proptest::collection::vec((path(), value()), 0..3), q in filter(), mut docs in proptest::collection::vec(document(), 0..5)) {
+        let query = Filter::parse(&q).unwrap_or(Filter::Const(true));
+        if let Ok(Some(projection)) = Projection::parse(&p) {
+            for d in &docs {
+                let _ = projection.apply_matched(d, &query);
+            }
+        }
+        let spec: Document = s.into_iter().collect();
+        if let Ok(sort) = SortSpec::parse(&spec) {
+            sort.sort(&mut docs);
+        }
+    }
+}

@@ -546,3 +546,45 @@ async fn object_ids_and_mixed_types_sort_in_bson_order() {
     assert_eq!(numbers, 2, "comparisons stay within the number bracket");
     s.stop().await;
 }
+
+/// Only the simple collation exists here: others are refused with an error that says so,
+/// never applied as if they were simple, and nothing is changed.
+#[tokio::test(flavor = "multi_thread")]
+async fn non_simple_collations_are_refused_and_change_nothing() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    let coll = db.collection::<Document>("c");
+    coll.insert_many(vec![doc! {"_id": 1, "s": "a"}, doc! {"_id": 2, "s": "A"}])
+        .await
+        .unwrap();
+    let fr = doc! {"locale": "fr", "strength": 2};
+    let simple = doc! {"locale": "simple"};
+    for command in [
+        doc! {"find": "c", "filter": {"s": "a"}, "collation": fr.clone()},
+        doc! {"aggregate": "c", "pipeline": [], "cursor": {}, "collation": fr.clone()},
+        doc! {"count": "c", "collation": fr.clone()},
+        doc! {"findAndModify": "c", "query": {"s": "a"}, "remove": true, "collation": fr.clone()},
+    ] {
+        let message = expect_code(db.run_command(command.clone()).await, 2);
+        assert!(message.contains("collation"), "{command}: {message}");
+    }
+    for command in [
+        doc! {"update": "c", "updates": [{"q": {"s": "a"}, "u": {"$set": {"x": 1}}, "multi": true, "collation": fr.clone()}]},
+        doc! {"delete": "c", "deletes": [{"q": {"s": "a"}, "limit": 0, "collation": fr.clone()}]},
+    ] {
+        let reply = db.run_command(command.clone()).await.unwrap();
+        let errors = reply.get_array("writeErrors").unwrap();
+        let first = errors[0].as_document().unwrap();
+        assert_eq!(first.get_i32("code").unwrap(), 2, "{command}: {reply}");
+        assert!(first.get_str("errmsg").unwrap().contains("collation"));
+    }
+    let all: Vec<Document> = coll.find(doc! {}).await.unwrap().try_collect().await.unwrap();
+    assert_eq!(all, vec![doc! {"_id": 1, "s": "a"}, doc! {"_id": 2, "s": "A"}]);
+    // The simple collation is byte comparison: "a" is not "A".
+    let n = db
+        .run_command(doc! {"count": "c", "query": {"s": "a"}, "collation": simple})
+        .await
+        .unwrap();
+    assert_eq!(n.get_i32("n").unwrap(), 1);
+    s.stop().await;
+}

@@ -25,6 +25,10 @@ pub struct Config {
     pub journal_commit_interval: Duration,
     /// How often expired documents of TTL indexes are deleted (mongod: 60 seconds).
     pub ttl_monitor_interval: Duration,
+    /// How many bytes of documents a sort no index provides may hold before it fails
+    /// with `QueryExceededMemoryLimitNoDiskUseAllowed` (292) unless the query allows
+    /// disk use (mongod: `internalQueryMaxBlockingSortMemoryUsageBytes`, 100 MiB).
+    pub sort_memory_limit: usize,
     /// The command line the server was started with, for `getCmdLineOpts`.
     pub argv: Vec<String>,
 }
@@ -38,6 +42,7 @@ impl Config {
             cursor_timeout: Duration::from_secs(600),
             journal_commit_interval: Duration::from_millis(100),
             ttl_monitor_interval: Duration::from_secs(60),
+            sort_memory_limit: crate::exec::BLOCKING_SORT_LIMIT,
             argv: Vec::new(),
         }
     }
@@ -62,6 +67,11 @@ impl Config {
 
     pub fn ttl_monitor_interval(mut self, interval: Duration) -> Config {
         self.ttl_monitor_interval = interval;
+        self
+    }
+
+    pub fn sort_memory_limit(mut self, bytes: usize) -> Config {
+        self.sort_memory_limit = bytes;
         self
     }
 }

@@ -42,6 +42,8 @@ pub struct Query {
     pub hint: Option<Hint>,
     /// Lifts the blocking-sort memory limit.
     pub allow_disk_use: bool,
+    /// Bytes a blocking sort may hold (see `Config::sort_memory_limit`).
+    pub sort_memory_limit: usize,
 }
 
 impl Query {
@@ -57,6 +59,7 @@ impl Query {
             limit: None,
             hint: None,
             allow_disk_use: false,
+            sort_memory_limit: BLOCKING_SORT_LIMIT,
         }
     }
 }
@@ -247,11 +250,12 @@ pub fn collect(
                     bytes = out.iter().map(approximate_size).sum();
                 }
             }
-            if !query.allow_disk_use && bytes > BLOCKING_SORT_LIMIT && !query.sort.is_empty() {
+            if !query.allow_disk_use && bytes > query.sort_memory_limit && !query.sort.is_empty() {
                 return Err(CommandError::new(
                     ErrorCode::QueryExceededMemoryLimitNoDiskUseAllowed,
                     format!(
-                        "Sort exceeded memory limit of {BLOCKING_SORT_LIMIT} bytes, but did not opt in to external sorting."
+                        "Sort exceeded memory limit of {} bytes, but did not opt in to external sorting.",
+                        query.sort_memory_limit
                     ),
                 ));
             }

@@ -578,8 +578,17 @@ async fn non_simple_collations_are_refused_and_change_nothing() {
         assert_eq!(first.get_i32("code").unwrap(), 2, "{command}: {reply}");
         assert!(first.get_str("errmsg").unwrap().contains("collation"));
     }
-    let all: Vec<Document> = coll.find(doc! {}).await.unwrap().try_collect().await.unwrap();
-    assert_eq!(all, vec![doc! {"_id": 1, "s": "a"}, doc! {"_id": 2, "s": "A"}]);
+    let all: Vec<Document> = coll
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        all,
+        vec![doc! {"_id": 1, "s": "a"}, doc! {"_id": 2, "s": "A"}]
+    );
     // The simple collation is byte comparison: "a" is not "A".
     let n = db
         .run_command(doc! {"count": "c", "query": {"s": "a"}, "collation": simple})

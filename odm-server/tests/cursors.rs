@@ -321,3 +321,55 @@ async fn sessions_own_their_cursors() {
     expect_code(db.run_command(doc! {"endSessions": 5}).await, 14);
     s.stop().await;
 }
+
+/// A sort no index provides holds its documents in memory: past the configured limit it
+/// fails with mongod's error unless the query allows disk use; a top-k sort (with a
+/// limit) and an index-provided order stay within it.
+#[tokio::test(flavor = "multi_thread")]
+async fn blocking_sorts_past_the_memory_limit_fail_clearly() {
+    let s = TestServer::with_config(Config::in_memory().sort_memory_limit(10_000)).await;
+    let db = s.db("t");
+    let coll = db.collection::<Document>("c");
+    let pad = "x".repeat(100);
+    coll.insert_many((0..200).map(|i| doc! {"_id": i, "k": (i * 7) % 200, "pad": &pad}))
+        .await
+        .unwrap();
+    let sorted = |extra: Document| {
+        let mut command = doc! {"find": "c", "sort": {"k": 1}, "batchSize": 1000};
+        command.extend(extra);
+        command
+    };
+    let message = expect_code(db.run_command(sorted(doc! {})).await, 292);
+    assert!(
+        message.contains("Sort exceeded memory limit of 10000 bytes"),
+        "{message}"
+    );
+    let message = expect_code(
+        db.run_command(doc! {"aggregate": "c", "pipeline": [{"$sort": {"k": -1}}], "cursor": {}})
+            .await,
+        292,
+    );
+    assert!(
+        message.contains("allowDiskUse") || message.contains("external sorting"),
+        "{message}"
+    );
+
+    let keys = |reply: Document| -> Vec<i32> {
+        let (_, batch) = cursor_of(&reply);
+        batch.iter().map(|d| d.get_i32("k").unwrap()).collect()
+    };
+    let all = keys(
+        db.run_command(sorted(doc! {"allowDiskUse": true}))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(all, (0..200).collect::<Vec<_>>());
+    let top = keys(db.run_command(sorted(doc! {"limit": 5})).await.unwrap());
+    assert_eq!(top, vec![0, 1, 2, 3, 4]);
+    coll.create_index(mongodb::IndexModel::builder().keys(doc! {"k": 1}).build())
+        .await
+        .unwrap();
+    let indexed = keys(db.run_command(sorted(doc! {})).await.unwrap());
+    assert_eq!(indexed, (0..200).collect::<Vec<_>>());
+    s.stop().await;
+}

@@ -111,7 +111,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     let pipeline = Pipeline::parse(stages)?;
-    let (query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
+    let (mut query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
+    query.sort_memory_limit = ctx.state.config.sort_memory_limit;
     let ns = namespace(ctx.db, coll);
     let txn = ctx.state.store.begin_read()?;
     let meta = catalog::get(&*txn, ctx.db, coll)?;

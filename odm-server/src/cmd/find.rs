@@ -98,6 +98,8 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
             limit,
             hint,
             allow_disk_use: f.bool("allowDiskUse")?.unwrap_or(false),
+            // `run` sets the server's configured limit.
+            sort_memory_limit: crate::exec::BLOCKING_SORT_LIMIT,
         },
         batch_size,
         single_batch,
@@ -105,7 +107,8 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
 }
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
-    let args = parse(ctx.body)?;
+    let mut args = parse(ctx.body)?;
+    args.query.sort_memory_limit = ctx.state.config.sort_memory_limit;
     ctx.state.counters.query.fetch_add(1, Ordering::Relaxed);
     let ns = namespace(ctx.db, args.collection);
     catalog::validate_collection_name(ctx.db, args.collection)?;

@@ -51,7 +51,7 @@ fn parameters(ctx: &Ctx<'_>) -> Document {
         "maxBSONDepth": crate::wire::bson_check::MAX_MESSAGE_DEPTH as i32,
         "cursorTimeoutMillis": ctx.state.config.cursor_timeout.as_millis() as i64,
         "journalCommitInterval": ctx.state.config.journal_commit_interval.as_millis() as i32,
-        "internalQueryMaxBlockingSortMemoryUsageBytes": crate::exec::BLOCKING_SORT_LIMIT as i64,
+        "internalQueryMaxBlockingSortMemoryUsageBytes": ctx.state.config.sort_memory_limit as i64,
         "authenticationMechanisms": Vec::<String>::new(),
         "requireApiVersion": false,
         "transactionLifetimeLimitSeconds": 60,

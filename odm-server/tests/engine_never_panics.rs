@@ -7,12 +7,14 @@
 //! integer extremes, decimals, arrays of arrays, numeric path components, empty and
 //! dotted keys, and operator names in every position.
 
+use std::sync::LazyLock;
+
 use bson::{Bson, DateTime, Decimal128, Document, Regex, Timestamp, oid::ObjectId};
 use odm_server::engine::agg::pipeline::Pipeline;
 use odm_server::engine::matcher::Filter;
 use odm_server::engine::projection::Projection;
 use odm_server::engine::sort::SortSpec;
-use odm_server::engine::update::{ApplyContext, ArrayFilters, Update};
+use odm_server::engine::update::{ApplyContext, ArrayFilters, UPDATE_OPERATORS, Update};
 use proptest::prelude::*;
 
 fn decimal(s: &str) -> Bson {
@@ -177,24 +179,12 @@ const EXPRESSION_OPERATORS: [&str; 16] = [
     "$literal",
 ];
 
-const UPDATE_OPERATORS: [&str; 16] = [
-    "$set",
-    "$unset",
-    "$inc",
-    "$mul",
-    "$min",
-    "$max",
-    "$rename",
-    "$setOnInsert",
-    "$currentDate",
-    "$push",
-    "$addToSet",
-    "$pop",
-    "$pull",
-    "$pullAll",
-    "$each",
-    "$slice",
-];
+/// Every update operator, and modifiers out of place.
+static UPDATE_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut names = UPDATE_OPERATORS.to_vec();
+    names.extend(["$each", "$slice", "$bit"]);
+    names
+});
 
 /// A value or an operator document built from `operators`, nested a few levels.
 fn operand(operators: &'static [&'static str]) -> impl Strategy<Value = Bson> {
@@ -237,8 +227,8 @@ fn filter() -> impl Strategy<Value = Document> {
 fn update() -> impl Strategy<Value = Document> {
     proptest::collection::vec(
         (
-            proptest::sample::select(&UPDATE_OPERATORS[..]).prop_map(str::to_string),
-            proptest::collection::vec((path(), operand(&UPDATE_OPERATORS)), 0..3)
+            proptest::sample::select(&UPDATE_NAMES[..]).prop_map(str::to_string),
+            proptest::collection::vec((path(), operand(&UPDATE_NAMES)), 0..3)
                 .prop_map(|f| Bson::Document(f.into_iter().collect())),
         ),
         0..3,

@@ -156,6 +156,14 @@ fn bound(keyword: &str, value: &Bson) -> CmdResult<Bson> {
     }
 }
 
+/// A keyword that takes one name or an array of names.
+fn one_or_many<T>(value: &Bson, one: impl Fn(&Bson) -> CmdResult<T>) -> CmdResult<Vec<T>> {
+    match value {
+        Bson::Array(items) => items.iter().map(one).collect(),
+        single => one(single).map(|t| vec![t]),
+    }
+}
+
 fn bson_types(value: &Bson) -> CmdResult<Vec<TypeSpec>> {
     let one = |v: &Bson| -> CmdResult<TypeSpec> {
         match v {
@@ -171,10 +179,7 @@ fn bson_types(value: &Bson) -> CmdResult<Vec<TypeSpec>> {
             )),
         }
     };
-    match value {
-        Bson::Array(items) => items.iter().map(one).collect(),
-        single => one(single).map(|t| vec![t]),
-    }
+    one_or_many(value, one)
 }
 
 fn json_types(value: &Bson) -> CmdResult<Vec<JsonType>> {
@@ -198,10 +203,7 @@ fn json_types(value: &Bson) -> CmdResult<Vec<JsonType>> {
             )),
         }
     };
-    match value {
-        Bson::Array(items) => items.iter().map(one).collect(),
-        single => one(single).map(|t| vec![t]),
-    }
+    one_or_many(value, one)
 }
 
 impl Schema {

@@ -578,7 +578,7 @@ fn check_conflicts(paths: &[String]) -> CmdResult<()> {
 }
 
 /// The update operators this server applies.
-const UPDATE_OPERATORS: [&str; 14] = [
+pub const UPDATE_OPERATORS: [&str; 14] = [
     "$set",
     "$setOnInsert",
     "$unset",

@@ -485,6 +485,10 @@ fn run_unwind(u: &Unwind, docs: Vec<Document>) -> Vec<Document> {
             Some(Bson::Array(_)) | Some(Bson::Null) | None => {
                 if u.preserve_null_and_empty {
                     let mut copy = d;
+                    // An empty array leaves nothing behind; null and missing stay as they are.
+                    if matches!(value, Some(Bson::Array(_))) {
+                        path::remove_path(&mut copy, &u.path);
+                    }
                     if let Some(name) = &u.include_array_index {
                         copy.insert(name.clone(), Bson::Null);
                     }
@@ -492,10 +496,10 @@ fn run_unwind(u: &Unwind, docs: Vec<Document>) -> Vec<Document> {
                 }
             }
             Some(_) => {
-                // A non-array value unwinds as a one-element array.
+                // A non-array value unwinds as itself; it has no array index.
                 let mut copy = d;
                 if let Some(name) = &u.include_array_index {
-                    copy.insert(name.clone(), Bson::Int64(0));
+                    copy.insert(name.clone(), Bson::Null);
                 }
                 out.push(copy);
             }

@@ -35,8 +35,8 @@ const OPERATIONS: [&str; 7] = [
 ];
 
 /// Keys a case may have besides its operation.
-const CASE_KEYS: [&str; 9] = [
-    "name", "manual", "docs", "indexes", "expect", "result", "value", "error", "ordered",
+const CASE_KEYS: [&str; 10] = [
+    "name", "manual", "source", "docs", "indexes", "expect", "result", "value", "error", "ordered",
 ];
 
 struct Case {

@@ -59,9 +59,14 @@ fn scalar() -> impl Strategy<Value = Bson> {
             Just("NaN"),
             Just("Infinity"),
             Just("1E+6144"),
+            Just("1E-6176"),
+            Just("9999999999999999999999999999999999"),
+            Just("-0.001"),
             Just("3")
         ]
         .prop_map(decimal),
+        // Any 128 bits: non-canonical encodings and extreme exponents included.
+        any::<[u8; 16]>().prop_map(|b| Bson::Decimal128(Decimal128::from_bytes(b))),
         prop_oneof![
             Just(String::new()),
             Just("a".to_string()),

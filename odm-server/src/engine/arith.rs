@@ -1,14 +1,16 @@
 //! Arithmetic on BSON numbers with MongoDB's type promotion.
 //!
 //! int32 op int32 stays int32 unless it overflows (then int64); int64 stays int64 unless
-//! it overflows; any double makes a double; any decimal128 makes a decimal128. What an
+//! it overflows; any double makes a double; any decimal128 makes a decimal128, computed
+//! exactly by [`super::decimal_arith`]. What an
 //! int64 overflow becomes differs by caller: aggregation falls back to double, update
 //! operators refuse the write. So the int64 case reports the overflow and lets the
 //! caller choose.
 
-use bson::{Bson, Decimal128};
+use bson::Bson;
 
 use super::compare::{Number, decimal_to_f64};
+use super::decimal_arith::Dec;
 
 /// The four operations update operators and expressions share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +55,13 @@ pub fn apply(op: Op, a: &Bson, b: &Bson) -> Option<Outcome> {
             })
         }
         _ if matches!(x, Number::Decimal(_)) || matches!(y, Number::Decimal(_)) => {
-            Outcome::Value(decimal_from_f64(f64_op(op, x.as_f64(), y.as_f64())))
+            let (p, q) = (to_dec(a)?, to_dec(b)?);
+            let result = match op {
+                Op::Add => p.add(&q),
+                Op::Subtract => p.subtract(&q),
+                Op::Multiply => p.multiply(&q),
+            };
+            Outcome::Value(Bson::Decimal128(result.to_decimal128()))
         }
         _ if matches!(x, Number::Double(_)) || matches!(y, Number::Double(_)) => {
             Outcome::Value(Bson::Double(f64_op(op, x.as_f64(), y.as_f64())))
@@ -70,26 +78,22 @@ pub fn apply(op: Op, a: &Bson, b: &Bson) -> Option<Outcome> {
     })
 }
 
-/// A decimal128 holding (the shortest decimal form of) a double.
-///
-/// Decimal arithmetic goes through doubles for now, so results are exact only where the
-/// double is; documented in `docs/compatibility.md`.
-pub fn decimal_from_f64(d: f64) -> Bson {
-    let text = if d.is_nan() {
-        "NaN".to_string()
-    } else if d.is_infinite() {
-        if d > 0.0 {
-            "Infinity".to_string()
-        } else {
-            "-Infinity".to_string()
-        }
-    } else {
-        format!("{d:?}")
-    };
-    match text.parse::<Decimal128>() {
-        Ok(dec) => Bson::Decimal128(dec),
-        Err(_) => Bson::Double(d),
+/// A number as mongod turns it into a decimal128 (doubles rounded to 15 digits).
+pub fn to_dec(value: &Bson) -> Option<Dec> {
+    match value {
+        Bson::Decimal128(d) => Some(Dec::from_decimal128(d)),
+        Bson::Double(d) => Some(Dec::from_f64(*d)),
+        other => match Number::from_bson(other)? {
+            Number::Int(i) => Some(Dec::from_i64(i)),
+            _ => None,
+        },
     }
+}
+
+/// A decimal128 holding a double rounded to 15 significant digits, as mongod converts
+/// one.
+pub fn decimal_from_f64(d: f64) -> Bson {
+    Bson::Decimal128(Dec::from_f64(d).to_decimal128())
 }
 
 /// The value of a number as a double (decimals rounded).
@@ -148,14 +152,23 @@ mod tests {
             apply(Op::Subtract, &Bson::Int64(5), &Bson::Int32(7)),
             Some(Outcome::Value(Bson::Int64(-2)))
         );
-        assert!(matches!(
-            apply(
-                Op::Add,
-                &Bson::Decimal128("1.5".parse().unwrap()),
-                &Bson::Int32(1)
-            ),
-            Some(Outcome::Value(Bson::Decimal128(_)))
-        ));
+        let dec = |s: &str| Bson::Decimal128(s.parse().unwrap());
+        assert_eq!(
+            apply(Op::Add, &dec("1.5"), &Bson::Int32(1)),
+            Some(Outcome::Value(dec("2.5")))
+        );
+        assert_eq!(
+            apply(Op::Add, &dec("0.1"), &dec("0.2")),
+            Some(Outcome::Value(dec("0.3")))
+        );
+        assert_eq!(
+            apply(Op::Multiply, &Bson::Double(0.1), &dec("3")),
+            Some(Outcome::Value(dec("0.300000000000000")))
+        );
+        assert_eq!(
+            apply(Op::Subtract, &dec("1"), &Bson::Int64(i64::MAX)),
+            Some(Outcome::Value(dec("-9223372036854775806")))
+        );
         assert_eq!(
             apply(Op::Add, &Bson::String("x".into()), &Bson::Int32(1)),
             None

@@ -35,30 +35,87 @@ pub struct Exact {
 const EXPONENT_BIAS: i32 = 6176;
 const MAX_COEFFICIENT: u128 = 9_999_999_999_999_999_999_999_999_999_999_999; // 10^34 - 1
 
-/// Decodes a decimal128 (non-canonical coefficients read as zero, as the standard says).
-pub fn decode(d: &Decimal128) -> Decimal {
+/// A decimal128 as it is stored: sign, integer coefficient and power of ten, so
+/// `1.50` (150 × 10^-2) and `1.5` (15 × 10^-1) stay apart, as arithmetic needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Raw {
+    NaN,
+    Infinite {
+        negative: bool,
+    },
+    Finite {
+        negative: bool,
+        coefficient: u128,
+        exponent: i32,
+    },
+}
+
+/// The smallest and largest power of ten a decimal128 coefficient can carry.
+pub const MIN_EXPONENT: i32 = -EXPONENT_BIAS;
+pub const MAX_EXPONENT: i32 = 6111;
+
+/// Splits a decimal128 into its parts (non-canonical coefficients read as zero, as the
+/// standard says).
+pub fn decode_raw(d: &Decimal128) -> Raw {
     let bits = u128::from_le_bytes(d.bytes());
     let negative = bits >> 127 == 1;
     let (exponent, coefficient) = if (bits >> 125) & 0b11 == 0b11 {
         match (bits >> 122) & 0b11111 {
-            0b11110 => return Decimal::Infinite { negative },
-            0b11111 => return Decimal::NaN,
+            0b11110 => return Raw::Infinite { negative },
+            0b11111 => return Raw::NaN,
             // A coefficient of 2^113 or more: above 10^34 - 1, so non-canonical.
             _ => (((bits >> 111) & 0x3FFF) as i32, 0),
         }
     } else {
         (((bits >> 113) & 0x3FFF) as i32, bits & ((1u128 << 113) - 1))
     };
-    let coefficient = if coefficient > MAX_COEFFICIENT {
-        0
-    } else {
-        coefficient
-    };
-    Decimal::Finite(Exact::from_parts(
+    Raw::Finite {
         negative,
-        coefficient.to_string().as_bytes(),
-        exponent - EXPONENT_BIAS,
-    ))
+        coefficient: if coefficient > MAX_COEFFICIENT {
+            0
+        } else {
+            coefficient
+        },
+        exponent: exponent - EXPONENT_BIAS,
+    }
+}
+
+/// Builds a decimal128 from parts already in range (`coefficient` below 10^34, exponent
+/// within [`MIN_EXPONENT`]..=[`MAX_EXPONENT`]).
+pub fn encode_raw(raw: Raw) -> Decimal128 {
+    let bits: u128 = match raw {
+        Raw::NaN => 0b11111 << 122,
+        Raw::Infinite { negative } => (u128::from(negative) << 127) | (0b11110 << 122),
+        Raw::Finite {
+            negative,
+            coefficient,
+            exponent,
+        } => {
+            debug_assert!(coefficient <= MAX_COEFFICIENT);
+            debug_assert!((MIN_EXPONENT..=MAX_EXPONENT).contains(&exponent));
+            (u128::from(negative) << 127)
+                | (((exponent + EXPONENT_BIAS) as u128) << 113)
+                | coefficient
+        }
+    };
+    Decimal128::from_bytes(bits.to_le_bytes())
+}
+
+/// Decodes a decimal128 into its exact value.
+pub fn decode(d: &Decimal128) -> Decimal {
+    match decode_raw(d) {
+        Raw::NaN => Decimal::NaN,
+        Raw::Infinite { negative } => Decimal::Infinite { negative },
+        Raw::Finite {
+            negative,
+            coefficient,
+            exponent,
+        } => Decimal::Finite(Exact::from_parts(
+            negative,
+            coefficient.to_string().as_bytes(),
+            exponent,
+        )),
+    }
 }
 
 impl Exact {

@@ -1,7 +1,8 @@
 //! MongoDB's semantics on plain BSON values: no I/O, no storage, no sockets.
 //!
 //! Everything here is a pure function of documents, so it is tested with plain
-//! documents: [`compare`] (the BSON total order), [`path`] (dotted paths through arrays),
+//! documents: [`compare`] (the BSON total order), [`decimal`] and
+//! [`decimal_arith`] (exact decimal128 comparison and arithmetic), [`path`] (dotted paths through arrays),
 //! [`matcher`] (query filters), [`schema`] (`$jsonSchema`), [`update`] (update operators), [`projection`], [`sort`]
 //! and [`agg`] (aggregation pipelines).
 
@@ -9,6 +10,7 @@ pub mod agg;
 pub mod arith;
 pub mod compare;
 pub mod decimal;
+pub mod decimal_arith;
 pub mod matcher;
 pub mod path;
 pub mod pcre;

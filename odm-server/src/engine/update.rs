@@ -1016,12 +1016,13 @@ fn apply_field(
     }
 }
 
+/// What `$mul` sets a missing field to: the multiplier times int32 zero, as mongod
+/// computes it, so the type (and a decimal's exponent, a double's sign) is the
+/// multiplier's.
 fn zero_like(n: &Bson) -> Bson {
-    match n {
-        Bson::Int32(_) => Bson::Int32(0),
-        Bson::Int64(_) => Bson::Int64(0),
-        Bson::Decimal128(_) => arith::decimal_from_f64(0.0),
-        _ => Bson::Double(0.0),
+    match arith::apply(Op::Multiply, n, &Bson::Int32(0)) {
+        Some(Outcome::Value(v)) => v,
+        _ => Bson::Int32(0),
     }
 }
 

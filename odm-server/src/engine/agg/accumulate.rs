@@ -5,6 +5,7 @@ use bson::Bson;
 
 use crate::engine::arith::{self, Op, Outcome};
 use crate::engine::compare::{compare, values_equal};
+use crate::engine::decimal_arith::Dec;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccumulatorKind {
@@ -126,15 +127,18 @@ impl Accumulator {
                 if self.count == 0 {
                     return Bson::Null;
                 }
+                if let (None, Some(Bson::Decimal128(total))) = (self.sum_as_double, &self.value) {
+                    // A decimal sum divides as a decimal, exactly rounded.
+                    let count = Dec::from_i64(self.count as i64);
+                    return Bson::Decimal128(
+                        Dec::from_decimal128(total).divide(&count).to_decimal128(),
+                    );
+                }
                 let total = self
                     .sum_as_double
                     .or_else(|| self.value.as_ref().and_then(arith::to_f64))
                     .unwrap_or(0.0);
-                let avg = total / self.count as f64;
-                match self.value {
-                    Some(Bson::Decimal128(_)) => arith::decimal_from_f64(avg),
-                    _ => Bson::Double(avg),
-                }
+                Bson::Double(total / self.count as f64)
             }
             AccumulatorKind::Min
             | AccumulatorKind::Max

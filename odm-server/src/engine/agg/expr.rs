@@ -13,7 +13,8 @@ use std::collections::HashMap;
 use bson::{Bson, DateTime, Document};
 
 use crate::engine::arith::{self, Op, Outcome};
-use crate::engine::compare::{compare, values_equal};
+use crate::engine::compare::{compare, decimal_to_f64, values_equal};
+use crate::engine::decimal_arith::{Dec, Rounding};
 use crate::engine::types::{type_alias, type_number};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
@@ -400,18 +401,26 @@ fn check_arity(op: Operator, n: usize) -> CmdResult<()> {
         _ => (0, usize::MAX),
     };
     if n < min || n > max {
-        let expected = if min == max {
-            format!("exactly {min}")
+        let name = operator_name(op);
+        // mongod words (and numbers) the two kinds of arity differently.
+        return Err(if min == max {
+            expr_error(
+                16020,
+                format!("Expression {name} takes exactly {min} arguments. {n} were passed in."),
+            )
+        } else if max == usize::MAX {
+            expr_error(
+                16020,
+                format!("Expression {name} takes at least {min} arguments. {n} were passed in."),
+            )
         } else {
-            format!("{min} to {max}")
-        };
-        return Err(expr_error(
-            16020,
-            format!(
-                "Expression {} takes {expected} arguments. {n} were passed in.",
-                operator_name(op)
-            ),
-        ));
+            expr_error(
+                28667,
+                format!(
+                    "Expression {name} takes at least {min} arguments, and at most {max}, but {n} were passed in."
+                ),
+            )
+        });
     }
     Ok(())
 }
@@ -694,6 +703,52 @@ fn number_arg(op: Operator, v: &Option<Bson>) -> CmdResult<Option<f64>> {
     }
 }
 
+/// mongod's codes for a non-number given to `$pow` (28762 base, 28763 exponent) and
+/// `$mod` (16611); null is not refused here (it makes the result null).
+fn binary_number_check(op: Operator, values: &[Option<Bson>]) -> CmdResult<()> {
+    let refused = |v: &Option<Bson>| !nullish(v) && !v.as_ref().is_some_and(arith::is_number);
+    let name = operator_name(op);
+    match op {
+        Operator::Pow => {
+            if refused(&values[0]) {
+                return Err(expr_error(
+                    28762,
+                    format!("$pow's base must be numeric, not {}", type_name(&values[0])),
+                ));
+            }
+            if refused(&values[1]) {
+                return Err(expr_error(
+                    28763,
+                    format!(
+                        "$pow's exponent must be numeric, not {}",
+                        type_name(&values[1])
+                    ),
+                ));
+            }
+        }
+        _ if refused(&values[0]) || refused(&values[1]) => {
+            return Err(expr_error(
+                16611,
+                format!(
+                    "{name} only supports numeric types, not {} and {}",
+                    type_name(&values[0]),
+                    type_name(&values[1])
+                ),
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A decimal operation on two numbers turned into decimals.
+fn decimal_result(a: Option<Dec>, b: Option<Dec>, f: fn(&Dec, &Dec) -> Dec) -> Bson {
+    match (a, b) {
+        (Some(a), Some(b)) => Bson::Decimal128(f(&a, &b).to_decimal128()),
+        _ => Bson::Null,
+    }
+}
+
 /// Keeps the integer type of `original` when `result` is integral (for $abs, $ceil, ...).
 fn same_numeric_type(original: &Bson, result: f64) -> Bson {
     match original {
@@ -782,27 +837,34 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
             ))),
         },
         Divide | Mod | Pow => {
+            if op != Divide {
+                binary_number_check(op, &values)?;
+            }
             let (Some(a), Some(b)) = (number_arg(op, &values[0])?, number_arg(op, &values[1])?)
             else {
                 return ok(Bson::Null);
             };
+            let decimal = values
+                .iter()
+                .any(|v| matches!(v, Some(Bson::Decimal128(_))));
+            let as_dec = |i: usize| arith::to_dec(values[i].as_ref().expect("a number"));
+            // A decimal divisor as small as 1E-6000 is a double 0.0 but not zero.
+            let divisor_is_zero = if decimal {
+                as_dec(1).is_some_and(|d| d.is_zero())
+            } else {
+                b == 0.0
+            };
             match op {
-                Divide if b == 0.0 => Err(expr_error(2, "can't $divide by zero")),
+                Divide if divisor_is_zero => Err(expr_error(2, "can't $divide by zero")),
                 // A decimal operand makes a decimal; anything else divides as doubles.
-                Divide
-                    if values
-                        .iter()
-                        .any(|v| matches!(v, Some(Bson::Decimal128(_)))) =>
-                {
-                    ok(arith::decimal_from_f64(a / b))
-                }
+                Divide if decimal => ok(decimal_result(as_dec(0), as_dec(1), Dec::divide)),
                 Divide => ok(Bson::Double(a / b)),
-                Mod if b == 0.0 => Err(expr_error(16610, "can't $mod by zero")),
+                Mod if divisor_is_zero => Err(expr_error(16610, "can't $mod by zero")),
                 Mod => {
                     // The wider type wins: decimal, then double, then long, then int.
                     let has = |f: fn(&Bson) -> bool| values.iter().flatten().any(f);
-                    if has(|v| matches!(v, Bson::Decimal128(_))) {
-                        ok(arith::decimal_from_f64(a % b))
+                    if decimal {
+                        ok(decimal_result(as_dec(0), as_dec(1), Dec::remainder))
                     } else if has(|v| matches!(v, Bson::Double(_))) {
                         ok(Bson::Double(a % b))
                     } else {
@@ -820,34 +882,59 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
                         }
                     }
                 }
-                _ => ok(Bson::Double(a.powf(b))),
+                _ => power(&values[0], &values[1], a, b).map(Some),
             }
         }
-        Abs | Ceil | Floor | Sqrt | Round | Trunc => {
+        Abs | Ceil | Floor | Sqrt => {
+            if !nullish(&values[0]) && !values[0].as_ref().is_some_and(arith::is_number) {
+                return Err(expr_error(
+                    28765,
+                    format!(
+                        "{} only supports numeric types, not {}",
+                        operator_name(op),
+                        type_name(&values[0])
+                    ),
+                ));
+            }
             let Some(x) = number_arg(op, &values[0])? else {
                 return ok(Bson::Null);
             };
-            let places = match values.get(1) {
-                Some(p) => number_arg(op, p)?.unwrap_or(0.0) as i32,
-                None => 0,
-            };
-            let scale = 10f64.powi(places);
+            let original = values[0].as_ref().expect("number");
+            match original {
+                // Exact on decimals, as mongod's decimal operations are.
+                Bson::Decimal128(d) if op != Sqrt => {
+                    let d = Dec::from_decimal128(d);
+                    let r = match op {
+                        Abs => d.abs(),
+                        Ceil => d.to_integral(Rounding::Ceiling),
+                        _ => d.to_integral(Rounding::Floor),
+                    };
+                    return ok(Bson::Decimal128(r.to_decimal128()));
+                }
+                Bson::Int64(i64::MIN) if op == Abs => {
+                    return Err(expr_error(28680, "can't take $abs of long long min"));
+                }
+                _ => {}
+            }
             let r = match op {
                 Abs => x.abs(),
                 Ceil => x.ceil(),
                 Floor => x.floor(),
-                Sqrt if x < 0.0 => {
+                _ if x < 0.0 => {
                     return Err(expr_error(
                         28714,
                         "$sqrt's argument must be greater than or equal to 0",
                     ));
                 }
-                Sqrt => return ok(Bson::Double(x.sqrt())),
-                Round => round_half_even(x * scale) / scale,
-                _ => (x * scale).trunc() / scale,
+                // A decimal's root goes through a double (15 digits; mongod's is exact).
+                _ if matches!(original, Bson::Decimal128(_)) => {
+                    return ok(arith::decimal_from_f64(x.sqrt()));
+                }
+                _ => return ok(Bson::Double(x.sqrt())),
             };
-            ok(same_numeric_type(values[0].as_ref().expect("number"), r))
+            ok(same_numeric_type(original, r))
         }
+        Round | Trunc => round_or_trunc(op, &values),
         Eq | Ne | Gt | Gte | Lt | Lte | Cmp => {
             let ord = compare_present(arg(0).as_ref(), arg(1).as_ref());
             ok(match op {
@@ -1137,13 +1224,135 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
     }
 }
 
-fn round_half_even(x: f64) -> f64 {
-    let r = x.round();
-    if (x - x.trunc()).abs() == 0.5 {
-        2.0 * (x / 2.0).round()
-    } else {
-        r
+/// `$pow`: integers stay integers while the power fits (int, then long), doubles make a
+/// double, decimals a decimal: exact for an integer exponent, with the 34 digits mongod
+/// gives; through a double (15 digits) for a fractional one.
+fn power(base: &Option<Bson>, exponent: &Option<Bson>, a: f64, b: f64) -> CmdResult<Bson> {
+    if a == 0.0 && b < 0.0 {
+        return Err(expr_error(
+            28764,
+            "$pow cannot take a base of 0 and a negative exponent",
+        ));
     }
+    let (Some(base), Some(exponent)) = (base, exponent) else {
+        unreachable!("null arguments answered before")
+    };
+    if matches!(base, Bson::Decimal128(_)) || matches!(exponent, Bson::Decimal128(_)) {
+        let exact = match (arith::to_dec(base), arith::to_i64_exact(exponent)) {
+            (Some(base), Some(n)) => base.pow_integer(n),
+            _ => None,
+        };
+        return Ok(match exact {
+            Some(power) => Bson::Decimal128(power.normalized().to_decimal128()),
+            None => arith::decimal_from_f64(a.powf(b)),
+        });
+    }
+    let (Some(x), Some(n)) = (integer_value(base), integer_value(exponent)) else {
+        return Ok(Bson::Double(a.powf(b)));
+    };
+    let both_int32 = matches!((base, exponent), (Bson::Int32(_), Bson::Int32(_)));
+    let exact = match (x, n) {
+        (1, _) => Some(1),
+        (-1, n) => Some(if n % 2 == 0 { 1 } else { -1 }),
+        (_, n) if n < 0 => None,
+        (0, _) => Some(i64::from(n == 0)),
+        (x, n) => u32::try_from(n).ok().and_then(|n| x.checked_pow(n)),
+    };
+    Ok(match exact {
+        Some(r) if both_int32 && i32::try_from(r).is_ok() => Bson::Int32(r as i32),
+        Some(r) => Bson::Int64(r),
+        None => Bson::Double(a.powf(b)),
+    })
+}
+
+/// An int32 or int64 as an i64 (not a double, even an integral one).
+fn integer_value(value: &Bson) -> Option<i64> {
+    match value {
+        Bson::Int32(i) => Some(i64::from(*i)),
+        Bson::Int64(i) => Some(*i),
+        _ => None,
+    }
+}
+
+/// `$round` and `$trunc`, as mongod computes them: at a decimal place from -20 to 100,
+/// by quantizing a decimal128 (a double goes through its 34-digit decimal and back, so
+/// `2.675` rounds to `2.67`: its binary value is just below the tie).
+fn round_or_trunc(op: Operator, values: &[Option<Bson>]) -> CmdResult<Option<Bson>> {
+    let name = operator_name(op);
+    let number = match &values[0] {
+        v if nullish(v) => return Ok(Some(Bson::Null)),
+        Some(n) if arith::is_number(n) => n.clone(),
+        other => {
+            return Err(expr_error(
+                51081,
+                format!(
+                    "{name} only supports numeric types, not {}",
+                    type_name(other)
+                ),
+            ));
+        }
+    };
+    let place = match values.get(1) {
+        None => 0,
+        Some(p) if nullish(p) => return Ok(Some(Bson::Null)),
+        Some(Some(p)) if arith::is_number(p) => match arith::to_i64_exact(p) {
+            Some(place) => place,
+            None => {
+                return Err(expr_error(
+                    51082,
+                    format!("precision argument to  {name} must be a integral value"),
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(expr_error(
+                16004,
+                format!("can't convert from BSON type {} to long", type_name(other)),
+            ));
+        }
+    };
+    if !(-20..=100).contains(&place) {
+        return Err(expr_error(
+            51083,
+            format!("cannot apply {name} with precision value {place} value must be in [-20, 100]"),
+        ));
+    }
+    let mode = if op == Operator::Round {
+        Rounding::HalfEven
+    } else {
+        Rounding::TowardZero
+    };
+    let exponent = -(place as i32);
+    Ok(Some(match number {
+        Bson::Decimal128(d) => {
+            let d = Dec::from_decimal128(&d);
+            if matches!(d, Dec::Infinite { .. }) {
+                return Ok(Some(number));
+            }
+            Bson::Decimal128(d.quantize(exponent, mode).to_decimal128())
+        }
+        Bson::Double(x) if x.is_infinite() => number,
+        Bson::Double(x) => {
+            let quantized = Dec::from_f64_digits(x, 34).quantize(exponent, mode);
+            Bson::Double(decimal_to_f64(&quantized.to_decimal128()))
+        }
+        integer if place >= 0 => integer,
+        integer => {
+            let i = arith::to_i64_exact(&integer).expect("an integer");
+            let Some(r) = Dec::from_i64(i).quantize(exponent, mode).to_i64() else {
+                return Err(expr_error(
+                    51080,
+                    format!(
+                        "invalid conversion from Decimal128 result in {name} resulting from arguments: [{i}, {place}]"
+                    ),
+                ));
+            };
+            match (integer, i32::try_from(r)) {
+                (Bson::Int32(_), Ok(small)) => Bson::Int32(small),
+                _ => Bson::Int64(r),
+            }
+        }
+    }))
 }
 
 /// How `$toString` and `$concat`-style conversions print a value.

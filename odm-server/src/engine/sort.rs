@@ -32,6 +32,9 @@ impl SortSpec {
                 Bson::Int32(-1) | Bson::Int64(-1) => true,
                 Bson::Double(d) if *d == 1.0 => false,
                 Bson::Double(d) if *d == -1.0 => true,
+                // Compared exactly: a decimal 1.0000000000000000001 is no direction.
+                Bson::Decimal128(_) if compare(dir, &Bson::Int32(1)).is_eq() => false,
+                Bson::Decimal128(_) if compare(dir, &Bson::Int32(-1)).is_eq() => true,
                 Bson::Document(d) if d.contains_key("$meta") => {
                     return Err(CommandError::bad_value(
                         "$meta sort keys are not supported by this server",
@@ -164,6 +167,20 @@ mod tests {
         assert_eq!(
             sorted(doc! {"x.y": -1, "z": -1}, docs),
             vec![Bson::Int32(2), Bson::Int32(1), Bson::Int32(3)]
+        );
+    }
+
+    #[test]
+    fn decimal_one_is_a_direction() {
+        let dec = |s: &str| Bson::Decimal128(s.parse().unwrap());
+        assert!(SortSpec::parse(&doc! {"a": dec("1.0")}).is_ok());
+        assert!(SortSpec::parse(&doc! {"a": dec("-1")}).is_ok());
+        assert_eq!(
+            SortSpec::parse(&doc! {"a": dec("1.0000000000000000001")})
+                .unwrap_err()
+                .code
+                .code(),
+            15975
         );
     }
 

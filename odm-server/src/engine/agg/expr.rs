@@ -400,6 +400,12 @@ fn check_arity(op: Operator, n: usize) -> CmdResult<()> {
         IfNull => (2, usize::MAX),
         _ => (0, usize::MAX),
     };
+    if op == Operator::IfNull && n < min {
+        return Err(expr_error(
+            1257300,
+            format!("$ifNull needs at least two arguments, had: {n}"),
+        ));
+    }
     if n < min || n > max {
         let name = operator_name(op);
         // mongod words (and numbers) the two kinds of arity differently.

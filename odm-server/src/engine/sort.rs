@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
+use super::arith;
 use super::compare::compare;
 use super::path::index_values;
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -28,13 +29,10 @@ impl SortSpec {
                 )));
             }
             let descending = match dir {
-                Bson::Int32(1) | Bson::Int64(1) => false,
-                Bson::Int32(-1) | Bson::Int64(-1) => true,
-                Bson::Double(d) if *d == 1.0 => false,
-                Bson::Double(d) if *d == -1.0 => true,
-                // Compared exactly: a decimal 1.0000000000000000001 is no direction.
-                Bson::Decimal128(_) if compare(dir, &Bson::Int32(1)).is_eq() => false,
-                Bson::Decimal128(_) if compare(dir, &Bson::Int32(-1)).is_eq() => true,
+                // Any number equal to 1 or -1, compared exactly (a decimal
+                // 1.0000000000000000001 is no direction).
+                n if arith::is_number(n) && compare(n, &Bson::Int32(1)).is_eq() => false,
+                n if arith::is_number(n) && compare(n, &Bson::Int32(-1)).is_eq() => true,
                 Bson::Document(d) if d.contains_key("$meta") => {
                     return Err(CommandError::bad_value(
                         "$meta sort keys are not supported by this server",

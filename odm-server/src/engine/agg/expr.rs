@@ -697,62 +697,44 @@ fn array_input(value: Option<Bson>, op: &str) -> CmdResult<Option<Vec<Bson>>> {
     }
 }
 
-fn number_arg(op: Operator, v: &Option<Bson>) -> CmdResult<Option<f64>> {
-    match v {
-        v if nullish(v) => Ok(None),
-        Some(b) if arith::is_number(b) => Ok(arith::to_f64(b)),
-        other => Err(CommandError::type_mismatch(format!(
-            "{} only supports numeric types, not {}",
-            operator_name(op),
-            type_name(other)
-        ))),
-    }
-}
-
-/// mongod's codes for a non-number given to `$pow` (28762 base, 28763 exponent) and
-/// `$mod` (16611); null is not refused here (it makes the result null).
-fn binary_number_check(op: Operator, values: &[Option<Bson>]) -> CmdResult<()> {
-    let refused = |v: &Option<Bson>| !nullish(v) && !v.as_ref().is_some_and(arith::is_number);
-    let name = operator_name(op);
-    match op {
-        Operator::Pow => {
-            if refused(&values[0]) {
-                return Err(expr_error(
-                    28762,
-                    format!("$pow's base must be numeric, not {}", type_name(&values[0])),
-                ));
-            }
-            if refused(&values[1]) {
-                return Err(expr_error(
-                    28763,
-                    format!(
-                        "$pow's exponent must be numeric, not {}",
-                        type_name(&values[1])
-                    ),
-                ));
-            }
-        }
-        _ if refused(&values[0]) || refused(&values[1]) => {
-            return Err(expr_error(
-                16611,
-                format!(
-                    "{name} only supports numeric types, not {} and {}",
-                    type_name(&values[0]),
-                    type_name(&values[1])
-                ),
-            ));
-        }
+/// Argument `i` of an arithmetic operator if it is a number, `None` if it is null or
+/// missing, or the error mongod gives for anything else; the code depends on the
+/// operator and, for `$pow`, on the argument.
+fn numeric_operand(op: Operator, values: &[Option<Bson>], i: usize) -> CmdResult<Option<&Bson>> {
+    let value = &values[i];
+    match value {
+        v if nullish(v) => return Ok(None),
+        Some(n) if arith::is_number(n) => return Ok(Some(n)),
         _ => {}
     }
-    Ok(())
-}
-
-/// A decimal operation on two numbers turned into decimals.
-fn decimal_result(a: Option<Dec>, b: Option<Dec>, f: fn(&Dec, &Dec) -> Dec) -> Bson {
-    match (a, b) {
-        (Some(a), Some(b)) => Bson::Decimal128(f(&a, &b).to_decimal128()),
-        _ => Bson::Null,
-    }
+    let name = operator_name(op);
+    let not_numeric = format!(
+        "{name} only supports numeric types, not {}",
+        type_name(value)
+    );
+    Err(match (op, i) {
+        (Operator::Abs | Operator::Ceil | Operator::Floor | Operator::Sqrt, _) => {
+            expr_error(28765, not_numeric)
+        }
+        (Operator::Round | Operator::Trunc, _) => expr_error(51081, not_numeric),
+        (Operator::Pow, 0) => expr_error(
+            28762,
+            format!("$pow's base must be numeric, not {}", type_name(value)),
+        ),
+        (Operator::Pow, _) => expr_error(
+            28763,
+            format!("$pow's exponent must be numeric, not {}", type_name(value)),
+        ),
+        (Operator::Mod, _) => expr_error(
+            16611,
+            format!(
+                "{name} only supports numeric types, not {} and {}",
+                type_name(&values[0]),
+                type_name(&values[1])
+            ),
+        ),
+        _ => CommandError::type_mismatch(not_numeric),
+    })
 }
 
 /// Keeps the integer type of `original` when `result` is integral (for $abs, $ceil, ...).
@@ -764,7 +746,6 @@ fn same_numeric_type(original: &Bson, result: f64) -> Bson {
         Bson::Int32(_) | Bson::Int64(_) if result.fract() == 0.0 && result.abs() < 9.2e18 => {
             Bson::Int64(result as i64)
         }
-        Bson::Decimal128(_) => arith::decimal_from_f64(result),
         _ => Bson::Double(result),
     }
 }
@@ -843,34 +824,38 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
             ))),
         },
         Divide | Mod | Pow => {
-            if op != Divide {
-                binary_number_check(op, &values)?;
-            }
-            let (Some(a), Some(b)) = (number_arg(op, &values[0])?, number_arg(op, &values[1])?)
-            else {
+            let (Some(p), Some(q)) = (
+                numeric_operand(op, &values, 0)?,
+                numeric_operand(op, &values, 1)?,
+            ) else {
                 return ok(Bson::Null);
             };
-            let decimal = values
-                .iter()
-                .any(|v| matches!(v, Some(Bson::Decimal128(_))));
-            let as_dec = |i: usize| arith::to_dec(values[i].as_ref().expect("a number"));
+            let (a, b) = (
+                arith::to_f64(p).unwrap_or(0.0),
+                arith::to_f64(q).unwrap_or(0.0),
+            );
+            let decimal = [p, q].iter().any(|v| matches!(v, Bson::Decimal128(_)));
+            let as_dec = |v: &Bson| arith::to_dec(v).expect("a number");
+            let decimal_result = |f: fn(&Dec, &Dec) -> Dec| {
+                Bson::Decimal128(f(&as_dec(p), &as_dec(q)).to_decimal128())
+            };
             // A decimal divisor as small as 1E-6000 is a double 0.0 but not zero.
             let divisor_is_zero = if decimal {
-                as_dec(1).is_some_and(|d| d.is_zero())
+                as_dec(q).is_zero()
             } else {
                 b == 0.0
             };
             match op {
                 Divide if divisor_is_zero => Err(expr_error(2, "can't $divide by zero")),
                 // A decimal operand makes a decimal; anything else divides as doubles.
-                Divide if decimal => ok(decimal_result(as_dec(0), as_dec(1), Dec::divide)),
+                Divide if decimal => ok(decimal_result(Dec::divide)),
                 Divide => ok(Bson::Double(a / b)),
                 Mod if divisor_is_zero => Err(expr_error(16610, "can't $mod by zero")),
                 Mod => {
                     // The wider type wins: decimal, then double, then long, then int.
                     let has = |f: fn(&Bson) -> bool| values.iter().flatten().any(f);
                     if decimal {
-                        ok(decimal_result(as_dec(0), as_dec(1), Dec::remainder))
+                        ok(decimal_result(Dec::remainder))
                     } else if has(|v| matches!(v, Bson::Double(_))) {
                         ok(Bson::Double(a % b))
                     } else {
@@ -888,24 +873,14 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
                         }
                     }
                 }
-                _ => power(&values[0], &values[1], a, b).map(Some),
+                _ => power(p, q, a, b).map(Some),
             }
         }
         Abs | Ceil | Floor | Sqrt => {
-            if !nullish(&values[0]) && !values[0].as_ref().is_some_and(arith::is_number) {
-                return Err(expr_error(
-                    28765,
-                    format!(
-                        "{} only supports numeric types, not {}",
-                        operator_name(op),
-                        type_name(&values[0])
-                    ),
-                ));
-            }
-            let Some(x) = number_arg(op, &values[0])? else {
+            let Some(original) = numeric_operand(op, &values, 0)? else {
                 return ok(Bson::Null);
             };
-            let original = values[0].as_ref().expect("number");
+            let x = arith::to_f64(original).expect("a number");
             match original {
                 // Exact on decimals, as mongod's decimal operations are.
                 Bson::Decimal128(d) if op != Sqrt => {
@@ -1233,16 +1208,13 @@ fn apply_operator(op: Operator, values: Vec<Option<Bson>>) -> CmdResult<Option<B
 /// `$pow`: integers stay integers while the power fits (int, then long), doubles make a
 /// double, decimals a decimal: exact for an integer exponent, with the 34 digits mongod
 /// gives; through a double (15 digits) for a fractional one.
-fn power(base: &Option<Bson>, exponent: &Option<Bson>, a: f64, b: f64) -> CmdResult<Bson> {
+fn power(base: &Bson, exponent: &Bson, a: f64, b: f64) -> CmdResult<Bson> {
     if a == 0.0 && b < 0.0 {
         return Err(expr_error(
             28764,
             "$pow cannot take a base of 0 and a negative exponent",
         ));
     }
-    let (Some(base), Some(exponent)) = (base, exponent) else {
-        unreachable!("null arguments answered before")
-    };
     if matches!(base, Bson::Decimal128(_)) || matches!(exponent, Bson::Decimal128(_)) {
         let exact = match (arith::to_dec(base), arith::to_i64_exact(exponent)) {
             (Some(base), Some(n)) => base.pow_integer(n),
@@ -1285,18 +1257,8 @@ fn integer_value(value: &Bson) -> Option<i64> {
 /// `2.675` rounds to `2.67`: its binary value is just below the tie).
 fn round_or_trunc(op: Operator, values: &[Option<Bson>]) -> CmdResult<Option<Bson>> {
     let name = operator_name(op);
-    let number = match &values[0] {
-        v if nullish(v) => return Ok(Some(Bson::Null)),
-        Some(n) if arith::is_number(n) => n.clone(),
-        other => {
-            return Err(expr_error(
-                51081,
-                format!(
-                    "{name} only supports numeric types, not {}",
-                    type_name(other)
-                ),
-            ));
-        }
+    let Some(number) = numeric_operand(op, values, 0)?.cloned() else {
+        return Ok(Some(Bson::Null));
     };
     let place = match values.get(1) {
         None => 0,

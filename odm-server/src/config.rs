@@ -13,6 +13,25 @@ pub enum StorageConfig {
     Memory,
 }
 
+/// When an acknowledged write reaches the disk.
+///
+/// An embedded server dies with its process, so a write that was acknowledged but only
+/// buffered would be lost by `std::process::exit` or a crash: the default waits for the
+/// disk before replying, as SQLite does. Concurrent writers share one flush (group
+/// commit), so the cost is one fsync per batch of concurrent writes, not per write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Journal {
+    /// Every acknowledged write is on disk before its reply. A write concern with
+    /// `j: false` opts one write out.
+    #[default]
+    OnAcknowledge,
+    /// Writes are acknowledged once visible and flushed every
+    /// [`Config::journal_commit_interval`] (mongod's behaviour as a standalone server):
+    /// faster, but a crash or process exit loses up to one interval of acknowledged
+    /// writes. `j: true`, `fsync: true` and `w: "majority"` still wait for the disk.
+    Periodic,
+}
+
 /// Everything [`Server::start`](crate::server::Server::start) needs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -21,6 +40,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// How long an unused cursor lives (mongod: `cursorTimeoutMillis`, 10 minutes).
     pub cursor_timeout: Duration,
+    /// When acknowledged writes reach the disk (default: before the reply).
+    pub journal: Journal,
     /// How often buffered writes are flushed to disk (mongod: `commitIntervalMs`, 100 ms).
     pub journal_commit_interval: Duration,
     /// How often expired documents of TTL indexes are deleted (mongod: 60 seconds).
@@ -40,6 +61,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             storage: StorageConfig::Memory,
             cursor_timeout: Duration::from_secs(600),
+            journal: Journal::OnAcknowledge,
             journal_commit_interval: Duration::from_millis(100),
             ttl_monitor_interval: Duration::from_secs(60),
             sort_memory_limit: crate::exec::BLOCKING_SORT_LIMIT,
@@ -67,6 +89,12 @@ impl Config {
 
     pub fn ttl_monitor_interval(mut self, interval: Duration) -> Config {
         self.ttl_monitor_interval = interval;
+        self
+    }
+
+    /// See [`Journal`]: `Journal::Periodic` trades the last interval's writes for speed.
+    pub fn journal(mut self, journal: Journal) -> Config {
+        self.journal = journal;
         self
     }
 

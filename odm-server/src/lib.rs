@@ -40,7 +40,7 @@ pub mod storage;
 pub mod ttl;
 pub mod wire;
 
-pub use config::{Config, StorageConfig};
+pub use config::{Config, Journal, StorageConfig};
 pub use server::{Server, ServerHandle};
 
 /// A random 64-bit number (cursor ids, UUIDs). Seeded by the OS through std's hasher

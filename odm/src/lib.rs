@@ -69,6 +69,11 @@ pub use validate::{Validate, ValidationError, ValidationErrors};
 pub use bson;
 pub use mongodb;
 
+/// The embedded server (`odm-server`): its [`Config`](server::Config) and
+/// [`Journal`](server::Journal) setting, for [`Db::start`].
+#[cfg(feature = "embedded")]
+pub use odm_server as server;
+
 /// What a model file needs: the derives, `Db`, builders, and serde's derives.
 pub mod prelude {
     pub use crate::{

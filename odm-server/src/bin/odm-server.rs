@@ -5,6 +5,9 @@
 //! odm-server --in-memory [--port 27017]
 //! ```
 //!
+//! Built only with the `cli` feature (on by default), so applications that embed the
+//! library through `odm` do not compile `clap` and `tracing-subscriber`.
+//!
 //! Logs go to stderr (`RUST_LOG=debug` for more). SIGINT or SIGTERM stops it cleanly:
 //! connections close between requests and every acknowledged write is flushed.
 
@@ -13,8 +16,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
-use odm_server::{Config, Server, StorageConfig};
+use clap::{Parser, ValueEnum};
+use odm_server::{Config, Journal, Server, StorageConfig};
 
 /// A storage server that speaks the MongoDB wire protocol.
 #[derive(Parser, Debug)]
@@ -35,6 +38,17 @@ struct Args {
     /// Seconds an idle cursor lives.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     cursor_timeout: u64,
+    /// When acknowledged writes reach the disk: before the reply (`on-ack`), or within
+    /// 100 ms, as a standalone mongod does (`periodic`: faster, but a crash loses the
+    /// last interval's writes).
+    #[arg(long, value_enum, default_value_t = JournalArg::OnAck)]
+    journal: JournalArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum JournalArg {
+    OnAck,
+    Periodic,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +67,10 @@ fn main() -> ExitCode {
         bind: SocketAddr::new(args.bind, args.port),
         storage,
         cursor_timeout: Duration::from_secs(args.cursor_timeout),
+        journal: match args.journal {
+            JournalArg::OnAck => Journal::OnAcknowledge,
+            JournalArg::Periodic => Journal::Periodic,
+        },
         argv: std::env::args().collect(),
         ..Config::in_memory()
     };

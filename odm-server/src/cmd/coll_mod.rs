@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     validation_options(&f, &mut validation)?;
     let index_change = f.document("index")?;
     let wc = WriteConcern::parse(&f)?;
-    in_transaction(ctx, wc.journal, |txn| {
+    in_transaction(ctx, wc, |txn| {
         let mut meta = catalog::get(txn, ctx.db, coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,

@@ -77,7 +77,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         check_collation(Some(c))?;
     }
     let wc = WriteConcern::parse(&f)?;
-    in_transaction(ctx, wc.journal, |txn| {
+    in_transaction(ctx, wc, |txn| {
         catalog::create(txn, ctx.db, coll, options).map(|_| ())
     })?;
     Ok(doc! {})

@@ -242,7 +242,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         .collect::<CmdResult<Vec<_>>>()?;
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
-    let (created_collection, before, after) = in_transaction(ctx, wc.journal, |txn| {
+    let (created_collection, before, after) = in_transaction(ctx, wc, |txn| {
         let (mut meta, created) = catalog::get_or_create(txn, ctx.db, coll)?;
         let before = meta.indexes.len() + 1;
         for req in requested {

@@ -62,7 +62,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (deleted, errors) = in_transaction(ctx, wc.journal, |txn| {
+    let (deleted, errors) = in_transaction(ctx, wc, |txn| {
         let meta = catalog::get(txn, ctx.db, coll)?;
         run_batch(specs.iter(), ordered, |spec| {
             let st = parse(spec)?;

@@ -21,14 +21,12 @@ pub fn drop_collection(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let coll = f.collection()?;
     let wc = WriteConcern::parse(&f)?;
-    let dropped = in_transaction(ctx, wc.journal, |txn| {
-        match catalog::get(txn, ctx.db, coll)? {
-            Some(meta) => {
-                catalog::remove(txn, &meta)?;
-                Ok(Some(meta.indexes.len() + 1))
-            }
-            None => Ok(None),
+    let dropped = in_transaction(ctx, wc, |txn| match catalog::get(txn, ctx.db, coll)? {
+        Some(meta) => {
+            catalog::remove(txn, &meta)?;
+            Ok(Some(meta.indexes.len() + 1))
         }
+        None => Ok(None),
     })?;
     Ok(match dropped {
         Some(n) => doc! {"nIndexesWas": n as i32, "ns": namespace(ctx.db, coll)},
@@ -39,7 +37,7 @@ pub fn drop_collection(ctx: &Ctx<'_>) -> CmdResult<Document> {
 pub fn drop_database(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let wc = WriteConcern::parse(&f)?;
-    let any = in_transaction(ctx, wc.journal, |txn| {
+    let any = in_transaction(ctx, wc, |txn| {
         let collections = catalog::list(txn, ctx.db)?;
         for meta in &collections {
             catalog::remove(txn, meta)?;

@@ -77,7 +77,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let coll = f.collection()?;
     let index = ctx.body.get("index").ok_or_else(|| f.missing("index"))?;
     let wc = WriteConcern::parse(&f)?;
-    let was = in_transaction(ctx, wc.journal, |txn| {
+    let was = in_transaction(ctx, wc, |txn| {
         let mut meta = catalog::get(txn, ctx.db, coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,

@@ -80,7 +80,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (value, last_error) = in_transaction(ctx, wc.journal, |txn| {
+    let (value, last_error) = in_transaction(ctx, wc, |txn| {
         let existing = catalog::get(txn, ctx.db, coll)?;
         match update {
             None => {

@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (inserted, errors) = in_transaction(ctx, wc.journal, |txn| {
+    let (inserted, errors) = in_transaction(ctx, wc, |txn| {
         let (mut meta, _) = catalog::get_or_create(txn, ctx.db, coll)?;
         let validator = Validator::of(&meta, bypass)?;
         run_batch(docs.iter(), ordered, |doc| {

@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             "Can't rename a collection to itself",
         ));
     }
-    in_transaction(ctx, wc.journal, |txn| {
+    in_transaction(ctx, wc, |txn| {
         let source = catalog::get(txn, from_db, from_coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,

@@ -184,7 +184,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (outcomes, errors) = in_transaction(ctx, wc.journal, |txn| {
+    let (outcomes, errors) = in_transaction(ctx, wc, |txn| {
         let mut meta: Option<CollectionMeta> = catalog::get(txn, ctx.db, coll)?;
         run_batch(specs.iter().enumerate(), ordered, |(i, spec)| {
             let st = Statement::parse(spec)?;

@@ -1,8 +1,10 @@
 //! Write concerns (`writeConcern: {w, j, wtimeout, fsync}`) on a standalone server.
 //!
 //! `j: true`, `fsync: true` and `w: "majority"` (which implies journaling) make the write
-//! durable before the reply; plain `w: 1` acknowledges once the write is visible and the
-//! journal flusher persists it within the commit interval, as mongod does. `w` above 1
+//! durable before the reply, and `j: false` lets it be acknowledged once visible (the
+//! journal flusher persists it within the commit interval). A write concern that does not
+//! say follows the server's [`Journal`](crate::config::Journal) setting: on disk before
+//! the reply by default, because an embedded server dies with its process. `w` above 1
 //! cannot be satisfied without replicas and is refused, as mongod refuses it.
 
 use bson::Bson;
@@ -14,8 +16,9 @@ use crate::error::{CmdResult, CommandError};
 /// What a write must wait for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WriteConcern {
-    /// On disk before the reply.
-    pub journal: bool,
+    /// On disk before the reply (`Some(true)`), not necessarily (`Some(false)`), or as the
+    /// server's `Journal` setting says (`None`).
+    pub journal: Option<bool>,
 }
 
 impl WriteConcern {
@@ -23,12 +26,15 @@ impl WriteConcern {
         let Some(wc) = fields.document("writeConcern")? else {
             return Ok(WriteConcern::default());
         };
-        let mut journal = false;
+        let mut journal = None;
         for (k, v) in wc {
             match k.as_str() {
-                "j" | "fsync" => journal |= crate::engine::agg::expr::truthy(Some(v)),
+                "j" | "fsync" => {
+                    let asked = crate::engine::agg::expr::truthy(Some(v));
+                    journal = Some(journal.unwrap_or(false) || asked);
+                }
                 "w" => match v {
-                    Bson::String(s) if s == "majority" => journal = true,
+                    Bson::String(s) if s == "majority" => journal = Some(true),
                     Bson::String(tag) => {
                         return Err(CommandError::new(
                             crate::error::ErrorCode::Location(79),
@@ -80,9 +86,17 @@ mod tests {
 
     #[test]
     fn journal_when_asked() {
-        assert!(!parse(doc! {"w": 1}).unwrap().journal);
-        assert!(parse(doc! {"w": 1, "j": true}).unwrap().journal);
-        assert!(parse(doc! {"w": "majority"}).unwrap().journal);
+        assert_eq!(parse(doc! {"w": 1}).unwrap().journal, None);
+        assert_eq!(
+            parse(doc! {"w": 1, "j": false}).unwrap().journal,
+            Some(false)
+        );
+        assert_eq!(parse(doc! {"w": 1, "j": true}).unwrap().journal, Some(true));
+        assert_eq!(parse(doc! {"w": "majority"}).unwrap().journal, Some(true));
+        assert_eq!(
+            parse(doc! {"w": "majority", "j": false}).unwrap().journal,
+            Some(true)
+        );
         assert!(parse(doc! {"w": 2}).is_err());
     }
 }

@@ -4,6 +4,8 @@
 use bson::{Bson, Document};
 
 use super::Ctx;
+use super::write_concern::WriteConcern;
+use crate::config::Journal;
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::storage::catalog::CollectionMeta;
@@ -11,18 +13,22 @@ use crate::storage::{Durability, WriteTxn};
 use crate::wire::bson_check::document_depth;
 use crate::wire::{MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_LEN};
 
-/// Runs `work` in one write transaction and commits it; with `journal`, the commit is on
-/// disk before this returns. An error from `work` rolls everything back.
+/// Runs `work` in one write transaction and commits it; when the write concern (or, if it
+/// does not say, the server's [`Journal`](crate::config::Journal) setting) asks for it,
+/// the commit is on disk before this returns. An error from `work` rolls everything back.
 pub fn in_transaction<T>(
     ctx: &Ctx<'_>,
-    journal: bool,
+    wc: WriteConcern,
     work: impl FnOnce(&mut dyn WriteTxn) -> CmdResult<T>,
 ) -> CmdResult<T> {
     let store = &ctx.state.store;
     let mut txn = store.begin_write()?;
     let out = work(&mut *txn)?;
     txn.commit(Durability::Buffered)?;
-    if journal {
+    if wc
+        .journal
+        .unwrap_or(ctx.state.config.journal == Journal::OnAcknowledge)
+    {
         store.sync()?;
     }
     Ok(out)

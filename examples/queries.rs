@@ -104,7 +104,8 @@ async fn main() -> Result<(), odm::Error> {
     loop {
         let page = orders
             .find(Filter::all())
-            .page_after(o.total, last.as_ref(), 5)
+            .sort(o.total.desc())
+            .page_after(last.as_ref(), 5)
             .await?;
         if page.is_empty() {
             break;
@@ -112,7 +113,7 @@ async fn main() -> Result<(), odm::Error> {
         pages += 1;
         last = page.last().cloned();
     }
-    println!("read every order in {pages} pages of 5, by total");
+    println!("read every order in {pages} pages of 5, largest total first");
 
     let mut stream = orders
         .find(o.status.in_([Status::Open, Status::Paid]))

@@ -24,7 +24,6 @@ struct User {
     name: String,
     #[odm(range(min = 0, max = 150))]
     age: u32,
-    #[odm(nested)]
     address: Address,
     #[serde(default)]
     tags: Vec<String>,

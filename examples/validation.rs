@@ -35,7 +35,6 @@ struct Account {
     homepage: Option<String>,
     #[odm(one_of("free", "pro", "team"))]
     plan: String,
-    #[odm(nested)]
     addresses: Vec<Address>,
 }
 

@@ -40,6 +40,8 @@ pub const PATTERN: &str = "pattern";
 pub const ONE_OF: &str = "one_of";
 pub const NON_EMPTY: &str = "non_empty";
 pub const CUSTOM: &str = "custom";
+/// Once needed for an embedded type's rules to apply; they always do now, so the key is
+/// refused with that explanation rather than silently accepted.
 pub const NESTED: &str = "nested";
 
 // Keys inside `length(...)` and `range(...)`.
@@ -126,7 +128,6 @@ pub struct Rule {
 pub struct FieldAttrs {
     pub unique: Option<Span>,
     pub index: Option<Span>,
-    pub nested: Option<Span>,
     pub rules: Vec<Rule>,
     // serde
     pub rename: Option<String>,
@@ -432,7 +433,10 @@ pub fn parse_field(attrs: &[Attribute], kind: ContainerKind, errors: &mut Errors
             match name.as_str() {
                 UNIQUE => out.unique = Some(span),
                 INDEX => out.index = Some(span),
-                NESTED => out.nested = Some(span),
+                NESTED => errors.spanned(
+                    &meta.path,
+                    "`nested` is not needed: the rules of an embedded type are always checked; remove it",
+                ),
                 LENGTH => {
                     let (min, max) = parse_bounds(&meta, LENGTH, errors)?;
                     for b in min.iter().chain(max.iter()) {

@@ -46,7 +46,7 @@ pub fn check(c: &Container<'_>, errors: &mut Errors) {
             );
         }
         if f.attrs.flatten && !f.attrs.rules.is_empty() {
-            errors.spanned(f.ident, "a flattened field cannot have validation rules; put them on the fields of its type and mark this one `nested`");
+            errors.spanned(f.ident, "a flattened field cannot have validation rules; put them on the fields of its type");
         }
         for rule in &f.attrs.rules {
             if let RuleKind::Length {

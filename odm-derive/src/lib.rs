@@ -75,8 +75,8 @@ pub fn derive_model(input: TokenStream) -> TokenStream {
     derive(parse_macro_input!(input as DeriveInput), ast::Kind::Model)
 }
 
-/// A struct stored as a sub-document of a model: nested paths (`f.address.city`) and
-/// `nested` validation.
+/// A struct stored as a sub-document of a model: nested paths (`f.address.city`), and
+/// its fields' rules checked wherever it is used (in `Option`, `Vec`, `Box` and maps too).
 #[proc_macro_derive(Embedded, attributes(odm))]
 pub fn derive_embedded(input: TokenStream) -> TokenStream {
     derive(

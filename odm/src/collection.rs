@@ -14,7 +14,7 @@ use mongodb::options::ReturnDocument;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::field::{AsField, FieldType, Ordered, QueryValue};
+use crate::field::{AsField, FieldType, QueryValue};
 use crate::filter::Filter;
 use crate::index::IndexReport;
 use crate::model::Model;
@@ -588,11 +588,12 @@ fn set_in(doc: &mut Document, op: &str, path: &str, value: Bson) {
     }
 }
 
-/// A query being built; finish it with `all()`, `first()`, `stream()` or `page_after()`.
+/// A query being built; finish it with `.await` (every result, as `all()`), `first()`,
+/// `stream()` or `page_after()`.
 pub struct Find<M: Model, R = M> {
     collection: mongodb::Collection<Document>,
     filter: Filter<M>,
-    sort: Option<Document>,
+    sort: Option<Sort<M>>,
     skip: Option<u64>,
     limit: Option<i64>,
     batch_size: Option<u32>,
@@ -603,7 +604,7 @@ pub struct Find<M: Model, R = M> {
 impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
     /// The order of results.
     pub fn sort(mut self, sort: Sort<M>) -> Self {
-        self.sort = Some(sort.to_document());
+        self.sort = Some(sort);
         self
     }
 
@@ -643,7 +644,7 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
         let typed = self.collection.clone_with_type::<R>();
         let mut find = typed.find(self.filter.into_document()?);
         if let Some(s) = self.sort {
-            find = find.sort(s);
+            find = find.sort(s.to_document());
         }
         if let Some(n) = self.skip {
             find = find.skip(n);
@@ -693,49 +694,110 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
     }
 }
 
+impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin + 'static> std::future::IntoFuture
+    for Find<M, R>
+{
+    type Output = Result<Vec<R>>;
+    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<R>>> + Send>>;
+    /// `.await` on a find is `.all()`: every result.
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.all())
+    }
+}
+
 impl<M: Model> Find<M, M> {
-    /// Keyset pagination: the next `n` documents in order of `key` (then `_id`), after
-    /// `last`, the final document of the previous page (`None` for the first page). Unlike
+    /// Keyset pagination: the next `n` documents in the order of `sort` (by `_id` when
+    /// none was given), after `last`, the final document of the previous page (`None` for
+    /// the first page). Any keys, in either direction: `.sort(f.created_at.desc())`
+    /// pages newest first. `_id` breaks ties, so every document is visited once. Unlike
     /// `skip`, the cost does not grow with the page number, and concurrent inserts do not
     /// shift pages.
-    pub async fn page_after<T: FieldType>(
-        mut self,
-        key: impl AsField<M, Type = T>,
-        last: Option<&M>,
-        n: u64,
-    ) -> Result<Vec<M>>
-    where
-        T::Scalar: Ordered,
-    {
-        let key = key.as_field();
-        if key.through_array() {
+    ///
+    /// Refused with `Error::InvalidValue`: a `limit` (the page size is `n`), and a sort key
+    /// with no single value per document (an array, or a path through array elements).
+    pub async fn page_after(mut self, last: Option<&M>, n: u64) -> Result<Vec<M>> {
+        if let Some(limit) = self.limit {
             return Err(Error::InvalidValue(format!(
-                "`{}` reaches into array elements: a page key needs one value per document",
-                key.path()
+                "page_after takes the page size ({n}); it cannot also honour limit({limit})"
             )));
         }
-        let path = key.path();
-        let mut sort = doc! {path: 1};
-        if path != "_id" {
-            sort.insert("_id", 1);
+        let sort = self.sort.take();
+        if let Some(path) = sort.as_ref().and_then(Sort::multivalued_key) {
+            return Err(Error::InvalidValue(format!(
+                "`{path}` has no single value per document (an array, or a path through one): keyset pages need one"
+            )));
+        }
+        let mut keys: Vec<(String, i32)> = sort
+            .iter()
+            .flat_map(Sort::keys)
+            .map(|(k, d)| (k.to_string(), d))
+            .collect();
+        if !keys.iter().any(|(k, _)| k == "_id") {
+            let direction = keys.last().map_or(1, |(_, d)| *d);
+            keys.push(("_id".to_string(), direction));
         }
         if let Some(last) = last {
             let doc = bson::serialize_to_document(last)?;
-            let id = doc.get("_id").cloned().unwrap_or(Bson::Null);
-            let after = match get_path(&doc, path).cloned().unwrap_or(Bson::Null) {
-                _ if path == "_id" => doc! {"_id": {"$gt": id}},
-                // Null and missing keys sort first; `$gt: null` matches nothing, so the
-                // rest of the nulls and then every present key come next.
-                Bson::Null => {
-                    doc! {"$or": [{path: {"$ne": null}}, {path: null, "_id": {"$gt": id}}]}
+            let mut values = Vec::with_capacity(keys.len());
+            for (path, _) in &keys {
+                let value = get_path(&doc, path).cloned().unwrap_or(Bson::Null);
+                if matches!(value, Bson::Array(_)) {
+                    return Err(Error::InvalidValue(format!(
+                        "`{path}` holds an array: keyset pages need one value per document"
+                    )));
                 }
-                k => doc! {"$or": [{path: {"$gt": k.clone()}}, {path: k, "_id": {"$gt": id}}]},
-            };
-            self.filter = self.filter & Filter::raw_unchecked(after);
+                values.push(value);
+            }
+            self.filter = self.filter & Filter::raw_unchecked(keyset_after(&keys, &values));
         }
-        self.sort = Some(sort);
+        let mut sort_doc = Document::new();
+        for (k, d) in keys {
+            sort_doc.insert(k, d);
+        }
+        self.sort = Some(Sort::from_document(sort_doc));
         self.limit = Some(i64::try_from(n).unwrap_or(i64::MAX));
         self.all().await
+    }
+}
+
+/// The documents strictly after `values` in the order `keys`: for some key, every key
+/// before it equal and this one past it. Null and missing values sort first ascending
+/// and last descending, and MongoDB's comparisons only match values of the same type, so
+/// a null key is handled apart: past a null ascending is any present value; past a
+/// present value descending includes the nulls.
+fn keyset_after(keys: &[(String, i32)], values: &[Bson]) -> Document {
+    let mut branches = Vec::new();
+    let mut equal_so_far = Document::new();
+    for ((path, direction), value) in keys.iter().zip(values) {
+        let past = match (value, *direction > 0) {
+            (Bson::Null, true) => Some(doc! {path.as_str(): {"$ne": null}}),
+            (Bson::Null, false) => None,
+            (v, true) => Some(doc! {path.as_str(): {"$gt": v.clone()}}),
+            (v, false) => {
+                Some(doc! {"$or": [{path.as_str(): {"$lt": v.clone()}}, {path.as_str(): null}]})
+            }
+        };
+        if let Some(past) = past {
+            let mut branch = equal_so_far.clone();
+            // A path may already be bound to equality in this branch only if keys repeat,
+            // which `Sort` prevents; `$and` keeps the two conditions apart regardless.
+            branch = if branch.is_empty() {
+                past
+            } else {
+                doc! {"$and": [Bson::Document(branch), Bson::Document(past)]}
+            };
+            branches.push(Bson::Document(branch));
+        }
+        equal_so_far.insert(path.clone(), value.clone());
+    }
+    match branches.len() {
+        // Nothing can come after (every key null, descending): match nothing.
+        0 => doc! {"_id": {"$in": []}},
+        1 => match branches.pop() {
+            Some(Bson::Document(d)) => d,
+            _ => Document::new(),
+        },
+        _ => doc! {"$or": branches},
     }
 }
 

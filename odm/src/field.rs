@@ -32,6 +32,8 @@ use bson::Bson;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::validate::ValidationErrors;
+
 /// A path in documents of model `M`, holding values of type `T`.
 pub struct Field<M, T> {
     path: &'static str,
@@ -210,8 +212,31 @@ pub trait FieldType: 'static {
     /// The paths this field offers (see the module documentation).
     type Paths<M: 'static>: Paths;
 
+    /// Whether a value is stored as an array (a `Vec`, or an `Option` or `Box` of one):
+    /// such a field has no single value per document to sort or page by.
+    const IS_ARRAY: bool = false;
+
     /// The BSON a value of this type is stored as.
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error>;
+
+    /// Checks the rules declared inside a value of this type: the fields of an embedded
+    /// document, through any depth of `Option`, `Vec`, `Box` and maps. Plain values
+    /// declare none. Every field of a model is checked this way, so the rules of an
+    /// embedded type always apply, without anything to remember on the field.
+    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
+        let _ = (at, errors);
+    }
+
+    /// The same for a value an update stores: at `path` inside a field of this type
+    /// (`items.3.price`, `items.$` for an appended element), or the whole value (`None`).
+    fn validate_inner_stored(
+        path: Option<&str>,
+        value: &Bson,
+        at: &str,
+        errors: &mut ValidationErrors,
+    ) {
+        let _ = (path, value, at, errors);
+    }
 }
 
 /// Types with an order MongoDB compares within: comparisons and `$min`/`$max` exist.

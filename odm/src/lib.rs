@@ -95,7 +95,7 @@ pub mod __private {
     pub use crate::index::IndexSpec;
     pub use crate::model::{Embedded, Model, Timestamp};
     pub use crate::validate::{
-        CanBeEmpty, HasLength, InRange, IsText, Nested, Validate, ValidationErrors, check_custom,
+        CanBeEmpty, HasLength, InRange, IsText, Validate, ValidationErrors, check_custom,
         check_email, check_length, check_non_empty, check_one_of, check_pattern, check_range,
         check_url, const_str_eq, join, split_path, stored_value,
     };

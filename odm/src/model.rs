@@ -54,7 +54,7 @@ pub trait Model: Serialize + DeserializeOwned + Validate + Send + Sync + Unpin +
 }
 
 /// A struct stored as a sub-document of a model (derive it): its fields get nested paths
-/// (`f.address.city`) and `nested` validation.
+/// (`f.address.city`), and its rules are checked wherever it is used.
 pub trait Embedded: Serialize + DeserializeOwned + Validate + 'static {}
 
 /// Types a timestamp field may have.

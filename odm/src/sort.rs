@@ -5,11 +5,14 @@ use std::marker::PhantomData;
 
 use bson::Document;
 
-use crate::field::Field;
+use crate::field::{Field, FieldType};
 
 /// A sort order for documents of model `M`.
 pub struct Sort<M> {
     doc: Document,
+    /// Keys with no single value per document (arrays, paths through array elements):
+    /// keyset pages cannot resume after one.
+    multivalued: Vec<&'static str>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -17,6 +20,7 @@ impl<M> Clone for Sort<M> {
     fn clone(&self) -> Self {
         Sort {
             doc: self.doc.clone(),
+            multivalued: self.multivalued.clone(),
             _model: PhantomData,
         }
     }
@@ -29,11 +33,21 @@ impl<M> fmt::Debug for Sort<M> {
 }
 
 impl<M> Sort<M> {
-    fn key(path: &str, direction: i32) -> Self {
+    fn key(path: &'static str, direction: i32, multivalued: bool) -> Self {
         let mut doc = Document::new();
         doc.insert(path, direction);
         Sort {
             doc,
+            multivalued: if multivalued { vec![path] } else { Vec::new() },
+            _model: PhantomData,
+        }
+    }
+
+    /// A sort document built by the crate itself (keyset pages add `_id`).
+    pub(crate) fn from_document(doc: Document) -> Self {
+        Sort {
+            doc,
+            multivalued: Vec::new(),
             _model: PhantomData,
         }
     }
@@ -42,10 +56,25 @@ impl<M> Sort<M> {
     pub fn then(mut self, next: Sort<M>) -> Self {
         for (k, v) in next.doc {
             if !self.doc.contains_key(&k) {
+                if let Some(path) = next.multivalued.iter().find(|p| **p == k) {
+                    self.multivalued.push(path);
+                }
                 self.doc.insert(k, v);
             }
         }
         self
+    }
+
+    /// The keys in order, each with its direction (1 or -1).
+    pub fn keys(&self) -> impl Iterator<Item = (&str, i32)> {
+        self.doc
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_i32().unwrap_or(1)))
+    }
+
+    /// The first key with no single value per document, if any.
+    pub(crate) fn multivalued_key(&self) -> Option<&'static str> {
+        self.multivalued.first().copied()
     }
 
     /// The sort document MongoDB receives.
@@ -54,15 +83,15 @@ impl<M> Sort<M> {
     }
 }
 
-impl<M, T> Field<M, T> {
+impl<M, T: FieldType> Field<M, T> {
     /// Ascending by this field (arrays by their smallest element, missing first).
     pub fn asc(&self) -> Sort<M> {
-        Sort::key(self.path(), 1)
+        Sort::key(self.path(), 1, self.through_array() || T::IS_ARRAY)
     }
 
     /// Descending by this field (arrays by their largest element, missing last).
     pub fn desc(&self) -> Sort<M> {
-        Sort::key(self.path(), -1)
+        Sort::key(self.path(), -1, self.through_array() || T::IS_ARRAY)
     }
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::field::{
     ArrayPaths, DateLike, Field, FieldType, LazyPaths, Numeric, Ordered, Paths, Text, serialize,
 };
+use crate::validate::{ValidationErrors, join, split_path};
 
 macro_rules! scalar {
     ($($t:ty => [$($kind:ident),*]);* $(;)?) => {$(
@@ -57,11 +58,29 @@ impl<T: FieldType + Serialize> FieldType for Option<T> {
     /// `distinct` may return null for an optional field.
     type Item = Option<T::Item>;
     type Paths<M: 'static> = <T::Paths<M> as Paths>::Optional;
+    const IS_ARRAY: bool = T::IS_ARRAY;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         match value {
             Some(v) => T::to_bson(v),
             None => Ok(Bson::Null),
         }
+    }
+    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
+        if let Some(v) = self {
+            v.validate_inner(at, errors);
+        }
+    }
+    fn validate_inner_stored(
+        path: Option<&str>,
+        value: &Bson,
+        at: &str,
+        errors: &mut ValidationErrors,
+    ) {
+        // Storing null in an optional field is storing `None`: nothing inside to check.
+        if path.is_none() && *value == Bson::Null {
+            return;
+        }
+        T::validate_inner_stored(path, value, at, errors)
     }
 }
 
@@ -69,12 +88,40 @@ impl<E: FieldType> FieldType for Vec<E> {
     type Scalar = Vec<E>;
     type Item = E::Item;
     type Paths<M: 'static> = ArrayPaths<M, Vec<E>, E>;
+    const IS_ARRAY: bool = true;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         value
             .iter()
             .map(E::to_bson)
             .collect::<Result<Vec<_>, _>>()
             .map(Bson::Array)
+    }
+    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
+        for (i, item) in self.iter().enumerate() {
+            item.validate_inner(&join(at, &i.to_string()), errors);
+        }
+    }
+    fn validate_inner_stored(
+        path: Option<&str>,
+        value: &Bson,
+        at: &str,
+        errors: &mut ValidationErrors,
+    ) {
+        let Some(path) = path else {
+            if let Bson::Array(items) = value {
+                for (i, item) in items.iter().enumerate() {
+                    E::validate_inner_stored(None, item, &join(at, &i.to_string()), errors);
+                }
+            }
+            return;
+        };
+        // Into an element: `items.3` sets one element, `items.3.price` a field of it;
+        // `items.$` is an element appended by `$push` / `$addToSet`.
+        let (index, rest) = split_path(path);
+        if index != "$" && (index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit())) {
+            return;
+        }
+        E::validate_inner_stored(rest, value, &join(at, index), errors)
     }
 }
 
@@ -83,8 +130,52 @@ impl<T: FieldType> FieldType for Box<T> {
     type Item = T::Item;
     /// Built on first use, so that a type may contain a box of itself.
     type Paths<M: 'static> = LazyPaths<T::Paths<M>>;
+    const IS_ARRAY: bool = T::IS_ARRAY;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         T::to_bson(value)
+    }
+    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
+        (**self).validate_inner(at, errors)
+    }
+    fn validate_inner_stored(
+        path: Option<&str>,
+        value: &Bson,
+        at: &str,
+        errors: &mut ValidationErrors,
+    ) {
+        T::validate_inner_stored(path, value, at, errors)
+    }
+}
+
+/// A map's values sit under their keys: `prices.eur`.
+fn map_validate_inner<'a, V: FieldType>(
+    entries: impl Iterator<Item = (&'a String, &'a V)>,
+    at: &str,
+    errors: &mut ValidationErrors,
+) {
+    for (k, v) in entries {
+        v.validate_inner(&join(at, k), errors);
+    }
+}
+
+fn map_validate_inner_stored<V: FieldType>(
+    path: Option<&str>,
+    value: &Bson,
+    at: &str,
+    errors: &mut ValidationErrors,
+) {
+    match path {
+        None => {
+            if let Bson::Document(doc) = value {
+                for (k, v) in doc {
+                    V::validate_inner_stored(None, v, &join(at, k), errors);
+                }
+            }
+        }
+        Some(path) => {
+            let (key, rest) = split_path(path);
+            V::validate_inner_stored(rest, value, &join(at, key), errors)
+        }
     }
 }
 
@@ -105,6 +196,17 @@ impl<V: FieldType + serde::de::DeserializeOwned> FieldType for HashMap<String, V
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         map_to_bson(value.iter())
     }
+    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
+        map_validate_inner(self.iter(), at, errors)
+    }
+    fn validate_inner_stored(
+        path: Option<&str>,
+        value: &Bson,
+        at: &str,
+        errors: &mut ValidationErrors,
+    ) {
+        map_validate_inner_stored::<V>(path, value, at, errors)
+    }
 }
 
 impl<V: FieldType + serde::de::DeserializeOwned> FieldType for BTreeMap<String, V> {
@@ -113,6 +215,17 @@ impl<V: FieldType + serde::de::DeserializeOwned> FieldType for BTreeMap<String, 
     type Paths<M: 'static> = Field<M, BTreeMap<String, V>>;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         map_to_bson(value.iter())
+    }
+    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
+        map_validate_inner(self.iter(), at, errors)
+    }
+    fn validate_inner_stored(
+        path: Option<&str>,
+        value: &Bson,
+        at: &str,
+        errors: &mut ValidationErrors,
+    ) {
+        map_validate_inner_stored::<V>(path, value, at, errors)
     }
 }
 

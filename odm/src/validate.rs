@@ -166,62 +166,6 @@ pub fn stored_value<T: DeserializeOwned>(
     }
 }
 
-/// Validation of fields marked `nested`: embedded documents, and options, vectors and
-/// boxes of them.
-#[diagnostic::on_unimplemented(
-    message = "`nested` validates `#[derive(Embedded)]` types (or `Option`, `Vec` or `Box` of them); `{Self}` is not one",
-    label = "not an embedded document type"
-)]
-pub trait Nested {
-    fn validate_nested(&self, at: &str, errors: &mut ValidationErrors);
-    fn validate_nested_path(path: &str, value: &Bson, at: &str, errors: &mut ValidationErrors);
-}
-
-impl<T: Nested> Nested for Option<T> {
-    fn validate_nested(&self, at: &str, errors: &mut ValidationErrors) {
-        if let Some(v) = self {
-            v.validate_nested(at, errors);
-        }
-    }
-    fn validate_nested_path(path: &str, value: &Bson, at: &str, errors: &mut ValidationErrors) {
-        T::validate_nested_path(path, value, at, errors)
-    }
-}
-
-impl<T: Nested> Nested for Box<T> {
-    fn validate_nested(&self, at: &str, errors: &mut ValidationErrors) {
-        (**self).validate_nested(at, errors)
-    }
-    fn validate_nested_path(path: &str, value: &Bson, at: &str, errors: &mut ValidationErrors) {
-        T::validate_nested_path(path, value, at, errors)
-    }
-}
-
-impl<T: Nested + DeserializeOwned> Nested for Vec<T> {
-    fn validate_nested(&self, at: &str, errors: &mut ValidationErrors) {
-        for (i, item) in self.iter().enumerate() {
-            item.validate_nested(&join(at, &i.to_string()), errors);
-        }
-    }
-    fn validate_nested_path(path: &str, value: &Bson, at: &str, errors: &mut ValidationErrors) {
-        // Into an element: `items.3` sets one element, `items.3.price` a field of it;
-        // `items.$` is an element appended by `$push` / `$addToSet`.
-        let (index, rest) = split_path(path);
-        if index != "$" && (index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit())) {
-            return;
-        }
-        let at = join(at, index);
-        match rest {
-            None => {
-                if let Some(item) = stored_value::<T>(value, &at, errors) {
-                    item.validate_nested(&at, errors);
-                }
-            }
-            Some(rest) => T::validate_nested_path(rest, value, &at, errors),
-        }
-    }
-}
-
 /// `length(min, max)`: strings (in characters), arrays and maps (in elements).
 #[diagnostic::on_unimplemented(
     message = "`length` needs a string, array or map field; `{Self}` is none of these",

@@ -161,20 +161,30 @@ pub fn expand_embedded(c: &Container<'_>) -> TokenStream {
                 fn to_bson(value: &Self) -> ::core::result::Result<#p::Bson, #p::bson::error::Error> {
                     #p::serialize(value)
                 }
+                fn validate_inner(&self, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
+                    #p::Validate::validate_at(self, __odm_prefix, __odm_errors)
+                }
+                fn validate_inner_stored(
+                    __odm_path: ::core::option::Option<&str>,
+                    __odm_value: &#p::Bson,
+                    __odm_prefix: &str,
+                    __odm_errors: &mut #p::ValidationErrors,
+                ) {
+                    match __odm_path {
+                        ::core::option::Option::Some(__odm_path) => {
+                            <Self as #p::Validate>::validate_stored_value(__odm_path, __odm_value, __odm_prefix, __odm_errors)
+                        }
+                        ::core::option::Option::None => {
+                            if let ::core::option::Option::Some(__odm_v) = #p::stored_value::<Self>(__odm_value, __odm_prefix, __odm_errors) {
+                                #p::Validate::validate_at(&__odm_v, __odm_prefix, __odm_errors)
+                            }
+                        }
+                    }
+                }
             }
 
             #[automatically_derived]
             impl #p::Embedded for #ty {}
-
-            #[automatically_derived]
-            impl #p::Nested for #ty {
-                fn validate_nested(&self, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
-                    #p::Validate::validate_at(self, __odm_prefix, __odm_errors)
-                }
-                fn validate_nested_path(__odm_path: &str, __odm_value: &#p::Bson, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
-                    <Self as #p::Validate>::validate_stored_value(__odm_path, __odm_value, __odm_prefix, __odm_errors)
-                }
-            }
 
             #validate
         };

@@ -5,9 +5,10 @@
 //! Identifiers the generated functions introduce start with `__odm_`, so that user
 //! expressions pasted into them (`one_of(...)`, `custom = ...`) cannot capture them.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
+use super::fields::path_fields;
 use super::private_at;
 use crate::ast::{Container, Field};
 use crate::attr::{Bound, Rule, RuleKind, SerdeWith};
@@ -118,61 +119,50 @@ pub fn validate_impl(c: &Container<'_>, p: &TokenStream) -> TokenStream {
     let mut checks = Vec::new();
     let mut arms = Vec::new();
     let mut flattened = Vec::new();
-    for f in c.fields.iter().filter(|f| f.stored()) {
-        let nested = f.attrs.nested.is_some();
-        if f.attrs.rules.is_empty() && !nested {
-            continue;
-        }
+    // Every field with paths is also checked inside (`FieldType::validate_inner`): the
+    // rules of an embedded type apply wherever it is used, with nothing to remember on
+    // the field. For plain values that call does nothing and is optimised away.
+    for f in path_fields(c) {
         let (ident, fty, name) = (f.ident, f.ty, &f.name);
         let rules = field_rules(f);
-        let nested_span = f.attrs.nested.unwrap_or_else(Span::call_site);
-        let pn = private_at(nested_span);
-        let nested_check = if nested {
-            quote_spanned!(nested_span=> #pn::Nested::validate_nested(__odm_value, &__odm_at, __odm_errors);)
-        } else {
-            TokenStream::new()
-        };
+        let inner_check =
+            quote!(<#fty as #p::FieldType>::validate_inner(__odm_value, &__odm_at, __odm_errors););
         if f.attrs.flatten {
             // A flattened document's fields sit at this level.
             checks.push(quote! {{
                 let __odm_at = ::std::string::ToString::to_string(__odm_prefix);
                 let __odm_value = &self.#ident;
-                #nested_check
+                #inner_check
             }});
-            if nested {
-                flattened.push(quote_spanned!(nested_span=> <#fty as #pn::Nested>::validate_nested_path(__odm_path, __odm_new_value, __odm_prefix, __odm_errors);));
-            }
+            flattened.push(quote!(<#fty as #p::FieldType>::validate_inner_stored(::core::option::Option::Some(__odm_path), __odm_new_value, __odm_prefix, __odm_errors);));
             continue;
         }
         checks.push(quote! {{
             let __odm_at = #p::join(__odm_prefix, #name);
             let __odm_value = &self.#ident;
             #rules
-            #nested_check
+            #inner_check
         }});
-        // Values stored by updates: the whole field, or (nested) a path inside it.
+        // Values stored by updates: the whole field, or a path inside it.
         let whole = match read_back(f, p) {
             Some(read) => quote! {
                 if let ::core::option::Option::Some(__odm_stored) = #read {
                     let __odm_value = &__odm_stored;
                     #rules
-                    #nested_check
+                    #inner_check
                 }
             },
             // `serialize_with` alone: there is no way to read the stored form back.
             None => TokenStream::new(),
-        };
-        let inside = if nested {
-            quote_spanned!(nested_span=> <#fty as #pn::Nested>::validate_nested_path(__odm_rest, __odm_new_value, &__odm_at, __odm_errors);)
-        } else {
-            quote!(let _ = __odm_rest;)
         };
         arms.push(quote! {
             #name => {
                 let __odm_at = #p::join(__odm_prefix, #name);
                 match __odm_rest {
                     ::core::option::Option::None => { #whole }
-                    ::core::option::Option::Some(__odm_rest) => { #inside }
+                    ::core::option::Option::Some(__odm_rest) => {
+                        <#fty as #p::FieldType>::validate_inner_stored(::core::option::Option::Some(__odm_rest), __odm_new_value, &__odm_at, __odm_errors);
+                    }
                 }
             }
         });

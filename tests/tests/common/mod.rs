@@ -14,7 +14,6 @@ pub struct Address {
     pub city: String,
     #[odm(length(min = 5, max = 5), pattern = "^[0-9]+$")]
     pub zip: String,
-    #[odm(nested)]
     pub geo: Option<Geo>,
 }
 
@@ -54,7 +53,6 @@ pub struct User {
     pub name: String,
     #[odm(range(min = 0, max = 150))]
     pub age: u32,
-    #[odm(nested)]
     pub address: Address,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -63,7 +61,6 @@ pub struct User {
     pub nickname: Option<String>,
     pub role: Role,
     #[serde(default)]
-    #[odm(nested)]
     pub items: Vec<Item>,
     pub created_at: Option<DateTime>,
     pub updated_at: Option<DateTime>,
@@ -153,7 +150,6 @@ pub struct Comment {
     #[odm(non_empty)]
     pub text: String,
     #[serde(default)]
-    #[odm(nested)]
     pub replies: Vec<Comment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quoted: Option<Box<Comment>>,
@@ -163,7 +159,6 @@ pub struct Comment {
 pub struct Thread {
     #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<ObjectId>,
-    #[odm(nested)]
     pub root: Comment,
     /// A chrono date kept as a BSON date, with a rule checked on updates too.
     #[serde(with = "odm::chrono_datetime")]

@@ -40,6 +40,8 @@ pub const PATTERN: &str = "pattern";
 pub const ONE_OF: &str = "one_of";
 pub const NON_EMPTY: &str = "non_empty";
 pub const CUSTOM: &str = "custom";
+/// The model's id: stored as `_id` (written for serde by `#[odm::model]`).
+pub const ID: &str = "id";
 /// Once needed for an embedded type's rules to apply; they always do now, so the key is
 /// refused with that explanation rather than silently accepted.
 pub const NESTED: &str = "nested";
@@ -53,7 +55,7 @@ pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
 pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS];
 pub const MODEL_FIELD_KEYS: &[&str] = &[
-    UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM, NESTED,
+    ID, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM, NESTED,
 ];
 pub const EMBEDDED_FIELD_KEYS: &[&str] = &[
     LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM, NESTED,
@@ -126,6 +128,8 @@ pub struct Rule {
 /// Field attributes.
 #[derive(Default)]
 pub struct FieldAttrs {
+    /// `#[odm(id)]`: this field is the `_id`.
+    pub id: Option<Span>,
     pub unique: Option<Span>,
     pub index: Option<Span>,
     pub rules: Vec<Rule>,
@@ -431,6 +435,7 @@ pub fn parse_field(attrs: &[Attribute], kind: ContainerKind, errors: &mut Errors
             let span = meta.path.span();
             let rule = |kind| Rule { kind, span };
             match name.as_str() {
+                ID => out.id = Some(span),
                 UNIQUE => out.unique = Some(span),
                 INDEX => out.index = Some(span),
                 NESTED => errors.spanned(

@@ -70,10 +70,25 @@ pub fn check(c: &Container<'_>, errors: &mut Errors) {
 }
 
 fn check_model(c: &Container<'_>, errors: &mut Errors) {
-    if c.id_field().is_none() {
+    let marked: Vec<_> = c.fields.iter().filter(|f| f.attrs.id.is_some()).collect();
+    for f in &marked {
+        if f.name != "_id" {
+            errors.spanned(
+                f.ident,
+                format!(
+                    "`#[odm(id)]` stores this field as `_id`, but serde stores it as `{}`: put `#[odm::model]` above the `#[derive(...)]` (it writes the serde attributes), and no other `rename`",
+                    f.name
+                ),
+            );
+        }
+    }
+    if marked.len() > 1 {
+        errors.spanned(marked[1].ident, "a model has one `#[odm(id)]` field");
+    }
+    if c.id_field().is_none() && marked.is_empty() {
         errors.spanned(
             c.ident,
-            "a Model needs an `_id` field, e.g. `#[serde(rename = \"_id\", default, skip_serializing_if = \"Option::is_none\")] id: Option<ObjectId>`",
+            "a Model needs an `_id` field: mark one `#[odm(id)]` with `#[odm::model]` above the derives (`#[odm(id)] id: Option<ObjectId>`), or write `#[serde(rename = \"_id\")]` yourself",
         );
     }
     if let Some(lit) = &c.attrs.collection {
@@ -87,10 +102,9 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
         }
     }
     if let Some(span) = c.attrs.timestamps {
-        for name in ["created_at", "updated_at"] {
-            if c.field(name).is_none_or(|f| !f.stored()) {
-                errors.push(syn::Error::new(span, format!("`timestamps` needs a stored field named `{name}` (bson::DateTime or Option<bson::DateTime>)")));
-            }
+        let stored = |name: &str| c.field(name).is_some_and(|f| f.stored());
+        if !stored("created_at") && !stored("updated_at") {
+            errors.push(syn::Error::new(span, "`timestamps` needs a stored field named `created_at` or `updated_at` (or both): bson::DateTime or Option<bson::DateTime>"));
         }
     }
     let mut names = std::collections::HashMap::new();

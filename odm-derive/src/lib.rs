@@ -19,6 +19,7 @@ mod attr;
 mod case;
 mod check;
 mod expand;
+mod model_attr;
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
@@ -100,4 +101,20 @@ pub fn derive_projection(input: TokenStream) -> TokenStream {
         parse_macro_input!(input as DeriveInput),
         ast::Kind::Projection,
     )
+}
+
+/// Put above a model's `#[derive(...)]`: stores the field marked `#[odm(id)]` as `_id`,
+/// and an `Option` id is left out while `None` (the server assigns one):
+///
+/// ```ignore
+/// #[odm::model]
+/// #[derive(Model, Serialize, Deserialize)]
+/// struct User {
+///     #[odm(id)]
+///     id: Option<ObjectId>,
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn model(args: TokenStream, input: TokenStream) -> TokenStream {
+    model_attr::expand(args.into(), input.into()).into()
 }

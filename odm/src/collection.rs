@@ -9,14 +9,16 @@ use std::marker::PhantomData;
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::field::{AsField, FieldType, QueryValue};
+use crate::field::{AsField, FieldType};
 use crate::filter::Filter;
-use crate::index::IndexReport;
+use crate::find::Find;
+use crate::id::IdValue;
+use crate::index::{EnsuredIndexes, IndexReport, IndexSpec};
 use crate::model::Model;
 use crate::sort::Sort;
 use crate::update::Update;
@@ -25,6 +27,9 @@ use crate::validate::ValidationErrors;
 /// A model's collection.
 pub struct Collection<M: Model> {
     raw: mongodb::Collection<Document>,
+    /// The collections whose declared indexes this `Db` has created; `None` when the
+    /// `Db` leaves indexes to `sync_indexes` alone.
+    auto_index: Option<EnsuredIndexes>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -32,6 +37,7 @@ impl<M: Model> Clone for Collection<M> {
     fn clone(&self) -> Self {
         Collection {
             raw: self.raw.clone(),
+            auto_index: self.auto_index.clone(),
             _model: PhantomData,
         }
     }
@@ -76,11 +82,35 @@ pub struct BulkInsertReport {
 }
 
 impl<M: Model> Collection<M> {
-    pub(crate) fn new(db: &mongodb::Database) -> Self {
+    pub(crate) fn new(db: &mongodb::Database, auto_index: Option<EnsuredIndexes>) -> Self {
         Collection {
             raw: db.collection(M::COLLECTION),
+            auto_index,
             _model: PhantomData,
         }
+    }
+
+    /// Before the first write through this model in this `Db`: creates the indexes it
+    /// declares, so that a unique rule holds from the first document even when
+    /// `sync_indexes` was never called. Creating an index that exists as declared does
+    /// nothing; one declared differently from the stored one is an error that names it
+    /// (`sync_indexes` replaces it).
+    async fn ensure_indexes(&self) -> Result<()> {
+        let Some(ensured) = &self.auto_index else {
+            return Ok(());
+        };
+        let namespace = self.raw.namespace().to_string();
+        if ensured.contains(&namespace) {
+            return Ok(());
+        }
+        let declared = M::indexes();
+        if !declared.is_empty() {
+            self.raw
+                .create_indexes(declared.iter().map(IndexSpec::to_model))
+                .await?;
+        }
+        ensured.insert(namespace);
+        Ok(())
     }
 
     /// The collection's name.
@@ -96,6 +126,7 @@ impl<M: Model> Collection<M> {
     /// Validates, sets timestamps and the `_id` (an ObjectId when the model has none), and
     /// inserts. On success `model` holds what was stored.
     pub async fn insert_one(&self, model: &mut M) -> Result<()> {
+        self.ensure_indexes().await?;
         model.validate()?;
         let (doc, generated) = prepare_insert(model)?;
         self.raw
@@ -112,6 +143,7 @@ impl<M: Model> Collection<M> {
     /// with the position, `2.email`), then inserts them in order. A failure stops the
     /// batch: the models before it are stored (and have their ids), the rest are not.
     pub async fn insert_many(&self, models: &mut [M]) -> Result<()> {
+        self.ensure_indexes().await?;
         if models.is_empty() {
             return Ok(());
         }
@@ -151,6 +183,7 @@ impl<M: Model> Collection<M> {
     /// Inserts as many models as possible: invalid ones are skipped, the others go in
     /// unordered batches, and the report says what happened to each position.
     pub async fn bulk_insert(&self, models: Vec<M>) -> Result<BulkInsertReport> {
+        self.ensure_indexes().await?;
         let mut report = BulkInsertReport::default();
         let mut docs = Vec::new();
         let mut positions = Vec::new();
@@ -215,37 +248,19 @@ impl<M: Model> Collection<M> {
     /// A query: add `sort`, `skip`, `limit`, `batch_size`, `project`, then `all()`,
     /// `first()` or `stream()`.
     pub fn find(&self, filter: Filter<M>) -> Find<M> {
-        Find {
-            collection: self.raw.clone(),
-            filter,
-            sort: None,
-            skip: None,
-            limit: None,
-            batch_size: None,
-            projection: None,
-            _output: PhantomData,
-        }
+        Find::new(self.raw.clone(), filter)
     }
 
-    /// The document with this `_id`, if any.
-    pub async fn find_by_id<V: QueryValue<<M::Id as FieldType>::Scalar>>(
-        &self,
-        id: V,
-    ) -> Result<Option<M>>
-    where
-        M::Id: FieldType,
-    {
-        let id = id.into_bson()?;
-        self.find(Filter::raw_unchecked(doc! {"_id": id}))
+    /// The document with this `_id`, if any. The id may be given as the model holds it
+    /// (`user.id`, an `Option<ObjectId>`: `None` is `Error::MissingId`) or bare.
+    pub async fn find_by_id(&self, id: impl IdValue<M::Id>) -> Result<Option<M>> {
+        self.find(Filter::raw_unchecked(doc! {"_id": id.into_id()?}))
             .first()
             .await
     }
 
     /// The document with this `_id`, or `Error::NotFound`.
-    pub async fn get<V: QueryValue<<M::Id as FieldType>::Scalar>>(&self, id: V) -> Result<M>
-    where
-        M::Id: FieldType,
-    {
+    pub async fn get(&self, id: impl IdValue<M::Id>) -> Result<M> {
         self.find_by_id(id).await?.ok_or(Error::NotFound)
     }
 
@@ -283,6 +298,7 @@ impl<M: Model> Collection<M> {
 
     /// Applies `update` to the first matching document.
     pub async fn update_one(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+        self.ensure_indexes().await?;
         let update = prepare_update(update, false)?;
         self.raw
             .update_one(filter.into_document()?, update)
@@ -291,8 +307,19 @@ impl<M: Model> Collection<M> {
             .map(UpdateResult::from)
     }
 
+    /// Applies `update` to the document with this `_id` (given as in [`Self::get`]).
+    pub async fn update_by_id(
+        &self,
+        id: impl IdValue<M::Id>,
+        update: Update<M>,
+    ) -> Result<UpdateResult> {
+        let filter = Filter::raw_unchecked(doc! {"_id": id.into_id()?});
+        self.update_one(filter, update).await
+    }
+
     /// Applies `update` to every matching document.
     pub async fn update_many(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+        self.ensure_indexes().await?;
         let update = prepare_update(update, false)?;
         self.raw
             .update_many(filter.into_document()?, update)
@@ -304,6 +331,7 @@ impl<M: Model> Collection<M> {
     /// Applies `update` to the first matching document, or inserts one built from the
     /// filter's equality fields and the update when none matches.
     pub async fn upsert(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+        self.ensure_indexes().await?;
         let update = prepare_update(update, true)?;
         let filter = filter.into_document()?;
         validate_upsert_seed::<M>(&filter)?;
@@ -318,6 +346,7 @@ impl<M: Model> Collection<M> {
     /// Replaces the first matching document by `model` (validated; its updated
     /// timestamp is set).
     pub async fn replace_one(&self, filter: Filter<M>, model: &mut M) -> Result<UpdateResult> {
+        self.ensure_indexes().await?;
         model.validate()?;
         model.set_timestamps(DateTime::now(), false);
         let mut doc = bson::serialize_to_document(&*model)?;
@@ -351,6 +380,13 @@ impl<M: Model> Collection<M> {
             .delete_one(filter.into_document()?)
             .await?
             .deleted_count)
+    }
+
+    /// Deletes the document with this `_id` (given as in [`Self::get`]); returns whether
+    /// there was one.
+    pub async fn delete_by_id(&self, id: impl IdValue<M::Id>) -> Result<bool> {
+        let filter = Filter::raw_unchecked(doc! {"_id": id.into_id()?});
+        Ok(self.delete_one(filter).await? == 1)
     }
 
     /// Deletes every matching document (`Filter::all()` for all); returns how many.
@@ -400,6 +436,9 @@ impl<M: Model> Collection<M> {
                 report.created.push(name);
             }
         }
+        if let Some(ensured) = &self.auto_index {
+            ensured.insert(self.raw.namespace().to_string());
+        }
         Ok(report)
     }
 
@@ -439,7 +478,7 @@ fn key_of(index: &str, doc: &Document, declared: &[crate::index::IndexSpec]) -> 
     key
 }
 
-fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
+pub(crate) fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
     let mut steps = path.split('.');
     let mut current = doc.get(steps.next()?)?;
     for step in steps {
@@ -557,19 +596,22 @@ fn prepare_update<M: Model>(update: Update<M>, upsert: bool) -> Result<Document>
     }
     errors.into_result()?;
     let mut doc = update.to_document()?;
-    if let Some((created, updated)) = M::TIMESTAMPS {
-        let now = Bson::DateTime(DateTime::now());
-        let mentions = |doc: &Document, path: &str| {
-            ["$set", "$currentDate", "$setOnInsert", "$unset"]
-                .iter()
-                .any(|op| doc.get_document(op).is_ok_and(|f| f.contains_key(path)))
-        };
-        if !mentions(&doc, updated) {
-            set_in(&mut doc, "$set", updated, now.clone());
-        }
-        if upsert && !mentions(&doc, created) {
-            set_in(&mut doc, "$setOnInsert", created, now);
-        }
+    let now = Bson::DateTime(DateTime::now());
+    let mentions = |doc: &Document, path: &str| {
+        ["$set", "$currentDate", "$setOnInsert", "$unset"]
+            .iter()
+            .any(|op| doc.get_document(op).is_ok_and(|f| f.contains_key(path)))
+    };
+    if let Some(updated) = M::UPDATED_AT
+        && !mentions(&doc, updated)
+    {
+        set_in(&mut doc, "$set", updated, now.clone());
+    }
+    if let Some(created) = M::CREATED_AT
+        && upsert
+        && !mentions(&doc, created)
+    {
+        set_in(&mut doc, "$setOnInsert", created, now);
     }
     if doc.is_empty() {
         return Err(Error::InvalidValue(
@@ -585,219 +627,6 @@ fn set_in(doc: &mut Document, op: &str, path: &str, value: Bson) {
         .or_insert_with(|| Bson::Document(Document::new()));
     if let Bson::Document(fields) = entry {
         fields.insert(path, value);
-    }
-}
-
-/// A query being built; finish it with `.await` (every result, as `all()`), `first()`,
-/// `stream()` or `page_after()`.
-pub struct Find<M: Model, R = M> {
-    collection: mongodb::Collection<Document>,
-    filter: Filter<M>,
-    sort: Option<Sort<M>>,
-    skip: Option<u64>,
-    limit: Option<i64>,
-    batch_size: Option<u32>,
-    projection: Option<Document>,
-    _output: PhantomData<fn() -> R>,
-}
-
-impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
-    /// The order of results.
-    pub fn sort(mut self, sort: Sort<M>) -> Self {
-        self.sort = Some(sort);
-        self
-    }
-
-    /// Skips the first `n` results.
-    pub fn skip(mut self, n: u64) -> Self {
-        self.skip = Some(n);
-        self
-    }
-
-    /// Returns at most `n` results.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.limit = Some(i64::try_from(n).unwrap_or(i64::MAX));
-        self
-    }
-
-    /// Documents per round trip to the server.
-    pub fn batch_size(mut self, n: u32) -> Self {
-        self.batch_size = Some(n);
-        self
-    }
-
-    /// Reads results into a projection type instead of the model.
-    pub fn project<P: Projection<M>>(self) -> Find<M, P> {
-        Find {
-            collection: self.collection,
-            filter: self.filter,
-            sort: self.sort,
-            skip: self.skip,
-            limit: self.limit,
-            batch_size: self.batch_size,
-            projection: Some(P::projection()),
-            _output: PhantomData,
-        }
-    }
-
-    async fn cursor(self) -> Result<mongodb::Cursor<R>> {
-        let typed = self.collection.clone_with_type::<R>();
-        let mut find = typed.find(self.filter.into_document()?);
-        if let Some(s) = self.sort {
-            find = find.sort(s.to_document());
-        }
-        if let Some(n) = self.skip {
-            find = find.skip(n);
-        }
-        if let Some(n) = self.limit {
-            find = find.limit(n);
-        }
-        if let Some(n) = self.batch_size {
-            find = find.batch_size(n);
-        }
-        if let Some(p) = self.projection {
-            find = find.projection(p);
-        }
-        Ok(find.await?)
-    }
-
-    /// `limit(0)`: MongoDB would read it as "no limit", but here it means no results.
-    fn wants_nothing(&self) -> bool {
-        self.limit == Some(0)
-    }
-
-    /// Every result.
-    pub async fn all(self) -> Result<Vec<R>> {
-        if self.wants_nothing() {
-            return Ok(Vec::new());
-        }
-        Ok(self.cursor().await?.try_collect().await?)
-    }
-
-    /// The first result, if any.
-    pub async fn first(mut self) -> Result<Option<R>> {
-        if self.wants_nothing() {
-            return Ok(None);
-        }
-        self.limit = Some(1);
-        Ok(self.cursor().await?.try_next().await?)
-    }
-
-    /// The results as a stream, fetched batch by batch as it is read.
-    pub async fn stream(self) -> Result<impl Stream<Item = Result<R>> + Send + Unpin> {
-        if self.wants_nothing() {
-            return Ok(futures::future::Either::Left(futures::stream::empty()));
-        }
-        Ok(futures::future::Either::Right(
-            self.cursor().await?.map(|r| r.map_err(Error::from)),
-        ))
-    }
-}
-
-impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin + 'static> std::future::IntoFuture
-    for Find<M, R>
-{
-    type Output = Result<Vec<R>>;
-    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<R>>> + Send>>;
-    /// `.await` on a find is `.all()`: every result.
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.all())
-    }
-}
-
-impl<M: Model> Find<M, M> {
-    /// Keyset pagination: the next `n` documents in the order of `sort` (by `_id` when
-    /// none was given), after `last`, the final document of the previous page (`None` for
-    /// the first page). Any keys, in either direction: `.sort(f.created_at.desc())`
-    /// pages newest first. `_id` breaks ties, so every document is visited once. Unlike
-    /// `skip`, the cost does not grow with the page number, and concurrent inserts do not
-    /// shift pages.
-    ///
-    /// Refused with `Error::InvalidValue`: a `limit` (the page size is `n`), and a sort key
-    /// with no single value per document (an array, or a path through array elements).
-    pub async fn page_after(mut self, last: Option<&M>, n: u64) -> Result<Vec<M>> {
-        if let Some(limit) = self.limit {
-            return Err(Error::InvalidValue(format!(
-                "page_after takes the page size ({n}); it cannot also honour limit({limit})"
-            )));
-        }
-        let sort = self.sort.take();
-        if let Some(path) = sort.as_ref().and_then(Sort::multivalued_key) {
-            return Err(Error::InvalidValue(format!(
-                "`{path}` has no single value per document (an array, or a path through one): keyset pages need one"
-            )));
-        }
-        let mut keys: Vec<(String, i32)> = sort
-            .iter()
-            .flat_map(Sort::keys)
-            .map(|(k, d)| (k.to_string(), d))
-            .collect();
-        if !keys.iter().any(|(k, _)| k == "_id") {
-            let direction = keys.last().map_or(1, |(_, d)| *d);
-            keys.push(("_id".to_string(), direction));
-        }
-        if let Some(last) = last {
-            let doc = bson::serialize_to_document(last)?;
-            let mut values = Vec::with_capacity(keys.len());
-            for (path, _) in &keys {
-                let value = get_path(&doc, path).cloned().unwrap_or(Bson::Null);
-                if matches!(value, Bson::Array(_)) {
-                    return Err(Error::InvalidValue(format!(
-                        "`{path}` holds an array: keyset pages need one value per document"
-                    )));
-                }
-                values.push(value);
-            }
-            self.filter = self.filter & Filter::raw_unchecked(keyset_after(&keys, &values));
-        }
-        let mut sort_doc = Document::new();
-        for (k, d) in keys {
-            sort_doc.insert(k, d);
-        }
-        self.sort = Some(Sort::from_document(sort_doc));
-        self.limit = Some(i64::try_from(n).unwrap_or(i64::MAX));
-        self.all().await
-    }
-}
-
-/// The documents strictly after `values` in the order `keys`: for some key, every key
-/// before it equal and this one past it. Null and missing values sort first ascending
-/// and last descending, and MongoDB's comparisons only match values of the same type, so
-/// a null key is handled apart: past a null ascending is any present value; past a
-/// present value descending includes the nulls.
-fn keyset_after(keys: &[(String, i32)], values: &[Bson]) -> Document {
-    let mut branches = Vec::new();
-    let mut equal_so_far = Document::new();
-    for ((path, direction), value) in keys.iter().zip(values) {
-        let past = match (value, *direction > 0) {
-            (Bson::Null, true) => Some(doc! {path.as_str(): {"$ne": null}}),
-            (Bson::Null, false) => None,
-            (v, true) => Some(doc! {path.as_str(): {"$gt": v.clone()}}),
-            (v, false) => {
-                Some(doc! {"$or": [{path.as_str(): {"$lt": v.clone()}}, {path.as_str(): null}]})
-            }
-        };
-        if let Some(past) = past {
-            let mut branch = equal_so_far.clone();
-            // A path may already be bound to equality in this branch only if keys repeat,
-            // which `Sort` prevents; `$and` keeps the two conditions apart regardless.
-            branch = if branch.is_empty() {
-                past
-            } else {
-                doc! {"$and": [Bson::Document(branch), Bson::Document(past)]}
-            };
-            branches.push(Bson::Document(branch));
-        }
-        equal_so_far.insert(path.clone(), value.clone());
-    }
-    match branches.len() {
-        // Nothing can come after (every key null, descending): match nothing.
-        0 => doc! {"_id": {"$in": []}},
-        1 => match branches.pop() {
-            Some(Bson::Document(d)) => d,
-            _ => Document::new(),
-        },
-        _ => doc! {"$or": branches},
     }
 }
 
@@ -831,6 +660,7 @@ impl<M: Model> FindOneAndUpdate<M> {
     }
 
     async fn run(self) -> Result<Option<M>> {
+        self.collection.ensure_indexes().await?;
         let update = prepare_update(self.update, self.upsert)?;
         let filter = self.filter.into_document()?;
         if self.upsert {

@@ -6,6 +6,7 @@ use crate::collection::Collection;
 #[cfg(feature = "embedded")]
 use crate::error::Error;
 use crate::error::Result;
+use crate::index::{EnsuredIndexes, IndexReport};
 use crate::model::Model;
 
 /// The database used when none is named (`Db::open`, `Db::memory`, or a URI without one).
@@ -16,6 +17,9 @@ pub const DEFAULT_DATABASE: &str = "odm";
 pub struct Db {
     client: mongodb::Client,
     database: mongodb::Database,
+    /// Which collections' declared indexes this handle (and its clones) created before
+    /// their first write; `None` once `auto_index(false)` turned that off.
+    auto_index: Option<EnsuredIndexes>,
     /// The embedded server this handle started, stopped when the last clone is dropped.
     #[cfg(feature = "embedded")]
     server: Option<Arc<odm_server::ServerHandle>>,
@@ -66,6 +70,7 @@ impl Db {
         Ok(Db {
             client,
             database,
+            auto_index: Some(EnsuredIndexes::default()),
             server: Some(Arc::new(handle)),
         })
     }
@@ -83,6 +88,7 @@ impl Db {
         Ok(Db {
             client,
             database,
+            auto_index: Some(EnsuredIndexes::default()),
             server: None,
         })
     }
@@ -92,13 +98,40 @@ impl Db {
         Db {
             client: self.client.clone(),
             database: self.client.database(name),
+            auto_index: self.auto_index.clone(),
             server: self.server.clone(),
         }
     }
 
     /// A model's collection.
     pub fn collection<M: Model>(&self) -> Collection<M> {
-        Collection::new(&self.database)
+        Collection::new(&self.database, self.auto_index.clone())
+    }
+
+    /// Whether a model's first write through this handle creates the indexes it declares
+    /// (on by default, as Mongoose's `autoIndex`): a unique rule then holds from the
+    /// first document without any call. Creating an index that exists does nothing.
+    /// Turn it off where index builds belong to a deployment step (a large production
+    /// collection), and run [`Db::sync_indexes_for`] there.
+    pub fn auto_index(mut self, on: bool) -> Db {
+        self.auto_index = match (on, self.auto_index.take()) {
+            (true, Some(ensured)) => Some(ensured),
+            (true, None) => Some(EnsuredIndexes::default()),
+            (false, _) => None,
+        };
+        self
+    }
+
+    /// Makes the indexes of every model in `Ms` (a tuple: `(User, Post, Comment)`) what
+    /// they declare, as `Collection::sync_indexes` does for one: creates the missing
+    /// ones, drops those no longer declared. Call it once at startup or in a deployment
+    /// step; returns each collection's report, in order.
+    pub async fn sync_indexes_for<Ms: Models>(&self) -> Result<Vec<(&'static str, IndexReport)>> {
+        let mut reports = Vec::new();
+        for sync in Ms::syncs() {
+            reports.push(sync(self).await?);
+        }
+        Ok(reports)
     }
 
     /// The database's name.
@@ -135,3 +168,44 @@ impl Db {
         drop((client, server));
     }
 }
+
+/// The `sync_indexes` of one model, as `Db::sync_indexes_for` runs it.
+pub type IndexSync = for<'a> fn(&'a Db) -> BoxFuture<'a, Result<(&'static str, IndexReport)>>;
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A tuple of models, for [`Db::sync_indexes_for`]: `(User,)`, `(User, Post)`, up to 12.
+pub trait Models {
+    /// Each model's index sync, in order.
+    fn syncs() -> Vec<IndexSync>;
+}
+
+fn sync_one<M: Model>(db: &Db) -> BoxFuture<'_, Result<(&'static str, IndexReport)>> {
+    Box::pin(async move {
+        let report = db.collection::<M>().sync_indexes().await?;
+        Ok((M::COLLECTION, report))
+    })
+}
+
+macro_rules! models_tuple {
+    ($($m:ident),+) => {
+        impl<$($m: Model),+> Models for ($($m,)+) {
+            fn syncs() -> Vec<IndexSync> {
+                vec![$(sync_one::<$m>),+]
+            }
+        }
+    };
+}
+
+models_tuple!(A);
+models_tuple!(A, B);
+models_tuple!(A, B, C);
+models_tuple!(A, B, C, D);
+models_tuple!(A, B, C, D, E);
+models_tuple!(A, B, C, D, E, F);
+models_tuple!(A, B, C, D, E, F, G);
+models_tuple!(A, B, C, D, E, F, G, H);
+models_tuple!(A, B, C, D, E, F, G, H, I);
+models_tuple!(A, B, C, D, E, F, G, H, I, J);
+models_tuple!(A, B, C, D, E, F, G, H, I, J, K);
+models_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);

@@ -42,6 +42,11 @@ pub enum Error {
     #[error("document not found")]
     NotFound,
 
+    /// An id was given as the model holds it, and it is `None`: the document was never
+    /// inserted (`insert_one` fills the id).
+    #[error("the id is None: this document has not been inserted, so it has no id yet")]
+    MissingId,
+
     /// A value could not be converted to or from BSON.
     #[error("invalid value: {0}")]
     InvalidValue(String),
@@ -50,8 +55,10 @@ pub enum Error {
     #[error("the embedded server could not start: {0}")]
     Server(String),
 
-    /// Any other error of the MongoDB driver or server (also behind `source()`).
-    #[error("MongoDB: {0}")]
+    /// Any other error of the MongoDB driver or server (also behind `source()`). Shown
+    /// as the server's code, code name and message; the driver's own `Display` (with the
+    /// raw reply) stays reachable through `source()`.
+    #[error("MongoDB: {}", driver_summary(.0))]
     Driver(#[source] mongodb::error::Error),
 }
 
@@ -88,6 +95,33 @@ impl Error {
             Error::Driver(e) => driver_code(e),
             _ => None,
         }
+    }
+}
+
+/// `code (CodeName): message` for a server error, the driver's description otherwise.
+fn driver_summary(e: &mongodb::error::Error) -> String {
+    let server = |code: i32, name: Option<&str>, message: &str| match name {
+        Some(name) if !name.is_empty() => format!("error {code} ({name}): {message}"),
+        _ => format!("error {code}: {message}"),
+    };
+    match &*e.kind {
+        ErrorKind::Command(c) => server(c.code, Some(&c.code_name), &c.message),
+        ErrorKind::Write(WriteFailure::WriteError(w)) => {
+            server(w.code, w.code_name.as_deref(), &w.message)
+        }
+        ErrorKind::Write(WriteFailure::WriteConcernError(w)) => {
+            server(w.code, Some(&w.code_name), &w.message)
+        }
+        ErrorKind::InsertMany(m) => {
+            if let Some(w) = m.write_errors.as_ref().and_then(|w| w.first()) {
+                server(w.code, w.code_name.as_deref(), &w.message)
+            } else if let Some(w) = &m.write_concern_error {
+                server(w.code, Some(&w.code_name), &w.message)
+            } else {
+                "insert_many failed".to_string()
+            }
+        }
+        kind => kind.to_string(),
     }
 }
 

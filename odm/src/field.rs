@@ -277,10 +277,12 @@ impl<E: FieldType> ArrayField for Option<Vec<E>> {
     type Element = E;
 }
 
-/// A value usable where a field of type `T` is expected.
+/// A value usable where a field's values are of type `T` (for an `Option<T>` field, the
+/// `T` inside: the message must not call such a field "a `T` field").
 #[diagnostic::on_unimplemented(
-    message = "a `{Self}` cannot be used as a value of a `{T}` field",
-    label = "expected a value of type `{T}`"
+    message = "a `{Self}` cannot be a value of this field: its values are `{T}`",
+    label = "expected a `{T}`",
+    note = "for a field declared `Option<{T}>`, values are the `{T}` inside; `is_null()` and `is_some()` test whether it is there"
 )]
 pub trait QueryValue<T> {
     fn into_bson(self) -> Result<Bson, bson::error::Error>;

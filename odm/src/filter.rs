@@ -46,6 +46,17 @@ impl<M> PartialEq for Filter<M> {
     }
 }
 
+impl<M: crate::model::Model> Filter<M> {
+    /// The document with this `_id`, given as the model holds it (`Filter::id(user.id)`,
+    /// where `None` makes the filter an error) or bare (`Filter::id(oid)`).
+    pub fn id(id: impl crate::id::IdValue<M::Id>) -> Self {
+        match id.into_id() {
+            Ok(id) => Self::from_parts(bson::doc! {"_id": id}, None),
+            Err(e) => Self::from_parts(Document::new(), Some(e.to_string())),
+        }
+    }
+}
+
 impl<M> Filter<M> {
     fn from_parts(doc: Document, error: Option<String>) -> Self {
         Filter {

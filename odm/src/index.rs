@@ -82,6 +82,29 @@ pub fn default_name(keys: &Document) -> String {
         .join("_")
 }
 
+/// The collections (`db.collection`) whose declared indexes one `Db` and its clones have
+/// created: each model's first write creates them once per process.
+#[derive(Clone, Default)]
+pub(crate) struct EnsuredIndexes(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+);
+
+impl EnsuredIndexes {
+    pub(crate) fn contains(&self, namespace: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(namespace)
+    }
+
+    pub(crate) fn insert(&self, namespace: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(namespace);
+    }
+}
+
 /// What `sync_indexes` did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IndexReport {

@@ -31,8 +31,10 @@
 //! - [`field`]: typed paths (`Field<M, T>`) and the traits that decide which operators
 //!   a field offers; [`types`]: those traits for std, bson (and chrono) types;
 //! - [`filter`], [`update`], [`sort`]: pure builders that turn into `bson::Document`s;
-//! - [`validate`]: validation rules and errors; [`index`]: declared indexes;
-//! - [`collection`]: typed CRUD through the official driver; [`db`]: connecting, to the
+//! - [`validate`]: validation rules and errors; [`index`]: declared indexes; [`id`]: ids
+//!   as the model holds them (`Option<ObjectId>`) accepted by the methods taking one;
+//! - [`collection`]: typed CRUD through the official driver; [`find`]: queries and keyset
+//!   pages; [`db`]: connecting, to the
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
 //! - [`error`]: the one error type.
 
@@ -41,6 +43,8 @@ pub mod db;
 pub mod error;
 pub mod field;
 pub mod filter;
+pub mod find;
+pub mod id;
 pub mod index;
 pub mod model;
 pub mod sort;
@@ -51,16 +55,16 @@ pub mod validate;
 #[cfg(feature = "chrono")]
 pub mod chrono_datetime;
 
-pub use collection::{
-    BulkInsertReport, Collection, Find, FindOneAndUpdate, Projection, UpdateResult,
-};
-pub use db::Db;
+pub use collection::{BulkInsertReport, Collection, FindOneAndUpdate, Projection, UpdateResult};
+pub use db::{Db, Models};
 pub use error::{Error, Result};
 pub use field::{AsField, Field, FieldType};
 pub use filter::Filter;
+pub use find::Find;
+pub use id::IdValue;
 pub use index::{IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
-pub use odm_derive::{Embedded, Model, Projection, Value};
+pub use odm_derive::{Embedded, Model, Projection, Value, model};
 pub use sort::Sort;
 pub use update::Update;
 pub use validate::{Validate, ValidationError, ValidationErrors};

@@ -34,8 +34,12 @@ pub trait Model: Serialize + DeserializeOwned + Validate + Send + Sync + Unpin +
     /// the type name (`BlogPost` → `blog_posts`).
     const COLLECTION: &'static str;
 
-    /// The paths of the timestamp fields set by the ODM (`timestamps`): created, updated.
-    const TIMESTAMPS: Option<(&'static str, &'static str)> = None;
+    /// The path of the field the ODM sets when a document is inserted (`timestamps` and
+    /// a `created_at` field).
+    const CREATED_AT: Option<&'static str> = None;
+    /// The path of the field the ODM sets on every write (`timestamps` and an
+    /// `updated_at` field).
+    const UPDATED_AT: Option<&'static str> = None;
 
     /// The typed paths of the fields, built once.
     fn fields() -> &'static Self::Fields;

@@ -1,6 +1,7 @@
 //! Updates: typed update operators on a model's fields, combined into one `Update<M>`.
 //!
-//! `f.age.inc(1).push(f.tags, "minor")` is `{$inc: {age: 1}, $push: {tags: "minor"}}`.
+//! `f.age.inc(1) & f.tags.push("minor")` (or chained: `f.age.inc(1).push(f.tags, "minor")`)
+//! is `{$inc: {age: 1}, $push: {tags: "minor"}}`.
 //! Each operator exists only where it fits: `inc`/`mul` on numbers, `min`/`max` on
 //! ordered types, `push`/`add_to_set`/`pull`/`pop_*` on arrays with values of the element
 //! type. Values set by `set` (and `set_on_insert`) are checked against the model's
@@ -46,6 +47,22 @@ impl<M> Default for Update<M> {
             error: None,
             _model: PhantomData,
         }
+    }
+}
+
+/// `f.likes.inc(1) & f.liked_by.add_to_set(uid)`: both sets of operators, as filters
+/// combine with `&`. Two operators on one path are an error, reported when the update is
+/// used.
+impl<M> std::ops::BitAnd for Update<M> {
+    type Output = Update<M>;
+    fn bitand(self, other: Update<M>) -> Update<M> {
+        self.and(other)
+    }
+}
+
+impl<M> std::ops::BitAndAssign for Update<M> {
+    fn bitand_assign(&mut self, other: Update<M>) {
+        *self = std::mem::take(self).and(other);
     }
 }
 

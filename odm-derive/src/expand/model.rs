@@ -83,28 +83,39 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
             quote!(let _ = __odm_id; ::core::result::Result::Ok(())),
         ),
     };
-    let timestamps = match (
-        c.attrs.timestamps,
-        c.field("created_at"),
-        c.field("updated_at"),
-    ) {
-        (Some(span), Some(created), Some(updated)) => {
-            let (cn, un) = (&created.name, &updated.name);
-            let (ci, ui) = (created.ident, updated.ident);
-            let set_created = quote_spanned!(created.ty.span()=> self.#ci = <_ as #p::Timestamp>::from_now(__odm_now););
-            let set_updated = quote_spanned!(updated.ty.span()=> self.#ui = <_ as #p::Timestamp>::from_now(__odm_now););
-            let _ = span;
-            quote! {
-                const TIMESTAMPS: ::core::option::Option<(&'static str, &'static str)> = ::core::option::Option::Some((#cn, #un));
-                fn set_timestamps(&mut self, __odm_now: #p::DateTime, __odm_inserting: bool) {
-                    if __odm_inserting {
-                        #set_created
-                    }
-                    #set_updated
+    // Either field alone is fine: `created_at` is set on insert, `updated_at` on every
+    // write.
+    let timestamp = |name: &str| c.attrs.timestamps.and(c.field(name)).filter(|f| f.stored());
+    let (created, updated) = (timestamp("created_at"), timestamp("updated_at"));
+    let path_of = |f: Option<&crate::ast::Field<'_>>| match f {
+        Some(f) => {
+            let name = &f.name;
+            quote!(::core::option::Option::Some(#name))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let set = |f: Option<&crate::ast::Field<'_>>| match f {
+        Some(f) => {
+            let ident = f.ident;
+            quote_spanned!(f.ty.span()=> self.#ident = <_ as #p::Timestamp>::from_now(__odm_now);)
+        }
+        None => TokenStream::new(),
+    };
+    let timestamps = if created.is_some() || updated.is_some() {
+        let (cn, un) = (path_of(created), path_of(updated));
+        let (set_created, set_updated) = (set(created), set(updated));
+        quote! {
+            const CREATED_AT: ::core::option::Option<&'static str> = #cn;
+            const UPDATED_AT: ::core::option::Option<&'static str> = #un;
+            fn set_timestamps(&mut self, __odm_now: #p::DateTime, __odm_inserting: bool) {
+                if __odm_inserting {
+                    #set_created
                 }
+                #set_updated
             }
         }
-        _ => TokenStream::new(),
+    } else {
+        TokenStream::new()
     };
     let validate = validate_impl(c, &p);
     quote! {

@@ -1,0 +1,244 @@
+//! `Find`: a query being built (sort, skip, limit, batch size, projection) and the ways
+//! to finish it: `.await` or `all()`, `first()`, `stream()`, and keyset pages
+//! (`page_after`) that resume after the last document of the previous page in the
+//! query's own order.
+
+use std::marker::PhantomData;
+
+use bson::{Bson, Document, doc};
+use futures::{Stream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+
+use crate::collection::{Projection, get_path};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::model::Model;
+use crate::sort::Sort;
+
+/// A query being built; finish it with `.await` (every result, as `all()`), `first()`,
+/// `stream()` or `page_after()`.
+pub struct Find<M: Model, R = M> {
+    collection: mongodb::Collection<Document>,
+    filter: Filter<M>,
+    sort: Option<Sort<M>>,
+    skip: Option<u64>,
+    limit: Option<i64>,
+    batch_size: Option<u32>,
+    projection: Option<Document>,
+    _output: PhantomData<fn() -> R>,
+}
+
+impl<M: Model> Find<M> {
+    pub(crate) fn new(collection: mongodb::Collection<Document>, filter: Filter<M>) -> Self {
+        Find {
+            collection,
+            filter,
+            sort: None,
+            skip: None,
+            limit: None,
+            batch_size: None,
+            projection: None,
+            _output: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
+    /// The order of results.
+    pub fn sort(mut self, sort: Sort<M>) -> Self {
+        self.sort = Some(sort);
+        self
+    }
+
+    /// Skips the first `n` results.
+    pub fn skip(mut self, n: u64) -> Self {
+        self.skip = Some(n);
+        self
+    }
+
+    /// Returns at most `n` results.
+    pub fn limit(mut self, n: u64) -> Self {
+        self.limit = Some(i64::try_from(n).unwrap_or(i64::MAX));
+        self
+    }
+
+    /// Documents per round trip to the server.
+    pub fn batch_size(mut self, n: u32) -> Self {
+        self.batch_size = Some(n);
+        self
+    }
+
+    /// Reads results into a projection type instead of the model.
+    pub fn project<P: Projection<M>>(self) -> Find<M, P> {
+        Find {
+            collection: self.collection,
+            filter: self.filter,
+            sort: self.sort,
+            skip: self.skip,
+            limit: self.limit,
+            batch_size: self.batch_size,
+            projection: Some(P::projection()),
+            _output: PhantomData,
+        }
+    }
+
+    async fn cursor(self) -> Result<mongodb::Cursor<R>> {
+        let typed = self.collection.clone_with_type::<R>();
+        let mut find = typed.find(self.filter.into_document()?);
+        if let Some(s) = self.sort {
+            find = find.sort(s.to_document());
+        }
+        if let Some(n) = self.skip {
+            find = find.skip(n);
+        }
+        if let Some(n) = self.limit {
+            find = find.limit(n);
+        }
+        if let Some(n) = self.batch_size {
+            find = find.batch_size(n);
+        }
+        if let Some(p) = self.projection {
+            find = find.projection(p);
+        }
+        Ok(find.await?)
+    }
+
+    /// `limit(0)`: MongoDB would read it as "no limit", but here it means no results.
+    fn wants_nothing(&self) -> bool {
+        self.limit == Some(0)
+    }
+
+    /// Every result.
+    pub async fn all(self) -> Result<Vec<R>> {
+        if self.wants_nothing() {
+            return Ok(Vec::new());
+        }
+        Ok(self.cursor().await?.try_collect().await?)
+    }
+
+    /// The first result, if any.
+    pub async fn first(mut self) -> Result<Option<R>> {
+        if self.wants_nothing() {
+            return Ok(None);
+        }
+        self.limit = Some(1);
+        Ok(self.cursor().await?.try_next().await?)
+    }
+
+    /// The results as a stream, fetched batch by batch as it is read.
+    pub async fn stream(self) -> Result<impl Stream<Item = Result<R>> + Send + Unpin> {
+        if self.wants_nothing() {
+            return Ok(futures::future::Either::Left(futures::stream::empty()));
+        }
+        Ok(futures::future::Either::Right(
+            self.cursor().await?.map(|r| r.map_err(Error::from)),
+        ))
+    }
+}
+
+impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin + 'static> std::future::IntoFuture
+    for Find<M, R>
+{
+    type Output = Result<Vec<R>>;
+    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<R>>> + Send>>;
+    /// `.await` on a find is `.all()`: every result.
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.all())
+    }
+}
+
+impl<M: Model> Find<M, M> {
+    /// Keyset pagination: the next `n` documents in the order of `sort` (by `_id` when
+    /// none was given), after `last`, the final document of the previous page (`None` for
+    /// the first page). Any keys, in either direction: `.sort(f.created_at.desc())`
+    /// pages newest first. `_id` breaks ties, so every document is visited once. Unlike
+    /// `skip`, the cost does not grow with the page number, and concurrent inserts do not
+    /// shift pages.
+    ///
+    /// Refused with `Error::InvalidValue`: a `limit` (the page size is `n`), and a sort key
+    /// with no single value per document (an array, or a path through array elements).
+    pub async fn page_after(mut self, last: Option<&M>, n: u64) -> Result<Vec<M>> {
+        if let Some(limit) = self.limit {
+            return Err(Error::InvalidValue(format!(
+                "page_after takes the page size ({n}); it cannot also honour limit({limit})"
+            )));
+        }
+        let sort = self.sort.take();
+        if let Some(path) = sort.as_ref().and_then(Sort::multivalued_key) {
+            return Err(Error::InvalidValue(format!(
+                "`{path}` has no single value per document (an array, or a path through one): keyset pages need one"
+            )));
+        }
+        let mut keys: Vec<(String, i32)> = sort
+            .iter()
+            .flat_map(Sort::keys)
+            .map(|(k, d)| (k.to_string(), d))
+            .collect();
+        if !keys.iter().any(|(k, _)| k == "_id") {
+            let direction = keys.last().map_or(1, |(_, d)| *d);
+            keys.push(("_id".to_string(), direction));
+        }
+        if let Some(last) = last {
+            let doc = bson::serialize_to_document(last)?;
+            let mut values = Vec::with_capacity(keys.len());
+            for (path, _) in &keys {
+                let value = get_path(&doc, path).cloned().unwrap_or(Bson::Null);
+                if matches!(value, Bson::Array(_)) {
+                    return Err(Error::InvalidValue(format!(
+                        "`{path}` holds an array: keyset pages need one value per document"
+                    )));
+                }
+                values.push(value);
+            }
+            self.filter = self.filter & Filter::raw_unchecked(keyset_after(&keys, &values));
+        }
+        let mut sort_doc = Document::new();
+        for (k, d) in keys {
+            sort_doc.insert(k, d);
+        }
+        self.sort = Some(Sort::from_document(sort_doc));
+        self.limit = Some(i64::try_from(n).unwrap_or(i64::MAX));
+        self.all().await
+    }
+}
+
+/// The documents strictly after `values` in the order `keys`: for some key, every key
+/// before it equal and this one past it. Null and missing values sort first ascending
+/// and last descending, and MongoDB's comparisons only match values of the same type, so
+/// a null key is handled apart: past a null ascending is any present value; past a
+/// present value descending includes the nulls.
+fn keyset_after(keys: &[(String, i32)], values: &[Bson]) -> Document {
+    let mut branches = Vec::new();
+    let mut equal_so_far = Document::new();
+    for ((path, direction), value) in keys.iter().zip(values) {
+        let past = match (value, *direction > 0) {
+            (Bson::Null, true) => Some(doc! {path.as_str(): {"$ne": null}}),
+            (Bson::Null, false) => None,
+            (v, true) => Some(doc! {path.as_str(): {"$gt": v.clone()}}),
+            (v, false) => {
+                Some(doc! {"$or": [{path.as_str(): {"$lt": v.clone()}}, {path.as_str(): null}]})
+            }
+        };
+        if let Some(past) = past {
+            let mut branch = equal_so_far.clone();
+            // A path may already be bound to equality in this branch only if keys repeat,
+            // which `Sort` prevents; `$and` keeps the two conditions apart regardless.
+            branch = if branch.is_empty() {
+                past
+            } else {
+                doc! {"$and": [Bson::Document(branch), Bson::Document(past)]}
+            };
+            branches.push(Bson::Document(branch));
+        }
+        equal_so_far.insert(path.clone(), value.clone());
+    }
+    match branches.len() {
+        // Nothing can come after (every key null, descending): match nothing.
+        0 => doc! {"_id": {"$in": []}},
+        1 => match branches.pop() {
+            Some(Bson::Document(d)) => d,
+            _ => Document::new(),
+        },
+        _ => doc! {"$or": branches},
+    }
+}

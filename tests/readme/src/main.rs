@@ -1,0 +1,70 @@
+//! The README's tour as a program: the text between the markers below is the README's
+//! `rust` block, word for word (`tests/readme.rs` checks it), so the tour compiles with
+//! exactly the dependencies the README lists, and `cargo test` runs it.
+
+// README tour begins
+use odm::prelude::*;
+
+#[derive(Embedded, Serialize, Deserialize, Debug, Clone, Default)]
+struct Address {
+    #[odm(length(min = 1, max = 64))]
+    city: String,
+    #[odm(pattern = "^[0-9]{5}$")]
+    zip: String,
+}
+
+#[odm::model] // above the derives: stores the `#[odm(id)]` field as `_id`
+#[derive(Model, Serialize, Deserialize, Debug, Clone, Default)]
+#[odm(index(keys(email = 1), unique), index(keys(age = 1, name = -1)), timestamps)]
+struct User {
+    #[odm(id)]
+    id: Option<ObjectId>, // None until inserted; then the ObjectId the ODM gave it
+    #[odm(email)]
+    email: String,
+    #[odm(length(min = 1, max = 64))]
+    name: String,
+    #[odm(range(min = 0, max = 150))]
+    age: u32,
+    address: Address, // #[derive(Embedded)]: its rules apply here; paths f.address.city
+    tags: Vec<String>,
+    created_at: Option<DateTime>, // `timestamps`: set on insert...
+    updated_at: Option<DateTime>, // ...and on every write (either field may be left out)
+}
+
+#[tokio::main]
+async fn main() -> odm::Result<()> {
+    let db = Db::open("./data").await?; // or Db::memory(), or Db::connect(uri)
+    db.sync_indexes_for::<(User,)>().await?; // at startup, every model's declared indexes
+    let users = db.collection::<User>(); // collection "users"
+
+    let mut alice = User {
+        email: "alice@example.com".into(),
+        name: "Alice".into(),
+        age: 30,
+        address: Address {
+            city: "Paris".into(),
+            zip: "75001".into(),
+        },
+        tags: vec!["admin".into()],
+        ..Default::default()
+    };
+    users.insert_one(&mut alice).await?; // validates, fills the id and the timestamps
+
+    let f = User::fields();
+    let admins: Vec<User> = users
+        .find(f.age.gte(18) & f.address.city.eq("Paris") & f.tags.contains("admin"))
+        .sort(f.age.desc())
+        .limit(20)
+        .await?; // or .first(), .stream(), .page_after(last, n)
+    users
+        .update_many(f.age.lt(18), f.age.inc(1) & f.tags.push("minor"))
+        .await?;
+    users.update_by_id(alice.id, f.name.set("Alice B.")).await?; // the id as the model holds it
+    let stored = users.get(alice.id).await?;
+    assert_eq!((admins.len(), stored.name.as_str()), (1, "Alice B."));
+    users.delete_by_id(alice.id).await?;
+    users.delete_many(Filter::all()).await?; // "everything" has to be said
+    db.close().await;
+    Ok(())
+}
+// README tour ends

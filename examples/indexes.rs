@@ -5,13 +5,14 @@
 
 use odm::prelude::*;
 
+#[odm::model]
 #[derive(Model, Serialize, Deserialize, Debug, Clone)]
 #[odm(
     index(keys(team = 1, score = -1), name = "leaderboard"),
     index(keys(expires_at = 1), expire_after_secs = 3600)
 )]
 struct Player {
-    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    #[odm(id)]
     id: Option<ObjectId>,
     #[odm(unique)]
     handle: String,

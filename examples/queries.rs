@@ -20,9 +20,10 @@ enum Status {
     Shipped,
 }
 
+#[odm::model]
 #[derive(Model, Serialize, Deserialize, Debug, Clone)]
 struct Order {
-    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    #[odm(id)]
     id: Option<ObjectId>,
     customer: String,
     status: Status,

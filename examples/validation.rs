@@ -21,9 +21,10 @@ struct Address {
     zip: String,
 }
 
+#[odm::model]
 #[derive(Model, Serialize, Deserialize, Debug, Clone)]
 struct Account {
-    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    #[odm(id)]
     id: Option<ObjectId>,
     #[odm(email)]
     email: String,

@@ -104,9 +104,9 @@ pub fn derive_projection(input: TokenStream) -> TokenStream {
 }
 
 /// Put above a model's `#[derive(...)]`: stores the field marked `#[odm(id)]` as `_id`,
-/// and an `Option` id is left out while `None` (the server assigns one):
+/// and an `Option` id is left out while `None` (the ODM gives it an ObjectId on insert):
 ///
-/// ```ignore
+/// ```text
 /// #[odm::model]
 /// #[derive(Model, Serialize, Deserialize)]
 /// struct User {

@@ -3,10 +3,11 @@
 //! ```no_run
 //! use odm::prelude::*;
 //!
-//! #[derive(Model, Serialize, Deserialize, Debug)]
+//! #[odm::model]
+//! #[derive(Model, Serialize, Deserialize, Debug, Default)]
 //! #[odm(index(keys(email = 1), unique))]
 //! struct User {
-//!     #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+//!     #[odm(id)]
 //!     id: Option<ObjectId>,
 //!     #[odm(email)]
 //!     email: String,
@@ -17,10 +18,11 @@
 //! # async fn run() -> odm::Result<()> {
 //! let db = Db::open("./data").await?;            // embedded server; Db::connect(uri) for MongoDB
 //! let users = db.collection::<User>();
-//! users.sync_indexes().await?;
-//! users.insert_one(&mut User { id: None, email: "ann@example.com".into(), age: 30 }).await?;
+//! let mut ann = User { email: "ann@example.com".into(), age: 30, ..Default::default() };
+//! users.insert_one(&mut ann).await?;             // on disk when it returns
 //! let f = User::fields();
-//! let adults: Vec<User> = users.find(f.age.gte(18)).sort(f.age.desc()).all().await?;
+//! let adults: Vec<User> = users.find(f.age.gte(18)).sort(f.age.desc()).await?;
+//! users.update_by_id(ann.id, f.age.inc(1)).await?;
 //! # Ok(())
 //! # }
 //! ```

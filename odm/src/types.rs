@@ -189,45 +189,32 @@ fn map_to_bson<'a, V: FieldType>(
     Ok(Bson::Document(doc))
 }
 
-impl<V: FieldType + serde::de::DeserializeOwned> FieldType for HashMap<String, V> {
-    type Scalar = HashMap<String, V>;
-    type Item = HashMap<String, V>;
-    type Paths<M: 'static> = Field<M, HashMap<String, V>>;
-    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
-        map_to_bson(value.iter())
-    }
-    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
-        map_validate_inner(self.iter(), at, errors)
-    }
-    fn validate_inner_stored(
-        path: Option<&str>,
-        value: &Bson,
-        at: &str,
-        errors: &mut ValidationErrors,
-    ) {
-        map_validate_inner_stored::<V>(path, value, at, errors)
-    }
+/// String-keyed maps, stored as sub-documents whose keys are data (no typed paths).
+macro_rules! map_field_type {
+    ($($map:ident),*) => {$(
+        impl<V: FieldType + serde::de::DeserializeOwned> FieldType for $map<String, V> {
+            type Scalar = $map<String, V>;
+            type Item = $map<String, V>;
+            type Paths<M: 'static> = Field<M, $map<String, V>>;
+            fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
+                map_to_bson(value.iter())
+            }
+            fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
+                map_validate_inner(self.iter(), at, errors)
+            }
+            fn validate_inner_stored(
+                path: Option<&str>,
+                value: &Bson,
+                at: &str,
+                errors: &mut ValidationErrors,
+            ) {
+                map_validate_inner_stored::<V>(path, value, at, errors)
+            }
+        }
+    )*};
 }
 
-impl<V: FieldType + serde::de::DeserializeOwned> FieldType for BTreeMap<String, V> {
-    type Scalar = BTreeMap<String, V>;
-    type Item = BTreeMap<String, V>;
-    type Paths<M: 'static> = Field<M, BTreeMap<String, V>>;
-    fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
-        map_to_bson(value.iter())
-    }
-    fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
-        map_validate_inner(self.iter(), at, errors)
-    }
-    fn validate_inner_stored(
-        path: Option<&str>,
-        value: &Bson,
-        at: &str,
-        errors: &mut ValidationErrors,
-    ) {
-        map_validate_inner_stored::<V>(path, value, at, errors)
-    }
-}
+map_field_type!(HashMap, BTreeMap);
 
 #[cfg(feature = "chrono")]
 mod chrono_types {

@@ -5,7 +5,9 @@
 //! the stream is no longer at a message boundary. Everything else (unknown commands,
 //! bad arguments, documents nested too deep) is answered with an error reply and the
 //! connection stays open. Commands run on tokio's blocking pool, since storage does
-//! blocking I/O; the connection task only moves bytes.
+//! blocking I/O, under [`crate::depth::guard_command`]: that pool is the embedding
+//! application's, and its threads may have little stack. The connection task only moves
+//! bytes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,11 +70,10 @@ pub async fn serve(
         };
         let reply = match wire::parse_request(&header, &body) {
             Ok(request) => respond(&state, &conn, &header, request).await,
-            Err(WireError::TooDeep(limit)) => {
-                let err = CommandError::new(
-                    ErrorCode::Overflow,
-                    format!("BSON document is nested more than {limit} levels deep"),
-                );
+            Err(WireError::TooDeep(message)) => {
+                // mongod answers this parse error and keeps the connection (Overflow is
+                // not one of its connection-fatal parse errors).
+                let err = CommandError::new(ErrorCode::Overflow, message);
                 let more_to_come = header.op_code == wire::OP_MSG
                     && body.get(..4).is_some_and(|f| {
                         u32::from_le_bytes([f[0], f[1], f[2], f[3]]) & op_msg::MORE_TO_COME != 0
@@ -167,7 +168,10 @@ async fn respond(
 async fn run(state: &Arc<ServerState>, conn: &ConnInfo, db: String, body: Document) -> Document {
     let state = state.clone();
     let conn = conn.clone();
-    match tokio::task::spawn_blocking(move || cmd::execute(&state, &conn, &db, &body)).await {
+    // The blocking thread is the embedding application's (2 MiB by default): the guard
+    // makes sure a command starts with the stack `depth` budgets for.
+    let command = move || crate::depth::guard_command(|| cmd::execute(&state, &conn, &db, &body));
+    match tokio::task::spawn_blocking(command).await {
         Ok(reply) => reply,
         Err(e) => {
             CommandError::internal(format!("the command failed unexpectedly: {e}")).to_reply()

@@ -84,8 +84,11 @@ pub fn scan(
             while pos.range < keys.len() {
                 let key = &keys[pos.range];
                 pos.range += 1;
-                if let Some(doc) = get_by_key(txn, meta, key)?
-                    && visit(doc)?.is_break()
+                if crate::depth::guard(|| match get_by_key(txn, meta, key)? {
+                    Some(doc) => visit(doc),
+                    None => Ok(ControlFlow::Continue(())),
+                })?
+                .is_break()
                 {
                     return Ok(pos.range >= keys.len());
                 }
@@ -103,7 +106,7 @@ pub fn scan(
                 &all,
                 *direction,
                 pos,
-                &mut |_key, value| visit(decode(value)?),
+                &mut |_key, value| visit_stored(value, visit),
             )
         }
         Access::IdScan {
@@ -114,7 +117,7 @@ pub fn scan(
             ranges,
             *direction,
             pos,
-            &mut |_key, value| visit(decode(value)?),
+            &mut |_key, value| visit_stored(value, visit),
         ),
         Access::IndexScan {
             index,
@@ -138,11 +141,11 @@ pub fn scan(
                 if dedup && !seen.insert(id.to_vec()) {
                     return Ok(ControlFlow::Continue(()));
                 }
-                match get_by_key(txn, meta, id)? {
+                crate::depth::guard(|| match get_by_key(txn, meta, id)? {
                     Some(doc) => visit(doc),
                     // An entry without its document cannot happen within one snapshot.
                     None => Ok(ControlFlow::Continue(())),
-                }
+                })
             })
         }
     }
@@ -150,6 +153,15 @@ pub fn scan(
 
 /// Receives a table entry (key, value) during a scan; may fail or stop the scan.
 type EntryVisitor<'v> = dyn FnMut(&[u8], &[u8]) -> CmdResult<ControlFlow<()>> + 'v;
+
+/// Decodes a stored document and visits it. Both recurse through the document's nesting
+/// (at most `depth::MAX_STORAGE_DEPTH` levels), hence the guard per document.
+fn visit_stored(
+    value: &[u8],
+    visit: &mut dyn FnMut(Document) -> CmdResult<ControlFlow<()>>,
+) -> CmdResult<ControlFlow<()>> {
+    crate::depth::guard(|| visit(decode(value)?))
+}
 
 fn scan_ranges(
     txn: &dyn ReadTxn,

@@ -20,6 +20,8 @@
 //! - [`exec`]: runs a plan against a storage snapshot, batch by batch.
 //! - [`storage`]: the [`Store`](storage::Store) trait (redb and in-memory), the catalog,
 //!   documents and index entries.
+//! - [`depth`]: how deep nesting may go (mongod's limits) and the stack guard every
+//!   recursive function runs under, so that no nesting within them overflows a thread.
 //! - [`cursor`]: open cursors between `getMore`s, with an idle timeout.
 //! - [`session`]: logical sessions (`lsid`) and the cursors they own.
 //! - [`ttl`]: the TTL monitor, deleting documents whose TTL index date has passed.
@@ -30,6 +32,7 @@ pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod cursor;
+pub mod depth;
 pub mod engine;
 pub mod error;
 pub mod exec;

@@ -318,7 +318,7 @@ fn min_upper(a: &End, b: &End) -> End {
 fn conjuncts(filter: &Filter) -> Vec<(&str, &Cond)> {
     let mut out = Vec::new();
     fn walk<'a>(f: &'a Filter, out: &mut Vec<(&'a str, &'a Cond)>) {
-        match f {
+        crate::depth::guard(|| match f {
             Filter::And(fs) => fs.iter().for_each(|f| walk(f, out)),
             Filter::Field {
                 path,
@@ -326,7 +326,7 @@ fn conjuncts(filter: &Filter) -> Vec<(&str, &Cond)> {
             } => cs.iter().for_each(|c| out.push((path, c))),
             Filter::Field { path, cond } => out.push((path, cond)),
             _ => {}
-        }
+        })
     }
     walk(filter, &mut out);
     out

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! A document without `_id` gets an ObjectId, placed first. Each document is checked
-//! (16 MiB, nesting depth 100, a valid `_id`, the collection's validator) and written
+//! (16 MiB, nesting depth 180, a valid `_id`, the collection's validator) and written
 //! with its index entries, or not at all. `ordered` stops at the first failure; unordered
 //! goes on and reports every failure. Everything inserted is committed either way.
 
@@ -20,6 +20,7 @@ use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
 use super::writes::{Validator, check_storable, in_transaction, run_batch, with_write_errors};
+use crate::depth::Write;
 use crate::engine::update::ensure_id_first;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::storage::{catalog, collection};
@@ -40,7 +41,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         let validator = Validator::of(&meta, bypass)?;
         run_batch(docs.iter(), ordered, |doc| {
             let doc = ensure_id_first((*doc).clone());
-            check_storable(&doc)?;
+            check_storable(&doc, Write::Insert)?;
             validator.check(ctx, &doc, None)?;
             collection::insert(txn, &mut meta, &doc)
         })

@@ -24,6 +24,7 @@ use super::write_concern::WriteConcern;
 use super::writes::{
     Validator, check_collation, check_storable, in_transaction, run_batch, with_write_errors,
 };
+use crate::depth::Write;
 use crate::engine::matcher::Filter;
 use crate::engine::sort::SortSpec;
 use crate::engine::update::{
@@ -144,7 +145,7 @@ pub fn apply(
                 array_filters: Some(&st.array_filters),
             };
             let doc = ensure_id_first(st.update.apply_in(&seed, true, cx)?);
-            check_storable(&doc)?;
+            check_storable(&doc, Write::Update)?;
             validator.check(ctx, &doc, None)?;
             collection::insert(txn, meta, &doc)?;
             outcome.upserted = doc.get("_id").cloned();
@@ -164,7 +165,7 @@ pub fn apply(
             outcome.after = Some(new);
             continue;
         }
-        check_storable(&new)?;
+        check_storable(&new, Write::Update)?;
         validator.check(ctx, &new, Some(&old))?;
         collection::update(txn, meta, &old, &new)?;
         outcome.modified += 1;

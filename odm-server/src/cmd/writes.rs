@@ -6,12 +6,12 @@ use bson::{Bson, Document};
 use super::Ctx;
 use super::write_concern::WriteConcern;
 use crate::config::Journal;
+use crate::depth::{self, Write};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::storage::catalog::CollectionMeta;
 use crate::storage::{Durability, WriteTxn};
-use crate::wire::bson_check::document_depth;
-use crate::wire::{MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_LEN};
+use crate::wire::MAX_DOCUMENT_LEN;
 
 /// Runs `work` in one write transaction and commits it; when the write concern (or, if it
 /// does not say, the server's [`Journal`](crate::config::Journal) setting) asks for it,
@@ -50,7 +50,8 @@ pub fn run_batch<I: IntoIterator, T>(
     let mut done = Vec::new();
     let mut errors = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        match op(item) {
+        // Each document is encoded, decoded and checked whole: see `depth`.
+        match depth::guard(|| op(item)) {
             Ok(v) => done.push(v),
             Err(e) if is_fatal(&e) => return Err(e),
             Err(e) => {
@@ -72,8 +73,11 @@ pub fn with_write_errors(mut reply: Document, errors: Vec<Document>) -> Document
     reply
 }
 
-/// Checks a document about to be stored: size, nesting, and a valid `_id`.
-pub fn check_storable(doc: &Document) -> CmdResult<()> {
+/// Checks a document about to be stored: nesting, size, and a valid `_id`. The depth
+/// comes first: an update may have nested the document deeper than encoding it should
+/// be asked to go.
+pub fn check_storable(doc: &Document, write: Write) -> CmdResult<()> {
+    depth::check_storage_depth(doc, write)?;
     let size = doc
         .to_vec()
         .map_err(|e| CommandError::bad_value(format!("document cannot be encoded: {e}")))?
@@ -84,12 +88,6 @@ pub fn check_storable(doc: &Document) -> CmdResult<()> {
             format!(
                 "object to insert too large. size in bytes: {size}, max size: {MAX_DOCUMENT_LEN}"
             ),
-        ));
-    }
-    if document_depth(doc) > MAX_DOCUMENT_DEPTH {
-        return Err(CommandError::new(
-            ErrorCode::Overflow,
-            format!("Document exceeds maximum nesting depth of {MAX_DOCUMENT_DEPTH}"),
         ));
     }
     match doc.get("_id") {

@@ -125,35 +125,39 @@ pub fn values_equal(a: &Bson, b: &Bson) -> bool {
 
 /// Compares two documents element by element: canonical type, field name, value.
 pub fn compare_documents(a: &Document, b: &Document) -> Ordering {
-    let mut ia = a.iter();
-    let mut ib = b.iter();
-    loop {
-        match (ia.next(), ib.next()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some((ka, va)), Some((kb, vb))) => {
-                let ord = type_rank(va)
-                    .cmp(&type_rank(vb))
-                    .then_with(|| ka.as_bytes().cmp(kb.as_bytes()))
-                    .then_with(|| compare(va, vb));
-                if ord != Ordering::Equal {
-                    return ord;
+    crate::depth::guard(|| {
+        let mut ia = a.iter();
+        let mut ib = b.iter();
+        loop {
+            match (ia.next(), ib.next()) {
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some((ka, va)), Some((kb, vb))) => {
+                    let ord = type_rank(va)
+                        .cmp(&type_rank(vb))
+                        .then_with(|| ka.as_bytes().cmp(kb.as_bytes()))
+                        .then_with(|| compare(va, vb));
+                    if ord != Ordering::Equal {
+                        return ord;
+                    }
                 }
             }
         }
-    }
+    })
 }
 
 /// Compares two arrays element by element; a prefix is smaller.
 pub fn compare_arrays(a: &[Bson], b: &[Bson]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let ord = compare(x, y);
-        if ord != Ordering::Equal {
-            return ord;
+    crate::depth::guard(|| {
+        for (x, y) in a.iter().zip(b) {
+            let ord = compare(x, y);
+            if ord != Ordering::Equal {
+                return ord;
+            }
         }
-    }
-    a.len().cmp(&b.len())
+        a.len().cmp(&b.len())
+    })
 }
 
 /// A value ordered (and equal) as MongoDB orders values, for maps keyed by values:

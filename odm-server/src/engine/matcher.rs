@@ -97,109 +97,118 @@ fn bad_value(msg: impl Into<String>) -> CommandError {
 impl Filter {
     /// Parses a filter document.
     pub fn parse(filter: &Document) -> CmdResult<Filter> {
-        let mut parts = Vec::with_capacity(filter.len());
-        for (key, value) in filter {
-            if let Some(op) = key.strip_prefix('$') {
-                match op {
-                    "and" | "or" | "nor" => {
-                        let subs = parse_filter_list(key, value)?;
-                        parts.push(match op {
-                            "and" => Filter::And(subs),
-                            "or" => Filter::Or(subs),
-                            _ => Filter::Nor(subs),
-                        });
-                    }
-                    "expr" => parts.push(Filter::Expr(Box::new(expr::parse(value)?))),
-                    "comment" => {}
-                    "alwaysTrue" | "alwaysFalse" => parts.push(Filter::Const(op == "alwaysTrue")),
-                    "where" => {
-                        return Err(bad_value(
-                            "$where is not supported: JavaScript is not available on this server",
-                        ));
-                    }
-                    "text" => {
-                        return Err(bad_value(
-                            "$text is not supported: there is no text index on this server",
-                        ));
-                    }
-                    "jsonSchema" => match value {
-                        Bson::Document(spec) => {
-                            parts.push(Filter::JsonSchema(Box::new(Schema::parse(spec)?)))
+        crate::depth::guard(|| {
+            let mut parts = Vec::with_capacity(filter.len());
+            for (key, value) in filter {
+                if let Some(op) = key.strip_prefix('$') {
+                    match op {
+                        "and" | "or" | "nor" => {
+                            let subs = parse_filter_list(key, value)?;
+                            parts.push(match op {
+                                "and" => Filter::And(subs),
+                                "or" => Filter::Or(subs),
+                                _ => Filter::Nor(subs),
+                            });
                         }
-                        _ => {
-                            return Err(CommandError::type_mismatch(
-                                "$jsonSchema must be an object",
+                        "expr" => parts.push(Filter::Expr(Box::new(expr::parse(value)?))),
+                        "comment" => {}
+                        "alwaysTrue" | "alwaysFalse" => {
+                            parts.push(Filter::Const(op == "alwaysTrue"))
+                        }
+                        "where" => {
+                            return Err(bad_value(
+                                "$where is not supported: JavaScript is not available on this server",
                             ));
                         }
-                    },
-                    _ => {
-                        return Err(bad_value(format!(
-                            "unknown top level operator: {key}. If you have a field name that starts with a '$' symbol, consider using $getField or $setField."
-                        )));
+                        "text" => {
+                            return Err(bad_value(
+                                "$text is not supported: there is no text index on this server",
+                            ));
+                        }
+                        "jsonSchema" => match value {
+                            Bson::Document(spec) => {
+                                parts.push(Filter::JsonSchema(Box::new(Schema::parse(spec)?)))
+                            }
+                            _ => {
+                                return Err(CommandError::type_mismatch(
+                                    "$jsonSchema must be an object",
+                                ));
+                            }
+                        },
+                        _ => {
+                            return Err(bad_value(format!(
+                                "unknown top level operator: {key}. If you have a field name that starts with a '$' symbol, consider using $getField or $setField."
+                            )));
+                        }
                     }
+                } else {
+                    crate::depth::check_match_path(key)?;
+                    parts.push(Filter::Field {
+                        path: key.clone(),
+                        cond: parse_field_value(key, value)?,
+                    });
                 }
-            } else {
-                parts.push(Filter::Field {
-                    path: key.clone(),
-                    cond: parse_field_value(key, value)?,
-                });
             }
-        }
-        Ok(if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Filter::And(parts)
+            Ok(if parts.len() == 1 {
+                parts.pop().expect("one part")
+            } else {
+                Filter::And(parts)
+            })
         })
     }
 
     /// Whether a document matches.
     pub fn matches(&self, doc: &Document) -> bool {
-        match self {
-            Filter::And(fs) => fs.iter().all(|f| f.matches(doc)),
-            Filter::Or(fs) => fs.iter().any(|f| f.matches(doc)),
-            Filter::Nor(fs) => !fs.iter().any(|f| f.matches(doc)),
-            Filter::Field { path, cond } => path_matches(doc, path, cond),
-            Filter::Expr(e) => {
-                // An expression that fails on this document does not match it; the
-                // error cases that matter are caught when the expression is parsed.
-                e.evaluate(&mut Scope::new(doc))
-                    .map(|v| expr::truthy(v.as_ref()))
-                    .unwrap_or(false)
+        crate::depth::guard(|| {
+            match self {
+                Filter::And(fs) => fs.iter().all(|f| f.matches(doc)),
+                Filter::Or(fs) => fs.iter().any(|f| f.matches(doc)),
+                Filter::Nor(fs) => !fs.iter().any(|f| f.matches(doc)),
+                Filter::Field { path, cond } => path_matches(doc, path, cond),
+                Filter::Expr(e) => {
+                    // An expression that fails on this document does not match it; the
+                    // error cases that matter are caught when the expression is parsed.
+                    e.evaluate(&mut Scope::new(doc))
+                        .map(|v| expr::truthy(v.as_ref()))
+                        .unwrap_or(false)
+                }
+                Filter::Const(b) => *b,
+                Filter::JsonSchema(schema) => schema.matches_document(doc),
             }
-            Filter::Const(b) => *b,
-            Filter::JsonSchema(schema) => schema.matches_document(doc),
-        }
+        })
     }
 
     /// `$expr` errors are reported, not swallowed, when the caller asks (find does).
     pub fn matches_checked(&self, doc: &Document) -> CmdResult<bool> {
-        Ok(match self {
-            Filter::And(fs) => {
-                for f in fs {
-                    if !f.matches_checked(doc)? {
-                        return Ok(false);
+        crate::depth::guard(|| {
+            Ok(match self {
+                Filter::And(fs) => {
+                    for f in fs {
+                        if !f.matches_checked(doc)? {
+                            return Ok(false);
+                        }
                     }
+                    true
                 }
-                true
-            }
-            Filter::Or(fs) => {
-                for f in fs {
-                    if f.matches_checked(doc)? {
-                        return Ok(true);
+                Filter::Or(fs) => {
+                    for f in fs {
+                        if f.matches_checked(doc)? {
+                            return Ok(true);
+                        }
                     }
+                    false
                 }
-                false
-            }
-            Filter::Nor(fs) => {
-                for f in fs {
-                    if f.matches_checked(doc)? {
-                        return Ok(false);
+                Filter::Nor(fs) => {
+                    for f in fs {
+                        if f.matches_checked(doc)? {
+                            return Ok(false);
+                        }
                     }
+                    true
                 }
-                true
-            }
-            Filter::Expr(e) => expr::truthy(e.evaluate(&mut Scope::new(doc))?.as_ref()),
-            other => other.matches(doc),
+                Filter::Expr(e) => expr::truthy(e.evaluate(&mut Scope::new(doc))?.as_ref()),
+                other => other.matches(doc),
+            })
         })
     }
 
@@ -208,7 +217,7 @@ impl Filter {
     /// refers to). With several such conditions the last one wins, as in mongod, which
     /// documents the case as undefined.
     pub fn array_position(&self, doc: &Document) -> Option<usize> {
-        match self {
+        crate::depth::guard(|| match self {
             Filter::And(fs) => fs.iter().rev().find_map(|f| f.array_position(doc)),
             Filter::Or(fs) => fs
                 .iter()
@@ -216,12 +225,12 @@ impl Filter {
                 .and_then(|f| f.array_position(doc)),
             Filter::Field { path, cond } => cond_position(doc, path, cond),
             Filter::Nor(_) | Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) => None,
-        }
+        })
     }
 
     /// The first step of every path the filter tests (what names an array filter).
     pub fn top_level_names<'a>(&'a self, out: &mut Vec<&'a str>) {
-        match self {
+        crate::depth::guard(|| match self {
             Filter::And(fs) | Filter::Or(fs) | Filter::Nor(fs) => {
                 fs.iter().for_each(|f| f.top_level_names(out))
             }
@@ -232,7 +241,7 @@ impl Filter {
                 }
             }
             Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) => {}
-        }
+        })
     }
 
     /// The equality conditions on plain paths that every matching document satisfies
@@ -244,7 +253,7 @@ impl Filter {
     }
 
     fn collect_equalities<'a>(&'a self, out: &mut Vec<(&'a str, &'a Bson)>) {
-        match self {
+        crate::depth::guard(|| match self {
             Filter::And(fs) => fs.iter().for_each(|f| f.collect_equalities(out)),
             Filter::Field {
                 path,
@@ -261,7 +270,7 @@ impl Filter {
                 }
             }
             _ => {}
-        }
+        })
     }
 }
 
@@ -304,105 +313,107 @@ fn parse_field_value(path: &str, value: &Bson) -> CmdResult<Cond> {
 }
 
 fn parse_operators(path: &str, ops: &Document) -> CmdResult<Cond> {
-    let mut conds = Vec::with_capacity(ops.len());
-    // $regex and $options may come as separate keys of one object.
-    let options = match ops.get("$options") {
-        Some(Bson::String(s)) => Some(s.as_str()),
-        Some(_) => return Err(bad_value("$options has to be a string")),
-        None => None,
-    };
-    for (op, operand) in ops {
-        let cond = match op.as_str() {
-            "$eq" => Cond::Eq(operand.clone()),
-            "$ne" => Cond::Not(Box::new(eq_or_regex(operand)?)),
-            "$gt" => Cond::Cmp(CmpOp::Gt, cmp_operand(op, operand)?),
-            "$gte" => Cond::Cmp(CmpOp::Gte, cmp_operand(op, operand)?),
-            "$lt" => Cond::Cmp(CmpOp::Lt, cmp_operand(op, operand)?),
-            "$lte" => Cond::Cmp(CmpOp::Lte, cmp_operand(op, operand)?),
-            "$in" => Cond::In(parse_in(op, operand)?),
-            "$nin" => Cond::Not(Box::new(Cond::In(parse_in(op, operand)?))),
-            "$exists" => {
-                if expr::truthy(Some(operand)) {
-                    Cond::Exists
-                } else {
-                    Cond::Not(Box::new(Cond::Exists))
-                }
-            }
-            "$type" => {
-                let specs = match operand {
-                    Bson::Array(items) => items
-                        .iter()
-                        .map(TypeSpec::parse)
-                        .collect::<Result<Vec<_>, _>>(),
-                    single => TypeSpec::parse(single).map(|s| vec![s]),
-                };
-                let specs = specs.map_err(bad_value)?;
-                if specs.is_empty() {
-                    return Err(CommandError::failed_to_parse(format!(
-                        "{path} must match at least one type"
-                    )));
-                }
-                Cond::Type(specs)
-            }
-            "$regex" => {
-                let (pattern, inline_options) = match operand {
-                    Bson::String(s) => (s.as_str(), ""),
-                    Bson::RegularExpression(re) => (re.pattern.as_str(), re.options.as_str()),
-                    _ => return Err(bad_value("$regex has to be a string")),
-                };
-                if !inline_options.is_empty() && options.is_some() {
-                    // mongod tells which came first by the code.
-                    let position = |k: &str| ops.keys().position(|x| x == k);
-                    let code = if position("$options") < position("$regex") {
-                        51074
-                    } else {
-                        51075
-                    };
-                    return Err(CommandError::new(
-                        ErrorCode::Location(code),
-                        "options set in both $regex and $options",
-                    ));
-                }
-                Cond::Regex(compile_regex(pattern, options.unwrap_or(inline_options))?)
-            }
-            "$options" => {
-                if !ops.contains_key("$regex") {
-                    return Err(bad_value("$options needs a $regex"));
-                }
-                continue;
-            }
-            "$not" => Cond::Not(Box::new(match operand {
-                Bson::Document(d) if is_operator_object(d) => parse_operators(path, d)?,
-                Bson::Document(_) => {
-                    return Err(bad_value("$not needs a document of operators or a regex"));
-                }
-                Bson::RegularExpression(re) => {
-                    Cond::Regex(compile_regex(re.pattern.as_str(), re.options.as_str())?)
-                }
-                _ => return Err(bad_value("$not needs a regex or a document")),
-            })),
-            "$mod" => parse_mod(operand)?,
-            "$size" => Cond::Size(parse_size(operand)?),
-            "$all" => parse_all(path, operand)?,
-            "$elemMatch" => {
-                let Bson::Document(d) = operand else {
-                    return Err(bad_value("$elemMatch needs an Object"));
-                };
-                if is_value_elem_match(d) {
-                    Cond::ElemMatch(ElemMatch::Value(Box::new(parse_operators(path, d)?)))
-                } else {
-                    Cond::ElemMatch(ElemMatch::Document(Box::new(Filter::parse(d)?)))
-                }
-            }
-            "$comment" => continue,
-            other => return Err(bad_value(format!("unknown operator: {other}"))),
+    crate::depth::guard(|| {
+        let mut conds = Vec::with_capacity(ops.len());
+        // $regex and $options may come as separate keys of one object.
+        let options = match ops.get("$options") {
+            Some(Bson::String(s)) => Some(s.as_str()),
+            Some(_) => return Err(bad_value("$options has to be a string")),
+            None => None,
         };
-        conds.push(cond);
-    }
-    Ok(if conds.len() == 1 {
-        conds.pop().expect("one condition")
-    } else {
-        Cond::And(conds)
+        for (op, operand) in ops {
+            let cond = match op.as_str() {
+                "$eq" => Cond::Eq(operand.clone()),
+                "$ne" => Cond::Not(Box::new(eq_or_regex(operand)?)),
+                "$gt" => Cond::Cmp(CmpOp::Gt, cmp_operand(op, operand)?),
+                "$gte" => Cond::Cmp(CmpOp::Gte, cmp_operand(op, operand)?),
+                "$lt" => Cond::Cmp(CmpOp::Lt, cmp_operand(op, operand)?),
+                "$lte" => Cond::Cmp(CmpOp::Lte, cmp_operand(op, operand)?),
+                "$in" => Cond::In(parse_in(op, operand)?),
+                "$nin" => Cond::Not(Box::new(Cond::In(parse_in(op, operand)?))),
+                "$exists" => {
+                    if expr::truthy(Some(operand)) {
+                        Cond::Exists
+                    } else {
+                        Cond::Not(Box::new(Cond::Exists))
+                    }
+                }
+                "$type" => {
+                    let specs = match operand {
+                        Bson::Array(items) => items
+                            .iter()
+                            .map(TypeSpec::parse)
+                            .collect::<Result<Vec<_>, _>>(),
+                        single => TypeSpec::parse(single).map(|s| vec![s]),
+                    };
+                    let specs = specs.map_err(bad_value)?;
+                    if specs.is_empty() {
+                        return Err(CommandError::failed_to_parse(format!(
+                            "{path} must match at least one type"
+                        )));
+                    }
+                    Cond::Type(specs)
+                }
+                "$regex" => {
+                    let (pattern, inline_options) = match operand {
+                        Bson::String(s) => (s.as_str(), ""),
+                        Bson::RegularExpression(re) => (re.pattern.as_str(), re.options.as_str()),
+                        _ => return Err(bad_value("$regex has to be a string")),
+                    };
+                    if !inline_options.is_empty() && options.is_some() {
+                        // mongod tells which came first by the code.
+                        let position = |k: &str| ops.keys().position(|x| x == k);
+                        let code = if position("$options") < position("$regex") {
+                            51074
+                        } else {
+                            51075
+                        };
+                        return Err(CommandError::new(
+                            ErrorCode::Location(code),
+                            "options set in both $regex and $options",
+                        ));
+                    }
+                    Cond::Regex(compile_regex(pattern, options.unwrap_or(inline_options))?)
+                }
+                "$options" => {
+                    if !ops.contains_key("$regex") {
+                        return Err(bad_value("$options needs a $regex"));
+                    }
+                    continue;
+                }
+                "$not" => Cond::Not(Box::new(match operand {
+                    Bson::Document(d) if is_operator_object(d) => parse_operators(path, d)?,
+                    Bson::Document(_) => {
+                        return Err(bad_value("$not needs a document of operators or a regex"));
+                    }
+                    Bson::RegularExpression(re) => {
+                        Cond::Regex(compile_regex(re.pattern.as_str(), re.options.as_str())?)
+                    }
+                    _ => return Err(bad_value("$not needs a regex or a document")),
+                })),
+                "$mod" => parse_mod(operand)?,
+                "$size" => Cond::Size(parse_size(operand)?),
+                "$all" => parse_all(path, operand)?,
+                "$elemMatch" => {
+                    let Bson::Document(d) = operand else {
+                        return Err(bad_value("$elemMatch needs an Object"));
+                    };
+                    if is_value_elem_match(d) {
+                        Cond::ElemMatch(ElemMatch::Value(Box::new(parse_operators(path, d)?)))
+                    } else {
+                        Cond::ElemMatch(ElemMatch::Document(Box::new(Filter::parse(d)?)))
+                    }
+                }
+                "$comment" => continue,
+                other => return Err(bad_value(format!("unknown operator: {other}"))),
+            };
+            conds.push(cond);
+        }
+        Ok(if conds.len() == 1 {
+            conds.pop().expect("one condition")
+        } else {
+            Cond::And(conds)
+        })
     })
 }
 
@@ -531,7 +542,7 @@ fn parse_all(path: &str, operand: &Bson) -> CmdResult<Cond> {
 
 /// Whether the values at `path` satisfy `cond`.
 pub fn path_matches(doc: &Document, path: &str, cond: &Cond) -> bool {
-    match cond {
+    crate::depth::guard(|| match cond {
         Cond::Not(inner) => !path_matches(doc, path, inner),
         Cond::And(cs) | Cond::All(cs) => cs.iter().all(|c| path_matches(doc, path, c)),
         Cond::Never => false,
@@ -544,33 +555,37 @@ pub fn path_matches(doc: &Document, path: &str, cond: &Cond) -> bool {
             });
             matched
         }
-    }
+    })
 }
 
 fn cond_position(doc: &Document, path: &str, cond: &Cond) -> Option<usize> {
-    match cond {
-        Cond::Not(_) | Cond::Never => None,
-        Cond::And(cs) | Cond::All(cs) => cs.iter().rev().find_map(|c| cond_position(doc, path, c)),
-        _ => {
-            let mut found = None;
-            for_each_value_at(doc, path, &mut |reached, at| {
-                if found.is_some() || !reached_matches(cond, reached) {
-                    return;
-                }
-                // At the last step an array may match through one of its elements.
-                let element = match reached {
-                    Some(whole @ Bson::Array(items)) => match cond {
-                        Cond::ElemMatch(em) => items.iter().position(|i| elem_matches(em, i)),
-                        _ if value_matches(cond, whole) => None,
-                        _ => items.iter().position(|i| value_matches(cond, i)),
-                    },
-                    _ => None,
-                };
-                found = Some(at.or(element));
-            });
-            found.flatten()
+    crate::depth::guard(|| {
+        match cond {
+            Cond::Not(_) | Cond::Never => None,
+            Cond::And(cs) | Cond::All(cs) => {
+                cs.iter().rev().find_map(|c| cond_position(doc, path, c))
+            }
+            _ => {
+                let mut found = None;
+                for_each_value_at(doc, path, &mut |reached, at| {
+                    if found.is_some() || !reached_matches(cond, reached) {
+                        return;
+                    }
+                    // At the last step an array may match through one of its elements.
+                    let element = match reached {
+                        Some(whole @ Bson::Array(items)) => match cond {
+                            Cond::ElemMatch(em) => items.iter().position(|i| elem_matches(em, i)),
+                            _ if value_matches(cond, whole) => None,
+                            _ => items.iter().position(|i| value_matches(cond, i)),
+                        },
+                        _ => None,
+                    };
+                    found = Some(at.or(element));
+                });
+                found.flatten()
+            }
         }
-    }
+    })
 }
 
 /// One reached value (or a missing field) against a positive condition. An array is
@@ -619,21 +634,23 @@ pub fn first_elem_match(cond: &Cond, items: &[Bson]) -> Option<usize> {
 }
 
 fn elem_matches(em: &ElemMatch, item: &Bson) -> bool {
-    match em {
-        ElemMatch::Document(filter) => match item {
-            Bson::Document(d) => filter.matches(d),
-            // A filter on a non-document element: only whole-element operators could hold,
-            // and they are written in value form, so nothing matches.
-            _ => false,
-        },
-        ElemMatch::Value(cond) => single_value_matches(cond, item),
-    }
+    crate::depth::guard(|| {
+        match em {
+            ElemMatch::Document(filter) => match item {
+                Bson::Document(d) => filter.matches(d),
+                // A filter on a non-document element: only whole-element operators could hold,
+                // and they are written in value form, so nothing matches.
+                _ => false,
+            },
+            ElemMatch::Value(cond) => single_value_matches(cond, item),
+        }
+    })
 }
 
 /// A value-form `$elemMatch` condition applied to one element (no further array
 /// expansion, but `$not` and `$and` compose).
 fn single_value_matches(cond: &Cond, item: &Bson) -> bool {
-    match cond {
+    crate::depth::guard(|| match cond {
         Cond::Not(inner) => !single_value_matches(inner, item),
         Cond::And(cs) | Cond::All(cs) => cs.iter().all(|c| single_value_matches(c, item)),
         Cond::Exists => true,
@@ -643,7 +660,7 @@ fn single_value_matches(cond: &Cond, item: &Bson) -> bool {
         }
         Cond::Never => false,
         other => value_matches(other, item),
-    }
+    })
 }
 
 /// A scalar-style condition against one concrete value.
@@ -935,5 +952,16 @@ mod tests {
             eqs,
             vec![("a", &Bson::Int32(1)), ("c", &Bson::String("x".into()))]
         );
+    }
+
+    #[test]
+    fn paths_longer_than_a_stored_document_are_refused() {
+        // mongod's `5729100`: no path of more parts than the storage depth names a value.
+        let path = |parts: usize| vec!["a"; parts].join(".");
+        assert!(Filter::parse(&doc! {path(180): 1}).is_ok());
+        let err = Filter::parse(&doc! {path(181): 1}).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Location(5729100));
+        let err = Filter::parse(&doc! {"$or": [{path(181): 1}]}).unwrap_err();
+        assert_eq!(err.message, "FieldPath is too long");
     }
 }

@@ -49,6 +49,8 @@ pub struct Projection {
     inclusion: bool,
     include_id: bool,
     positional: bool,
+    /// Some field is computed: the result may nest deeper than the document.
+    computes: bool,
 }
 
 /// Two paths name the same field.
@@ -88,11 +90,12 @@ impl Projection {
         let mut include_id = true;
         let mut positional = false;
         let mut elem_match = false;
+        let mut computes = false;
         let mut flat = Vec::with_capacity(spec.len());
         flatten_spec("", spec, &mut flat);
         for (path, value) in &flat {
             let (path, value) = (path.as_str(), *value);
-            crate::engine::path::check_path_length(path)?;
+            crate::depth::check_field_path(path)?;
             if path == ".$" {
                 return Err(CommandError::new(
                     ErrorCode::Location(5392900),
@@ -199,6 +202,7 @@ impl Projection {
                     _ => mode = Some(k),
                 }
             }
+            computes |= matches!(item, Item::Computed(_));
             insert(&mut root, path, item)?;
         }
         // `{_id: 1}` or an `$elemMatch` alone is an inclusion; `$slice` alone an exclusion.
@@ -214,6 +218,7 @@ impl Projection {
             inclusion,
             include_id,
             positional,
+            computes,
         }))
     }
 
@@ -257,6 +262,9 @@ impl Projection {
         if !self.include_id {
             out.remove("_id");
         }
+        if self.computes {
+            crate::depth::check_output(&out)?;
+        }
         Ok(out)
     }
 }
@@ -269,21 +277,23 @@ pub(crate) fn flatten_spec<'a>(
     spec: &'a Document,
     out: &mut Vec<(String, &'a Bson)>,
 ) {
-    for (key, value) in spec {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            Bson::Document(d)
-                if !d.is_empty() && !d.keys().next().is_some_and(|k| k.starts_with('$')) =>
-            {
-                flatten_spec(&path, d, out)
+    crate::depth::guard(|| {
+        for (key, value) in spec {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                Bson::Document(d)
+                    if !d.is_empty() && !d.keys().next().is_some_and(|k| k.starts_with('$')) =>
+                {
+                    flatten_spec(&path, d, out)
+                }
+                _ => out.push((path, value)),
             }
-            _ => out.push((path, value)),
         }
-    }
+    })
 }
 
 fn parse_item(path: &str, value: &Bson, find_operators: bool) -> CmdResult<Item> {
@@ -370,107 +380,117 @@ fn parse_slice(arg: &Bson) -> CmdResult<Item> {
 }
 
 fn insert(node: &mut Node, path: &str, item: Item) -> CmdResult<()> {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let existing = node.fields.iter_mut().find(|(k, _)| k == head);
-    match (rest, existing) {
-        (None, None) => node.fields.push((head.to_string(), item)),
-        (None, Some(_)) => return Err(collision(path)),
-        (Some(rest), None) => {
-            let mut child = Node::default();
-            insert(&mut child, rest, item)?;
-            node.fields.push((head.to_string(), Item::Nested(child)));
+    crate::depth::guard(|| {
+        let (head, rest) = match path.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (path, None),
+        };
+        let existing = node.fields.iter_mut().find(|(k, _)| k == head);
+        match (rest, existing) {
+            (None, None) => node.fields.push((head.to_string(), item)),
+            (None, Some(_)) => return Err(collision(path)),
+            (Some(rest), None) => {
+                let mut child = Node::default();
+                insert(&mut child, rest, item)?;
+                node.fields.push((head.to_string(), Item::Nested(child)));
+            }
+            (Some(rest), Some((_, Item::Nested(child)))) => insert(child, rest, item)?,
+            (Some(rest), Some(_)) => return Err(collision_through(path, rest)),
         }
-        (Some(rest), Some((_, Item::Nested(child)))) => insert(child, rest, item)?,
-        (Some(rest), Some(_)) => return Err(collision_through(path, rest)),
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn include(node: &Node, doc: &Document, input: &Input<'_>) -> CmdResult<Document> {
-    let mut out = Document::new();
-    for (key, value) in doc {
-        let Some((_, item)) = node.fields.iter().find(|(k, _)| k == key) else {
-            continue;
-        };
-        match item {
-            Item::Include => {
-                out.insert(key.clone(), value.clone());
-            }
-            Item::Nested(child) => {
-                if let Some(v) = include_value(child, value, input)? {
-                    out.insert(key.clone(), v);
+    crate::depth::guard(|| {
+        let mut out = Document::new();
+        for (key, value) in doc {
+            let Some((_, item)) = node.fields.iter().find(|(k, _)| k == key) else {
+                continue;
+            };
+            match item {
+                Item::Include => {
+                    out.insert(key.clone(), value.clone());
                 }
+                Item::Nested(child) => {
+                    if let Some(v) = include_value(child, value, input)? {
+                        out.insert(key.clone(), v);
+                    }
+                }
+                Item::Slice { skip, limit } => {
+                    out.insert(key.clone(), slice(value, *skip, *limit));
+                }
+                Item::Positional => {
+                    out.insert(key.clone(), matched_element(key, value, input.position)?);
+                }
+                Item::Computed(_) | Item::Exclude | Item::ElemMatch(_) => {}
             }
-            Item::Slice { skip, limit } => {
-                out.insert(key.clone(), slice(value, *skip, *limit));
-            }
-            Item::Positional => {
-                out.insert(key.clone(), matched_element(key, value, input.position)?);
-            }
-            Item::Computed(_) | Item::Exclude | Item::ElemMatch(_) => {}
         }
-    }
-    // Computed fields come after the stored ones, in projection order.
-    for (key, item) in &node.fields {
-        if let Item::Computed(e) = item
-            && let Some(v) = e.evaluate(&mut Scope::new(input.root))?
-        {
-            out.insert(key.clone(), v);
+        // Computed fields come after the stored ones, in projection order.
+        for (key, item) in &node.fields {
+            if let Item::Computed(e) = item
+                && let Some(v) = e.evaluate(&mut Scope::new(input.root))?
+            {
+                out.insert(key.clone(), v);
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 fn include_value(node: &Node, value: &Bson, input: &Input<'_>) -> CmdResult<Option<Bson>> {
-    Ok(match value {
-        Bson::Document(d) => Some(Bson::Document(include(node, d, input)?)),
-        Bson::Array(items) => {
-            let mut out = Vec::new();
-            for item in items {
-                if let Some(v) = include_value(node, item, input)? {
-                    out.push(v);
+    crate::depth::guard(|| {
+        Ok(match value {
+            Bson::Document(d) => Some(Bson::Document(include(node, d, input)?)),
+            Bson::Array(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    if let Some(v) = include_value(node, item, input)? {
+                        out.push(v);
+                    }
                 }
+                Some(Bson::Array(out))
             }
-            Some(Bson::Array(out))
-        }
-        // A scalar has none of the nested fields asked for.
-        _ => None,
+            // A scalar has none of the nested fields asked for.
+            _ => None,
+        })
     })
 }
 
 fn exclude(node: &Node, doc: &Document, input: &Input<'_>) -> CmdResult<Document> {
-    let mut out = Document::new();
-    for (key, value) in doc {
-        match node.fields.iter().find(|(k, _)| k == key).map(|(_, i)| i) {
-            None | Some(Item::Include) | Some(Item::Computed(_)) | Some(Item::Positional) => {
-                out.insert(key.clone(), value.clone());
+    crate::depth::guard(|| {
+        let mut out = Document::new();
+        for (key, value) in doc {
+            match node.fields.iter().find(|(k, _)| k == key).map(|(_, i)| i) {
+                None | Some(Item::Include) | Some(Item::Computed(_)) | Some(Item::Positional) => {
+                    out.insert(key.clone(), value.clone());
+                }
+                Some(Item::Exclude) => {}
+                Some(Item::Nested(child)) => {
+                    out.insert(key.clone(), exclude_value(child, value, input)?);
+                }
+                Some(Item::Slice { skip, limit }) => {
+                    out.insert(key.clone(), slice(value, *skip, *limit));
+                }
+                Some(Item::ElemMatch(_)) => {}
             }
-            Some(Item::Exclude) => {}
-            Some(Item::Nested(child)) => {
-                out.insert(key.clone(), exclude_value(child, value, input)?);
-            }
-            Some(Item::Slice { skip, limit }) => {
-                out.insert(key.clone(), slice(value, *skip, *limit));
-            }
-            Some(Item::ElemMatch(_)) => {}
         }
-    }
-    Ok(out)
+        Ok(out)
+    })
 }
 
 fn exclude_value(node: &Node, value: &Bson, input: &Input<'_>) -> CmdResult<Bson> {
-    Ok(match value {
-        Bson::Document(d) => Bson::Document(exclude(node, d, input)?),
-        Bson::Array(items) => Bson::Array(
-            items
-                .iter()
-                .map(|i| exclude_value(node, i, input))
-                .collect::<CmdResult<_>>()?,
-        ),
-        other => other.clone(),
+    crate::depth::guard(|| {
+        Ok(match value {
+            Bson::Document(d) => Bson::Document(exclude(node, d, input)?),
+            Bson::Array(items) => Bson::Array(
+                items
+                    .iter()
+                    .map(|i| exclude_value(node, i, input))
+                    .collect::<CmdResult<_>>()?,
+            ),
+            other => other.clone(),
+        })
     })
 }
 

@@ -209,144 +209,150 @@ fn json_types(value: &Bson) -> CmdResult<Vec<JsonType>> {
 impl Schema {
     /// Parses the argument of `$jsonSchema`.
     pub fn parse(spec: &Document) -> CmdResult<Schema> {
-        let mut s = Schema::default();
-        let exclusive = |key: &str| -> CmdResult<bool> {
-            match spec.get(key) {
-                None => Ok(false),
-                Some(Bson::Boolean(b)) => Ok(*b),
-                Some(_) => Err(keyword_type(key, "a boolean")),
-            }
-        };
-        for (keyword, value) in spec {
-            match keyword.as_str() {
-                "bsonType" => s.types = Some(bson_types(value)?),
-                "type" => s.json_types = Some(json_types(value)?),
-                "required" => {
-                    s.required = strings(keyword, value)?;
-                    if s.required.is_empty() {
-                        return Err(failed(
-                            "$jsonSchema keyword 'required' cannot be an empty array",
-                        ));
+        crate::depth::guard(|| {
+            let mut s = Schema::default();
+            let exclusive = |key: &str| -> CmdResult<bool> {
+                match spec.get(key) {
+                    None => Ok(false),
+                    Some(Bson::Boolean(b)) => Ok(*b),
+                    Some(_) => Err(keyword_type(key, "a boolean")),
+                }
+            };
+            for (keyword, value) in spec {
+                match keyword.as_str() {
+                    "bsonType" => s.types = Some(bson_types(value)?),
+                    "type" => s.json_types = Some(json_types(value)?),
+                    "required" => {
+                        s.required = strings(keyword, value)?;
+                        if s.required.is_empty() {
+                            return Err(failed(
+                                "$jsonSchema keyword 'required' cannot be an empty array",
+                            ));
+                        }
                     }
-                }
-                "properties" => {
-                    for (name, sub) in document(keyword, value)? {
-                        s.properties
-                            .push((name.clone(), Schema::parse(document(keyword, sub)?)?));
+                    "properties" => {
+                        for (name, sub) in document(keyword, value)? {
+                            s.properties
+                                .push((name.clone(), Schema::parse(document(keyword, sub)?)?));
+                        }
                     }
-                }
-                "patternProperties" => {
-                    for (pattern, sub) in document(keyword, value)? {
-                        let regex = compile(keyword, &Bson::String(pattern.clone()))?;
-                        s.pattern_properties
-                            .push((regex, Schema::parse(document(keyword, sub)?)?));
+                    "patternProperties" => {
+                        for (pattern, sub) in document(keyword, value)? {
+                            let regex = compile(keyword, &Bson::String(pattern.clone()))?;
+                            s.pattern_properties
+                                .push((regex, Schema::parse(document(keyword, sub)?)?));
+                        }
                     }
-                }
-                "additionalProperties" => {
-                    s.additional_properties = Some(additional(keyword, value)?)
-                }
-                "minProperties" => s.min_properties = Some(count(keyword, value)?),
-                "maxProperties" => s.max_properties = Some(count(keyword, value)?),
-                "dependencies" => {
-                    for (name, dep) in document(keyword, value)? {
-                        let dependency = match dep {
-                            Bson::Document(d) => Dependency::Schema(Box::new(Schema::parse(d)?)),
-                            Bson::Array(_) => Dependency::Fields(strings(keyword, dep)?),
-                            _ => {
-                                return Err(keyword_type(
-                                    keyword,
-                                    "an object of objects or arrays",
-                                ));
-                            }
+                    "additionalProperties" => {
+                        s.additional_properties = Some(additional(keyword, value)?)
+                    }
+                    "minProperties" => s.min_properties = Some(count(keyword, value)?),
+                    "maxProperties" => s.max_properties = Some(count(keyword, value)?),
+                    "dependencies" => {
+                        for (name, dep) in document(keyword, value)? {
+                            let dependency = match dep {
+                                Bson::Document(d) => {
+                                    Dependency::Schema(Box::new(Schema::parse(d)?))
+                                }
+                                Bson::Array(_) => Dependency::Fields(strings(keyword, dep)?),
+                                _ => {
+                                    return Err(keyword_type(
+                                        keyword,
+                                        "an object of objects or arrays",
+                                    ));
+                                }
+                            };
+                            s.dependencies.push((name.clone(), dependency));
+                        }
+                    }
+                    "minimum" => {
+                        s.minimum = Some((bound(keyword, value)?, exclusive("exclusiveMinimum")?))
+                    }
+                    "maximum" => {
+                        s.maximum = Some((bound(keyword, value)?, exclusive("exclusiveMaximum")?))
+                    }
+                    "exclusiveMinimum" | "exclusiveMaximum" => {
+                        let bound_key = if keyword == "exclusiveMinimum" {
+                            "minimum"
+                        } else {
+                            "maximum"
                         };
-                        s.dependencies.push((name.clone(), dependency));
+                        exclusive(keyword)?;
+                        if !spec.contains_key(bound_key) {
+                            return Err(failed(format!(
+                                "$jsonSchema keyword '{bound_key}' must be a present if {keyword} is present"
+                            )));
+                        }
                     }
-                }
-                "minimum" => {
-                    s.minimum = Some((bound(keyword, value)?, exclusive("exclusiveMinimum")?))
-                }
-                "maximum" => {
-                    s.maximum = Some((bound(keyword, value)?, exclusive("exclusiveMaximum")?))
-                }
-                "exclusiveMinimum" | "exclusiveMaximum" => {
-                    let bound_key = if keyword == "exclusiveMinimum" {
-                        "minimum"
-                    } else {
-                        "maximum"
-                    };
-                    exclusive(keyword)?;
-                    if !spec.contains_key(bound_key) {
+                    "multipleOf" => {
+                        let n = Number::from_bson(value)
+                            .ok_or_else(|| keyword_type(keyword, "a number"))?;
+                        if n.as_f64() <= 0.0 || n.is_nan() {
+                            return Err(failed(
+                                "$jsonSchema keyword 'multipleOf' must have a positive value",
+                            ));
+                        }
+                        s.multiple_of = Some(value.clone());
+                    }
+                    "minLength" => s.min_length = Some(count(keyword, value)?),
+                    "maxLength" => s.max_length = Some(count(keyword, value)?),
+                    "pattern" => s.pattern = Some(compile(keyword, value)?),
+                    "enum" => match value {
+                        Bson::Array(items) if !items.is_empty() => {
+                            s.enumeration = Some(items.clone())
+                        }
+                        Bson::Array(_) => {
+                            return Err(failed(
+                                "$jsonSchema keyword 'enum' cannot be an empty array",
+                            ));
+                        }
+                        _ => return Err(keyword_type(keyword, "an array")),
+                    },
+                    "items" => {
+                        s.items = Some(match value {
+                            Bson::Document(d) => Items::Each(Box::new(Schema::parse(d)?)),
+                            Bson::Array(items) => Items::Tuple(
+                                items
+                                    .iter()
+                                    .map(|i| Schema::parse(document(keyword, i)?))
+                                    .collect::<CmdResult<_>>()?,
+                            ),
+                            _ => return Err(keyword_type(keyword, "an array or an object")),
+                        })
+                    }
+                    "additionalItems" => s.additional_items = Some(additional(keyword, value)?),
+                    "minItems" => s.min_items = Some(count(keyword, value)?),
+                    "maxItems" => s.max_items = Some(count(keyword, value)?),
+                    "uniqueItems" => match value {
+                        Bson::Boolean(b) => s.unique_items = *b,
+                        _ => return Err(keyword_type(keyword, "a boolean")),
+                    },
+                    "allOf" => s.all_of = schemas(keyword, value)?,
+                    "anyOf" => s.any_of = schemas(keyword, value)?,
+                    "oneOf" => s.one_of = schemas(keyword, value)?,
+                    "not" => s.not = Some(Box::new(Schema::parse(document(keyword, value)?)?)),
+                    "title" | "description" => {
+                        if !matches!(value, Bson::String(_)) {
+                            return Err(keyword_type(keyword, "a string"));
+                        }
+                    }
+                    "$ref" | "$schema" | "default" | "definitions" | "format" | "id" => {
                         return Err(failed(format!(
-                            "$jsonSchema keyword '{bound_key}' must be a present if {keyword} is present"
+                            "$jsonSchema keyword '{keyword}' is not currently supported"
                         )));
                     }
-                }
-                "multipleOf" => {
-                    let n = Number::from_bson(value)
-                        .ok_or_else(|| keyword_type(keyword, "a number"))?;
-                    if n.as_f64() <= 0.0 || n.is_nan() {
-                        return Err(failed(
-                            "$jsonSchema keyword 'multipleOf' must have a positive value",
-                        ));
+                    other => {
+                        return Err(failed(format!("Unknown $jsonSchema keyword: {other}")));
                     }
-                    s.multiple_of = Some(value.clone());
-                }
-                "minLength" => s.min_length = Some(count(keyword, value)?),
-                "maxLength" => s.max_length = Some(count(keyword, value)?),
-                "pattern" => s.pattern = Some(compile(keyword, value)?),
-                "enum" => match value {
-                    Bson::Array(items) if !items.is_empty() => s.enumeration = Some(items.clone()),
-                    Bson::Array(_) => {
-                        return Err(failed(
-                            "$jsonSchema keyword 'enum' cannot be an empty array",
-                        ));
-                    }
-                    _ => return Err(keyword_type(keyword, "an array")),
-                },
-                "items" => {
-                    s.items = Some(match value {
-                        Bson::Document(d) => Items::Each(Box::new(Schema::parse(d)?)),
-                        Bson::Array(items) => Items::Tuple(
-                            items
-                                .iter()
-                                .map(|i| Schema::parse(document(keyword, i)?))
-                                .collect::<CmdResult<_>>()?,
-                        ),
-                        _ => return Err(keyword_type(keyword, "an array or an object")),
-                    })
-                }
-                "additionalItems" => s.additional_items = Some(additional(keyword, value)?),
-                "minItems" => s.min_items = Some(count(keyword, value)?),
-                "maxItems" => s.max_items = Some(count(keyword, value)?),
-                "uniqueItems" => match value {
-                    Bson::Boolean(b) => s.unique_items = *b,
-                    _ => return Err(keyword_type(keyword, "a boolean")),
-                },
-                "allOf" => s.all_of = schemas(keyword, value)?,
-                "anyOf" => s.any_of = schemas(keyword, value)?,
-                "oneOf" => s.one_of = schemas(keyword, value)?,
-                "not" => s.not = Some(Box::new(Schema::parse(document(keyword, value)?)?)),
-                "title" | "description" => {
-                    if !matches!(value, Bson::String(_)) {
-                        return Err(keyword_type(keyword, "a string"));
-                    }
-                }
-                "$ref" | "$schema" | "default" | "definitions" | "format" | "id" => {
-                    return Err(failed(format!(
-                        "$jsonSchema keyword '{keyword}' is not currently supported"
-                    )));
-                }
-                other => {
-                    return Err(failed(format!("Unknown $jsonSchema keyword: {other}")));
                 }
             }
-        }
-        if s.types.is_some() && s.json_types.is_some() {
-            return Err(failed(
-                "Cannot specify both $jsonSchema keywords 'type' and 'bsonType'",
-            ));
-        }
-        Ok(s)
+            if s.types.is_some() && s.json_types.is_some() {
+                return Err(failed(
+                    "Cannot specify both $jsonSchema keywords 'type' and 'bsonType'",
+                ));
+            }
+            Ok(s)
+        })
     }
 
     /// Whether a whole document satisfies the schema.
@@ -356,20 +362,22 @@ impl Schema {
 
     /// Whether a value satisfies the schema.
     pub fn matches(&self, value: &Bson) -> bool {
-        self.type_ok(value)
-            && self.number_ok(value)
-            && self.string_ok(value)
-            && self.array_ok(value)
-            && self.object_ok(value)
-            && self
-                .enumeration
-                .as_ref()
-                .is_none_or(|items| items.iter().any(|e| compare(e, value) == Ordering::Equal))
-            && self.all_of.iter().all(|s| s.matches(value))
-            && (self.any_of.is_empty() || self.any_of.iter().any(|s| s.matches(value)))
-            && (self.one_of.is_empty()
-                || self.one_of.iter().filter(|s| s.matches(value)).count() == 1)
-            && self.not.as_ref().is_none_or(|s| !s.matches(value))
+        crate::depth::guard(|| {
+            self.type_ok(value)
+                && self.number_ok(value)
+                && self.string_ok(value)
+                && self.array_ok(value)
+                && self.object_ok(value)
+                && self
+                    .enumeration
+                    .as_ref()
+                    .is_none_or(|items| items.iter().any(|e| compare(e, value) == Ordering::Equal))
+                && self.all_of.iter().all(|s| s.matches(value))
+                && (self.any_of.is_empty() || self.any_of.iter().any(|s| s.matches(value)))
+                && (self.one_of.is_empty()
+                    || self.one_of.iter().filter(|s| s.matches(value)).count() == 1)
+                && self.not.as_ref().is_none_or(|s| !s.matches(value))
+        })
     }
 
     fn type_ok(&self, value: &Bson) -> bool {

@@ -500,7 +500,7 @@ pub fn identical(a: &Document, b: &Document) -> bool {
 }
 
 fn identical_values(a: &Bson, b: &Bson) -> bool {
-    match (a, b) {
+    crate::depth::guard(|| match (a, b) {
         (Bson::Document(x), Bson::Document(y)) => identical(x, y),
         (Bson::Array(x), Bson::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| identical_values(p, q))
@@ -509,11 +509,11 @@ fn identical_values(a: &Bson, b: &Bson) -> bool {
             x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
         }
         _ => a == b,
-    }
+    })
 }
 
 fn validate_update_path(path: &str) -> CmdResult<()> {
-    path::check_path_length(path)?;
+    crate::depth::check_field_path(path)?;
     if path.is_empty() {
         return Err(CommandError::new(
             ErrorCode::Location(56),
@@ -1048,7 +1048,7 @@ fn array_for(
 }
 
 fn pull_matches(cond: &PullCond, item: &Bson) -> bool {
-    match cond {
+    crate::depth::guard(|| match cond {
         PullCond::Equal(v) => values_equal(v, item),
         PullCond::Value(c) => {
             let wrapper = bson::doc! {"x": item.clone()};
@@ -1058,7 +1058,7 @@ fn pull_matches(cond: &PullCond, item: &Bson) -> bool {
             Bson::Document(d) => filter.matches(d),
             _ => false,
         },
-    }
+    })
 }
 
 fn sort_elements(items: &mut [Bson], sort: &PushSort) {
@@ -1098,7 +1098,7 @@ pub fn upsert_seed(filter: &Filter) -> CmdResult<Document> {
         {
             continue;
         }
-        path::check_path_length(p)?;
+        crate::depth::check_field_path(p)?;
         set(&mut seed, p, v.clone())?;
     }
     Ok(seed)

@@ -4,13 +4,17 @@
 //! document nested ten thousand levels deep would overflow the stack. This check walks
 //! the bytes with an explicit stack: it verifies every length, terminator and element
 //! type, and refuses nesting deeper than a limit, so the decoder only ever sees input
-//! that is well formed and shallow.
+//! that is well formed and shallow. The limit and the refusal are mongod's
+//! (`bson_validate.cpp`): a document may nest [`MAX_MESSAGE_DEPTH`] levels below its top,
+//! and one nested deeper is `Overflow` (15), naming the path where it went too deep.
 
 use std::fmt;
 
-/// Nesting accepted in a message (mongod's `maxBSONDepth` default). Stored documents are
-/// held to [`crate::wire::MAX_DOCUMENT_DEPTH`] when written.
-pub const MAX_MESSAGE_DEPTH: usize = 200;
+use crate::depth::MAX_BSON_DEPTH;
+
+/// Levels a document of a message may nest below its top level (mongod's `maxBSONDepth`).
+/// Stored documents are held to [`crate::depth::MAX_STORAGE_DEPTH`] when written.
+pub const MAX_MESSAGE_DEPTH: usize = MAX_BSON_DEPTH;
 
 /// Why a byte string is not acceptable BSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,18 +22,62 @@ pub enum BsonError {
     /// Structurally broken: the message is not BSON.
     Malformed(String),
     /// Well formed but nested deeper than allowed.
-    TooDeep { limit: usize },
+    TooDeep(TooDeep),
+}
+
+/// Where a document went too deep, for mongod's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooDeep {
+    /// The field names from the top to the element that would nest too deep.
+    pub path: Vec<String>,
+    /// The document's top-level `_id`, printed as mongod prints it, when it came before.
+    pub id: Option<String>,
+}
+
+impl TooDeep {
+    /// mongod's wording: `BSONObj exceeds maximum nested object depth in element with
+    /// field name 'a.b.c' in object with unknown _id`.
+    pub fn message(&self) -> String {
+        let context = format!(
+            "in element with field name '{}' in object with {}",
+            self.path.join("."),
+            self.id.as_deref().unwrap_or("unknown _id")
+        );
+        format!(
+            "BSONObj exceeds maximum nested object depth {}",
+            escape(&context)
+        )
+    }
 }
 
 impl fmt::Display for BsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BsonError::Malformed(why) => write!(f, "invalid BSON: {why}"),
-            BsonError::TooDeep { limit } => {
-                write!(f, "BSON document is nested more than {limit} levels deep")
-            }
+            BsonError::TooDeep(deep) => f.write_str(&deep.message()),
         }
     }
+}
+
+/// mongod's `str::escape`: quotes, backslashes and control characters as in JSON.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn malformed(why: impl Into<String>) -> BsonError {
@@ -73,33 +121,77 @@ fn string_end(bytes: &[u8], at: usize, end: usize) -> Result<usize, BsonError> {
     Ok(stop)
 }
 
-/// Checks that `bytes` starts with one well-formed document nested at most `max_depth`
-/// levels deep (a flat document has depth 1); returns the document's length.
-pub fn check_document(bytes: &[u8], max_depth: usize) -> Result<usize, BsonError> {
+/// Checks that `bytes` starts with one well-formed document nested at most `max_nesting`
+/// levels below its top (a flat document nests 0 levels); returns the document's length.
+pub fn check_document(bytes: &[u8], max_nesting: usize) -> Result<usize, BsonError> {
+    check_nested(bytes, max_nesting).map_err(|e| match e {
+        Refusal::Malformed(why) => BsonError::Malformed(why),
+        Refusal::TooDeep { path, id } => BsonError::TooDeep(TooDeep {
+            path: path
+                .iter()
+                .map(|&(at, end)| String::from_utf8_lossy(&bytes[at..end]).into_owned())
+                .collect(),
+            id: id.and_then(|(at, end)| print_id(&bytes[at..end])),
+        }),
+    })
+}
+
+/// A refusal with byte ranges into the input: field names, and the top-level `_id`
+/// element.
+enum Refusal {
+    Malformed(String),
+    TooDeep {
+        path: Vec<(usize, usize)>,
+        id: Option<(usize, usize)>,
+    },
+}
+
+impl From<BsonError> for Refusal {
+    fn from(e: BsonError) -> Refusal {
+        match e {
+            BsonError::Malformed(why) => Refusal::Malformed(why),
+            BsonError::TooDeep(_) => Refusal::Malformed("unexpected depth refusal".into()),
+        }
+    }
+}
+
+/// One open document: where its next element starts, where it ends, and the name of the
+/// element that opened it.
+struct Frame {
+    pos: usize,
+    end: usize,
+    name: (usize, usize),
+}
+
+fn check_nested(bytes: &[u8], max_nesting: usize) -> Result<usize, Refusal> {
     let total = read_i32(bytes, 0)?;
     if total < 5 || total as usize > bytes.len() {
-        return Err(malformed(format!(
+        return Err(Refusal::Malformed(format!(
             "document length {total} does not fit in {} bytes",
             bytes.len()
         )));
     }
-    // Each frame: (position of the next element, end of the document).
-    let mut stack: Vec<(usize, usize)> = vec![(4, total as usize)];
-    if max_depth == 0 {
-        return Err(BsonError::TooDeep { limit: max_depth });
-    }
-    while let Some(&(pos, end)) = stack.last() {
+    let mut stack: Vec<Frame> = vec![Frame {
+        pos: 4,
+        end: total as usize,
+        name: (0, 0),
+    }];
+    // The top-level `_id`, once its element is read whole (mongod names it in the error).
+    let mut id = None;
+    while let Some(frame) = stack.last() {
+        let (pos, end) = (frame.pos, frame.end);
         let type_byte = *bytes
             .get(pos)
             .ok_or_else(|| malformed("document runs past its length"))?;
         if type_byte == 0 {
             if pos + 1 != end {
-                return Err(malformed("document ends before its stated length"));
+                return Err(malformed("document ends before its stated length").into());
             }
             stack.pop();
             continue;
         }
         let value_at = cstring_end(bytes, pos + 1, end)?;
+        let name = (pos + 1, value_at - 1);
         let fixed = |n: usize| -> Result<usize, BsonError> {
             if value_at + n > end {
                 Err(malformed("value runs past its document"))
@@ -115,7 +207,7 @@ pub fn check_document(bytes: &[u8], max_depth: usize) -> Result<usize, BsonError
             0x08 => {
                 let at = fixed(1)?;
                 if bytes[value_at] > 1 {
-                    return Err(malformed("boolean is neither 0 nor 1"));
+                    return Err(malformed("boolean is neither 0 nor 1").into());
                 }
                 at
             }
@@ -124,7 +216,7 @@ pub fn check_document(bytes: &[u8], max_depth: usize) -> Result<usize, BsonError
             0x05 => {
                 let len = read_i32(bytes, value_at)?;
                 if len < 0 {
-                    return Err(malformed("negative binary length"));
+                    return Err(malformed("negative binary length").into());
                 }
                 fixed(5 + len as usize)?
             }
@@ -135,67 +227,102 @@ pub fn check_document(bytes: &[u8], max_depth: usize) -> Result<usize, BsonError
             0x0C => {
                 let s = string_end(bytes, value_at, end)?;
                 if s + 12 > end {
-                    return Err(malformed("DBPointer runs past its document"));
+                    return Err(malformed("DBPointer runs past its document").into());
                 }
                 s + 12
             }
             0x03 | 0x04 => {
                 let len = read_i32(bytes, value_at)?;
                 if len < 5 || value_at + len as usize > end {
-                    return Err(malformed("embedded document length is out of bounds"));
+                    return Err(malformed("embedded document length is out of bounds").into());
                 }
-                if stack.len() >= max_depth {
-                    return Err(BsonError::TooDeep { limit: max_depth });
+                if stack.len() > max_nesting {
+                    return Err(too_deep(&stack, name, id));
                 }
                 let child_end = value_at + len as usize;
-                stack.last_mut().expect("current frame").0 = child_end;
-                stack.push((value_at + 4, child_end));
+                stack.last_mut().expect("current frame").pos = child_end;
+                stack.push(Frame {
+                    pos: value_at + 4,
+                    end: child_end,
+                    name,
+                });
                 continue;
             }
             0x0F => {
-                // Code with scope: int32 total, string, document.
+                // Code with scope: int32 total, string, document. mongod counts two levels
+                // for it (the code and its scope).
                 let len = read_i32(bytes, value_at)?;
                 let stop = value_at + len.max(0) as usize;
                 if len < 14 || stop > end {
-                    return Err(malformed("code-with-scope length is out of bounds"));
+                    return Err(malformed("code-with-scope length is out of bounds").into());
+                }
+                if stack.len() + 1 > max_nesting {
+                    return Err(too_deep(&stack, name, id));
                 }
                 let code_end = string_end(bytes, value_at + 4, stop)?;
-                let scope_len = check_document(
-                    &bytes[code_end..stop],
-                    max_depth.saturating_sub(stack.len()),
-                )?;
+                let scope_len =
+                    match check_nested(&bytes[code_end..stop], max_nesting - stack.len() - 1) {
+                        Ok(n) => n,
+                        Err(Refusal::TooDeep { path, .. }) => {
+                            let mut refusal = too_deep(&stack, name, id);
+                            if let Refusal::TooDeep { path: outer, .. } = &mut refusal {
+                                outer.extend(
+                                    path.iter().map(|&(a, b)| (a + code_end, b + code_end)),
+                                );
+                            }
+                            return Err(refusal);
+                        }
+                        Err(e) => return Err(e),
+                    };
                 if code_end + scope_len != stop {
-                    return Err(malformed("code-with-scope length does not match its parts"));
+                    return Err(malformed("code-with-scope length does not match its parts").into());
                 }
                 stop
             }
-            other => return Err(malformed(format!("unknown element type 0x{other:02x}"))),
+            other => {
+                return Err(malformed(format!("unknown element type 0x{other:02x}")).into());
+            }
         };
-        stack.last_mut().expect("current frame").0 = next;
+        if stack.len() == 1 && type_byte != 0x0F && &bytes[name.0..name.1] == b"_id" {
+            id = Some((pos, next));
+        }
+        stack.last_mut().expect("current frame").pos = next;
     }
     Ok(total as usize)
 }
 
-/// The nesting depth of a decoded document (1 for a flat one), for the limit on stored
-/// documents.
-pub fn document_depth(doc: &bson::Document) -> usize {
-    // Iterative, so depth itself cannot overflow the stack here.
-    let mut max = 1;
-    let mut stack: Vec<(&bson::Bson, usize)> = doc.values().map(|v| (v, 1)).collect();
-    while let Some((v, depth)) = stack.pop() {
-        match v {
-            bson::Bson::Document(d) => {
-                max = max.max(depth + 1);
-                stack.extend(d.values().map(|c| (c, depth + 1)));
-            }
-            bson::Bson::Array(items) => {
-                max = max.max(depth + 1);
-                stack.extend(items.iter().map(|c| (c, depth + 1)));
-            }
-            _ => {}
-        }
-    }
-    max
+fn too_deep(stack: &[Frame], name: (usize, usize), id: Option<(usize, usize)>) -> Refusal {
+    let mut path: Vec<(usize, usize)> = stack[1..].iter().map(|f| f.name).collect();
+    path.push(name);
+    Refusal::TooDeep { path, id }
+}
+
+/// A top-level `_id` element as mongod's `BSONElement::toString` prints it (`_id: 5`,
+/// `_id: "a"`, `_id: ObjectId('...')`).
+fn print_id(element: &[u8]) -> Option<String> {
+    // The element alone in a document: int32 length, the element, a terminating NUL.
+    let mut doc = ((element.len() + 5) as i32).to_le_bytes().to_vec();
+    doc.extend_from_slice(element);
+    doc.push(0);
+    let d = bson::Document::from_reader(&doc[..]).ok()?;
+    let value = d.get("_id")?;
+    let shown = match value {
+        bson::Bson::Double(x) if x.fract() == 0.0 && x.abs() < 1e16 => format!("{x:.1}"),
+        bson::Bson::Double(x) => x.to_string(),
+        bson::Bson::String(s) => format!("\"{s}\""),
+        bson::Bson::Int32(n) => n.to_string(),
+        bson::Bson::Int64(n) => n.to_string(),
+        bson::Bson::ObjectId(oid) => format!("ObjectId('{oid}')"),
+        bson::Bson::Boolean(b) => b.to_string(),
+        bson::Bson::Null => "null".to_string(),
+        bson::Bson::Undefined => "undefined".to_string(),
+        bson::Bson::MinKey => "MinKey".to_string(),
+        bson::Bson::MaxKey => "MaxKey".to_string(),
+        bson::Bson::DateTime(t) => format!("new Date({})", t.timestamp_millis()),
+        bson::Bson::Timestamp(t) => format!("Timestamp({}, {})", t.time, t.increment),
+        other => other.to_string(),
+    };
+    Some(format!("_id: {shown}"))
 }
 
 #[cfg(test)]
@@ -203,9 +330,10 @@ mod tests {
     use super::*;
     use bson::{Bson, doc};
 
-    fn nested(depth: usize) -> Vec<u8> {
+    /// `levels` documents, each but the last holding the next under `x`.
+    fn nested(levels: usize) -> Vec<u8> {
         let mut d = doc! {"leaf": 1};
-        for _ in 1..depth {
+        for _ in 1..levels {
             d = doc! {"x": d};
         }
         d.to_vec().unwrap()
@@ -227,11 +355,37 @@ mod tests {
 
     #[test]
     fn depth_is_limited_without_recursion() {
-        assert!(check_document(&nested(5), 5).is_ok());
+        // A flat document nests 0 levels; five documents in a chain nest 4.
+        assert!(check_document(&nested(1), 0).is_ok());
+        assert!(check_document(&nested(5), 4).is_ok());
+        let Err(BsonError::TooDeep(deep)) = check_document(&nested(6), 4) else {
+            panic!("expected a depth refusal");
+        };
+        assert_eq!(deep.path, vec!["x"; 5]);
         assert_eq!(
-            check_document(&nested(6), 5),
-            Err(BsonError::TooDeep { limit: 5 })
+            deep.message(),
+            "BSONObj exceeds maximum nested object depth in element with field name 'x.x.x.x.x' in object with unknown _id"
         );
+        // mongod's own example: maxBSONDepth 5 refuses a find whose filter nests 6 levels.
+        let filter = doc! {"find": "coll", "filter": {"x": {"x": {"x": {"x": {"x": {"x": 1}}}}}}};
+        let Err(BsonError::TooDeep(deep)) = check_document(&filter.to_vec().unwrap(), 5) else {
+            panic!("expected a depth refusal");
+        };
+        assert_eq!(deep.path.join("."), "filter.x.x.x.x.x");
+        // The top-level _id is named when it came first, escaped as mongod escapes.
+        let with_id = doc! {"_id": "a\"b", "x": {"y": {"z": 1}}};
+        let Err(e) = check_document(&with_id.to_vec().unwrap(), 1) else {
+            panic!("expected a depth refusal");
+        };
+        assert_eq!(
+            e.to_string(),
+            "BSONObj exceeds maximum nested object depth in element with field name 'x.y' in object with _id: \\\"a\\\"b\\\""
+        );
+        let with_oid = doc! {"_id": 7, "x": {"y": 1}};
+        let Err(BsonError::TooDeep(deep)) = check_document(&with_oid.to_vec().unwrap(), 0) else {
+            panic!("expected a depth refusal");
+        };
+        assert_eq!(deep.id.as_deref(), Some("_id: 7"));
         // Far deeper than any stack could recurse: refused, not crashed.
         let mut deep = Vec::new();
         let levels = 100_000;
@@ -250,12 +404,26 @@ mod tests {
         deep.extend_from_slice(&5i32.to_le_bytes());
         deep.push(0);
         deep.extend(std::iter::repeat_n(0u8, levels));
-        assert_eq!(
-            check_document(&deep, MAX_MESSAGE_DEPTH),
-            Err(BsonError::TooDeep {
-                limit: MAX_MESSAGE_DEPTH
-            })
-        );
+        let Err(BsonError::TooDeep(refusal)) = check_document(&deep, MAX_MESSAGE_DEPTH) else {
+            panic!("expected a depth refusal");
+        };
+        assert_eq!(refusal.path.len(), MAX_MESSAGE_DEPTH + 1);
+    }
+
+    #[test]
+    fn code_with_scope_counts_two_levels() {
+        let cws = |scope: bson::Document| {
+            doc! {"c": Bson::JavaScriptCodeWithScope(bson::JavaScriptCodeWithScope { code: "f".into(), scope })}
+                .to_vec()
+                .unwrap()
+        };
+        assert!(check_document(&cws(doc! {"a": 1}), 2).is_ok());
+        assert!(check_document(&cws(doc! {"a": 1}), 1).is_err());
+        assert!(check_document(&cws(doc! {"a": {"b": 1}}), 3).is_ok());
+        assert!(matches!(
+            check_document(&cws(doc! {"a": {"b": 1}}), 2),
+            Err(BsonError::TooDeep(_))
+        ));
     }
 
     #[test]
@@ -277,11 +445,5 @@ mod tests {
         let at = bad_bool.len() - 2;
         bad_bool[at] = 7;
         assert!(check_document(&bad_bool, 10).is_err());
-    }
-
-    #[test]
-    fn depth_of_decoded_documents() {
-        assert_eq!(document_depth(&doc! {}), 1);
-        assert_eq!(document_depth(&doc! {"a": {"b": [1]}}), 3);
     }
 }

@@ -10,7 +10,8 @@
 //!   `admin.$cmd`) that pymongo, the Node driver and mongosh still send, answered with
 //!   OP_REPLY (opCode 1).
 //!
-//! Any document read off the network goes through [`bson_check`] before it is decoded.
+//! Any document read off the network goes through [`bson_check`] before it is decoded, and
+//! is decoded under [`crate::depth::guard`]: the decoder recurses once per level.
 
 pub mod bson_check;
 pub mod op_msg;
@@ -27,8 +28,6 @@ pub const HEADER_LEN: usize = 16;
 pub const MAX_MESSAGE_LEN: usize = 48_000_000;
 /// The largest document (`maxBsonObjectSize`).
 pub const MAX_DOCUMENT_LEN: usize = 16 * 1024 * 1024;
-/// How deep a stored document may nest (MongoDB's documented limit).
-pub const MAX_DOCUMENT_DEPTH: usize = 100;
 /// Writes in one batch (`maxWriteBatchSize`).
 pub const MAX_WRITE_BATCH: usize = 100_000;
 
@@ -79,9 +78,9 @@ pub enum WireError {
     Malformed(String),
     /// OP_MSG checksum mismatch.
     BadChecksum { expected: u32, actual: u32 },
-    /// A well-formed document nested beyond the limit: answered with an error reply, the
-    /// connection stays open.
-    TooDeep(usize),
+    /// A well-formed document nested beyond the limit: answered with an error reply (this
+    /// is mongod's message), the connection stays open.
+    TooDeep(String),
 }
 
 impl fmt::Display for WireError {
@@ -93,9 +92,7 @@ impl fmt::Display for WireError {
             }
             WireError::UnsupportedOpCode(op) => write!(f, "unsupported opCode {op}"),
             WireError::Malformed(why) => write!(f, "malformed message: {why}"),
-            WireError::TooDeep(limit) => {
-                write!(f, "BSON document is nested more than {limit} levels deep")
-            }
+            WireError::TooDeep(message) => f.write_str(message),
             WireError::BadChecksum { expected, actual } => {
                 write!(
                     f,

@@ -50,10 +50,10 @@ fn malformed(why: impl Into<String>) -> WireError {
 /// A document from the network: checked, then decoded.
 fn read_document(bytes: &[u8]) -> Result<(Document, usize), WireError> {
     let len = check_document(bytes, MAX_MESSAGE_DEPTH).map_err(|e| match e {
-        BsonError::TooDeep { limit } => WireError::TooDeep(limit),
+        BsonError::TooDeep(deep) => WireError::TooDeep(deep.message()),
         BsonError::Malformed(why) => malformed(why),
     })?;
-    let doc = Document::from_reader(&bytes[..len])
+    let doc = crate::depth::guard(|| Document::from_reader(&bytes[..len]))
         .map_err(|e| malformed(format!("undecodable document: {e}")))?;
     Ok((doc, len))
 }
@@ -150,7 +150,7 @@ pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
 
 /// Frames a reply document: flags 0, one kind-0 section.
 pub fn encode_reply(response_to: i32, doc: &Document) -> Vec<u8> {
-    let bytes = doc.to_vec().unwrap_or_else(|e| {
+    let bytes = crate::depth::guard(|| doc.to_vec()).unwrap_or_else(|e| {
         // A reply the server built itself failed to encode: say so instead of hanging up.
         bson::doc! {"ok": 0.0, "errmsg": format!("reply could not be encoded: {e}"), "code": 1, "codeName": "InternalError"}
             .to_vec()

@@ -74,10 +74,10 @@ pub fn parse(body: &[u8]) -> Result<OpQuery, WireError> {
         .get(query_at..)
         .ok_or_else(|| malformed("OP_QUERY ends before its query"))?;
     let len = check_document(query_bytes, MAX_MESSAGE_DEPTH).map_err(|e| match e {
-        BsonError::TooDeep { limit } => WireError::TooDeep(limit),
+        BsonError::TooDeep(deep) => WireError::TooDeep(deep.message()),
         BsonError::Malformed(why) => malformed(why),
     })?;
-    let query = Document::from_reader(&query_bytes[..len])
+    let query = crate::depth::guard(|| Document::from_reader(&query_bytes[..len]))
         .map_err(|e| malformed(format!("undecodable query: {e}")))?;
     let rest = &query_bytes[len..];
     if !rest.is_empty() {
@@ -96,7 +96,7 @@ pub fn parse(body: &[u8]) -> Result<OpQuery, WireError> {
 
 /// Frames an OP_REPLY carrying one document.
 pub fn encode_reply(response_to: i32, flags: i32, doc: &Document) -> Vec<u8> {
-    let bytes = doc.to_vec().expect("server-built replies encode");
+    let bytes = crate::depth::guard(|| doc.to_vec()).expect("server-built replies encode");
     let mut body = Vec::with_capacity(20 + bytes.len());
     body.extend_from_slice(&flags.to_le_bytes());
     body.extend_from_slice(&0i64.to_le_bytes());

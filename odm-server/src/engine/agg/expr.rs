@@ -178,71 +178,78 @@ fn expr_error(code: i32, message: impl Into<String>) -> CommandError {
 
 /// Parses an expression.
 pub fn parse(value: &Bson) -> CmdResult<Expression> {
-    match value {
-        Bson::String(s) if s.starts_with("$$") => {
-            let mut parts = s[2..].split('.');
-            let name = parts.next().unwrap_or_default().to_string();
-            if name.is_empty() {
-                return Err(expr_error(16869, "empty variable name"));
+    crate::depth::guard(|| {
+        match value {
+            Bson::String(s) if s.starts_with("$$") => {
+                let mut parts = s[2..].split('.');
+                let name = parts.next().unwrap_or_default().to_string();
+                if name.is_empty() {
+                    return Err(expr_error(16869, "empty variable name"));
+                }
+                crate::depth::check_field_path(&s[2..])?;
+                Ok(Expression::Variable(
+                    name,
+                    parts.map(str::to_string).collect(),
+                ))
             }
-            Ok(Expression::Variable(
-                name,
-                parts.map(str::to_string).collect(),
-            ))
+            Bson::String(s) if s.starts_with('$') => {
+                let path = &s[1..];
+                if path.is_empty() {
+                    return Err(expr_error(16872, "'$' by itself is not a valid FieldPath"));
+                }
+                // mongod reads `$a.b` as `CURRENT.a.b`: one part more.
+                crate::depth::check_field_path_parts(path.split('.').count() + 1)?;
+                if path.split('.').any(str::is_empty) {
+                    return Err(expr_error(
+                        15998,
+                        format!("FieldPath field names may not be empty strings: {s}"),
+                    ));
+                }
+                Ok(Expression::Path(
+                    path.split('.').map(str::to_string).collect(),
+                ))
+            }
+            Bson::Document(d) => parse_document(d),
+            Bson::Array(items) => Ok(Expression::Array(
+                items.iter().map(parse).collect::<CmdResult<_>>()?,
+            )),
+            other => Ok(Expression::Literal(other.clone())),
         }
-        Bson::String(s) if s.starts_with('$') => {
-            let path = &s[1..];
-            if path.is_empty() {
-                return Err(expr_error(16872, "'$' by itself is not a valid FieldPath"));
-            }
-            if path.split('.').any(str::is_empty) {
-                return Err(expr_error(
-                    15998,
-                    format!("FieldPath field names may not be empty strings: {s}"),
-                ));
-            }
-            Ok(Expression::Path(
-                path.split('.').map(str::to_string).collect(),
-            ))
-        }
-        Bson::Document(d) => parse_document(d),
-        Bson::Array(items) => Ok(Expression::Array(
-            items.iter().map(parse).collect::<CmdResult<_>>()?,
-        )),
-        other => Ok(Expression::Literal(other.clone())),
-    }
+    })
 }
 
 /// Parses an object whose fields are expressions (`{a: "$x", b: {$add: [...]}}`), or an
 /// operator object (`{$add: [...]}`).
 pub fn parse_document(d: &Document) -> CmdResult<Expression> {
-    let Some((first, _)) = d.iter().next() else {
-        return Ok(Expression::Object(Vec::new()));
-    };
-    if !first.starts_with('$') {
-        let mut fields = Vec::with_capacity(d.len());
-        for (k, v) in d {
-            if k.starts_with('$') {
-                return Err(expr_error(
-                    16404,
-                    format!("an expression object cannot mix operators and fields: '{k}'"),
-                ));
+    crate::depth::guard(|| {
+        let Some((first, _)) = d.iter().next() else {
+            return Ok(Expression::Object(Vec::new()));
+        };
+        if !first.starts_with('$') {
+            let mut fields = Vec::with_capacity(d.len());
+            for (k, v) in d {
+                if k.starts_with('$') {
+                    return Err(expr_error(
+                        16404,
+                        format!("an expression object cannot mix operators and fields: '{k}'"),
+                    ));
+                }
+                fields.push((k.clone(), parse(v)?));
             }
-            fields.push((k.clone(), parse(v)?));
+            return Ok(Expression::Object(fields));
         }
-        return Ok(Expression::Object(fields));
-    }
-    if d.len() != 1 {
-        return Err(expr_error(
-            15983,
-            format!(
-                "an expression specification must contain exactly one field, the name of the expression. Found {} fields in {d}",
-                d.len()
-            ),
-        ));
-    }
-    let (name, operand) = d.iter().next().expect("checked non-empty");
-    parse_operator(name, operand)
+        if d.len() != 1 {
+            return Err(expr_error(
+                15983,
+                format!(
+                    "an expression specification must contain exactly one field, the name of the expression. Found {} fields in {d}",
+                    d.len()
+                ),
+            ));
+        }
+        let (name, operand) = d.iter().next().expect("checked non-empty");
+        parse_operator(name, operand)
+    })
 }
 
 fn named_args<'a>(
@@ -450,19 +457,21 @@ impl<'a> Scope<'a> {
 
 /// Reads `steps` from a value, looking through arrays as aggregation field paths do.
 pub fn field_path_value(value: &Bson, steps: &[String]) -> Option<Bson> {
-    let Some((first, rest)) = steps.split_first() else {
-        return Some(value.clone());
-    };
-    match value {
-        Bson::Document(d) => field_path_value(d.get(first)?, rest),
-        Bson::Array(items) => Some(Bson::Array(
-            items
-                .iter()
-                .filter_map(|i| field_path_value_in_array(i, steps))
-                .collect(),
-        )),
-        _ => None,
-    }
+    crate::depth::guard(|| {
+        let Some((first, rest)) = steps.split_first() else {
+            return Some(value.clone());
+        };
+        match value {
+            Bson::Document(d) => field_path_value(d.get(first)?, rest),
+            Bson::Array(items) => Some(Bson::Array(
+                items
+                    .iter()
+                    .filter_map(|i| field_path_value_in_array(i, steps))
+                    .collect(),
+            )),
+            _ => None,
+        }
+    })
 }
 
 fn field_path_value_in_array(value: &Bson, steps: &[String]) -> Option<Bson> {
@@ -503,178 +512,190 @@ fn type_name(value: &Option<Bson>) -> &'static str {
 impl Expression {
     /// Evaluates against a document; `None` is *missing*.
     pub fn evaluate(&self, scope: &mut Scope<'_>) -> CmdResult<Option<Bson>> {
-        match self {
-            Expression::Literal(v) => Ok(Some(v.clone())),
-            Expression::Path(steps) => Ok(document_path_value(scope.root, steps)),
-            Expression::Variable(name, steps) => {
-                let base = match name.as_str() {
-                    "ROOT" | "CURRENT" => Bson::Document(scope.root.clone()),
-                    "NOW" => Bson::DateTime(scope.now),
-                    "REMOVE" => return Ok(None),
-                    other => match scope.vars.get(other) {
-                        Some(v) => v.clone(),
-                        None => {
-                            return Err(expr_error(
-                                17276,
-                                format!("Use of undefined variable: {other}"),
-                            ));
+        crate::depth::guard(|| {
+            match self {
+                Expression::Literal(v) => Ok(Some(v.clone())),
+                Expression::Path(steps) => Ok(document_path_value(scope.root, steps)),
+                Expression::Variable(name, steps) => {
+                    let base = match name.as_str() {
+                        "ROOT" | "CURRENT" => Bson::Document(scope.root.clone()),
+                        "NOW" => Bson::DateTime(scope.now),
+                        "REMOVE" => return Ok(None),
+                        other => match scope.vars.get(other) {
+                            Some(v) => v.clone(),
+                            None => {
+                                return Err(expr_error(
+                                    17276,
+                                    format!("Use of undefined variable: {other}"),
+                                ));
+                            }
+                        },
+                    };
+                    Ok(field_path_value(&base, steps))
+                }
+                Expression::Object(fields) => {
+                    let mut out = Document::new();
+                    for (k, e) in fields {
+                        if let Some(v) = e.evaluate(scope)? {
+                            out.insert(k.clone(), v);
                         }
-                    },
-                };
-                Ok(field_path_value(&base, steps))
-            }
-            Expression::Object(fields) => {
-                let mut out = Document::new();
-                for (k, e) in fields {
-                    if let Some(v) = e.evaluate(scope)? {
-                        out.insert(k.clone(), v);
+                    }
+                    built(Bson::Document(out))
+                }
+                Expression::Array(items) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for e in items {
+                        // A missing element becomes null inside an array literal.
+                        out.push(e.evaluate(scope)?.unwrap_or(Bson::Null));
+                    }
+                    built(Bson::Array(out))
+                }
+                Expression::Cond(parts) => {
+                    let [cond, then, otherwise] = &**parts;
+                    if truthy(cond.evaluate(scope)?.as_ref()) {
+                        then.evaluate(scope)
+                    } else {
+                        otherwise.evaluate(scope)
                     }
                 }
-                Ok(Some(Bson::Document(out)))
-            }
-            Expression::Array(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for e in items {
-                    // A missing element becomes null inside an array literal.
-                    out.push(e.evaluate(scope)?.unwrap_or(Bson::Null));
-                }
-                Ok(Some(Bson::Array(out)))
-            }
-            Expression::Cond(parts) => {
-                let [cond, then, otherwise] = &**parts;
-                if truthy(cond.evaluate(scope)?.as_ref()) {
-                    then.evaluate(scope)
-                } else {
-                    otherwise.evaluate(scope)
-                }
-            }
-            Expression::Switch { branches, default } => {
-                for (case, then) in branches {
-                    if truthy(case.evaluate(scope)?.as_ref()) {
-                        return then.evaluate(scope);
-                    }
-                }
-                match default {
-                    Some(d) => d.evaluate(scope),
-                    None => Err(expr_error(
-                        40066,
-                        "$switch could not find a matching branch for an input, and no default was specified.",
-                    )),
-                }
-            }
-            Expression::Let { vars, body } => {
-                let mut saved = Vec::new();
-                for (name, e) in vars {
-                    let v = e.evaluate(scope)?.unwrap_or(Bson::Null);
-                    saved.push((name.clone(), scope.vars.insert(name.clone(), v)));
-                }
-                let result = body.evaluate(scope);
-                restore(scope, saved);
-                result
-            }
-            Expression::Map { input, var, body } => {
-                let Some(items) = array_input(input.evaluate(scope)?, "$map")? else {
-                    return Ok(Some(Bson::Null));
-                };
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    let saved = vec![(var.clone(), scope.vars.insert(var.clone(), item))];
-                    let v = body.evaluate(scope);
-                    restore(scope, saved);
-                    out.push(v?.unwrap_or(Bson::Null));
-                }
-                Ok(Some(Bson::Array(out)))
-            }
-            Expression::Filter {
-                input,
-                var,
-                cond,
-                limit,
-            } => {
-                let Some(items) = array_input(input.evaluate(scope)?, "$filter")? else {
-                    return Ok(Some(Bson::Null));
-                };
-                let limit = match limit {
-                    Some(l) => match l.evaluate(scope)?.as_ref().and_then(arith::to_i64_exact) {
-                        Some(n) if n > 0 => Some(n as usize),
-                        _ => {
-                            return Err(expr_error(
-                                327391,
-                                "$filter: limit must be a positive integer",
-                            ));
+                Expression::Switch { branches, default } => {
+                    for (case, then) in branches {
+                        if truthy(case.evaluate(scope)?.as_ref()) {
+                            return then.evaluate(scope);
                         }
-                    },
-                    None => None,
-                };
-                let mut out = Vec::new();
-                for item in items {
-                    if limit.is_some_and(|l| out.len() >= l) {
-                        break;
                     }
-                    let saved = vec![(var.clone(), scope.vars.insert(var.clone(), item.clone()))];
-                    let keep = cond.evaluate(scope);
-                    restore(scope, saved);
-                    if truthy(keep?.as_ref()) {
-                        out.push(item);
+                    match default {
+                        Some(d) => d.evaluate(scope),
+                        None => Err(expr_error(
+                            40066,
+                            "$switch could not find a matching branch for an input, and no default was specified.",
+                        )),
                     }
                 }
-                Ok(Some(Bson::Array(out)))
-            }
-            Expression::Reduce {
-                input,
-                initial,
-                body,
-            } => {
-                let Some(items) = array_input(input.evaluate(scope)?, "$reduce")? else {
-                    return Ok(Some(Bson::Null));
-                };
-                let mut acc = initial.evaluate(scope)?.unwrap_or(Bson::Null);
-                for item in items {
-                    let saved = vec![
-                        (
-                            "this".to_string(),
-                            scope.vars.insert("this".to_string(), item),
-                        ),
-                        (
-                            "value".to_string(),
-                            scope.vars.insert("value".to_string(), acc.clone()),
-                        ),
-                    ];
-                    let v = body.evaluate(scope);
+                Expression::Let { vars, body } => {
+                    let mut saved = Vec::new();
+                    for (name, e) in vars {
+                        let v = e.evaluate(scope)?.unwrap_or(Bson::Null);
+                        saved.push((name.clone(), scope.vars.insert(name.clone(), v)));
+                    }
+                    let result = body.evaluate(scope);
                     restore(scope, saved);
-                    acc = v?.unwrap_or(Bson::Null);
+                    result
                 }
-                Ok(Some(acc))
-            }
-            Expression::Operator(op, args) => {
-                // Short-circuit the logical operators.
-                match op {
-                    Operator::And => {
-                        for a in args {
-                            if !truthy(a.evaluate(scope)?.as_ref()) {
-                                return Ok(Some(Bson::Boolean(false)));
+                Expression::Map { input, var, body } => {
+                    let Some(items) = array_input(input.evaluate(scope)?, "$map")? else {
+                        return Ok(Some(Bson::Null));
+                    };
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        let saved = vec![(var.clone(), scope.vars.insert(var.clone(), item))];
+                        let v = body.evaluate(scope);
+                        restore(scope, saved);
+                        out.push(v?.unwrap_or(Bson::Null));
+                    }
+                    built(Bson::Array(out))
+                }
+                Expression::Filter {
+                    input,
+                    var,
+                    cond,
+                    limit,
+                } => {
+                    let Some(items) = array_input(input.evaluate(scope)?, "$filter")? else {
+                        return Ok(Some(Bson::Null));
+                    };
+                    let limit = match limit {
+                        Some(l) => {
+                            match l.evaluate(scope)?.as_ref().and_then(arith::to_i64_exact) {
+                                Some(n) if n > 0 => Some(n as usize),
+                                _ => {
+                                    return Err(expr_error(
+                                        327391,
+                                        "$filter: limit must be a positive integer",
+                                    ));
+                                }
                             }
                         }
-                        return Ok(Some(Bson::Boolean(true)));
-                    }
-                    Operator::Or => {
-                        for a in args {
-                            if truthy(a.evaluate(scope)?.as_ref()) {
-                                return Ok(Some(Bson::Boolean(true)));
-                            }
+                        None => None,
+                    };
+                    let mut out = Vec::new();
+                    for item in items {
+                        if limit.is_some_and(|l| out.len() >= l) {
+                            break;
                         }
-                        return Ok(Some(Bson::Boolean(false)));
+                        let saved =
+                            vec![(var.clone(), scope.vars.insert(var.clone(), item.clone()))];
+                        let keep = cond.evaluate(scope);
+                        restore(scope, saved);
+                        if truthy(keep?.as_ref()) {
+                            out.push(item);
+                        }
                     }
-                    _ => {}
+                    Ok(Some(Bson::Array(out)))
                 }
-                let values = args
-                    .iter()
-                    .map(|a| a.evaluate(scope))
-                    .collect::<CmdResult<Vec<_>>>()?;
-                apply_operator(*op, values)
+                Expression::Reduce {
+                    input,
+                    initial,
+                    body,
+                } => {
+                    let Some(items) = array_input(input.evaluate(scope)?, "$reduce")? else {
+                        return Ok(Some(Bson::Null));
+                    };
+                    let mut acc = initial.evaluate(scope)?.unwrap_or(Bson::Null);
+                    for item in items {
+                        let saved = vec![
+                            (
+                                "this".to_string(),
+                                scope.vars.insert("this".to_string(), item),
+                            ),
+                            (
+                                "value".to_string(),
+                                scope.vars.insert("value".to_string(), acc.clone()),
+                            ),
+                        ];
+                        let v = body.evaluate(scope);
+                        restore(scope, saved);
+                        acc = v?.unwrap_or(Bson::Null);
+                    }
+                    Ok(Some(acc))
+                }
+                Expression::Operator(op, args) => {
+                    // Short-circuit the logical operators.
+                    match op {
+                        Operator::And => {
+                            for a in args {
+                                if !truthy(a.evaluate(scope)?.as_ref()) {
+                                    return Ok(Some(Bson::Boolean(false)));
+                                }
+                            }
+                            return Ok(Some(Bson::Boolean(true)));
+                        }
+                        Operator::Or => {
+                            for a in args {
+                                if truthy(a.evaluate(scope)?.as_ref()) {
+                                    return Ok(Some(Bson::Boolean(true)));
+                                }
+                            }
+                            return Ok(Some(Bson::Boolean(false)));
+                        }
+                        _ => {}
+                    }
+                    let values = args
+                        .iter()
+                        .map(|a| a.evaluate(scope))
+                        .collect::<CmdResult<Vec<_>>>()?;
+                    apply_operator(*op, values)
+                }
             }
-        }
+        })
     }
+}
+
+/// An object or array an expression built, refused when deeper than any result may be
+/// (see `depth::check_value`).
+fn built(value: Bson) -> CmdResult<Option<Bson>> {
+    crate::depth::check_value(&value)?;
+    Ok(Some(value))
 }
 
 fn restore(scope: &mut Scope<'_>, saved: Vec<(String, Option<Bson>)>) {
@@ -1491,5 +1512,28 @@ mod tests {
             eval(Bson::Document(doc! {"$let": {"vars": {"k": 2}, "in": {"$multiply": ["$$k", {"$size": "$xs"}]}}}), &d).unwrap(),
             Some(Bson::Int32(8))
         );
+    }
+
+    #[test]
+    fn field_paths_and_built_values_are_bounded() {
+        // `$a...` is read as `CURRENT.a...`: 199 parts are the most.
+        let field = |parts: usize| Bson::String(format!("${}", vec!["a"; parts].join(".")));
+        assert!(parse(&field(199)).is_ok());
+        assert_eq!(parse(&field(200)).unwrap_err().code, ErrorCode::Overflow);
+        let var = |parts: usize| Bson::String(format!("$${}", vec!["a"; parts].join(".")));
+        assert!(parse(&var(200)).is_ok());
+        assert_eq!(parse(&var(201)).unwrap_err().code, ErrorCode::Overflow);
+        // An object built deeper than a result may be is refused where it is built.
+        let mut deep = doc! {"leaf": 1};
+        for _ in 1..199 {
+            deep = doc! {"x": deep};
+        }
+        let d = doc! {"deep": deep};
+        let wrapped = eval(Bson::Document(doc! {"w": "$deep"}), &d).unwrap();
+        assert_eq!(crate::depth::value_depth(&wrapped.unwrap()), 200);
+        let err = eval(Bson::Document(doc! {"w": {"v": "$deep"}}), &d).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Overflow);
+        let err = eval(Bson::Array(vec![Bson::Array(vec!["$deep".into()])]), &d).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Overflow);
     }
 }

@@ -59,6 +59,7 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn parse(stages: &[Bson]) -> CmdResult<Pipeline> {
+        crate::depth::check_pipeline_length(stages.len())?;
         let mut out = Vec::with_capacity(stages.len());
         for stage in stages {
             let Bson::Document(d) = stage else {
@@ -78,11 +79,20 @@ impl Pipeline {
         Ok(Pipeline { stages: out })
     }
 
-    /// Runs every stage over `docs`.
+    /// Runs every stage over `docs`. What a stage computes may nest deeper than its
+    /// input: its documents are held to the depth mongod can return (a `$project` checks
+    /// its own).
     pub fn run(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
-        self.stages
-            .iter()
-            .try_fold(docs, |docs, stage| run_stage(stage, docs))
+        self.stages.iter().try_fold(docs, |docs, stage| {
+            let out = run_stage(stage, docs)?;
+            if matches!(
+                stage,
+                Stage::AddFields(_) | Stage::Group(_) | Stage::ReplaceRoot(_)
+            ) {
+                out.iter().try_for_each(crate::depth::check_output)?;
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -134,7 +144,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
             let fields = flat
                 .into_iter()
                 .map(|(path, v)| {
-                    path::check_path_length(&path)?;
+                    crate::depth::check_field_path(&path)?;
                     Ok((path, expr::parse(v)?))
                 })
                 .collect::<CmdResult<Vec<_>>>()?;
@@ -392,22 +402,26 @@ fn at_path(
     create: bool,
     leaf: &mut dyn FnMut(&mut Document, &str),
 ) {
-    let Some((first, rest)) = steps.split_first() else {
-        return;
-    };
-    if rest.is_empty() {
-        leaf(doc, first);
-        return;
-    }
-    match doc.get_mut(*first) {
-        Some(child @ (Bson::Document(_) | Bson::Array(_))) => at_value(child, rest, create, leaf),
-        _ if create => {
-            let mut child = Document::new();
-            at_path(&mut child, rest, create, leaf);
-            doc.insert(*first, child);
+    crate::depth::guard(|| {
+        let Some((first, rest)) = steps.split_first() else {
+            return;
+        };
+        if rest.is_empty() {
+            leaf(doc, first);
+            return;
         }
-        _ => {}
-    }
+        match doc.get_mut(*first) {
+            Some(child @ (Bson::Document(_) | Bson::Array(_))) => {
+                at_value(child, rest, create, leaf)
+            }
+            _ if create => {
+                let mut child = Document::new();
+                at_path(&mut child, rest, create, leaf);
+                doc.insert(*first, child);
+            }
+            _ => {}
+        }
+    })
 }
 
 fn at_value(
@@ -416,7 +430,7 @@ fn at_value(
     create: bool,
     leaf: &mut dyn FnMut(&mut Document, &str),
 ) {
-    match value {
+    crate::depth::guard(|| match value {
         Bson::Document(d) => at_path(d, steps, create, leaf),
         Bson::Array(items) => items
             .iter_mut()
@@ -427,7 +441,7 @@ fn at_value(
             *other = Bson::Document(d);
         }
         _ => {}
-    }
+    })
 }
 
 fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {

@@ -27,7 +27,7 @@ use crate::validate::ValidationErrors;
 /// A model's collection.
 pub struct Collection<M: Model> {
     raw: mongodb::Collection<Document>,
-    /// The collections whose declared indexes this `Db` has created; `None` when the
+    /// The models whose declared indexes this `Db` has created; `None` when the
     /// `Db` leaves indexes to `sync_indexes` alone.
     auto_index: Option<EnsuredIndexes>,
     _model: PhantomData<fn() -> M>,
@@ -99,8 +99,7 @@ impl<M: Model> Collection<M> {
         let Some(ensured) = &self.auto_index else {
             return Ok(());
         };
-        let namespace = self.raw.namespace().to_string();
-        if ensured.contains(&namespace) {
+        if ensured.contains::<M>() {
             return Ok(());
         }
         let declared = M::indexes();
@@ -109,7 +108,7 @@ impl<M: Model> Collection<M> {
                 .create_indexes(declared.iter().map(IndexSpec::to_model))
                 .await?;
         }
-        ensured.insert(namespace);
+        ensured.insert::<M>();
         Ok(())
     }
 
@@ -437,7 +436,7 @@ impl<M: Model> Collection<M> {
             }
         }
         if let Some(ensured) = &self.auto_index {
-            ensured.insert(self.raw.namespace().to_string());
+            ensured.insert::<M>();
         }
         Ok(report)
     }

@@ -17,7 +17,7 @@ pub const DEFAULT_DATABASE: &str = "odm";
 pub struct Db {
     client: mongodb::Client,
     database: mongodb::Database,
-    /// Which collections' declared indexes this handle (and its clones) created before
+    /// Which models' declared indexes this handle (and its clones) created before
     /// their first write; `None` once `auto_index(false)` turned that off.
     auto_index: Option<EnsuredIndexes>,
     /// The embedded server this handle started, stopped when the last clone is dropped.
@@ -98,7 +98,7 @@ impl Db {
         Db {
             client: self.client.clone(),
             database: self.client.database(name),
-            auto_index: self.auto_index.clone(),
+            auto_index: self.auto_index.as_ref().map(|_| EnsuredIndexes::default()),
             server: self.server.clone(),
         }
     }

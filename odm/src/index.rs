@@ -82,26 +82,28 @@ pub fn default_name(keys: &Document) -> String {
         .join("_")
 }
 
-/// The collections (`db.collection`) whose declared indexes one `Db` and its clones have
-/// created: each model's first write creates them once per process.
+/// The models whose declared indexes one database handle (a `Db` and its clones) has
+/// created: each model's first write creates them once per process. Keyed by the model
+/// type, so the check on every write allocates nothing; `Db::database` starts a set of
+/// its own, since another database holds other collections.
 #[derive(Clone, Default)]
 pub(crate) struct EnsuredIndexes(
-    std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    std::sync::Arc<std::sync::Mutex<std::collections::HashSet<std::any::TypeId>>>,
 );
 
 impl EnsuredIndexes {
-    pub(crate) fn contains(&self, namespace: &str) -> bool {
+    pub(crate) fn contains<M: 'static>(&self) -> bool {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(namespace)
+            .contains(&std::any::TypeId::of::<M>())
     }
 
-    pub(crate) fn insert(&self, namespace: String) {
+    pub(crate) fn insert<M: 'static>(&self) {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(namespace);
+            .insert(std::any::TypeId::of::<M>());
     }
 }
 

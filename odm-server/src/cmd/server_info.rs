@@ -48,7 +48,7 @@ pub fn build_info(_ctx: &Ctx<'_>) -> CmdResult<Document> {
 fn parameters(ctx: &Ctx<'_>) -> Document {
     doc! {
         "featureCompatibilityVersion": {"version": "7.0"},
-        "maxBSONDepth": crate::wire::bson_check::MAX_MESSAGE_DEPTH as i32,
+        "maxBSONDepth": crate::depth::MAX_BSON_DEPTH as i32,
         "cursorTimeoutMillis": ctx.state.config.cursor_timeout.as_millis() as i64,
         "journalCommitInterval": ctx.state.config.journal_commit_interval.as_millis() as i32,
         "internalQueryMaxBlockingSortMemoryUsageBytes": ctx.state.config.sort_memory_limit as i64,

@@ -5,16 +5,10 @@
 //! the bytes with an explicit stack: it verifies every length, terminator and element
 //! type, and refuses nesting deeper than a limit, so the decoder only ever sees input
 //! that is well formed and shallow. The limit and the refusal are mongod's
-//! (`bson_validate.cpp`): a document may nest [`MAX_MESSAGE_DEPTH`] levels below its top,
+//! (`bson_validate.cpp`): a document may nest [`MAX_BSON_DEPTH`](crate::depth::MAX_BSON_DEPTH) levels below its top,
 //! and one nested deeper is `Overflow` (15), naming the path where it went too deep.
 
 use std::fmt;
-
-use crate::depth::MAX_BSON_DEPTH;
-
-/// Levels a document of a message may nest below its top level (mongod's `maxBSONDepth`).
-/// Stored documents are held to [`crate::depth::MAX_STORAGE_DEPTH`] when written.
-pub const MAX_MESSAGE_DEPTH: usize = MAX_BSON_DEPTH;
 
 /// Why a byte string is not acceptable BSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +322,7 @@ fn print_id(element: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::depth::MAX_BSON_DEPTH;
     use bson::{Bson, doc};
 
     /// `levels` documents, each but the last holding the next under `x`.
@@ -404,10 +399,10 @@ mod tests {
         deep.extend_from_slice(&5i32.to_le_bytes());
         deep.push(0);
         deep.extend(std::iter::repeat_n(0u8, levels));
-        let Err(BsonError::TooDeep(refusal)) = check_document(&deep, MAX_MESSAGE_DEPTH) else {
+        let Err(BsonError::TooDeep(refusal)) = check_document(&deep, MAX_BSON_DEPTH) else {
             panic!("expected a depth refusal");
         };
-        assert_eq!(refusal.path.len(), MAX_MESSAGE_DEPTH + 1);
+        assert_eq!(refusal.path.len(), MAX_BSON_DEPTH + 1);
     }
 
     #[test]

@@ -17,8 +17,9 @@
 
 use bson::{Bson, Document};
 
-use super::bson_check::{BsonError, MAX_MESSAGE_DEPTH, check_document};
+use super::bson_check::{BsonError, check_document};
 use super::{HEADER_LEN, Header, OP_MSG, WireError, frame};
+use crate::depth::MAX_BSON_DEPTH;
 
 pub const CHECKSUM_PRESENT: u32 = 1;
 pub const MORE_TO_COME: u32 = 1 << 1;
@@ -49,7 +50,7 @@ fn malformed(why: impl Into<String>) -> WireError {
 
 /// A document from the network: checked, then decoded.
 fn read_document(bytes: &[u8]) -> Result<(Document, usize), WireError> {
-    let len = check_document(bytes, MAX_MESSAGE_DEPTH).map_err(|e| match e {
+    let len = check_document(bytes, MAX_BSON_DEPTH).map_err(|e| match e {
         BsonError::TooDeep(deep) => WireError::TooDeep(deep.message()),
         BsonError::Malformed(why) => malformed(why),
     })?;

@@ -14,8 +14,9 @@
 
 use bson::{Bson, Document};
 
-use super::bson_check::{BsonError, MAX_MESSAGE_DEPTH, check_document};
+use super::bson_check::{BsonError, check_document};
 use super::{OP_REPLY, WireError, frame};
+use crate::depth::MAX_BSON_DEPTH;
 
 /// OP_REPLY flag: the query failed and the document is `{$err, code}`.
 pub const QUERY_FAILURE: i32 = 1 << 1;
@@ -73,7 +74,7 @@ pub fn parse(body: &[u8]) -> Result<OpQuery, WireError> {
     let query_bytes = body
         .get(query_at..)
         .ok_or_else(|| malformed("OP_QUERY ends before its query"))?;
-    let len = check_document(query_bytes, MAX_MESSAGE_DEPTH).map_err(|e| match e {
+    let len = check_document(query_bytes, MAX_BSON_DEPTH).map_err(|e| match e {
         BsonError::TooDeep(deep) => WireError::TooDeep(deep.message()),
         BsonError::Malformed(why) => malformed(why),
     })?;
@@ -82,7 +83,7 @@ pub fn parse(body: &[u8]) -> Result<OpQuery, WireError> {
     let rest = &query_bytes[len..];
     if !rest.is_empty() {
         let selector_len =
-            check_document(rest, MAX_MESSAGE_DEPTH).map_err(|e| malformed(e.to_string()))?;
+            check_document(rest, MAX_BSON_DEPTH).map_err(|e| malformed(e.to_string()))?;
         if selector_len != rest.len() {
             return Err(malformed("trailing bytes after OP_QUERY documents"));
         }

@@ -50,9 +50,30 @@ pub struct Config {
     /// with `QueryExceededMemoryLimitNoDiskUseAllowed` (292) unless the query allows
     /// disk use (mongod: `internalQueryMaxBlockingSortMemoryUsageBytes`, 100 MiB).
     pub sort_memory_limit: usize,
+    /// The replica set this server is the one member (and primary) of; `None` answers
+    /// as a standalone mongod (no transactions, change streams or retryable writes).
+    pub replica_set: Option<String>,
+    /// The `host:port` the member advertises (`me`, `hosts`, `primary` in `hello`);
+    /// `None`: the bound address. Drivers connect to what the set advertises, so it
+    /// must be reachable by them.
+    pub advertise: Option<String>,
+    /// The oplog's size limit in bytes; the oldest entries are dropped past it.
+    pub oplog_size: u64,
+    /// How long past snapshots stay readable `atClusterTime` (mongod:
+    /// `minSnapshotHistoryWindowInSeconds`, 300); at most 1,000 are kept whatever the
+    /// window.
+    pub snapshot_history: Duration,
+    /// How long a transaction may run before the server aborts it (mongod:
+    /// `transactionLifetimeLimitSeconds`, 60; changeable with `setParameter`).
+    pub transaction_lifetime: Duration,
+    /// Test-only commands, such as `configureFailPoint` (mongod: `enableTestCommands`).
+    pub enable_test_commands: bool,
     /// The command line the server was started with, for `getCmdLineOpts`.
     pub argv: Vec<String>,
 }
+
+/// The replica set name servers use unless told otherwise.
+pub const DEFAULT_REPLICA_SET: &str = "rs0";
 
 impl Config {
     /// An in-memory server on `127.0.0.1` with a free port: what tests want.
@@ -65,6 +86,12 @@ impl Config {
             journal_commit_interval: Duration::from_millis(100),
             ttl_monitor_interval: Duration::from_secs(60),
             sort_memory_limit: crate::exec::BLOCKING_SORT_LIMIT,
+            replica_set: Some(DEFAULT_REPLICA_SET.to_owned()),
+            advertise: None,
+            oplog_size: 192 * 1024 * 1024,
+            snapshot_history: Duration::from_secs(300),
+            transaction_lifetime: Duration::from_secs(60),
+            enable_test_commands: false,
             argv: Vec::new(),
         }
     }
@@ -95,6 +122,32 @@ impl Config {
     /// See [`Journal`]: `Journal::Periodic` trades the last interval's writes for speed.
     pub fn journal(mut self, journal: Journal) -> Config {
         self.journal = journal;
+        self
+    }
+
+    /// The replica set to be the primary of (`None`: a standalone server).
+    pub fn replica_set(mut self, name: Option<String>) -> Config {
+        self.replica_set = name;
+        self
+    }
+
+    pub fn advertise(mut self, host_port: impl Into<String>) -> Config {
+        self.advertise = Some(host_port.into());
+        self
+    }
+
+    pub fn oplog_size(mut self, bytes: u64) -> Config {
+        self.oplog_size = bytes;
+        self
+    }
+
+    pub fn enable_test_commands(mut self, on: bool) -> Config {
+        self.enable_test_commands = on;
+        self
+    }
+
+    pub fn transaction_lifetime(mut self, limit: Duration) -> Config {
+        self.transaction_lifetime = limit;
         self
     }
 

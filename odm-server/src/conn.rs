@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::cmd;
 use crate::error::{CommandError, ErrorCode};
-use crate::server::{Counters, ServerState};
+use crate::state::{Counters, ServerState};
 use crate::wire::{self, Header, Request, WireError, op_msg, op_query};
 
 /// Who is on the other end of a connection.
@@ -27,6 +27,16 @@ use crate::wire::{self, Header, Request, WireError, op_msg, op_query};
 pub struct ConnInfo {
     pub id: u64,
     pub peer: SocketAddr,
+    /// The application name the client gave in its handshake (`client.application.name`),
+    /// which fail points may target.
+    pub app_name: Option<String>,
+}
+
+/// What to do after a request.
+enum Answer {
+    Reply(Vec<u8>),
+    /// Nothing to send (`moreToCome`).
+    Silent,
 }
 
 /// Commands a legacy OP_QUERY may carry: the handshake and authentication only.
@@ -43,7 +53,11 @@ pub async fn serve(
 ) {
     Counters::add(&state.counters.connections_current, 1);
     Counters::add(&state.counters.connections_total, 1);
-    let conn = ConnInfo { id, peer };
+    let mut conn = ConnInfo {
+        id,
+        peer,
+        app_name: None,
+    };
     tracing::debug!(conn = id, %peer, "connection accepted");
     let (reader, mut writer) = socket.into_split();
     let mut reader = BufReader::new(reader);
@@ -69,7 +83,15 @@ pub async fn serve(
             }
         };
         let reply = match wire::parse_request(&header, &body) {
-            Ok(request) => respond(&state, &conn, &header, request).await,
+            Ok(request) => match respond(&state, &mut conn, &header, request, &stopped).await {
+                Some(Answer::Reply(bytes)) => Some(bytes),
+                Some(Answer::Silent) => None,
+                // A fail point's `closeConnection`: no reply, and the connection ends.
+                None => {
+                    tracing::debug!(conn = id, "closed by a fail point");
+                    break;
+                }
+            },
             Err(WireError::TooDeep(message)) => {
                 // mongod answers this parse error and keeps the connection (Overflow is
                 // not one of its connection-fatal parse errors).
@@ -113,20 +135,21 @@ fn log_closed(state: &ServerState, conn: &ConnInfo, why: &str) {
     state.log.record(line);
 }
 
-/// Runs a parsed request; `None` when the client asked for no reply.
+/// Runs a parsed request; `None`: close the connection without a reply.
 async fn respond(
     state: &Arc<ServerState>,
-    conn: &ConnInfo,
+    conn: &mut ConnInfo,
     header: &Header,
     request: Request,
-) -> Option<Vec<u8>> {
+    stopped: &watch::Receiver<bool>,
+) -> Option<Answer> {
     match request {
         Request::Msg(msg) => {
             let more_to_come = msg.more_to_come();
             let reply = match msg.body.get_str("$db") {
                 Ok(db) => {
                     let db = db.to_owned();
-                    run(state, conn, db, msg.body).await
+                    run(state, conn, db, msg.body, stopped).await?
                 }
                 Err(_) => CommandError::new(
                     ErrorCode::Location(40571),
@@ -134,7 +157,11 @@ async fn respond(
                 )
                 .to_reply(),
             };
-            (!more_to_come).then(|| op_msg::encode_reply(header.request_id, &reply))
+            Some(if more_to_come {
+                Answer::Silent
+            } else {
+                Answer::Reply(op_msg::encode_reply(header.request_id, &reply))
+            })
         }
         Request::Query(query) => {
             let Some(db) = query.command_db().map(str::to_owned) else {
@@ -142,16 +169,16 @@ async fn respond(
                     "$err": "OP_QUERY is no longer supported for queries; use the find command over OP_MSG",
                     "code": ErrorCode::UnsupportedOpQueryCommand.code(),
                 };
-                return Some(op_query::encode_reply(
+                return Some(Answer::Reply(op_query::encode_reply(
                     header.request_id,
                     op_query::QUERY_FAILURE,
                     &failure,
-                ));
+                )));
             };
             let command = query.command();
             let name = command.keys().next().cloned().unwrap_or_default();
             let reply = if OP_QUERY_COMMANDS.contains(&name.as_str()) {
-                run(state, conn, db, command).await
+                run(state, conn, db, command, stopped).await?
             } else {
                 CommandError::new(
                     ErrorCode::UnsupportedOpQueryCommand,
@@ -159,22 +186,134 @@ async fn respond(
                 )
                 .to_reply()
             };
-            Some(op_query::encode_reply(header.request_id, 0, &reply))
+            Some(Answer::Reply(op_query::encode_reply(
+                header.request_id,
+                0,
+                &reply,
+            )))
         }
     }
 }
 
-/// Runs a command on the blocking pool.
-async fn run(state: &Arc<ServerState>, conn: &ConnInfo, db: String, body: Document) -> Document {
-    let state = state.clone();
+/// The handshake commands, which also name the client application.
+fn is_handshake(name: &str) -> bool {
+    matches!(name, "hello" | "isMaster" | "ismaster")
+}
+
+/// Waits as an awaitable `hello` asks (`topologyVersion` + `maxAwaitTimeMS`): the
+/// topology of a one-member set never changes, so a client that knows the current one
+/// waits the whole time, unless the server stops first. Returns an error reply for a
+/// malformed request.
+async fn await_topology_change(
+    state: &ServerState,
+    body: &Document,
+    stopped: &watch::Receiver<bool>,
+) -> Option<Document> {
+    let version = body.get_document("topologyVersion").ok();
+    let max_await = body
+        .get("maxAwaitTimeMS")
+        .and_then(crate::engine::arith::to_i64_exact);
+    let (version, max_await) = match (version, max_await) {
+        (None, None) => return None,
+        (Some(_), None) => {
+            return Some(
+                CommandError::new(
+                    ErrorCode::Location(31368),
+                    "A request with a 'topologyVersion' must include 'maxAwaitTimeMS'",
+                )
+                .to_reply(),
+            );
+        }
+        (None, Some(_)) => {
+            return Some(
+                CommandError::new(
+                    ErrorCode::Location(31368),
+                    "A request with 'maxAwaitTimeMS' must include a 'topologyVersion'",
+                )
+                .to_reply(),
+            );
+        }
+        (Some(v), Some(ms)) => (v, ms),
+    };
+    let ours = state.repl.topology.topology_version();
+    if version.get("processId") != ours.get("processId") {
+        return None; // another process's view: answer at once
+    }
+    let counter = version
+        .get("counter")
+        .and_then(crate::engine::arith::to_i64_exact);
+    if counter.is_some_and(|c| c > 0) {
+        return Some(
+            CommandError::new(
+                ErrorCode::Location(31382),
+                format!(
+                    "Received a topology version with counter: {} which is greater than the server topology version counter: 0",
+                    counter.unwrap_or(0)
+                ),
+            )
+            .to_reply(),
+        );
+    }
+    let mut stopped = stopped.clone();
+    let wait = tokio::time::sleep(std::time::Duration::from_millis(max_await.max(0) as u64));
+    tokio::select! {
+        _ = wait => {}
+        _ = stopped.changed() => {}
+    }
+    None
+}
+
+/// Runs a command on the blocking pool, after what an enabled fail point does to it.
+/// `None`: close the connection without a reply.
+async fn run(
+    state: &Arc<ServerState>,
+    conn: &mut ConnInfo,
+    db: String,
+    body: Document,
+    stopped: &watch::Receiver<bool>,
+) -> Option<Document> {
+    let name = body.keys().next().cloned().unwrap_or_default();
+    if is_handshake(&name)
+        && let Ok(app) = body
+            .get_document("client")
+            .and_then(|c| c.get_document("application"))
+            .and_then(|a| a.get_str("name"))
+    {
+        conn.app_name = Some(app.to_owned());
+    }
+    let retryable_write = body.contains_key("txnNumber") && !body.contains_key("autocommit");
+    let fault = state
+        .fail_points
+        .enter(&name, conn.app_name.as_deref(), retryable_write);
+    if let Some(fault) = &fault {
+        if let Some(block) = fault.block {
+            tokio::time::sleep(block).await;
+        }
+        if fault.close_connection {
+            return None;
+        }
+        if let Some(e) = &fault.error {
+            return Some(crate::cmd::stamp_cluster_time(state, e.to_reply()));
+        }
+    }
+    if is_handshake(&name)
+        && let Some(error) = await_topology_change(state, &body, stopped).await
+    {
+        return Some(error);
+    }
+    let shared = state.clone();
     let conn = conn.clone();
     // The blocking thread is the embedding application's (2 MiB by default): the guard
     // makes sure a command starts with the stack `depth` budgets for.
-    let command = move || crate::depth::guard_command(|| cmd::execute(&state, &conn, &db, &body));
-    match tokio::task::spawn_blocking(command).await {
+    let command = move || crate::depth::guard_command(|| cmd::execute(&shared, &conn, &db, &body));
+    let mut reply = match tokio::task::spawn_blocking(command).await {
         Ok(reply) => reply,
         Err(e) => {
             CommandError::internal(format!("the command failed unexpectedly: {e}")).to_reply()
         }
+    };
+    if let Some(wce) = fault.and_then(|f| f.write_concern_error) {
+        reply.insert("writeConcernError", wce);
     }
+    Some(reply)
 }

@@ -36,6 +36,9 @@ pub struct Cursor {
     pub batch_size: Option<usize>,
     /// The logical session that opened it (killed with the session).
     pub lsid: Option<Bson>,
+    /// The snapshot a `readConcern: snapshot` read keeps reading in its `getMore`s
+    /// (`None`: each batch reads the latest data, or the cursor's transaction).
+    pub snapshot: Option<std::sync::Arc<crate::replset::Published>>,
     pub last_used: Instant,
 }
 
@@ -183,6 +186,23 @@ pub fn reply(id: i64, ns: &str, batch: Vec<bson::Document>, first: bool) -> bson
     bson::doc! {"cursor": {field: batch, "id": id, "ns": ns}}
 }
 
+/// A first batch's reply; a snapshot read reports the time it reads at
+/// (`cursor.atClusterTime`), which the driver sends back on the session's next reads.
+pub fn first_reply(
+    id: i64,
+    ns: &str,
+    batch: Vec<bson::Document>,
+    at: Option<bson::Timestamp>,
+) -> bson::Document {
+    let mut reply = reply(id, ns, batch, true);
+    if let Some(ts) = at
+        && let Ok(c) = reply.get_document_mut("cursor")
+    {
+        c.insert("atClusterTime", ts);
+    }
+    reply
+}
+
 /// `CursorNotFound` for an id.
 pub fn not_found(id: i64) -> CommandError {
     CommandError::new(
@@ -204,6 +224,7 @@ mod tests {
             source: Source::Computed,
             state: CursorState::Buffered(VecDeque::new()),
             batch_size: None,
+            snapshot: None,
             lsid,
             last_used: Instant::now(),
         });

@@ -9,139 +9,97 @@ use std::fmt;
 
 use bson::{Document, doc};
 
-/// A MongoDB error code together with its canonical name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    InternalError,
-    BadValue,
-    NoSuchKey,
-    FailedToParse,
-    TypeMismatch,
-    Unauthorized,
-    AuthenticationFailed,
-    IllegalOperation,
-    IndexNotFound,
-    NamespaceNotFound,
-    ImmutableField,
-    ConflictingUpdateOperators,
-    CursorNotFound,
-    CommandNotFound,
-    InvalidOptions,
-    InvalidNamespace,
-    IndexOptionsConflict,
-    IndexKeySpecsConflict,
-    NamespaceExists,
-    CannotCreateIndex,
-    InvalidIdField,
-    CannotIndexParallelArrays,
-    DocumentValidationFailure,
-    NoSuchTransaction,
-    OperationNotSupportedInTransaction,
-    QueryExceededMemoryLimitNoDiskUseAllowed,
-    UnsupportedOpQueryCommand,
-    Location(i32),
-    DuplicateKey,
-    BsonObjectTooLarge,
-    InvalidLength,
-    PathNotViable,
-    NotSingleValueField,
-    Overflow,
-    CursorInUse,
-    IndexOptionsNotSupported,
-    InvalidIndexSpecificationOption,
+/// Declares the codes this server sends, once: variant, number, `codeName`.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $name:literal;)*) => {
+        /// A MongoDB error code together with its canonical name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($variant,)*
+            /// A code without a name of its own here: shown as `Location<code>`.
+            Location(i32),
+        }
+
+        impl ErrorCode {
+            /// The numeric code sent as `code`.
+            pub fn code(self) -> i32 {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                    ErrorCode::Location(n) => n,
+                }
+            }
+
+            /// The `codeName` sent with it.
+            pub fn name(self) -> String {
+                match self {
+                    $(ErrorCode::$variant => $name.to_owned(),)*
+                    ErrorCode::Location(n) => format!("Location{n}"),
+                }
+            }
+
+            /// The code with this number (a `Location` code when it has no name here).
+            pub fn from_code(code: i32) -> ErrorCode {
+                match code {
+                    $($code => ErrorCode::$variant,)*
+                    n => ErrorCode::Location(n),
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The numeric code sent as `code`.
-    pub fn code(self) -> i32 {
-        match self {
-            ErrorCode::InternalError => 1,
-            ErrorCode::BadValue => 2,
-            ErrorCode::NoSuchKey => 4,
-            ErrorCode::FailedToParse => 9,
-            ErrorCode::Unauthorized => 13,
-            ErrorCode::TypeMismatch => 14,
-            ErrorCode::Overflow => 15,
-            ErrorCode::InvalidLength => 16,
-            ErrorCode::AuthenticationFailed => 18,
-            ErrorCode::IllegalOperation => 20,
-            ErrorCode::IndexNotFound => 27,
-            ErrorCode::NamespaceNotFound => 26,
-            ErrorCode::PathNotViable => 28,
-            ErrorCode::ConflictingUpdateOperators => 40,
-            ErrorCode::CursorNotFound => 43,
-            ErrorCode::NamespaceExists => 48,
-            ErrorCode::CommandNotFound => 59,
-            ErrorCode::ImmutableField => 66,
-            ErrorCode::CannotCreateIndex => 67,
-            ErrorCode::InvalidOptions => 72,
-            ErrorCode::InvalidNamespace => 73,
-            ErrorCode::IndexOptionsConflict => 85,
-            ErrorCode::IndexKeySpecsConflict => 86,
-            ErrorCode::NotSingleValueField => 102,
-            ErrorCode::IndexOptionsNotSupported => 115,
-            ErrorCode::DocumentValidationFailure => 121,
-            ErrorCode::CannotIndexParallelArrays => 171,
-            ErrorCode::InvalidIndexSpecificationOption => 197,
-            ErrorCode::InvalidIdField => 53,
-            ErrorCode::NoSuchTransaction => 251,
-            ErrorCode::OperationNotSupportedInTransaction => 263,
-            ErrorCode::CursorInUse => 282,
-            ErrorCode::QueryExceededMemoryLimitNoDiskUseAllowed => 292,
-            ErrorCode::UnsupportedOpQueryCommand => 352,
-            ErrorCode::DuplicateKey => 11000,
-            ErrorCode::BsonObjectTooLarge => 10334,
-            ErrorCode::Location(n) => n,
-        }
-    }
-
-    /// The canonical `codeName`; location codes (numbered assertions) have none, and the
-    /// server sends `Location<n>` for them, as mongod does.
-    pub fn name(self) -> String {
-        let name = match self {
-            ErrorCode::InternalError => "InternalError",
-            ErrorCode::BadValue => "BadValue",
-            ErrorCode::NoSuchKey => "NoSuchKey",
-            ErrorCode::FailedToParse => "FailedToParse",
-            ErrorCode::Unauthorized => "Unauthorized",
-            ErrorCode::TypeMismatch => "TypeMismatch",
-            ErrorCode::Overflow => "Overflow",
-            ErrorCode::InvalidLength => "InvalidLength",
-            ErrorCode::AuthenticationFailed => "AuthenticationFailed",
-            ErrorCode::IllegalOperation => "IllegalOperation",
-            ErrorCode::IndexNotFound => "IndexNotFound",
-            ErrorCode::NamespaceNotFound => "NamespaceNotFound",
-            ErrorCode::PathNotViable => "PathNotViable",
-            ErrorCode::ConflictingUpdateOperators => "ConflictingUpdateOperators",
-            ErrorCode::CursorNotFound => "CursorNotFound",
-            ErrorCode::NamespaceExists => "NamespaceExists",
-            ErrorCode::CommandNotFound => "CommandNotFound",
-            ErrorCode::ImmutableField => "ImmutableField",
-            ErrorCode::CannotCreateIndex => "CannotCreateIndex",
-            ErrorCode::InvalidOptions => "InvalidOptions",
-            ErrorCode::InvalidNamespace => "InvalidNamespace",
-            ErrorCode::IndexOptionsConflict => "IndexOptionsConflict",
-            ErrorCode::IndexKeySpecsConflict => "IndexKeySpecsConflict",
-            ErrorCode::NotSingleValueField => "NotSingleValueField",
-            ErrorCode::IndexOptionsNotSupported => "IndexOptionsNotSupported",
-            ErrorCode::DocumentValidationFailure => "DocumentValidationFailure",
-            ErrorCode::CannotIndexParallelArrays => "CannotIndexParallelArrays",
-            ErrorCode::InvalidIndexSpecificationOption => "InvalidIndexSpecificationOption",
-            ErrorCode::InvalidIdField => "InvalidIdField",
-            ErrorCode::NoSuchTransaction => "NoSuchTransaction",
-            ErrorCode::OperationNotSupportedInTransaction => "OperationNotSupportedInTransaction",
-            ErrorCode::CursorInUse => "CursorInUse",
-            ErrorCode::QueryExceededMemoryLimitNoDiskUseAllowed => {
-                "QueryExceededMemoryLimitNoDiskUseAllowed"
-            }
-            ErrorCode::UnsupportedOpQueryCommand => "UnsupportedOpQueryCommand",
-            ErrorCode::DuplicateKey => "DuplicateKey",
-            ErrorCode::BsonObjectTooLarge => "BSONObjectTooLarge",
-            ErrorCode::Location(n) => return format!("Location{n}"),
-        };
-        name.to_owned()
-    }
+error_codes! {
+    InternalError = 1, "InternalError";
+    BadValue = 2, "BadValue";
+    NoSuchKey = 4, "NoSuchKey";
+    HostUnreachable = 6, "HostUnreachable";
+    FailedToParse = 9, "FailedToParse";
+    Unauthorized = 13, "Unauthorized";
+    TypeMismatch = 14, "TypeMismatch";
+    Overflow = 15, "Overflow";
+    InvalidLength = 16, "InvalidLength";
+    AuthenticationFailed = 18, "AuthenticationFailed";
+    IllegalOperation = 20, "IllegalOperation";
+    AlreadyInitialized = 23, "AlreadyInitialized";
+    NamespaceNotFound = 26, "NamespaceNotFound";
+    IndexNotFound = 27, "IndexNotFound";
+    PathNotViable = 28, "PathNotViable";
+    ConflictingUpdateOperators = 40, "ConflictingUpdateOperators";
+    CursorNotFound = 43, "CursorNotFound";
+    NoMatchingDocument = 47, "NoMatchingDocument";
+    NamespaceExists = 48, "NamespaceExists";
+    MaxTimeMSExpired = 50, "MaxTimeMSExpired";
+    InvalidIdField = 53, "InvalidIdField";
+    CommandNotFound = 59, "CommandNotFound";
+    ImmutableField = 66, "ImmutableField";
+    CannotCreateIndex = 67, "CannotCreateIndex";
+    InvalidOptions = 72, "InvalidOptions";
+    InvalidNamespace = 73, "InvalidNamespace";
+    IndexOptionsConflict = 85, "IndexOptionsConflict";
+    IndexKeySpecsConflict = 86, "IndexKeySpecsConflict";
+    NotSingleValueField = 102, "NotSingleValueField";
+    WriteConflict = 112, "WriteConflict";
+    IndexOptionsNotSupported = 115, "IndexOptionsNotSupported";
+    ConflictingOperationInProgress = 117, "ConflictingOperationInProgress";
+    DocumentValidationFailure = 121, "DocumentValidationFailure";
+    CannotIndexParallelArrays = 171, "CannotIndexParallelArrays";
+    InvalidIndexSpecificationOption = 197, "InvalidIndexSpecificationOption";
+    TransactionTooOld = 225, "TransactionTooOld";
+    SnapshotTooOld = 239, "SnapshotTooOld";
+    NoSuchTransaction = 251, "NoSuchTransaction";
+    TransactionCommitted = 256, "TransactionCommitted";
+    InvalidResumeToken = 260, "InvalidResumeToken";
+    OperationNotSupportedInTransaction = 263, "OperationNotSupportedInTransaction";
+    ChangeStreamFatalError = 280, "ChangeStreamFatalError";
+    CursorInUse = 282, "CursorInUse";
+    ChangeStreamHistoryLost = 286, "ChangeStreamHistoryLost";
+    QueryExceededMemoryLimitNoDiskUseAllowed = 292, "QueryExceededMemoryLimitNoDiskUseAllowed";
+    UnsupportedOpQueryCommand = 352, "UnsupportedOpQueryCommand";
+    NotWritablePrimary = 10107, "NotWritablePrimary";
+    BsonObjectTooLarge = 10334, "BSONObjectTooLarge";
+    DuplicateKey = 11000, "DuplicateKey";
+    InterruptedAtShutdown = 11600, "InterruptedAtShutdown";
 }
 
 /// An error reply: `{ok: 0, errmsg, code, codeName}` plus optional extra fields (such as
@@ -151,7 +109,10 @@ pub struct CommandError {
     pub code: ErrorCode,
     pub message: String,
     /// Fields merged into the error reply or the `writeErrors` entry.
-    pub info: Option<Document>,
+    pub info: Option<Box<Document>>,
+    /// `errorLabels` of the reply (`TransientTransactionError`, ...): drivers decide
+    /// from them whether to retry.
+    pub labels: Vec<String>,
 }
 
 impl CommandError {
@@ -160,11 +121,24 @@ impl CommandError {
             code,
             message: message.into(),
             info: None,
+            labels: Vec::new(),
         }
     }
 
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        let label = label.into();
+        if !self.labels.contains(&label) {
+            self.labels.push(label);
+        }
+        self
+    }
+
+    pub fn has_label(&self, label: &str) -> bool {
+        self.labels.iter().any(|l| l == label)
+    }
+
     pub fn with_info(mut self, info: Document) -> Self {
-        self.info = Some(info);
+        self.info = Some(Box::new(info));
         self
     }
 
@@ -193,9 +167,12 @@ impl CommandError {
             "codeName": self.code.name(),
         };
         if let Some(info) = &self.info {
-            for (k, v) in info {
+            for (k, v) in info.iter() {
                 reply.insert(k.clone(), v.clone());
             }
+        }
+        if !self.labels.is_empty() {
+            reply.insert("errorLabels", self.labels.clone());
         }
         reply
     }
@@ -208,7 +185,7 @@ impl CommandError {
             "errmsg": self.message.clone(),
         };
         if let Some(info) = &self.info {
-            for (k, v) in info {
+            for (k, v) in info.iter() {
                 entry.insert(k.clone(), v.clone());
             }
         }

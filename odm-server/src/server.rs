@@ -1,133 +1,32 @@
-//! Starting and stopping the server: the listener, the shared state every connection
-//! works on, and the background tasks (journal flush, cursor and session expiry).
+//! Starting and stopping the server: the listener, the background tasks (journal flush,
+//! cursor, session and transaction expiry, TTL), and shutdown. What the connections
+//! share lives in [`crate::state`].
 //!
 //! [`Server::start`] binds (port 0 picks a free port), spawns the accept loop on the
 //! current tokio runtime and returns a [`ServerHandle`] with the bound address.
 //! [`ServerHandle::shutdown`] stops accepting, closes connections between requests and
 //! makes every acknowledged write durable before it returns.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use std::sync::atomic::AtomicU64;
+
 use crate::config::{Config, StorageConfig};
 use crate::cursor::CursorRegistry;
+use crate::failpoint::FailPoints;
+use crate::replset::ReplState;
+use crate::replset::topology::Topology;
 use crate::session::Sessions;
+use crate::state::{Counters, LogRing, ServerState};
 use crate::storage::Store;
 use crate::storage::disk::RedbStore;
 use crate::storage::memory::MemoryStore;
-
-/// Operation counters, as `serverStatus.opcounters` reports them.
-#[derive(Default)]
-pub struct Counters {
-    pub insert: AtomicU64,
-    pub query: AtomicU64,
-    pub update: AtomicU64,
-    pub delete: AtomicU64,
-    pub getmore: AtomicU64,
-    pub command: AtomicU64,
-    pub connections_current: AtomicU64,
-    pub connections_total: AtomicU64,
-}
-
-impl Counters {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
-
-/// Recent log lines, for `getLog`.
-pub struct LogRing {
-    lines: Mutex<VecDeque<String>>,
-    total: AtomicU64,
-    startup_warnings: Vec<String>,
-}
-
-/// How many lines `getLog: "global"` keeps (mongod keeps 1024).
-const LOG_LINES: usize = 1024;
-
-impl LogRing {
-    fn new(startup_warnings: Vec<String>) -> Self {
-        LogRing {
-            lines: Mutex::new(VecDeque::new()),
-            total: AtomicU64::new(0),
-            startup_warnings,
-        }
-    }
-
-    /// Records a message as a mongod-style JSON log line (the caller also emits it
-    /// through `tracing`).
-    pub fn record(&self, message: String) {
-        let line = json_log_line("I", "-", &message);
-        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
-        if lines.len() == LOG_LINES {
-            lines.pop_front();
-        }
-        lines.push_back(line);
-        self.total.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn recent(&self) -> Vec<String> {
-        self.lines
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
-    }
-
-    pub fn total(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
-    }
-
-    /// The startup warnings, as JSON log lines (mongosh parses and shows them).
-    pub fn startup_warnings(&self) -> Vec<String> {
-        self.startup_warnings
-            .iter()
-            .map(|w| json_log_line("W", "STORAGE", w))
-            .collect()
-    }
-}
-
-/// A log line in mongod's structured JSON form.
-pub fn json_log_line(severity: &str, component: &str, msg: &str) -> String {
-    let mut escaped = String::with_capacity(msg.len());
-    for ch in msg.chars() {
-        match ch {
-            '"' => escaped.push_str("\\\""),
-            '\\' => escaped.push_str("\\\\"),
-            '\n' => escaped.push_str("\\n"),
-            c if (c as u32) < 0x20 => escaped.push_str(&format!("\\u{:04x}", c as u32)),
-            c => escaped.push(c),
-        }
-    }
-    let t = bson::DateTime::now()
-        .try_to_rfc3339_string()
-        .unwrap_or_default();
-    format!(
-        r#"{{"t":{{"$date":"{t}"}},"s":"{severity}","c":"{component}","id":0,"ctx":"odm-server","msg":"{escaped}"}}"#
-    )
-}
-
-/// What every connection shares.
-pub struct ServerState {
-    pub store: Box<dyn Store>,
-    pub cursors: CursorRegistry,
-    pub sessions: Sessions,
-    pub config: Config,
-    pub counters: Counters,
-    pub log: LogRing,
-    pub started: Instant,
-    /// The address actually bound.
-    pub addr: SocketAddr,
-}
 
 /// The entry point: see the module documentation.
 pub struct Server;
@@ -165,7 +64,19 @@ impl Server {
             .map_err(|e| std::io::Error::other(e.0))?;
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
+        let me = config.advertise.clone().unwrap_or_else(|| advertised(addr));
+        let topology = Topology::new(config.replica_set.clone(), me);
+        let repl = ReplState::open(
+            &*store,
+            topology,
+            config.oplog_size,
+            config.snapshot_history,
+        )
+        .map_err(|e| std::io::Error::other(e.0))?;
         let state = Arc::new(ServerState {
+            repl,
+            transaction_lifetime_secs: AtomicU64::new(config.transaction_lifetime.as_secs().max(1)),
+            fail_points: FailPoints::default(),
             store,
             cursors: CursorRegistry::new(config.cursor_timeout),
             sessions: Sessions::default(),
@@ -215,6 +126,16 @@ impl Server {
             stop,
             tasks,
         })
+    }
+}
+
+/// The address the member names itself by when not told: the bound one, or `localhost`
+/// with the bound port when bound to every interface (no client can dial `0.0.0.0`).
+fn advertised(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
     }
 }
 
@@ -314,7 +235,8 @@ fn flush(state: &ServerState) -> Result<(), String> {
     state.store.sync().map_err(|e| e.to_string())
 }
 
-/// Kills idle cursors and forgets idle sessions.
+/// Kills idle cursors, forgets idle sessions (and their retry records), and aborts
+/// transactions past their lifetime.
 fn expire_idle(state: &ServerState) -> Result<(), String> {
     let now = Instant::now();
     let reaped = state.cursors.reap_idle(now);
@@ -326,30 +248,26 @@ fn expire_idle(state: &ServerState) -> Result<(), String> {
         tracing::info!("{line}");
         state.log.record(line);
     }
-    state.sessions.expire(now);
+    let expired = state.sessions.expire(now);
+    state.abort_transactions_of(&expired);
+    let aborted = state.abort_expired_transactions();
+    if aborted > 0 {
+        let line = format!(
+            "aborted {aborted} transaction(s) running longer than transactionLifetimeLimitSeconds"
+        );
+        tracing::info!("{line}");
+        state.log.record(line);
+    }
+    state.repl.forget_retry_records(&*state.store)?;
     Ok(())
 }
 
 /// Deletes documents whose TTL index date has passed.
 fn expire_ttl(state: &ServerState) -> Result<(), String> {
-    let n = crate::ttl::expire(&*state.store, bson::DateTime::now()).map_err(|e| e.to_string())?;
+    let n = crate::ttl::expire(&*state.store, &state.repl, bson::DateTime::now())
+        .map_err(|e| e.to_string())?;
     if n > 0 {
         tracing::debug!("TTL monitor deleted {n} expired document(s)");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_lines_are_json_with_escapes() {
-        let line = json_log_line("W", "STORAGE", "say \"hi\"\nback\\slash\u{1}");
-        assert!(line.starts_with(r#"{"t":{"$date":""#), "{line}");
-        assert!(
-            line.ends_with(r#""msg":"say \"hi\"\nback\\slash\u0001"}"#),
-            "{line}"
-        );
-    }
 }

@@ -1,24 +1,69 @@
-//! Logical sessions: the ids drivers attach to every operation (`lsid`).
+//! Logical sessions: the ids drivers attach to every operation (`lsid`), and what each
+//! session is in the middle of.
 //!
-//! The server records when each session was last used so that `startSession`,
-//! `refreshSessions`, `endSessions` and `killSessions` behave as drivers expect; ending
-//! or killing a session kills the cursors it opened. Sessions idle longer than
-//! `logicalSessionTimeoutMinutes` (30) are forgotten. Transactions are not supported on
-//! this standalone server: commands carrying `txnNumber` are refused as mongod does.
+//! A session is checked out for the length of one command ([`Sessions::checkout`]):
+//! commands of one session run one at a time, as mongod runs them. It holds the highest
+//! transaction number seen (older ones are refused) and its current or last
+//! [`Transaction`]. Ending or killing a session aborts its transaction and kills the
+//! cursors it opened; sessions idle longer than `logicalSessionTimeoutMinutes` (30) are
+//! forgotten.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
 
+use crate::replset::txn::Transaction;
+
 /// `logicalSessionTimeoutMinutes` announced in `hello`.
 pub const SESSION_TIMEOUT_MINUTES: i32 = 30;
+
+/// What one session holds between its commands.
+#[derive(Default)]
+pub struct SessionData {
+    /// The highest `txnNumber` this session has used (transaction or retryable write).
+    pub txn_number: Option<i64>,
+    /// The session's transaction: open, or the last one (so that a retried
+    /// `commitTransaction` gets the same answer).
+    pub txn: Option<Transaction>,
+}
+
+pub struct Session {
+    pub lsid: Bson,
+    data: Mutex<SessionData>,
+    last_used: Mutex<Instant>,
+}
+
+impl Session {
+    /// Checks the session's data out for one command; concurrent commands of the same
+    /// session wait for it.
+    pub fn lock(&self) -> MutexGuard<'_, SessionData> {
+        self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The data, unless a command has it checked out.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, SessionData>> {
+        match self.data.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn touch(&self) {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    fn idle_for(&self, now: Instant) -> Duration {
+        now.duration_since(*self.last_used.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
 
 /// Sessions by their `lsid` document (compared by value).
 #[derive(Default)]
 pub struct Sessions {
-    last_used: Mutex<HashMap<Vec<u8>, (Bson, Instant)>>,
+    map: Mutex<HashMap<Vec<u8>, Arc<Session>>>,
 }
 
 fn key(lsid: &Bson) -> Vec<u8> {
@@ -26,6 +71,10 @@ fn key(lsid: &Bson) -> Vec<u8> {
 }
 
 impl Sessions {
+    fn map(&self) -> MutexGuard<'_, HashMap<Vec<u8>, Arc<Session>>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// A new session id: `{id: UUID}`.
     pub fn start(&self) -> Document {
         let mut bytes = [0u8; 16];
@@ -34,41 +83,65 @@ impl Sessions {
         bytes[6] = (bytes[6] & 0x0F) | 0x40;
         bytes[8] = (bytes[8] & 0x3F) | 0x80;
         let id = doc! {"id": Binary { subtype: BinarySubtype::Uuid, bytes: bytes.to_vec() }};
-        self.touch(&Bson::Document(id.clone()));
+        self.get(&Bson::Document(id.clone()));
         id
+    }
+
+    /// The session `lsid`, created on first use, marked as used now.
+    pub fn get(&self, lsid: &Bson) -> Arc<Session> {
+        let session = self
+            .map()
+            .entry(key(lsid))
+            .or_insert_with(|| {
+                Arc::new(Session {
+                    lsid: lsid.clone(),
+                    data: Mutex::new(SessionData::default()),
+                    last_used: Mutex::new(Instant::now()),
+                })
+            })
+            .clone();
+        session.touch();
+        session
     }
 
     /// Records a use of a session.
     pub fn touch(&self, lsid: &Bson) {
-        let mut map = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert(key(lsid), (lsid.clone(), Instant::now()));
-    }
-
-    /// Forgets sessions.
-    pub fn end(&self, lsids: &[Bson]) {
-        let mut map = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
-        for l in lsids {
-            map.remove(&key(l));
+        if let Some(s) = self.map().get(&key(lsid)) {
+            s.touch();
         }
     }
 
-    /// Forgets every session; returns their ids.
-    pub fn end_all(&self) -> Vec<Bson> {
-        let mut map = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
-        map.drain().map(|(_, (lsid, _))| lsid).collect()
+    /// Forgets sessions; returns them so that their transactions can be aborted.
+    pub fn end(&self, lsids: &[Bson]) -> Vec<Arc<Session>> {
+        let mut map = self.map();
+        lsids.iter().filter_map(|l| map.remove(&key(l))).collect()
     }
 
-    /// Forgets sessions idle longer than the session timeout.
-    pub fn expire(&self, now: Instant) {
+    /// Forgets every session; returns them.
+    pub fn end_all(&self) -> Vec<Arc<Session>> {
+        self.map().drain().map(|(_, s)| s).collect()
+    }
+
+    /// Forgets sessions idle longer than the session timeout; returns them.
+    pub fn expire(&self, now: Instant) -> Vec<Arc<Session>> {
         let timeout = Duration::from_secs(SESSION_TIMEOUT_MINUTES as u64 * 60);
-        let mut map = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, used)| now.duration_since(*used) < timeout);
+        let mut expired = Vec::new();
+        self.map().retain(|_, s| {
+            let keep = s.idle_for(now) < timeout;
+            if !keep {
+                expired.push(s.clone());
+            }
+            keep
+        });
+        expired
+    }
+
+    /// Every session (to look for transactions past their lifetime).
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        self.map().values().cloned().collect()
     }
 
     pub fn active_count(&self) -> usize {
-        self.last_used
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        self.map().len()
     }
 }

@@ -13,14 +13,16 @@ use crate::error::CmdResult;
 use crate::exec::{Query, collect};
 use crate::planner::Hint;
 use crate::storage::catalog::{self, CollectionMeta};
-use crate::storage::{Durability, Store, collection};
+use std::time::{Duration, Instant};
 
-/// One pass over every collection; returns how many documents were deleted.
-pub fn expire(store: &dyn Store, now: DateTime) -> CmdResult<usize> {
-    let collections: Vec<CollectionMeta> = {
-        let txn = store.begin_read()?;
-        catalog::list_all(&*txn)?
-    };
+use crate::replset::ReplState;
+use crate::storage::Store;
+
+/// One pass over every collection; returns how many documents were deleted. The
+/// deletes are ordinary writes: logged in the oplog (change streams see them) and
+/// waiting for transactions that hold the documents.
+pub fn expire(store: &dyn Store, repl: &ReplState, now: DateTime) -> CmdResult<usize> {
+    let collections: Vec<CollectionMeta> = catalog::list_all(&*repl.snapshot().snapshot)?;
     let mut deleted = 0;
     for meta in collections {
         for index in &meta.indexes {
@@ -42,22 +44,30 @@ pub fn expire(store: &dyn Store, now: DateTime) -> CmdResult<usize> {
                     .saturating_sub(seconds.saturating_mul(1000)),
             );
             let filter = Filter::parse(&doc! {field: {"$lt": Bson::DateTime(cutoff)}})?;
-            let mut txn = store.begin_write()?;
-            // The collection may have changed since it was listed: read it again inside.
-            let Some(current) =
-                catalog::get(&*txn, &meta.db, &meta.name)?.filter(|c| c.ident == meta.ident)
-            else {
-                continue;
-            };
             let query = Query {
                 hint: Some(Hint::Name(index.name.clone())),
                 ..Query::matching(filter)
             };
-            let expired = collect(&*txn, &current, &query)?;
-            for d in &expired {
-                collection::delete(&mut *txn, &current, d)?;
-            }
-            txn.commit(Durability::Buffered)?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let (expired, _) = repl.write(
+                store,
+                None,
+                deadline,
+                |w| {
+                    // The collection may have changed since it was listed: read it again.
+                    let Some(current) =
+                        catalog::get(w, &meta.db, &meta.name)?.filter(|c| c.ident == meta.ident)
+                    else {
+                        return Ok(Vec::new());
+                    };
+                    let expired = collect(w, &current, &query)?;
+                    for d in &expired {
+                        w.delete(&current, d)?;
+                    }
+                    Ok(expired)
+                },
+                |_| None,
+            )?;
             deleted += expired.len();
         }
     }
@@ -67,8 +77,10 @@ pub fn expire(store: &dyn Store, now: DateTime) -> CmdResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replset::topology::Topology;
     use crate::storage::catalog::IndexMeta;
     use crate::storage::memory::MemoryStore;
+    use crate::storage::{Durability, collection};
     use bson::Document;
 
     #[test]
@@ -99,7 +111,14 @@ mod tests {
             collection::insert(&mut *w, &mut meta, &d).unwrap();
         }
         w.commit(Durability::Immediate).unwrap();
-        assert_eq!(expire(&store, now).unwrap(), 2);
+        let repl = ReplState::open(
+            &store,
+            Topology::new(Some("rs0".into()), "localhost:1".into()),
+            1 << 20,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert_eq!(expire(&store, &repl, now).unwrap(), 2);
         let r = store.begin_read().unwrap();
         let left: Vec<Document> = collect(
             &*r,

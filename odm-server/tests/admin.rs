@@ -280,15 +280,29 @@ async fn handshake_and_diagnostics() {
     assert_eq!(hello.get_i32("maxWriteBatchSize").unwrap(), 100_000);
     assert_eq!(hello.get_i32("maxWireVersion").unwrap(), 21);
     assert_eq!(hello.get_i32("logicalSessionTimeoutMinutes").unwrap(), 30);
-    assert!(hello.get("topologyVersion").is_none());
+    // The primary of the one-member set rs0, known by the address clients dial.
+    assert!(hello.get_document("topologyVersion").is_ok());
+    assert_eq!(hello.get_str("setName").unwrap(), "rs0");
+    assert_eq!(
+        hello.get_str("me").unwrap(),
+        hello.get_str("primary").unwrap()
+    );
+    assert_eq!(
+        hello.get_array("hosts").unwrap(),
+        &vec![Bson::String(hello.get_str("me").unwrap().to_owned())]
+    );
+    assert!(!hello.get_bool("secondary").unwrap());
+    assert!(hello.get_document("$clusterTime").is_ok());
     let legacy = admin.run_command(doc! {"isMaster": 1}).await.unwrap();
     assert!(legacy.get_bool("ismaster").unwrap());
     let lower = admin.run_command(doc! {"ismaster": 1}).await.unwrap();
     assert!(lower.get_bool("ismaster").unwrap());
 
+    let ping = admin.run_command(doc! {"ping": 1}).await.unwrap();
+    assert_eq!(ping.get_f64("ok").unwrap(), 1.0);
     assert_eq!(
-        admin.run_command(doc! {"ping": 1}).await.unwrap(),
-        doc! {"ok": 1.0}
+        ping.keys().collect::<Vec<_>>(),
+        ["ok", "operationTime", "$clusterTime"]
     );
     let build = admin.run_command(doc! {"buildInfo": 1}).await.unwrap();
     assert_eq!(build.get_str("version").unwrap(), "7.0.0");

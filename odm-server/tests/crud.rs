@@ -3,6 +3,8 @@
 
 mod common;
 
+use odm_server::Config;
+
 use bson::{Bson, Document, doc, oid::ObjectId};
 use common::{TestServer, code, expect_code};
 use futures::TryStreamExt;
@@ -477,12 +479,16 @@ async fn bad_input_gets_mongodb_codes() {
         "{msg}"
     );
     assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 1);
-    // Transactions are refused the way a standalone mongod refuses them.
+    // The client waits for every session to be dropped before it shuts down.
+    s.stop().await;
+
+    // A standalone server refuses transactions the way a standalone mongod does.
+    let s = TestServer::with_config(Config::in_memory().replica_set(None)).await;
+    let coll = s.db("app").collection::<Document>("users");
     let mut session = s.client.start_session().await.unwrap();
     session.start_transaction().await.unwrap();
     let err = coll.insert_one(doc! {"_id": 9}).session(&mut session).await;
     expect_code(err, 20);
-    // The client waits for every session to be dropped before it shuts down.
     drop(session);
     s.stop().await;
 }

@@ -50,10 +50,11 @@ impl Db {
         Self::start(odm_server::Config::with_dbpath(path.as_ref())).await
     }
 
-    /// Starts the embedded server in memory (nothing on disk): for tests.
+    /// Starts the embedded server in memory (nothing on disk): for tests. Its fail points
+    /// (`configureFailPoint`) are on, so that tests can make the server fail on purpose.
     #[cfg(feature = "embedded")]
     pub async fn memory() -> Result<Db> {
-        Self::start(odm_server::Config::in_memory()).await
+        Self::start(odm_server::Config::in_memory().enable_test_commands(true)).await
     }
 
     /// Starts the embedded server with a configuration of your own (where the data

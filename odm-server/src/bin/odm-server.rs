@@ -43,6 +43,23 @@ struct Args {
     /// last interval's writes).
     #[arg(long, value_enum, default_value_t = JournalArg::OnAck)]
     journal: JournalArg,
+    /// The replica set this server is the one member and primary of.
+    #[arg(long = "replSet", value_name = "NAME", default_value = odm_server::config::DEFAULT_REPLICA_SET)]
+    repl_set: String,
+    /// Answer as a standalone mongod instead: no transactions, change streams or
+    /// retryable writes.
+    #[arg(long, conflicts_with = "repl_set")]
+    standalone: bool,
+    /// The host:port the member advertises to clients (default: the bound address).
+    #[arg(long, value_name = "HOST:PORT")]
+    advertise: Option<String>,
+    /// The oplog's size in megabytes; the oldest entries go first past it.
+    #[arg(long = "oplogSizeMB", value_name = "MB", default_value_t = 192)]
+    oplog_size_mb: u64,
+    /// Enable test-only commands such as `configureFailPoint` (mongod's
+    /// `enableTestCommands`). Never in production.
+    #[arg(long)]
+    enable_test_commands: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -71,6 +88,10 @@ fn main() -> ExitCode {
             JournalArg::OnAck => Journal::OnAcknowledge,
             JournalArg::Periodic => Journal::Periodic,
         },
+        replica_set: (!args.standalone).then(|| args.repl_set.clone()),
+        advertise: args.advertise.clone(),
+        oplog_size: args.oplog_size_mb.max(1) * 1024 * 1024,
+        enable_test_commands: args.enable_test_commands,
         argv: std::env::args().collect(),
         ..Config::in_memory()
     };

@@ -114,7 +114,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let (mut query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
     query.sort_memory_limit = ctx.state.config.sort_memory_limit;
     let ns = namespace(ctx.db, coll);
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let meta = catalog::get(&*txn, ctx.db, coll)?;
     if explain {
         let planner = match &meta {

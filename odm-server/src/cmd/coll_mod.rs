@@ -12,7 +12,7 @@ use super::Ctx;
 use super::create::validation_options;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::in_transaction;
+use super::writes::write;
 use crate::engine::arith;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::storage::catalog;
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     validation_options(&f, &mut validation)?;
     let index_change = f.document("index")?;
     let wc = WriteConcern::parse(&f)?;
-    in_transaction(ctx, wc, |txn| {
+    write(ctx, wc, |txn| {
         let mut meta = catalog::get(txn, ctx.db, coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     check_collation(f.document("collation")?)?;
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     ctx.state.counters.query.fetch_add(1, Ordering::Relaxed);
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let Some(meta) = catalog::get(&*txn, ctx.db, coll)? else {
         return Ok(doc! {"n": 0});
     };

@@ -14,9 +14,10 @@ use bson::{Bson, Document, doc};
 use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::{check_collation, in_transaction};
+use super::writes::{check_collation, write};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::replset::oplog::Change;
 use crate::storage::catalog;
 
 /// Checks `validator`, `validationLevel` and `validationAction`, copying them into
@@ -77,8 +78,19 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         check_collation(Some(c))?;
     }
     let wc = WriteConcern::parse(&f)?;
-    in_transaction(ctx, wc, |txn| {
-        catalog::create(txn, ctx.db, coll, options).map(|_| ())
+    if let Some(images) = f.document("changeStreamPreAndPostImages")? {
+        options.insert("changeStreamPreAndPostImages", images.clone());
+    }
+    write(ctx, wc, |w| {
+        let meta = catalog::create(w, ctx.db, coll, options.clone())?;
+        let mut o = doc! {"create": coll};
+        o.extend(options.clone());
+        w.record(Change::Command {
+            db: ctx.db.to_owned(),
+            uuid: Some(meta.uuid.clone()),
+            o,
+        });
+        Ok(())
     })?;
     Ok(doc! {})
 }

@@ -19,9 +19,10 @@ use bson::{Bson, Document, doc};
 use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::{check_collation, in_transaction};
+use super::writes::{check_collation, write};
 use crate::engine::arith;
 use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::replset::oplog::Change;
 use crate::storage::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
 use crate::storage::collection;
 
@@ -29,6 +30,7 @@ use crate::storage::collection;
 const MAX_INDEXES: usize = 64;
 
 /// An index as requested.
+#[derive(Clone)]
 struct Requested {
     name: String,
     key: Document,
@@ -242,10 +244,12 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         .collect::<CmdResult<Vec<_>>>()?;
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
-    let (created_collection, before, after) = in_transaction(ctx, wc, |txn| {
-        let (mut meta, created) = catalog::get_or_create(txn, ctx.db, coll)?;
+    let (created_collection, before, after) = write(ctx, wc, |txn| {
+        let existed = catalog::get(txn, ctx.db, coll)?.is_some();
+        let mut meta = txn.collection(ctx.db, coll)?;
+        let created = !existed;
         let before = meta.indexes.len() + 1;
-        for req in requested {
+        for req in requested.iter().cloned() {
             if existing(&meta, &req)? {
                 continue;
             }
@@ -268,6 +272,13 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             meta.indexes.push(index);
             let position = meta.indexes.len() - 1;
             collection::build_index(txn, &mut meta, position)?;
+            let mut o = doc! {"createIndexes": coll};
+            o.extend(meta.indexes[position].spec());
+            txn.record(Change::Command {
+                db: ctx.db.to_owned(),
+                uuid: Some(meta.uuid.clone()),
+                o,
+            });
         }
         let after = meta.indexes.len() + 1;
         catalog::put(txn, &meta)?;

@@ -16,12 +16,12 @@ use super::Ctx;
 use super::fields::Fields;
 use super::insert::check_batch_size;
 use super::write_concern::WriteConcern;
-use super::writes::{check_collation, in_transaction, run_batch, with_write_errors};
+use super::writes::{check_collation, run_batch, with_write_errors, write_reply};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
 use crate::planner::Hint;
-use crate::storage::{catalog, collection};
+use crate::storage::catalog;
 
 struct Statement {
     filter: Filter,
@@ -62,9 +62,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (deleted, errors) = in_transaction(ctx, wc, |txn| {
-        let meta = catalog::get(txn, ctx.db, coll)?;
-        run_batch(specs.iter(), ordered, |spec| {
+    let reply = write_reply(ctx, wc, |w| {
+        let meta = catalog::get(w, ctx.db, coll)?;
+        let (deleted, errors) = run_batch(specs.iter(), ordered, |spec| {
             let st = parse(spec)?;
             let Some(meta) = &meta else { return Ok(0) };
             let query = Query {
@@ -72,17 +72,18 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 hint: st.hint,
                 ..Query::matching(st.filter)
             };
-            let targets = collect(txn, meta, &query)?;
+            let targets = collect(w, meta, &query)?;
             for doc in &targets {
-                collection::delete(txn, meta, doc)?;
+                w.delete(meta, doc)?;
             }
             Ok(targets.len())
-        })
+        })?;
+        let deleted: usize = deleted.iter().sum();
+        Ok(with_write_errors(doc! {"n": deleted as i32}, errors))
     })?;
-    let deleted: usize = deleted.iter().sum();
     ctx.state
         .counters
         .delete
-        .fetch_add(deleted as u64, Ordering::Relaxed);
-    Ok(with_write_errors(doc! {"n": deleted as i32}, errors))
+        .fetch_add(reply.get_i32("n").unwrap_or(0) as u64, Ordering::Relaxed);
+    Ok(reply)
 }

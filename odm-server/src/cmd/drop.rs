@@ -13,17 +13,19 @@ use bson::{Document, doc};
 use super::Ctx;
 use super::fields::{Fields, namespace};
 use super::write_concern::WriteConcern;
-use super::writes::in_transaction;
+use super::writes::write;
 use crate::error::CmdResult;
-use crate::storage::catalog;
+use crate::replset::oplog::Change;
+use crate::replset::writer::Writer;
+use crate::storage::catalog::{self, CollectionMeta};
 
 pub fn drop_collection(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let coll = f.collection()?;
     let wc = WriteConcern::parse(&f)?;
-    let dropped = in_transaction(ctx, wc, |txn| match catalog::get(txn, ctx.db, coll)? {
+    let dropped = write(ctx, wc, |w| match catalog::get(w, ctx.db, coll)? {
         Some(meta) => {
-            catalog::remove(txn, &meta)?;
+            drop_one(w, &meta)?;
             Ok(Some(meta.indexes.len() + 1))
         }
         None => Ok(None),
@@ -37,10 +39,17 @@ pub fn drop_collection(ctx: &Ctx<'_>) -> CmdResult<Document> {
 pub fn drop_database(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let wc = WriteConcern::parse(&f)?;
-    let any = in_transaction(ctx, wc, |txn| {
-        let collections = catalog::list(txn, ctx.db)?;
+    let any = write(ctx, wc, |w| {
+        let collections = catalog::list(w, ctx.db)?;
         for meta in &collections {
-            catalog::remove(txn, meta)?;
+            drop_one(w, meta)?;
+        }
+        if !collections.is_empty() {
+            w.record(Change::Command {
+                db: ctx.db.to_owned(),
+                uuid: None,
+                o: doc! {"dropDatabase": 1},
+            });
         }
         Ok(!collections.is_empty())
     })?;
@@ -49,4 +58,15 @@ pub fn drop_database(ctx: &Ctx<'_>) -> CmdResult<Document> {
     } else {
         doc! {}
     })
+}
+
+/// Removes a collection and records the drop.
+fn drop_one(w: &mut Writer<'_>, meta: &CollectionMeta) -> CmdResult<()> {
+    catalog::remove(w, meta)?;
+    w.record(Change::Command {
+        db: meta.db.clone(),
+        uuid: Some(meta.uuid.clone()),
+        o: doc! {"drop": &meta.name},
+    });
+    Ok(())
 }

@@ -13,8 +13,9 @@ use bson::{Bson, Document, doc};
 use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::in_transaction;
+use super::writes::write;
 use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::storage::WriteTxn;
 use crate::storage::catalog::{self, CollectionMeta, ID_INDEX_NAME};
 
 fn not_found(what: impl std::fmt::Display) -> CommandError {
@@ -77,7 +78,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let coll = f.collection()?;
     let index = ctx.body.get("index").ok_or_else(|| f.missing("index"))?;
     let wc = WriteConcern::parse(&f)?;
-    let was = in_transaction(ctx, wc, |txn| {
+    let was = write(ctx, wc, |txn| {
         let mut meta = catalog::get(txn, ctx.db, coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,

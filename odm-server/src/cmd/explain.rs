@@ -95,7 +95,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         )));
     }
     let (coll, query) = query_of(inner)?;
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let Some(meta) = catalog::get(&*txn, ctx.db, &coll)? else {
         return Ok(
             doc! {"queryPlanner": {"namespace": namespace(ctx.db, &coll), "winningPlan": {"stage": "EOF"}, "rejectedPlans": []}},

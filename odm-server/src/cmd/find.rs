@@ -116,15 +116,22 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         docs: Some(args.batch_size.unwrap_or(DEFAULT_FIRST_BATCH)),
         bytes: MAX_BATCH_BYTES,
     };
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let Some(meta) = catalog::get(&*txn, ctx.db, args.collection)? else {
-        return Ok(cursor::reply(0, &ns, Vec::new(), true));
+        return Ok(cursor::first_reply(
+            0,
+            &ns,
+            Vec::new(),
+            ctx.snapshot_time.get(),
+        ));
     };
     let (mut state, _plan) = CursorState::open(&*txn, &meta, &args.query)?;
     let (batch, done) = state.next_batch(Some((&*txn, &meta)), limit)?;
+    let snapshot = txn.published().filter(|_| ctx.snapshot_read());
     drop(txn);
+    let at = ctx.snapshot_time.get();
     if done || args.single_batch {
-        return Ok(cursor::reply(0, &ns, batch, true));
+        return Ok(cursor::first_reply(0, &ns, batch, at));
     }
     let id = ctx.state.cursors.new_id();
     ctx.state.cursors.put(Cursor {
@@ -134,9 +141,10 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         state,
         batch_size: args.batch_size,
         lsid: ctx.lsid().cloned(),
+        snapshot,
         last_used: Instant::now(),
     });
-    Ok(cursor::reply(id, &ns, batch, true))
+    Ok(cursor::first_reply(id, &ns, batch, at))
 }
 
 /// Opens a cursor over results computed up front (aggregate, listCollections, ...):
@@ -153,8 +161,9 @@ pub fn computed_cursor(
         bytes: MAX_BATCH_BYTES,
     };
     let (batch, done) = state.next_batch(None, limit)?;
+    let at = ctx.snapshot_time.get();
     if done {
-        return Ok(cursor::reply(0, ns, batch, true));
+        return Ok(cursor::first_reply(0, ns, batch, at));
     }
     let id = ctx.state.cursors.new_id();
     ctx.state.cursors.put(Cursor {
@@ -164,7 +173,8 @@ pub fn computed_cursor(
         state,
         batch_size,
         lsid: ctx.lsid().cloned(),
+        snapshot: None,
         last_used: Instant::now(),
     });
-    Ok(cursor::reply(id, ns, batch, true))
+    Ok(cursor::first_reply(id, ns, batch, at))
 }

@@ -18,7 +18,7 @@ use super::Ctx;
 use super::fields::Fields;
 use super::update::{self, Statement, parse_array_filters, parse_update};
 use super::write_concern::WriteConcern;
-use super::writes::{Validator, check_collation, in_transaction};
+use super::writes::{Validator, check_collation, write_reply};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
@@ -26,7 +26,7 @@ use crate::engine::update::Update;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
 use crate::planner::Hint;
-use crate::storage::{catalog, collection};
+use crate::storage::catalog;
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
@@ -80,12 +80,12 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (value, last_error) = in_transaction(ctx, wc, |txn| {
-        let existing = catalog::get(txn, ctx.db, coll)?;
-        match update {
+    write_reply(ctx, wc, |w| {
+        let existing = catalog::get(w, ctx.db, coll)?;
+        let (value, last_error) = match &update {
             None => {
                 let Some(meta) = existing else {
-                    return Ok((None, doc! {"n": 0}));
+                    return Ok(reply(None, doc! {"n": 0}));
                 };
                 let query = Query {
                     sort: sort.clone(),
@@ -93,30 +93,30 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                     hint: hint.clone(),
                     ..Query::matching(filter.clone())
                 };
-                let Some(doc) = collect(txn, &meta, &query)?.into_iter().next() else {
-                    return Ok((None, doc! {"n": 0}));
+                let Some(doc) = collect(w, &meta, &query)?.into_iter().next() else {
+                    return Ok(reply(None, doc! {"n": 0}));
                 };
-                collection::delete(txn, &meta, &doc)?;
+                w.delete(&meta, &doc)?;
                 ctx.state.counters.delete.fetch_add(1, Ordering::Relaxed);
-                Ok((Some(doc), doc! {"n": 1}))
+                (Some(doc), doc! {"n": 1})
             }
             Some((update, array_filters)) => {
                 let mut meta = match existing {
                     Some(m) => m,
-                    None if upsert => catalog::get_or_create(txn, ctx.db, coll)?.0,
-                    None => return Ok((None, doc! {"n": 0, "updatedExisting": false})),
+                    None if upsert => w.collection(ctx.db, coll)?,
+                    None => return Ok(reply(None, doc! {"n": 0, "updatedExisting": false})),
                 };
                 let st = Statement {
                     filter: filter.clone(),
-                    update,
+                    update: update.clone(),
                     upsert,
                     multi: false,
                     hint: hint.clone(),
                     sort: sort.clone(),
-                    array_filters,
+                    array_filters: array_filters.clone(),
                 };
                 let validator = Validator::of(&meta, bypass)?;
-                let outcome = update::apply(ctx, txn, &mut meta, &st, &validator)?;
+                let outcome = update::apply(ctx, w, &mut meta, &st, &validator)?;
                 ctx.state.counters.update.fetch_add(1, Ordering::Relaxed);
                 let mut last_error = doc! {
                     "n": (outcome.matched + usize::from(outcome.upserted.is_some())) as i32,
@@ -130,14 +130,20 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 } else {
                     outcome.before
                 };
-                Ok((value, last_error))
+                (value, last_error)
             }
-        }
-    })?;
-    let value = match (value, &projection) {
-        (Some(d), Some(p)) => Bson::Document(p.apply_matched(&d, &filter)?),
-        (Some(d), None) => Bson::Document(d),
-        (None, _) => Bson::Null,
-    };
-    Ok(doc! {"lastErrorObject": last_error, "value": value})
+        };
+        let value = match (value, &projection) {
+            (Some(d), Some(p)) => Some(p.apply_matched(&d, &filter)?),
+            (value, _) => value,
+        };
+        Ok(reply(value, last_error))
+    })
+}
+
+fn reply(value: Option<Document>, last_error: Document) -> Document {
+    doc! {
+        "lastErrorObject": last_error,
+        "value": value.map(Bson::Document).unwrap_or(Bson::Null),
+    }
 }

@@ -62,7 +62,11 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let result = match cursor.source {
         Source::Computed => cursor.state.next_batch(None, limit),
         Source::Collection { ident } => (|| {
-            let txn = ctx.state.store.begin_read()?;
+            let kept = cursor.snapshot.clone().filter(|_| !ctx.in_transaction());
+            let txn = match kept {
+                Some(published) => crate::cmd::Reader::Snapshot(published),
+                None => ctx.reader()?,
+            };
             let meta = catalog::get(&*txn, ctx.db, coll)?
                 .filter(|m| m.ident == ident)
                 .ok_or_else(|| {

@@ -9,9 +9,12 @@
 //!           maxWireVersion: 21, readOnly: false, ok: 1}
 //! ```
 //!
-//! No `topologyVersion` is sent: with it the Rust driver's monitor switches to awaitable
-//! `hello`s at once, which this server does not implement. No `compression` is offered,
-//! so clients never send OP_COMPRESSED. No `setName`: this is a standalone.
+//! As a replica-set member (the default) the reply adds the set: `setName`, `setVersion`,
+//! `hosts`, `primary`, `me`, `electionId`, `secondary: false`, `lastWrite` and
+//! `topologyVersion`. With `topologyVersion` drivers monitor with awaitable `hello`s
+//! (`{hello, topologyVersion, maxAwaitTimeMS}`): the connection waits that long before
+//! running it (see `conn`), since the topology of a one-member set never changes. No
+//! `compression` is offered, so clients never send OP_COMPRESSED.
 
 use bson::{DateTime, Document, doc};
 
@@ -47,6 +50,11 @@ pub fn hello(ctx: &Ctx<'_>) -> CmdResult<Document> {
         "maxWireVersion": MAX_WIRE_VERSION,
         "readOnly": false,
     };
+    if let Some(set_name) = &ctx.state.repl.topology.set_name {
+        let last = ctx.state.repl.cluster_time();
+        let wall = DateTime::from_millis(i64::from(last.time) * 1000);
+        reply.extend(ctx.state.repl.topology.hello_fields(set_name, last, wall));
+    }
     if ctx.body.get_bool("helloOk").unwrap_or(false) {
         reply.insert("helloOk", true);
     }

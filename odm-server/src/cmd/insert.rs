@@ -19,11 +19,11 @@ use bson::{Document, doc};
 use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::{Validator, check_storable, in_transaction, run_batch, with_write_errors};
+use super::writes::{Validator, check_storable, run_batch, with_write_errors, write_reply};
 use crate::depth::Write;
 use crate::engine::update::ensure_id_first;
 use crate::error::{CmdResult, CommandError, ErrorCode};
-use crate::storage::{catalog, collection};
+use crate::storage::catalog;
 use crate::wire::MAX_WRITE_BATCH;
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
@@ -36,22 +36,23 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (inserted, errors) = in_transaction(ctx, wc, |txn| {
-        let (mut meta, _) = catalog::get_or_create(txn, ctx.db, coll)?;
+    let reply = write_reply(ctx, wc, |w| {
+        let mut meta = w.collection(ctx.db, coll)?;
         let validator = Validator::of(&meta, bypass)?;
-        run_batch(docs.iter(), ordered, |doc| {
+        let (inserted, errors) = run_batch(docs.iter(), ordered, |doc| {
             let doc = ensure_id_first((*doc).clone());
             check_storable(&doc, Write::Insert)?;
             validator.check(ctx, &doc, None)?;
-            collection::insert(txn, &mut meta, &doc)
-        })
+            w.insert(&mut meta, &doc)
+        })?;
+        Ok(with_write_errors(doc! {"n": inserted.len() as i32}, errors))
     })?;
-    let inserted = inserted.len();
+    let inserted = reply.get_i32("n").unwrap_or(0);
     ctx.state
         .counters
         .insert
         .fetch_add(inserted as u64, Ordering::Relaxed);
-    Ok(with_write_errors(doc! {"n": inserted as i32}, errors))
+    Ok(reply)
 }
 
 /// Batches hold 1 to 100,000 operations (`maxWriteBatchSize`).

@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         None => None,
     };
     catalog::validate_db_name(ctx.db)?;
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let collections = catalog::list(&*txn, ctx.db)?;
     drop(txn);
     let entries: Vec<Document> = collections

@@ -20,7 +20,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let name_only = f.bool("nameOnly")?.unwrap_or(false);
     let filter = f.document("filter")?.map(Filter::parse).transpose()?;
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let mut databases = Vec::new();
     let mut total = 0i64;
     for name in catalog::databases(&*txn)? {

@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         .map(|n| n as usize),
         None => None,
     };
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let meta = catalog::get(&*txn, ctx.db, coll)?.ok_or_else(|| {
         CommandError::new(
             ErrorCode::NamespaceNotFound,

@@ -36,31 +36,21 @@ pub mod update;
 pub mod write_concern;
 mod writes;
 
-use bson::{Bson, Document};
+mod context;
+mod dispatch;
+pub mod fail_point;
+pub mod replset;
+pub mod transaction;
 
-use crate::conn::ConnInfo;
-use crate::error::{CmdResult, CommandError, ErrorCode};
-use crate::server::{Counters, ServerState};
+use bson::Document;
 
-/// What a command runs with.
-pub struct Ctx<'a> {
-    pub state: &'a ServerState,
-    pub conn: &'a ConnInfo,
-    /// The database the command addresses (`$db`).
-    pub db: &'a str,
-    /// The command document as received.
-    pub body: &'a Document,
-}
+pub use context::{Ctx, Level, ReadConcern, Reader};
+pub use dispatch::{cluster_time_doc, execute, stamp_cluster_time};
 
-impl Ctx<'_> {
-    /// The logical session the command runs in, if the driver sent one.
-    pub fn lsid(&self) -> Option<&Bson> {
-        self.body.get("lsid")
-    }
-}
+use crate::error::CmdResult;
 
 /// A command implementation.
-type Handler = fn(&Ctx<'_>) -> CmdResult<Document>;
+pub(crate) type Handler = fn(&Ctx<'_>) -> CmdResult<Document>;
 
 /// Every command, by name: name, handler, help text (for `listCommands`), admin only.
 pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
@@ -280,65 +270,46 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
         "kills every logical session",
         false,
     ),
+    (
+        "commitTransaction",
+        transaction::commit,
+        "commits a multi-document transaction",
+        true,
+    ),
+    (
+        "abortTransaction",
+        transaction::abort,
+        "aborts a multi-document transaction",
+        true,
+    ),
+    (
+        "replSetGetStatus",
+        replset::get_status,
+        "the replica set's members and their state",
+        true,
+    ),
+    (
+        "replSetGetConfig",
+        replset::get_config,
+        "the replica set's configuration",
+        true,
+    ),
+    (
+        "replSetInitiate",
+        replset::initiate,
+        "initiates the replica set (it always is)",
+        true,
+    ),
+    (
+        "configureFailPoint",
+        fail_point::configure,
+        "switches a fail point on or off (test commands only)",
+        true,
+    ),
+    (
+        "setParameter",
+        server_info::set_parameter,
+        "changes a server parameter",
+        true,
+    ),
 ];
-
-/// Runs one command and returns its reply (an error reply on failure).
-pub fn execute(state: &ServerState, conn: &ConnInfo, db: &str, body: &Document) -> Document {
-    match dispatch(state, conn, db, body) {
-        Ok(mut reply) => {
-            if !reply.contains_key("ok") {
-                reply.insert("ok", 1.0);
-            }
-            reply
-        }
-        Err(e) => e.to_reply(),
-    }
-}
-
-fn dispatch(
-    state: &ServerState,
-    conn: &ConnInfo,
-    db: &str,
-    body: &Document,
-) -> CmdResult<Document> {
-    let Some(name) = body.keys().next() else {
-        return Err(CommandError::new(
-            ErrorCode::CommandNotFound,
-            "no command given: the command document is empty",
-        ));
-    };
-    Counters::add(&state.counters.command, 1);
-    let Some((_, handler, _, admin_only)) = COMMANDS.iter().find(|(n, ..)| n == name) else {
-        return Err(CommandError::new(
-            ErrorCode::CommandNotFound,
-            format!("no such command: '{name}'"),
-        ));
-    };
-    if *admin_only && db != "admin" {
-        return Err(CommandError::new(
-            ErrorCode::Unauthorized,
-            format!("{name} may only be run against the admin database."),
-        ));
-    }
-    // A standalone server has no transactions (and no retryable writes): mongod refuses
-    // transaction numbers outright, and drivers understand that answer.
-    if body.contains_key("txnNumber")
-        || body.contains_key("autocommit")
-        || body.contains_key("startTransaction")
-    {
-        return Err(CommandError::new(
-            ErrorCode::IllegalOperation,
-            "Transaction numbers are only allowed on a replica set member or mongos",
-        ));
-    }
-    let ctx = Ctx {
-        state,
-        conn,
-        db,
-        body,
-    };
-    if let Some(lsid) = ctx.lsid() {
-        state.sessions.touch(lsid);
-    }
-    handler(&ctx)
-}

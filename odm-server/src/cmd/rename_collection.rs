@@ -15,8 +15,9 @@ use bson::{Document, doc};
 use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::in_transaction;
+use super::writes::write;
 use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::replset::oplog::Change;
 use crate::storage::catalog;
 
 fn split_namespace(ns: &str) -> CmdResult<(&str, &str)> {
@@ -47,7 +48,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             "Can't rename a collection to itself",
         ));
     }
-    in_transaction(ctx, wc, |txn| {
+    write(ctx, wc, |txn| {
         let source = catalog::get(txn, from_db, from_coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,
@@ -62,8 +63,18 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 ));
             }
             catalog::remove(txn, &target)?;
+            txn.record(Change::Command {
+                db: to_db.to_owned(),
+                uuid: Some(target.uuid.clone()),
+                o: doc! {"drop": to_coll},
+            });
         }
         catalog::rename(txn, &source, to_db, to_coll)?;
+        txn.record(Change::Command {
+            db: from_db.to_owned(),
+            uuid: Some(source.uuid.clone()),
+            o: doc! {"renameCollection": from, "to": to, "stayTemp": false, "dropTarget": drop_target},
+        });
         Ok(())
     })?;
     Ok(doc! {})

@@ -54,7 +54,9 @@ fn parameters(ctx: &Ctx<'_>) -> Document {
         "internalQueryMaxBlockingSortMemoryUsageBytes": ctx.state.config.sort_memory_limit as i64,
         "authenticationMechanisms": Vec::<String>::new(),
         "requireApiVersion": false,
-        "transactionLifetimeLimitSeconds": 60,
+        "transactionLifetimeLimitSeconds": ctx.state.transaction_lifetime_secs.load(std::sync::atomic::Ordering::Relaxed) as i32,
+        "minSnapshotHistoryWindowInSeconds": ctx.state.config.snapshot_history.as_secs() as i32,
+        "enableTestCommands": ctx.state.config.enable_test_commands,
         "logicalSessionRefreshMillis": 300000,
     }
 }
@@ -85,6 +87,49 @@ pub fn get_parameter(ctx: &Ctx<'_>) -> CmdResult<Document> {
         return Err(CommandError::new(
             ErrorCode::InvalidOptions,
             "no option found to get",
+        ));
+    }
+    Ok(reply)
+}
+
+/// `setParameter`: `{setParameter: 1, transactionLifetimeLimitSeconds: n}` changes the
+/// limit at once; the reply carries the previous value as `was`. Other parameters are
+/// fixed when the server starts.
+pub fn set_parameter(ctx: &Ctx<'_>) -> CmdResult<Document> {
+    let mut reply = Document::new();
+    for (key, value) in ctx.body.iter().skip(1) {
+        if key.starts_with('$') || matches!(key.as_str(), "lsid" | "comment") {
+            continue;
+        }
+        match key.as_str() {
+            "transactionLifetimeLimitSeconds" => {
+                let secs = crate::engine::arith::to_i64_exact(value)
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| {
+                        CommandError::bad_value(format!(
+                            "transactionLifetimeLimitSeconds must be at least 1, not {value}"
+                        ))
+                    })?;
+                let was = ctx
+                    .state
+                    .transaction_lifetime_secs
+                    .swap(secs as u64, std::sync::atomic::Ordering::Relaxed);
+                reply.insert("was", was as i32);
+            }
+            other => {
+                return Err(CommandError::new(
+                    ErrorCode::InvalidOptions,
+                    format!(
+                        "attempted to set unrecognized or fixed parameter: {other} (this server changes transactionLifetimeLimitSeconds at run time)"
+                    ),
+                ));
+            }
+        }
+    }
+    if reply.is_empty() {
+        return Err(CommandError::new(
+            ErrorCode::InvalidOptions,
+            "no option found to set, use help:true to see options",
         ));
     }
     Ok(reply)

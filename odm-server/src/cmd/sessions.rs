@@ -13,7 +13,7 @@ use bson::{Bson, Document, doc};
 
 use super::Ctx;
 use crate::error::{CmdResult, CommandError};
-use crate::session::SESSION_TIMEOUT_MINUTES;
+use crate::session::{SESSION_TIMEOUT_MINUTES, Session};
 
 fn session_list<'a>(ctx: &'a Ctx<'_>, name: &str) -> CmdResult<&'a Vec<Bson>> {
     match ctx.body.get(name) {
@@ -38,13 +38,21 @@ pub fn start_session(ctx: &Ctx<'_>) -> CmdResult<Document> {
 pub fn end_sessions(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let ids = session_list(ctx, "endSessions")?;
     ctx.state.cursors.kill_sessions(ids);
-    ctx.state.sessions.end(ids);
+    let ended = ctx.state.sessions.end(ids);
+    ctx.state.abort_transactions_of(&ended);
     Ok(doc! {})
+}
+
+/// Ends sessions: their transactions are aborted and their cursors killed.
+fn end(ctx: &Ctx<'_>, sessions: Vec<std::sync::Arc<Session>>) {
+    let ids: Vec<Bson> = sessions.iter().map(|s| s.lsid.clone()).collect();
+    ctx.state.cursors.kill_sessions(&ids);
+    ctx.state.abort_transactions_of(&sessions);
 }
 
 pub fn refresh_sessions(ctx: &Ctx<'_>) -> CmdResult<Document> {
     for id in session_list(ctx, "refreshSessions")? {
-        ctx.state.sessions.touch(id);
+        ctx.state.sessions.get(id);
     }
     Ok(doc! {})
 }
@@ -52,11 +60,11 @@ pub fn refresh_sessions(ctx: &Ctx<'_>) -> CmdResult<Document> {
 pub fn kill_sessions(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let ids = session_list(ctx, "killSessions")?;
     if ids.is_empty() {
-        let all = ctx.state.sessions.end_all();
-        ctx.state.cursors.kill_sessions(&all);
+        end(ctx, ctx.state.sessions.end_all());
     } else {
         ctx.state.cursors.kill_sessions(ids);
-        ctx.state.sessions.end(ids);
+        let ended = ctx.state.sessions.end(ids);
+        ctx.state.abort_transactions_of(&ended);
     }
     Ok(doc! {})
 }
@@ -67,7 +75,6 @@ pub fn kill_all_sessions(ctx: &Ctx<'_>) -> CmdResult<Document> {
             "killAllSessions expects an array of users",
         ));
     }
-    let all = ctx.state.sessions.end_all();
-    ctx.state.cursors.kill_sessions(&all);
+    end(ctx, ctx.state.sessions.end_all());
     Ok(doc! {})
 }

@@ -48,7 +48,7 @@ fn sizes(txn: &dyn ReadTxn, meta: &CollectionMeta) -> CmdResult<Sizes> {
 pub fn db_stats(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let scale = scale(&f)?;
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let collections = catalog::list(&*txn, ctx.db)?;
     let (mut objects, mut data, mut indexes, mut index_size) = (0u64, 0u64, 0u64, 0u64);
     for meta in &collections {
@@ -79,7 +79,7 @@ pub fn coll_stats(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let coll = f.collection()?;
     let scale = scale(&f)?;
-    let txn = ctx.state.store.begin_read()?;
+    let txn = ctx.reader()?;
     let meta = catalog::get(&*txn, ctx.db, coll)?.ok_or_else(|| {
         CommandError::new(
             ErrorCode::NamespaceNotFound,

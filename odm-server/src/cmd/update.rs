@@ -22,7 +22,7 @@ use super::fields::Fields;
 use super::insert::check_batch_size;
 use super::write_concern::WriteConcern;
 use super::writes::{
-    Validator, check_collation, check_storable, in_transaction, run_batch, with_write_errors,
+    Validator, check_collation, check_storable, run_batch, with_write_errors, write_reply,
 };
 use crate::depth::Write;
 use crate::engine::matcher::Filter;
@@ -33,8 +33,9 @@ use crate::engine::update::{
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
 use crate::planner::Hint;
+use crate::replset::writer::Writer;
+use crate::storage::catalog;
 use crate::storage::catalog::CollectionMeta;
-use crate::storage::{WriteTxn, catalog, collection};
 
 /// One parsed update statement.
 pub struct Statement {
@@ -108,7 +109,7 @@ pub struct Outcome {
 /// Runs one statement inside a write transaction.
 pub fn apply(
     ctx: &Ctx<'_>,
-    txn: &mut dyn WriteTxn,
+    txn: &mut Writer<'_>,
     meta: &mut CollectionMeta,
     st: &Statement,
     validator: &Validator,
@@ -147,7 +148,7 @@ pub fn apply(
             let doc = ensure_id_first(st.update.apply_in(&seed, true, cx)?);
             check_storable(&doc, Write::Update)?;
             validator.check(ctx, &doc, None)?;
-            collection::insert(txn, meta, &doc)?;
+            txn.insert(meta, &doc)?;
             outcome.upserted = doc.get("_id").cloned();
             outcome.after = Some(doc);
         }
@@ -167,7 +168,8 @@ pub fn apply(
         }
         check_storable(&new, Write::Update)?;
         validator.check(ctx, &new, Some(&old))?;
-        collection::update(txn, meta, &old, &new)?;
+        let replace = matches!(st.update, Update::Replacement(_));
+        txn.update(meta, &old, &new, replace)?;
         outcome.modified += 1;
         outcome.before = Some(old);
         outcome.after = Some(new);
@@ -185,34 +187,35 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
 
-    let (outcomes, errors) = in_transaction(ctx, wc, |txn| {
-        let mut meta: Option<CollectionMeta> = catalog::get(txn, ctx.db, coll)?;
-        run_batch(specs.iter().enumerate(), ordered, |(i, spec)| {
+    let reply = write_reply(ctx, wc, |w| {
+        let mut meta: Option<CollectionMeta> = catalog::get(w, ctx.db, coll)?;
+        let (outcomes, errors) = run_batch(specs.iter().enumerate(), ordered, |(i, spec)| {
             let st = Statement::parse(spec)?;
             // A collection comes into being only when an upsert inserts.
             let m = match (&mut meta, st.upsert) {
                 (Some(m), _) => m,
-                (None, true) => meta.insert(catalog::get_or_create(txn, ctx.db, coll)?.0),
+                (None, true) => meta.insert(w.collection(ctx.db, coll)?),
                 (None, false) => return Ok((i, Outcome::default())),
             };
             let validator = Validator::of(m, bypass)?;
-            Ok((i, apply(ctx, txn, m, &st, &validator)?))
-        })
+            Ok((i, apply(ctx, w, m, &st, &validator)?))
+        })?;
+        let matched: usize = outcomes.iter().map(|(_, o)| o.matched).sum();
+        let modified: usize = outcomes.iter().map(|(_, o)| o.modified).sum();
+        let upserted: Vec<Document> = outcomes
+            .into_iter()
+            .filter_map(|(i, o)| o.upserted.map(|id| doc! {"index": i as i32, "_id": id}))
+            .collect();
+        let n = matched + upserted.len();
+        let mut reply = doc! {"n": n as i32, "nModified": modified as i32};
+        if !upserted.is_empty() {
+            reply.insert("upserted", upserted);
+        }
+        Ok(with_write_errors(reply, errors))
     })?;
-    let matched: usize = outcomes.iter().map(|(_, o)| o.matched).sum();
-    let modified: usize = outcomes.iter().map(|(_, o)| o.modified).sum();
-    let upserted: Vec<Document> = outcomes
-        .into_iter()
-        .filter_map(|(i, o)| o.upserted.map(|id| doc! {"index": i as i32, "_id": id}))
-        .collect();
-    let n = matched + upserted.len();
     ctx.state
         .counters
         .update
-        .fetch_add(n as u64, Ordering::Relaxed);
-    let mut reply = doc! {"n": n as i32, "nModified": modified as i32};
-    if !upserted.is_empty() {
-        reply.insert("upserted", upserted);
-    }
-    Ok(with_write_errors(reply, errors))
+        .fetch_add(reply.get_i32("n").unwrap_or(0) as u64, Ordering::Relaxed);
+    Ok(reply)
 }

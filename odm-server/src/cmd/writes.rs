@@ -1,5 +1,6 @@
-//! What every write command shares: running in one write transaction with the asked
-//! durability, checking documents before they are stored, and collection validators.
+//! What every write command shares: running through a [`Writer`] (one storage
+//! transaction with the asked durability, or a statement of a multi-document
+//! transaction), checking documents before they are stored, and collection validators.
 
 use bson::{Bson, Document};
 
@@ -9,27 +10,73 @@ use crate::config::Journal;
 use crate::depth::{self, Write};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::replset::writer::Writer;
 use crate::storage::catalog::CollectionMeta;
-use crate::storage::{Durability, WriteTxn};
 use crate::wire::MAX_DOCUMENT_LEN;
 
-/// Runs `work` in one write transaction and commits it; when the write concern (or, if it
-/// does not say, the server's [`Journal`](crate::config::Journal) setting) asks for it,
-/// the commit is on disk before this returns. An error from `work` rolls everything back.
-pub fn in_transaction<T>(
+/// Runs a write command's `work` through a [`Writer`]. Outside a transaction it is one
+/// storage transaction, committed with its oplog entries; when the write concern (or, if
+/// it does not say, the server's [`Journal`] setting) asks for it, the commit is on disk
+/// before this returns. Inside a transaction it writes into the transaction and locks
+/// what it wrote. An error from `work` rolls everything back.
+pub fn write<T>(
     ctx: &Ctx<'_>,
     wc: WriteConcern,
-    work: impl FnOnce(&mut dyn WriteTxn) -> CmdResult<T>,
+    work: impl FnMut(&mut Writer<'_>) -> CmdResult<T>,
 ) -> CmdResult<T> {
-    let store = &ctx.state.store;
-    let mut txn = store.begin_write()?;
-    let out = work(&mut *txn)?;
-    txn.commit(Durability::Buffered)?;
+    run_write(ctx, wc, work, |_| None)
+}
+
+/// [`write`] for the commands drivers retry (`insert`, `update`, `delete`,
+/// `findAndModify`): `work` returns the reply, which a retryable write records with its
+/// changes, so that a retry gets it back instead of writing twice. A reply with
+/// `writeErrors` inside a transaction aborts the transaction, as in mongod.
+pub fn write_reply(
+    ctx: &Ctx<'_>,
+    wc: WriteConcern,
+    work: impl FnMut(&mut Writer<'_>) -> CmdResult<Document>,
+) -> CmdResult<Document> {
+    let reply = run_write(ctx, wc, work, |reply| Some(reply.clone()))?;
+    if reply.contains_key("writeErrors")
+        && let Some(cell) = ctx.txn
+    {
+        ctx.state.repl.abort_transaction(&mut cell.borrow_mut());
+    }
+    Ok(reply)
+}
+
+fn run_write<T>(
+    ctx: &Ctx<'_>,
+    wc: WriteConcern,
+    mut work: impl FnMut(&mut Writer<'_>) -> CmdResult<T>,
+    reply_of: impl Fn(&T) -> Option<Document>,
+) -> CmdResult<T> {
+    let state = ctx.state;
+    if let Some(cell) = ctx.txn {
+        let mut txn = cell.borrow_mut();
+        let mut writer = Writer::in_transaction(&mut txn.overlay);
+        let out = work(&mut writer);
+        let (changes, touched) = writer.into_changes();
+        let out = out?;
+        state
+            .repl
+            .end_statement(&*state.store, &mut txn, changes, touched)?;
+        ctx.operation_time.set(Some(txn.read_ts));
+        return Ok(out);
+    }
+    let (out, ts) = state.repl.write(
+        &*state.store,
+        ctx.retry.as_ref(),
+        ctx.deadline,
+        &mut work,
+        reply_of,
+    )?;
+    ctx.operation_time.set(Some(ts));
     if wc
         .journal
-        .unwrap_or(ctx.state.config.journal == Journal::OnAcknowledge)
+        .unwrap_or(state.config.journal == Journal::OnAcknowledge)
     {
-        store.sync()?;
+        state.store.sync()?;
     }
     Ok(out)
 }

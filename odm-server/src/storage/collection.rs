@@ -404,7 +404,7 @@ mod tests {
         let err = insert(&mut *w, &mut meta, &doc! {"_id": 2, "email": "a"}).unwrap_err();
         assert_eq!(err.code, ErrorCode::DuplicateKey);
         assert_eq!(
-            err.info.unwrap(),
+            *err.info.unwrap(),
             doc! {"keyPattern": {"email": 1}, "keyValue": {"email": "a"}}
         );
         assert!(get(&*w, &meta, &Bson::Int32(2)).unwrap().is_none());

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError};
 
 use super::{
-    Direction, Durability, KeyRange, ReadTxn, StorageError, StorageResult, Store, Visitor,
-    WriteTxn, range_is_empty,
+    Direction, Durability, KeyRange, ReadTxn, Snapshot, StorageError, StorageResult, Store,
+    Visitor, WriteTxn, range_is_empty,
 };
 
 /// The file inside `--dbpath` that holds every table.
@@ -63,9 +63,9 @@ impl RedbStore {
 }
 
 impl Store for RedbStore {
-    fn begin_read(&self) -> StorageResult<Box<dyn ReadTxn + '_>> {
+    fn begin_read(&self) -> StorageResult<Snapshot> {
         let txn = self.db.begin_read().map_err(StorageError::new)?;
-        Ok(Box::new(RedbRead { txn }))
+        Ok(std::sync::Arc::new(RedbRead { txn }))
     }
 
     fn begin_write(&self) -> StorageResult<Box<dyn WriteTxn + '_>> {

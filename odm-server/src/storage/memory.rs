@@ -1,50 +1,62 @@
-//! The in-memory twin of the durable store: one `BTreeMap` per table behind a lock.
+//! The in-memory twin of the durable store: one persistent B-tree per table.
 //!
 //! It is deliberately the simplest thing that satisfies the [`Store`] contract, so it can
-//! serve as the model the redb store is compared against. A write transaction takes the
-//! write lock for its whole life and applies changes in place, keeping an undo log that
-//! restores the tables if it is dropped without a commit. Readers hold the read lock for
-//! their snapshot's life, which is why snapshots must be short and a thread must not open
-//! a write transaction while it holds a snapshot.
+//! serve as the model the redb store is compared against. The tables are `imbl` maps:
+//! cloning them is one pointer copy, and a clone shares every node with the original
+//! until one of them changes. So a snapshot is a clone of the committed tables (it never
+//! holds a lock, and may live as long as a transaction), and a write transaction works
+//! on its own clone and publishes it on commit; dropping it uncommitted discards the
+//! clone. One writer at a time, as in redb.
 
-use std::collections::BTreeMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use super::{Direction, Durability, KeyRange, ReadTxn, StorageResult, Store, Visitor, WriteTxn};
+use imbl::OrdMap;
 
-type Table = BTreeMap<Vec<u8>, Vec<u8>>;
-type Tables = BTreeMap<String, Table>;
+use super::{
+    Direction, Durability, KeyRange, ReadTxn, Snapshot, StorageResult, Store, Visitor, WriteTxn,
+};
+
+/// Keys and values are shared, so copying a tree node on write copies pointers, not bytes.
+type Bytes = Arc<[u8]>;
+type Table = OrdMap<Bytes, Bytes>;
+type Tables = OrdMap<String, Table>;
 
 /// Tables kept in memory only; gone when the process exits.
 #[derive(Default)]
 pub struct MemoryStore {
-    tables: RwLock<Tables>,
+    committed: RwLock<Tables>,
+    writer: Mutex<()>,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn committed(&self) -> Tables {
+        self.committed
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
 }
 
 impl Store for MemoryStore {
-    fn begin_read(&self) -> StorageResult<Box<dyn ReadTxn + '_>> {
-        let guard = self
-            .tables
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(Box::new(MemoryRead { tables: guard }))
+    fn begin_read(&self) -> StorageResult<Snapshot> {
+        Ok(Arc::new(MemoryRead {
+            tables: self.committed(),
+        }))
     }
 
     fn begin_write(&self) -> StorageResult<Box<dyn WriteTxn + '_>> {
-        let guard = self
-            .tables
-            .write()
+        let writer = self
+            .writer
+            .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok(Box::new(MemoryWrite {
-            tables: guard,
-            undo: Vec::new(),
-            committed: false,
+            _writer: writer,
+            tables: self.committed(),
+            store: self,
         }))
     }
 
@@ -58,7 +70,7 @@ impl Store for MemoryStore {
 }
 
 fn get(tables: &Tables, table: &str, key: &[u8]) -> Option<Vec<u8>> {
-    tables.get(table)?.get(key).cloned()
+    tables.get(table)?.get(key).map(|v| v.to_vec())
 }
 
 fn scan(
@@ -72,19 +84,19 @@ fn scan(
     if super::range_is_empty(range) {
         return;
     }
-    let iter = t.range::<[u8], _>(range);
-    let step = |(k, v): (&Vec<u8>, &Vec<u8>)| visit(k, v);
+    let iter = t.range::<_, [u8]>(range);
+    let step = |(k, v): (&Bytes, &Bytes)| visit(k, v);
     let _ = match direction {
         Direction::Forward => iter.map(step).find(|c| c.is_break()),
         Direction::Reverse => iter.rev().map(step).find(|c| c.is_break()),
     };
 }
 
-struct MemoryRead<'a> {
-    tables: RwLockReadGuard<'a, Tables>,
+struct MemoryRead {
+    tables: Tables,
 }
 
-impl ReadTxn for MemoryRead<'_> {
+impl ReadTxn for MemoryRead {
     fn get(&self, table: &str, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
         Ok(get(&self.tables, table, key))
     }
@@ -101,22 +113,10 @@ impl ReadTxn for MemoryRead<'_> {
     }
 }
 
-/// What it takes to put a table back as it was before the transaction.
-enum Undo {
-    /// Restore `key` to `previous` (or remove it when `None`).
-    Entry {
-        table: String,
-        key: Vec<u8>,
-        previous: Option<Vec<u8>>,
-    },
-    /// Put back a whole dropped table.
-    Table { table: String, contents: Table },
-}
-
 struct MemoryWrite<'a> {
-    tables: RwLockWriteGuard<'a, Tables>,
-    undo: Vec<Undo>,
-    committed: bool,
+    _writer: MutexGuard<'a, ()>,
+    tables: Tables,
+    store: &'a MemoryStore,
 }
 
 impl ReadTxn for MemoryWrite<'_> {
@@ -138,76 +138,46 @@ impl ReadTxn for MemoryWrite<'_> {
 
 impl WriteTxn for MemoryWrite<'_> {
     fn put(&mut self, table: &str, key: &[u8], value: &[u8]) -> StorageResult<()> {
-        let previous = self
-            .tables
-            .entry(table.to_owned())
-            .or_default()
-            .insert(key.to_vec(), value.to_vec());
-        self.undo.push(Undo::Entry {
-            table: table.to_owned(),
-            key: key.to_vec(),
-            previous,
-        });
+        match self.tables.get_mut(table) {
+            Some(t) => {
+                t.insert(Bytes::from(key), Bytes::from(value));
+            }
+            None => {
+                let mut t = Table::new();
+                t.insert(Bytes::from(key), Bytes::from(value));
+                self.tables.insert(table.to_owned(), t);
+            }
+        }
         Ok(())
     }
 
     fn delete(&mut self, table: &str, key: &[u8]) -> StorageResult<bool> {
-        let previous = self.tables.get_mut(table).and_then(|t| t.remove(key));
-        let existed = previous.is_some();
-        if existed {
-            self.undo.push(Undo::Entry {
-                table: table.to_owned(),
-                key: key.to_vec(),
-                previous,
-            });
+        let Some(t) = self.tables.get_mut(table) else {
+            return Ok(false);
+        };
+        let existed = t.remove(key).is_some();
+        if t.is_empty() {
+            self.tables.remove(table);
         }
         Ok(existed)
     }
 
     fn drop_table(&mut self, table: &str) -> StorageResult<()> {
-        if let Some(contents) = self.tables.remove(table) {
-            self.undo.push(Undo::Table {
-                table: table.to_owned(),
-                contents,
-            });
-        }
+        self.tables.remove(table);
         Ok(())
     }
 
-    fn commit(mut self: Box<Self>, _durability: Durability) -> StorageResult<()> {
-        self.committed = true;
+    fn commit(self: Box<Self>, _durability: Durability) -> StorageResult<()> {
+        let MemoryWrite {
+            _writer,
+            tables,
+            store,
+        } = *self;
+        *store
+            .committed
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = tables;
         Ok(())
-    }
-}
-
-impl Drop for MemoryWrite<'_> {
-    fn drop(&mut self) {
-        if self.committed {
-            return;
-        }
-        while let Some(undo) = self.undo.pop() {
-            match undo {
-                Undo::Entry {
-                    table,
-                    key,
-                    previous,
-                } => {
-                    let t = self.tables.entry(table).or_default();
-                    match previous {
-                        Some(v) => {
-                            t.insert(key, v);
-                        }
-                        None => {
-                            t.remove(&key);
-                        }
-                    }
-                }
-                Undo::Table { table, contents } => {
-                    self.tables.insert(table, contents);
-                }
-            }
-        }
-        self.tables.retain(|_, t| !t.is_empty());
     }
 }
 
@@ -221,11 +191,12 @@ mod tests {
     }
 
     #[test]
-    fn rollback_restores_dropped_tables_and_overwritten_values() {
+    fn dropped_transactions_change_nothing_and_snapshots_stay_put() {
         let store = MemoryStore::new();
         let mut w = store.begin_write().unwrap();
         w.put("t", b"k", b"old").unwrap();
         w.commit(Durability::Immediate).unwrap();
+        let before = store.begin_read().unwrap();
         {
             let mut w = store.begin_write().unwrap();
             w.put("t", b"k", b"new").unwrap();
@@ -235,5 +206,15 @@ mod tests {
         let r = store.begin_read().unwrap();
         assert_eq!(r.get("t", b"k").unwrap(), Some(b"old".to_vec()));
         assert_eq!(r.get("t", b"other").unwrap(), None);
+        // A snapshot taken before a commit keeps seeing what was there, and holds no
+        // writer back.
+        let mut w = store.begin_write().unwrap();
+        w.put("t", b"k", b"newer").unwrap();
+        w.commit(Durability::Immediate).unwrap();
+        assert_eq!(before.get("t", b"k").unwrap(), Some(b"old".to_vec()));
+        assert_eq!(
+            store.begin_read().unwrap().get("t", b"k").unwrap(),
+            Some(b"newer".to_vec())
+        );
     }
 }

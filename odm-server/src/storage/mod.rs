@@ -23,6 +23,7 @@ pub mod keycodec;
 pub mod memory;
 
 use std::ops::{Bound, ControlFlow};
+use std::sync::Arc;
 
 /// A failure of the storage backend itself (I/O, corruption): never the client's fault.
 #[derive(Debug, thiserror::Error)]
@@ -66,11 +67,15 @@ pub type KeyRange<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
 /// Receives the entries of a scan in order; returning `ControlFlow::Break` stops it.
 pub type Visitor<'v> = dyn FnMut(&[u8], &[u8]) -> ControlFlow<()> + 'v;
 
+/// A consistent, read-only view of every table as of one commit. It owns what it reads
+/// (it may outlive the call that took it, be shared between threads, and be kept for a
+/// transaction's life); while it lives, the store keeps the versions it sees.
+pub type Snapshot = Arc<dyn ReadTxn + Send + Sync>;
+
 /// An ordered key-value store with snapshot reads and one writer at a time.
 pub trait Store: Send + Sync + 'static {
-    /// A consistent snapshot of every table. Keep it short: it may hold back writers
-    /// (the in-memory twin) or old pages (redb).
-    fn begin_read(&self) -> StorageResult<Box<dyn ReadTxn + '_>>;
+    /// A snapshot of every table as of the last commit. Never blocks writers.
+    fn begin_read(&self) -> StorageResult<Snapshot>;
 
     /// The write transaction; callers wait while another one is open. Reads through it
     /// see its own writes. Dropped without `commit`, it changes nothing.

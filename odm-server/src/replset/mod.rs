@@ -1,0 +1,292 @@
+//! The server as the primary of a one-member replica set: cluster time, the oplog,
+//! published snapshots, retryable writes and transactions.
+//!
+//! Every write goes through [`ReplState::write`] (plain writes) or a [`txn::Transaction`]
+//! (multi-document transactions), which serialise their commits under one *commit lock*:
+//! inside it a commit takes the next cluster time(s) from the [`clock`], appends its
+//! oplog entries and retry record to the same storage transaction as its data, commits,
+//! and publishes a snapshot of the result tagged with that time. Readers take the
+//! published snapshot (no storage call, never blocked by writers); recent snapshots stay
+//! available for a while for reads `atClusterTime` and snapshot reads that continue in a
+//! `getMore`.
+//!
+//! # Layout
+//! - [`clock`] hands out timestamps.
+//! - [`oplog`] holds the log's entries and storage; [`diff`] the `$v: 2` update diff.
+//! - [`writer`] is a write in progress, recording its changes.
+//! - [`locks`], [`overlay`] and [`txn`] make transactions.
+//! - [`retry`] keeps the retry records of retryable writes and committed transactions.
+//! - [`topology`] says what `hello` and the `replSet*` commands report about the set.
+
+pub mod clock;
+pub mod diff;
+pub mod locks;
+pub mod oplog;
+pub mod overlay;
+pub mod retry;
+pub mod topology;
+pub mod txn;
+pub mod writer;
+
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use bson::Timestamp;
+use tokio::sync::watch;
+
+use self::clock::Clock;
+use self::locks::LockTable;
+use self::oplog::{Change, SessionInfo};
+use self::retry::{Outcome, Record};
+use self::writer::Writer;
+use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::storage::{Durability, Snapshot, StorageResult, Store};
+
+/// A snapshot of every table as of a commit, and that commit's cluster time.
+pub struct Published {
+    pub ts: Timestamp,
+    pub snapshot: Snapshot,
+    at: Instant,
+}
+
+impl std::fmt::Debug for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Published").field("ts", &self.ts).finish()
+    }
+}
+
+/// How many past snapshots are kept at most, whatever the history window.
+const MAX_HISTORY: usize = 1000;
+
+pub struct ReplState {
+    pub topology: topology::Topology,
+    clock: Clock,
+    commit_lock: Mutex<()>,
+    current: RwLock<Arc<Published>>,
+    history: Mutex<VecDeque<Arc<Published>>>,
+    history_window: Duration,
+    pub locks: LockTable,
+    /// The cluster time of the last commit, for tasks that wait for new writes.
+    commits: watch::Sender<Timestamp>,
+    oplog_max: u64,
+    next_txn_id: AtomicU64,
+}
+
+impl ReplState {
+    /// Opens the replica-set state over `store`: the clock resumes after the oplog's last
+    /// entry, and a no-op entry marks the start, as a new primary's does.
+    pub fn open(
+        store: &dyn Store,
+        topology: topology::Topology,
+        oplog_max: u64,
+        history_window: Duration,
+    ) -> StorageResult<ReplState> {
+        let clock = Clock::default();
+        if let Some((_, last)) = oplog::bounds(&*store.begin_read()?)? {
+            clock.advance_past(last);
+        }
+        let start = clock.last();
+        let state = ReplState {
+            topology,
+            clock,
+            commit_lock: Mutex::new(()),
+            current: RwLock::new(Arc::new(Published {
+                ts: start,
+                snapshot: store.begin_read()?,
+                at: Instant::now(),
+            })),
+            history: Mutex::new(VecDeque::new()),
+            history_window,
+            locks: LockTable::default(),
+            commits: watch::channel(start).0,
+            oplog_max,
+            next_txn_id: AtomicU64::new(1),
+        };
+        state
+            .write(
+                store,
+                None,
+                Instant::now(),
+                |w| {
+                    w.record(Change::Noop {
+                        msg: "new primary".into(),
+                    });
+                    Ok(())
+                },
+                |_| None,
+            )
+            .map_err(|e| crate::storage::StorageError(e.message))?;
+        Ok(state)
+    }
+
+    fn commit_lock(&self) -> MutexGuard<'_, ()> {
+        self.commit_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Arc<Published> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The cluster time of the last commit.
+    pub fn cluster_time(&self) -> Timestamp {
+        self.snapshot().ts
+    }
+
+    /// Receives the cluster time of every commit (the latest one when several passed).
+    pub fn subscribe(&self) -> watch::Receiver<Timestamp> {
+        self.commits.subscribe()
+    }
+
+    /// The snapshot as of cluster time `ts`: `SnapshotTooOld` (239) when the server no
+    /// longer keeps it.
+    pub fn snapshot_at(&self, ts: Timestamp) -> CmdResult<Arc<Published>> {
+        let current = self.snapshot();
+        if clock::to_u64(ts) >= clock::to_u64(current.ts) {
+            return Ok(current);
+        }
+        let history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        // The newest kept snapshot at or before `ts` is the state at `ts` only if no
+        // commit between them was forgotten: history is contiguous from its oldest.
+        let found = history
+            .iter()
+            .rev()
+            .find(|p| clock::to_u64(p.ts) <= clock::to_u64(ts));
+        match found {
+            Some(p) => Ok(p.clone()),
+            None => Err(CommandError::new(
+                ErrorCode::SnapshotTooOld,
+                format!(
+                    "Read timestamp {ts} is older than the oldest available timestamp{}",
+                    history
+                        .front()
+                        .map(|p| format!(" {}", p.ts))
+                        .unwrap_or_default()
+                ),
+            )),
+        }
+    }
+
+    /// Makes the store's state as of now the published snapshot for `ts`. Called with
+    /// the commit lock held, right after a commit.
+    fn publish(&self, store: &dyn Store, ts: Timestamp) -> StorageResult<()> {
+        let next = Arc::new(Published {
+            ts,
+            snapshot: store.begin_read()?,
+            at: Instant::now(),
+        });
+        let previous = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(|p| p.into_inner()),
+            next,
+        );
+        let mut history = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        history.push_back(previous);
+        while history.len() > MAX_HISTORY
+            || history
+                .front()
+                .is_some_and(|p| p.at.elapsed() > self.history_window)
+        {
+            history.pop_front();
+        }
+        Ok(())
+    }
+
+    fn notify(&self, ts: Timestamp) {
+        self.commits.send_replace(ts);
+    }
+
+    /// Runs a plain write: `work` writes through a [`Writer`] into one storage
+    /// transaction, which is committed with its oplog entries (and, for a retryable
+    /// write of `session`, the retry record `retry_reply` makes of the result). When the
+    /// write touches a key an open transaction holds, everything is dropped, the write
+    /// waits for that transaction to end (until `deadline`) and runs again.
+    pub fn write<T>(
+        &self,
+        store: &dyn Store,
+        session: Option<&SessionInfo>,
+        deadline: Instant,
+        mut work: impl FnMut(&mut Writer<'_>) -> CmdResult<T>,
+        retry_reply: impl Fn(&T) -> Option<bson::Document>,
+    ) -> CmdResult<(T, Timestamp)> {
+        loop {
+            let commit = self.commit_lock();
+            let mut txn = store.begin_write()?;
+            let mut writer = Writer::plain(&mut *txn, &self.locks);
+            let result = work(&mut writer);
+            let blocked = writer.blocked_by();
+            let (changes, _) = writer.into_changes();
+            let out = match (result, blocked) {
+                (_, Some(holder)) => {
+                    drop(txn);
+                    drop(commit);
+                    if !self.locks.wait_released(holder, deadline) {
+                        return Err(CommandError::new(
+                            ErrorCode::MaxTimeMSExpired,
+                            "operation exceeded time limit while waiting for a transaction holding the document to end",
+                        ));
+                    }
+                    continue;
+                }
+                (Err(e), None) => return Err(e),
+                (Ok(out), None) => out,
+            };
+            let ts = oplog::append(
+                &mut *txn,
+                &changes,
+                session,
+                || self.clock.tick(),
+                self.oplog_max,
+            )?;
+            if let Some(s) = session
+                && let Some(reply) = retry_reply(&out)
+            {
+                retry::put(
+                    &mut *txn,
+                    &s.lsid,
+                    &Record {
+                        txn_number: s.txn_number,
+                        outcome: Outcome::Write(reply),
+                    },
+                )?;
+            }
+            txn.commit(Durability::Buffered)?;
+            let ts = ts.unwrap_or_else(|| self.cluster_time());
+            self.publish(store, ts)?;
+            drop(commit);
+            self.notify(ts);
+            return Ok((out, ts));
+        }
+    }
+
+    /// Removes the retry records of sessions idle longer than the session timeout.
+    pub fn forget_retry_records(&self, store: &dyn Store) -> Result<(), String> {
+        let timeout = i64::from(crate::session::SESSION_TIMEOUT_MINUTES) * 60_000;
+        let cutoff =
+            bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - timeout);
+        let old =
+            retry::older_than(&*self.snapshot().snapshot, cutoff).map_err(|e| e.to_string())?;
+        if old.is_empty() {
+            return Ok(());
+        }
+        let _commits = self.commit_lock();
+        let mut txn = store.begin_write().map_err(|e| e.to_string())?;
+        for k in &old {
+            txn.delete(retry::RECORDS_TABLE, k)
+                .map_err(|e| e.to_string())?;
+        }
+        txn.commit(Durability::Buffered)
+            .map_err(|e| e.to_string())?;
+        self.publish(store, self.cluster_time())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The timestamps of the oldest and newest oplog entries.
+    pub fn oplog_bounds(&self) -> CmdResult<Option<(Timestamp, Timestamp)>> {
+        Ok(oplog::bounds(&*self.snapshot().snapshot)?)
+    }
+}

@@ -1,0 +1,448 @@
+//! The oplog: one ordered, durable log of every write, keyed by its cluster time.
+//!
+//! Every commit appends its changes in the same storage transaction as the writes
+//! themselves, so the log and the data never disagree, even after a crash. Entries have
+//! mongod's format (what `local.oplog.rs` shows and oplog tailers read):
+//!
+//! ```text
+//! {ts: Timestamp, t: Long(1), v: 2, op: "i" | "u" | "d" | "c" | "n", ns: "db.coll",
+//!  ui?: UUID, o: {...}, o2?: {_id}, wall: Date, lsid?, txnNumber?, stmtId?}
+//! ```
+//!
+//! An insert's `o` is the document; an update's is `{$v: 2, diff}` (see [`super::diff`])
+//! or the new document for a replacement; a delete's is `{_id}`; commands (`op: "c"`)
+//! carry `create`, `drop`, `renameCollection`, `dropDatabase`, ...; a committed
+//! transaction is one `applyOps` entry holding its operations in order.
+//!
+//! Storage: the table `oplog`, key = the timestamp as 8 big-endian bytes, value =
+//! `{e: <entry>, img?: [{pre?, post?} | null, ...]}`. `img` holds the documents before
+//! and after each operation (by position; one for a plain entry, one per operation of an
+//! `applyOps`) for collections with `changeStreamPreAndPostImages`, which change
+//! streams need and mongod keeps in a side collection. The log is bounded by size: the
+//! running total is kept in the `meta` table, and the oldest entries are dropped first
+//! once it passes `--oplogSizeMB`.
+
+use std::ops::{Bound, ControlFlow};
+
+use bson::{Binary, Bson, DateTime, Document, Timestamp, doc};
+
+use super::clock;
+use super::diff::document_diff;
+use crate::error::CmdResult;
+use crate::storage::catalog::{CollectionMeta, META_TABLE};
+use crate::storage::{Direction, ReadTxn, StorageResult, WriteTxn};
+
+/// The table holding the log.
+pub const OPLOG_TABLE: &str = "oplog";
+/// The running byte total of the log, in the `meta` table.
+const OPLOG_BYTES_KEY: &[u8] = b"oplog_bytes";
+/// The namespace under which the log is readable.
+pub const OPLOG_NS: &str = "local.oplog.rs";
+
+/// One change a write made, recorded by the [`Writer`](super::writer::Writer) as it is
+/// made and turned into oplog entries at commit.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Insert {
+        coll: Target,
+        doc: Document,
+    },
+    Update {
+        coll: Target,
+        before: Document,
+        after: Document,
+        /// A whole-document replacement (`o` is the new document), not a modification.
+        replace: bool,
+    },
+    Delete {
+        coll: Target,
+        before: Document,
+    },
+    /// A command on a database: `o` is what mongod logs (`{create: "c"}`, `{drop: "c"}`,
+    /// `{renameCollection: "db.a", to: "db.b", ...}`, `{dropDatabase: 1}`, ...).
+    Command {
+        db: String,
+        uuid: Option<Binary>,
+        o: Document,
+    },
+    /// Marks a point in time without changing anything (server start).
+    Noop {
+        msg: String,
+    },
+}
+
+/// The collection a document change applies to.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub ns: String,
+    pub uuid: Binary,
+    /// Whether change streams may see the documents before and after
+    /// (`changeStreamPreAndPostImages: {enabled: true}`).
+    pub images: bool,
+}
+
+impl Target {
+    pub fn of(meta: &CollectionMeta) -> Target {
+        Target {
+            ns: meta.ns(),
+            uuid: meta.uuid.clone(),
+            images: pre_and_post_images(&meta.options),
+        }
+    }
+}
+
+/// Whether collection options ask for pre- and post-images.
+pub fn pre_and_post_images(options: &Document) -> bool {
+    options
+        .get_document("changeStreamPreAndPostImages")
+        .ok()
+        .and_then(|o| o.get_bool("enabled").ok())
+        .unwrap_or(false)
+}
+
+fn id_of(doc: &Document) -> Document {
+    doc! {"_id": doc.get("_id").cloned().unwrap_or(Bson::Null)}
+}
+
+impl Change {
+    /// The entry for this change without `ts`, `t` and `wall` (an `applyOps` element),
+    /// and its images.
+    pub fn entry(&self) -> (Document, Bson) {
+        let op = |op: &str, coll: &Target, o: Document| {
+            doc! {"op": op, "ns": &coll.ns, "ui": coll.uuid.clone(), "o": o}
+        };
+        let images = |pre: Option<&Document>, post: Option<&Document>| {
+            let mut img = Document::new();
+            if let Some(p) = pre {
+                img.insert("pre", p.clone());
+            }
+            if let Some(p) = post {
+                img.insert("post", p.clone());
+            }
+            Bson::Document(img)
+        };
+        match self {
+            Change::Insert { coll, doc } => {
+                let mut e = op("i", coll, doc.clone());
+                e.insert("o2", id_of(doc));
+                (e, Bson::Null)
+            }
+            Change::Update {
+                coll,
+                before,
+                after,
+                replace,
+            } => {
+                let o = if *replace {
+                    after.clone()
+                } else {
+                    doc! {"$v": 2, "diff": document_diff(before, after)}
+                };
+                let mut e = op("u", coll, o);
+                e.insert("o2", id_of(after));
+                let img = if coll.images {
+                    images(Some(before), Some(after))
+                } else {
+                    Bson::Null
+                };
+                (e, img)
+            }
+            Change::Delete { coll, before } => {
+                let e = op("d", coll, id_of(before));
+                let img = if coll.images {
+                    images(Some(before), None)
+                } else {
+                    Bson::Null
+                };
+                (e, img)
+            }
+            Change::Command { db, uuid, o } => {
+                let mut e = doc! {"op": "c", "ns": format!("{db}.$cmd")};
+                if let Some(u) = uuid {
+                    e.insert("ui", u.clone());
+                }
+                e.insert("o", o.clone());
+                (e, Bson::Null)
+            }
+            Change::Noop { msg } => (doc! {"op": "n", "ns": "", "o": {"msg": msg}}, Bson::Null),
+        }
+    }
+}
+
+/// Session fields of entries written for a session (`lsid`, `txnNumber`).
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    pub lsid: Bson,
+    pub txn_number: i64,
+}
+
+fn stamp(mut e: Document, ts: Timestamp, wall: DateTime) -> Document {
+    let mut out = doc! {"ts": ts, "t": 1i64, "v": 2};
+    out.extend(std::mem::take(&mut e));
+    out.insert("wall", wall);
+    out
+}
+
+fn key(ts: Timestamp) -> [u8; 8] {
+    clock::to_u64(ts).to_be_bytes()
+}
+
+fn stored(entry: Document, images: Vec<Bson>) -> StorageResult<Vec<u8>> {
+    let mut v = doc! {"e": entry};
+    if images.iter().any(|i| !matches!(i, Bson::Null)) {
+        v.insert("img", images);
+    }
+    v.to_vec().map_err(crate::storage::StorageError::new)
+}
+
+/// Appends one entry per change, with consecutive timestamps from `tick`; returns the
+/// last timestamp used (the commit's).
+pub fn append(
+    txn: &mut dyn WriteTxn,
+    changes: &[Change],
+    session: Option<&SessionInfo>,
+    mut tick: impl FnMut() -> Timestamp,
+    max_bytes: u64,
+) -> StorageResult<Option<Timestamp>> {
+    let wall = DateTime::now();
+    let mut last = None;
+    let mut added = 0u64;
+    for (stmt, change) in changes.iter().enumerate() {
+        let ts = tick();
+        let (mut e, img) = change.entry();
+        if let Some(s) = session {
+            e.insert("lsid", s.lsid.clone());
+            e.insert("txnNumber", s.txn_number);
+            e.insert("stmtId", stmt as i32);
+        }
+        let bytes = stored(stamp(e, ts, wall), vec![img])?;
+        added += bytes.len() as u64;
+        txn.put(OPLOG_TABLE, &key(ts), &bytes)?;
+        last = Some(ts);
+    }
+    if added > 0 {
+        grow(txn, added, max_bytes)?;
+    }
+    Ok(last)
+}
+
+/// Appends a committed transaction's operations as one `applyOps` entry at `ts`.
+pub fn append_transaction(
+    txn: &mut dyn WriteTxn,
+    changes: &[Change],
+    session: &SessionInfo,
+    ts: Timestamp,
+    max_bytes: u64,
+) -> StorageResult<()> {
+    let (ops, images): (Vec<Bson>, Vec<Bson>) = changes
+        .iter()
+        .map(|c| {
+            let (e, img) = c.entry();
+            (Bson::Document(e), img)
+        })
+        .unzip();
+    let e = doc! {
+        "op": "c",
+        "ns": "admin.$cmd",
+        "o": {"applyOps": ops},
+        "lsid": session.lsid.clone(),
+        "txnNumber": session.txn_number,
+        "stmtId": 0,
+        "prevOpTime": {"ts": Timestamp { time: 0, increment: 0 }, "t": -1i64},
+    };
+    let bytes = stored(stamp(e, ts, DateTime::now()), images)?;
+    txn.put(OPLOG_TABLE, &key(ts), &bytes)?;
+    grow(txn, bytes.len() as u64, max_bytes)
+}
+
+fn read_total(txn: &dyn ReadTxn) -> StorageResult<u64> {
+    Ok(match txn.get(META_TABLE, OPLOG_BYTES_KEY)? {
+        Some(b) if b.len() == 8 => u64::from_be_bytes(b.try_into().expect("length checked")),
+        _ => 0,
+    })
+}
+
+/// Adds `added` bytes to the total and drops the oldest entries while it is over `max`
+/// (always keeping the newest entry).
+fn grow(txn: &mut dyn WriteTxn, added: u64, max: u64) -> StorageResult<()> {
+    let mut total = read_total(txn)? + added;
+    if total > max {
+        let mut oldest = Vec::new();
+        let mut freed = 0u64;
+        txn.scan(
+            OPLOG_TABLE,
+            (Bound::Unbounded, Bound::Unbounded),
+            Direction::Forward,
+            &mut |k, v| {
+                if total - freed <= max {
+                    return ControlFlow::Break(());
+                }
+                freed += v.len() as u64;
+                oldest.push(k.to_vec());
+                ControlFlow::Continue(())
+            },
+        )?;
+        // The newest entry stays, whatever its size: it is the current cluster time.
+        if let Some(last) = last_key(txn)?
+            && oldest.last() == Some(&last)
+        {
+            oldest.pop();
+        }
+        for k in &oldest {
+            if let Some(v) = txn.get(OPLOG_TABLE, k)? {
+                total -= v.len() as u64;
+            }
+            txn.delete(OPLOG_TABLE, k)?;
+        }
+    }
+    txn.put(META_TABLE, OPLOG_BYTES_KEY, &total.to_be_bytes())
+}
+
+fn last_key(txn: &dyn ReadTxn) -> StorageResult<Option<Vec<u8>>> {
+    let mut last = None;
+    txn.scan(
+        OPLOG_TABLE,
+        (Bound::Unbounded, Bound::Unbounded),
+        Direction::Reverse,
+        &mut |k, _| {
+            last = Some(k.to_vec());
+            ControlFlow::Break(())
+        },
+    )?;
+    Ok(last)
+}
+
+/// A stored entry: the entry as mongod shows it, and its images.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub ts: Timestamp,
+    pub entry: Document,
+    pub images: Vec<Bson>,
+}
+
+fn decode(k: &[u8], v: &[u8]) -> CmdResult<Stored> {
+    let ts = clock::from_u64(u64::from_be_bytes(
+        k.try_into()
+            .map_err(|_| crate::error::CommandError::internal("bad oplog key"))?,
+    ));
+    let mut d = crate::storage::collection::decode(v)?;
+    let entry = match d.remove("e") {
+        Some(Bson::Document(e)) => e,
+        _ => return Err(crate::error::CommandError::internal("bad oplog entry")),
+    };
+    let images = match d.remove("img") {
+        Some(Bson::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    Ok(Stored { ts, entry, images })
+}
+
+/// The timestamps of the oldest and newest entries, if the log has any.
+pub fn bounds(txn: &dyn ReadTxn) -> StorageResult<Option<(Timestamp, Timestamp)>> {
+    let mut first = None;
+    txn.scan(
+        OPLOG_TABLE,
+        (Bound::Unbounded, Bound::Unbounded),
+        Direction::Forward,
+        &mut |k, _| {
+            first = Some(k.to_vec());
+            ControlFlow::Break(())
+        },
+    )?;
+    let to_ts = |k: Vec<u8>| {
+        k.try_into()
+            .ok()
+            .map(|b: [u8; 8]| clock::from_u64(u64::from_be_bytes(b)))
+    };
+    Ok(
+        match (first.and_then(to_ts), last_key(txn)?.and_then(to_ts)) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        },
+    )
+}
+
+/// Visits entries from `start` (inclusive or not) in `direction`, until `visit` breaks.
+pub fn scan(
+    txn: &dyn ReadTxn,
+    from: Bound<Timestamp>,
+    direction: Direction,
+    visit: &mut dyn FnMut(Stored) -> CmdResult<ControlFlow<()>>,
+) -> CmdResult<()> {
+    let from_key = |ts: Timestamp| key(ts).to_vec();
+    let bound = match from {
+        Bound::Included(ts) => Bound::Included(from_key(ts)),
+        Bound::Excluded(ts) => Bound::Excluded(from_key(ts)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let bound = match &bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let range = match direction {
+        Direction::Forward => (bound, Bound::Unbounded),
+        Direction::Reverse => (Bound::Unbounded, bound),
+    };
+    let mut failure = None;
+    txn.scan(
+        OPLOG_TABLE,
+        range,
+        direction,
+        &mut |k, v| match decode(k, v).and_then(&mut *visit) {
+            Ok(flow) => flow,
+            Err(e) => {
+                failure = Some(e);
+                ControlFlow::Break(())
+            }
+        },
+    )?;
+    failure.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Store;
+    use crate::storage::memory::MemoryStore;
+
+    fn target() -> Target {
+        Target {
+            ns: "db.c".into(),
+            uuid: Binary {
+                subtype: bson::spec::BinarySubtype::Uuid,
+                bytes: vec![0; 16],
+            },
+            images: false,
+        }
+    }
+
+    #[test]
+    fn entries_are_ordered_and_the_log_stays_under_its_size() {
+        let store = MemoryStore::new();
+        let clock = clock::Clock::default();
+        for n in 0..50 {
+            let mut w = store.begin_write().unwrap();
+            let changes = [Change::Insert {
+                coll: target(),
+                doc: doc! {"_id": n, "pad": "x".repeat(100)},
+            }];
+            append(&mut *w, &changes, None, || clock.tick(), 2_000).unwrap();
+            w.commit(crate::storage::Durability::Buffered).unwrap();
+        }
+        let r = store.begin_read().unwrap();
+        let mut seen = Vec::new();
+        scan(&*r, Bound::Unbounded, Direction::Forward, &mut |s| {
+            assert_eq!(s.entry.get_str("op").unwrap(), "i");
+            seen.push(s.entry.get_document("o").unwrap().get_i32("_id").unwrap());
+            Ok(ControlFlow::Continue(()))
+        })
+        .unwrap();
+        assert!(seen.len() < 50 && seen.len() > 5, "{seen:?}");
+        assert_eq!(*seen.last().unwrap(), 49);
+        assert!(seen.windows(2).all(|w| w[1] == w[0] + 1));
+        assert!(read_total(&*r).unwrap() <= 2_000);
+        let (first, last) = bounds(&*r).unwrap().unwrap();
+        assert!(clock::to_u64(first) < clock::to_u64(last));
+    }
+}

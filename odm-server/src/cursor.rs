@@ -39,6 +39,8 @@ pub struct Cursor {
     /// The snapshot a `readConcern: snapshot` read keeps reading in its `getMore`s
     /// (`None`: each batch reads the latest data, or the cursor's transaction).
     pub snapshot: Option<std::sync::Arc<crate::replset::Published>>,
+    /// A change stream's state: its `getMore`s read the oplog and may wait for events.
+    pub stream: Option<Box<crate::change_stream::ChangeStream>>,
     pub last_used: Instant,
 }
 
@@ -225,6 +227,7 @@ mod tests {
             state: CursorState::Buffered(VecDeque::new()),
             batch_size: None,
             snapshot: None,
+            stream: None,
             lsid,
             last_used: Instant::now(),
         });

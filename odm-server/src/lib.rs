@@ -28,6 +28,7 @@
 //! - [`server`]: [`Server::start`](server::Server::start) binds, accepts, runs the
 //!   background tasks (journal flush, expiry) and shuts down.
 
+pub mod change_stream;
 pub mod cmd;
 pub mod config;
 pub mod conn;

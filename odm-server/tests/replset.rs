@@ -488,3 +488,92 @@ async fn replies_carry_the_cluster_time_and_it_grows_with_writes() {
     assert!((t1.time, t1.increment) > (t0.time, t0.increment));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_stream_sees_every_change_in_order_and_resumes_after_a_restart() {
+    use mongodb::change_stream::event::OperationType;
+    use mongodb::options::FullDocumentType;
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::with_config(Config::with_dbpath(dir.path())).await;
+    let coll = s.db("app").collection::<Document>("items");
+    let mut stream = coll
+        .watch()
+        .full_document(FullDocumentType::UpdateLookup)
+        .await
+        .unwrap();
+    coll.insert_one(doc! {"_id": 1, "name": "pen", "tags": ["a", "b"]})
+        .await
+        .unwrap();
+    coll.update_one(
+        doc! {"_id": 1},
+        doc! {"$set": {"name": "ink pen"}, "$pop": {"tags": 1}},
+    )
+    .await
+    .unwrap();
+    coll.replace_one(doc! {"_id": 1}, doc! {"name": "pencil"})
+        .await
+        .unwrap();
+    coll.delete_one(doc! {"_id": 1}).await.unwrap();
+
+    let mut events = Vec::new();
+    while events.len() < 4 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.next_if_any())
+            .await
+            .expect("events arrive")
+            .unwrap();
+        if let Some(e) = event {
+            events.push(e);
+        }
+    }
+    let kinds: Vec<_> = events.iter().map(|e| e.operation_type.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            OperationType::Insert,
+            OperationType::Update,
+            OperationType::Replace,
+            OperationType::Delete
+        ]
+    );
+    let update = &events[1];
+    let description = update.update_description.as_ref().unwrap();
+    assert_eq!(description.updated_fields, doc! {"name": "ink pen"});
+    assert!(description.removed_fields.is_empty());
+    assert_eq!(description.truncated_arrays.as_ref().unwrap().len(), 1);
+    // updateLookup: the document as it is when the event is read (already deleted).
+    assert_eq!(update.full_document, None);
+    assert_eq!(
+        events[2].full_document.as_ref().unwrap(),
+        &doc! {"_id": 1, "name": "pencil"}
+    );
+    assert_eq!(events[3].document_key.as_ref().unwrap(), &doc! {"_id": 1});
+    let after_insert = events[0].id.clone();
+    drop(stream);
+    s.stop().await;
+
+    // A restart: the oplog is on disk, so the stream resumes from its token.
+    let s = TestServer::with_config(Config::with_dbpath(dir.path())).await;
+    let coll = s.db("app").collection::<Document>("items");
+    let mut resumed = coll.watch().resume_after(after_insert).await.unwrap();
+    let mut kinds = Vec::new();
+    while kinds.len() < 3 {
+        if let Some(e) = tokio::time::timeout(Duration::from_secs(10), resumed.next_if_any())
+            .await
+            .expect("events arrive")
+            .unwrap()
+        {
+            kinds.push(e.operation_type);
+        }
+    }
+    assert_eq!(
+        kinds,
+        [
+            OperationType::Update,
+            OperationType::Replace,
+            OperationType::Delete
+        ]
+    );
+    drop(resumed);
+    s.stop().await;
+}

@@ -69,6 +69,14 @@ pub fn split_leading(
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
+    if let Some(stages) = f.array("pipeline")?
+        && let Some(spec) = stages
+            .first()
+            .and_then(Bson::as_document)
+            .and_then(|d| d.get_document("$changeStream").ok())
+    {
+        return super::change_stream::open(ctx, &f, spec, &stages[1..]);
+    }
     let coll = match ctx.body.get("aggregate") {
         Some(Bson::String(s)) => s.as_str(),
         Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => {

@@ -142,6 +142,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         batch_size: args.batch_size,
         lsid: ctx.lsid().cloned(),
         snapshot,
+        stream: None,
         last_used: Instant::now(),
     });
     Ok(cursor::first_reply(id, &ns, batch, at))
@@ -174,6 +175,7 @@ pub fn computed_cursor(
         batch_size,
         lsid: ctx.lsid().cloned(),
         snapshot: None,
+        stream: None,
         last_used: Instant::now(),
     });
     Ok(cursor::first_reply(id, ns, batch, at))

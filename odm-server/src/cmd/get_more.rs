@@ -55,6 +55,26 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             ),
         ));
     }
+    if let Some(mut stream) = cursor.stream.take() {
+        let result = super::change_stream::get_more(
+            ctx,
+            &mut stream,
+            id,
+            &ns,
+            batch_size.or(cursor.batch_size),
+        );
+        return match result {
+            Ok((reply, done)) => {
+                cursor.stream = Some(stream);
+                ctx.state.cursors.give_back(id, (!done).then_some(cursor));
+                Ok(reply)
+            }
+            Err(e) => {
+                ctx.state.cursors.give_back(id, None);
+                Err(e)
+            }
+        };
+    }
     let limit = BatchLimit {
         docs: batch_size,
         bytes: MAX_BATCH_BYTES,

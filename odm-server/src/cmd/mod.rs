@@ -9,6 +9,7 @@
 //! `{ok: 0, errmsg, code, codeName}`.
 
 pub mod aggregate;
+pub mod change_stream;
 pub mod coll_mod;
 pub mod count;
 pub mod create;

@@ -30,7 +30,7 @@ pub mod writer;
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use bson::Timestamp;
@@ -70,6 +70,8 @@ pub struct ReplState {
     pub locks: LockTable,
     /// The cluster time of the last commit, for tasks that wait for new writes.
     commits: watch::Sender<Timestamp>,
+    /// The same for blocking threads (a change stream's `getMore` waiting for events).
+    last_commit: (Mutex<Timestamp>, Condvar),
     oplog_max: u64,
     next_txn_id: AtomicU64,
 }
@@ -101,6 +103,7 @@ impl ReplState {
             history_window,
             locks: LockTable::default(),
             commits: watch::channel(start).0,
+            last_commit: (Mutex::new(start), Condvar::new()),
             oplog_max,
             next_txn_id: AtomicU64::new(1),
         };
@@ -198,6 +201,29 @@ impl ReplState {
 
     fn notify(&self, ts: Timestamp) {
         self.commits.send_replace(ts);
+        let (last, changed) = &self.last_commit;
+        *last.lock().unwrap_or_else(|p| p.into_inner()) = ts;
+        changed.notify_all();
+    }
+
+    /// Blocks until a commit later than `after` happens or `deadline` passes; returns
+    /// whether one did.
+    pub fn wait_for_commit_after(&self, after: Timestamp, deadline: Instant) -> bool {
+        let (last, changed) = &self.last_commit;
+        let mut seen = last.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if clock::to_u64(*seen) > clock::to_u64(after) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            seen = changed
+                .wait_timeout(seen, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     /// Runs a plain write: `work` writes through a [`Writer`] into one storage

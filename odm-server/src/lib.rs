@@ -1,7 +1,7 @@
 //! odm-server: an embedded storage server that speaks the MongoDB wire protocol.
 //!
-//! The official drivers (Rust, Python, Node, mongosh) connect to it as to a standalone
-//! mongod. Data lives in one redb file under `--dbpath` (or in memory), documents keyed
+//! The official drivers (Rust, Python, Node, mongosh) connect to it as to the primary of
+//! a one-member replica set (or a standalone mongod, with `--standalone`). Data lives in one redb file under `--dbpath` (or in memory), documents keyed
 //! by their `_id`, with secondary indexes kept in the same transaction.
 //!
 //! # Layout
@@ -23,7 +23,13 @@
 //! - [`depth`]: how deep nesting may go (mongod's limits) and the stack guard every
 //!   recursive function runs under, so that no nesting within them overflows a thread.
 //! - [`cursor`]: open cursors between `getMore`s, with an idle timeout.
-//! - [`session`]: logical sessions (`lsid`) and the cursors they own.
+//! - [`session`]: logical sessions (`lsid`): checked out per command, with their
+//!   transaction.
+//! - [`replset`]: the replica set of one: cluster time, the oplog, published snapshots,
+//!   transactions, retry records, topology.
+//! - [`change_stream`]: change events read from the oplog.
+//! - [`failpoint`]: `failCommand` fail points for tests.
+//! - [`state`]: the state every connection shares.
 //! - [`ttl`]: the TTL monitor, deleting documents whose TTL index date has passed.
 //! - [`server`]: [`Server::start`](server::Server::start) binds, accepts, runs the
 //!   background tasks (journal flush, expiry) and shuts down.

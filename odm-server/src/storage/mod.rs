@@ -5,7 +5,7 @@
 //! written in transactions. It knows nothing of BSON or queries. Two implementations:
 //!
 //! - [`disk::RedbStore`]: durable, one redb file under `--dbpath`;
-//! - [`memory::MemoryStore`]: the in-memory twin, a `BTreeMap` per table, for tests and
+//! - [`memory::MemoryStore`]: the in-memory twin, a persistent B-tree per table, for tests and
 //!   `--in-memory`; simple enough to serve as the model the durable store is checked
 //!   against.
 //!

@@ -1,7 +1,7 @@
 //! Logical sessions: the ids drivers attach to every operation (`lsid`), and what each
 //! session is in the middle of.
 //!
-//! A session is checked out for the length of one command ([`Sessions::checkout`]):
+//! A session is checked out for the length of one command ([`Session::lock`]):
 //! commands of one session run one at a time, as mongod runs them. It holds the highest
 //! transaction number seen (older ones are refused) and its current or last
 //! [`Transaction`]. Ending or killing a session aborts its transaction and kills the

@@ -390,10 +390,17 @@ async fn a_retried_write_is_applied_once() {
     // Writes that are not retryable writes may not carry a number.
     let find = raw(
         &mut stream,
-        doc! {"find": "c", "lsid": lsid, "txnNumber": 3i64, "$db": "app"},
+        doc! {"find": "c", "lsid": lsid.clone(), "txnNumber": 3i64, "$db": "app"},
     )
     .await;
     assert_eq!(find.get_i32("code").unwrap(), 50768, "{find}");
+    // startTransaction needs autocommit: false beside it.
+    let start = raw(
+        &mut stream,
+        doc! {"find": "c", "lsid": lsid, "txnNumber": 4i64, "startTransaction": true, "$db": "app"},
+    )
+    .await;
+    assert_eq!(start.get_i32("code").unwrap(), 72, "{start}");
     s.stop().await;
 }
 

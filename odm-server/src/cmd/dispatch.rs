@@ -164,6 +164,21 @@ fn dispatch(
             "Transaction numbers are only allowed on a replica set member or mongos",
         ));
     }
+    match (body.get("startTransaction"), autocommit) {
+        (Some(Bson::Boolean(false)), _) => {
+            return Err(CommandError::new(
+                ErrorCode::InvalidOptions,
+                "Specifying startTransaction=false is not allowed.",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(CommandError::new(
+                ErrorCode::InvalidOptions,
+                "'startTransaction' field requires 'autocommit' field to also be specified",
+            ));
+        }
+        _ => {}
+    }
     let read_concern = ReadConcern::parse(body)?;
     let deadline = match body
         .get("maxTimeMS")

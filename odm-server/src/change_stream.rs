@@ -264,7 +264,7 @@ impl ChangeStream {
     }
 
     /// The next events, at most `limit`, waiting until `deadline` for the first one.
-    /// `view` is the latest snapshot (for `updateLookup`).
+    /// Each pass reads the latest snapshot (which `updateLookup` looks documents up in).
     pub fn next_batch(
         &mut self,
         repl: &ReplState,
@@ -460,12 +460,18 @@ impl ChangeStream {
                             );
                         }
                         Image::WhenAvailable | Image::Required => {
-                            ev.insert("fullDocument", self.required(post, "post")?);
+                            ev.insert(
+                                "fullDocument",
+                                Self::image_field(post, self.full_document, "post")?,
+                            );
                         }
                     }
                 }
                 if self.before_change != Image::Off {
-                    ev.insert("fullDocumentBeforeChange", self.required_before(pre)?);
+                    ev.insert(
+                        "fullDocumentBeforeChange",
+                        Self::image_field(pre, self.before_change, "pre")?,
+                    );
                 }
                 ev
             }
@@ -474,7 +480,10 @@ impl ChangeStream {
                 ev.insert("ns", ns_doc);
                 ev.insert("documentKey", key);
                 if self.before_change != Image::Off {
-                    ev.insert("fullDocumentBeforeChange", self.required_before(pre)?);
+                    ev.insert(
+                        "fullDocumentBeforeChange",
+                        Self::image_field(pre, self.before_change, "pre")?,
+                    );
                 }
                 ev
             }
@@ -489,25 +498,16 @@ impl ChangeStream {
         Ok(vec![(index, event)])
     }
 
-    fn required(&self, image: Option<Document>, which: &str) -> CmdResult<Bson> {
-        match (image, self.full_document) {
+    /// A pre- or post-image for an event: the document, or null when the collection keeps
+    /// none, unless `mode` is `required`.
+    fn image_field(image: Option<Document>, mode: Image, which: &str) -> CmdResult<Bson> {
+        match (image, mode) {
             (Some(d), _) => Ok(Bson::Document(d)),
             (None, Image::Required) => Err(CommandError::new(
                 ErrorCode::NoMatchingDocument,
                 format!(
                     "Change stream was configured to require a {which}-image for all update, delete and replace events, but the {which}-image was not found (enable changeStreamPreAndPostImages on the collection)"
                 ),
-            )),
-            (None, _) => Ok(Bson::Null),
-        }
-    }
-
-    fn required_before(&self, image: Option<Document>) -> CmdResult<Bson> {
-        match (image, self.before_change) {
-            (Some(d), _) => Ok(Bson::Document(d)),
-            (None, Image::Required) => Err(CommandError::new(
-                ErrorCode::NoMatchingDocument,
-                "Change stream was configured to require a pre-image for all update, delete and replace events, but the pre-image was not found (enable changeStreamPreAndPostImages on the collection)",
             )),
             (None, _) => Ok(Bson::Null),
         }

@@ -293,7 +293,7 @@ async fn run(
             return None;
         }
         if let Some(e) = &fault.error {
-            return Some(crate::cmd::stamp_cluster_time(state, e.to_reply()));
+            return Some(crate::cmd::stamp_cluster_time(state, e.to_reply(), None));
         }
     }
     if is_handshake(&name)

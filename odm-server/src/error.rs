@@ -133,10 +133,6 @@ impl CommandError {
         self
     }
 
-    pub fn has_label(&self, label: &str) -> bool {
-        self.labels.iter().any(|l| l == label)
-    }
-
     pub fn with_info(mut self, info: Document) -> Self {
         self.info = Some(Box::new(info));
         self

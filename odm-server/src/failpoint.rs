@@ -203,9 +203,11 @@ impl FailPoints {
                 format!("Failing command {command} via 'failCommand' failpoint"),
             );
             match &fc.labels {
-                Some(labels) => labels
-                    .iter()
-                    .for_each(|l| e = e.clone().with_label(l.clone())),
+                Some(labels) => {
+                    for label in labels {
+                        e = e.with_label(label.clone());
+                    }
+                }
                 None if retryable_write && RETRYABLE_CODES.contains(&code) => {
                     e = e.with_label("RetryableWriteError");
                 }

@@ -258,7 +258,10 @@ fn expire_idle(state: &ServerState) -> Result<(), String> {
         tracing::info!("{line}");
         state.log.record(line);
     }
-    state.repl.forget_retry_records(&*state.store)?;
+    state
+        .repl
+        .forget_retry_records(&*state.store)
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -104,13 +104,6 @@ impl Sessions {
         session
     }
 
-    /// Records a use of a session.
-    pub fn touch(&self, lsid: &Bson) {
-        if let Some(s) = self.map().get(&key(lsid)) {
-            s.touch();
-        }
-    }
-
     /// Forgets sessions; returns them so that their transactions can be aborted.
     pub fn end(&self, lsids: &[Bson]) -> Vec<Arc<Session>> {
         let mut map = self.map();

@@ -26,7 +26,7 @@ use super::{COMMANDS, Handler};
 use crate::conn::ConnInfo;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::oplog::SessionInfo;
-use crate::replset::retry::{self, Outcome};
+use crate::replset::retry::{self, Outcome, Record};
 use crate::replset::txn::{Phase, TRANSIENT};
 use crate::session::SessionData;
 use crate::state::{Counters, ServerState};
@@ -64,7 +64,7 @@ const RETRYABLE: &[&str] = &[
 /// Runs one command and returns its reply (an error reply on failure).
 pub fn execute(state: &ServerState, conn: &ConnInfo, db: &str, body: &Document) -> Document {
     let operation_time = Cell::new(None);
-    let mut reply = match dispatch(state, conn, db, body, &operation_time) {
+    let reply = match dispatch(state, conn, db, body, &operation_time) {
         Ok(mut reply) => {
             if !reply.contains_key("ok") {
                 reply.insert("ok", 1.0);
@@ -73,30 +73,26 @@ pub fn execute(state: &ServerState, conn: &ConnInfo, db: &str, body: &Document) 
         }
         Err(e) => e.to_reply(),
     };
-    if state.is_replica_set() {
-        let cluster_time = state.repl.cluster_time();
-        reply.insert(
-            "operationTime",
-            operation_time.get().unwrap_or(cluster_time),
-        );
-        reply.insert("$clusterTime", cluster_time_doc(cluster_time));
-    }
-    reply
+    stamp_cluster_time(state, reply, operation_time.get())
 }
 
-/// Adds `operationTime` and `$clusterTime` to a reply made without running a command
-/// (a fail point's error), as every reply of a replica-set member has them.
-pub fn stamp_cluster_time(state: &ServerState, mut reply: Document) -> Document {
+/// Adds `operationTime` (the time of what the command wrote or read, else the cluster
+/// time) and `$clusterTime`, as every reply of a replica-set member has them.
+pub fn stamp_cluster_time(
+    state: &ServerState,
+    mut reply: Document,
+    operation_time: Option<bson::Timestamp>,
+) -> Document {
     if state.is_replica_set() {
         let cluster_time = state.repl.cluster_time();
-        reply.insert("operationTime", cluster_time);
+        reply.insert("operationTime", operation_time.unwrap_or(cluster_time));
         reply.insert("$clusterTime", cluster_time_doc(cluster_time));
     }
     reply
 }
 
 /// `$clusterTime` as mongod sends it without keys to sign with.
-pub fn cluster_time_doc(ts: bson::Timestamp) -> Document {
+fn cluster_time_doc(ts: bson::Timestamp) -> Document {
     doc! {
         "clusterTime": ts,
         "signature": {
@@ -246,13 +242,19 @@ fn dispatch(
     out
 }
 
-/// The highest transaction number the session has used, in memory or on record.
-fn highest_number(ctx: &Ctx<'_>, data: &SessionData, lsid: &Bson) -> CmdResult<Option<i64>> {
+/// The session's retry record, and the highest transaction number the session has
+/// used, in memory or on record.
+fn history(
+    ctx: &Ctx<'_>,
+    data: &SessionData,
+    lsid: &Bson,
+) -> CmdResult<(Option<Record>, Option<i64>)> {
     let recorded = retry::get(&*ctx.state.repl.snapshot().snapshot, lsid)?;
-    Ok(match (data.txn_number, recorded.map(|r| r.txn_number)) {
+    let highest = match (data.txn_number, recorded.as_ref().map(|r| r.txn_number)) {
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
-    })
+    };
+    Ok((recorded, highest))
 }
 
 fn session_text(lsid: &Bson) -> String {
@@ -269,7 +271,7 @@ fn retryable(
     n: i64,
     handler: Handler,
 ) -> CmdResult<Document> {
-    let highest = highest_number(ctx, data, lsid)?;
+    let (recorded, highest) = history(ctx, data, lsid)?;
     if let Some(h) = highest
         && n < h
     {
@@ -281,7 +283,7 @@ fn retryable(
             ),
         ));
     }
-    if let Some(record) = retry::get(&*ctx.state.repl.snapshot().snapshot, lsid)?
+    if let Some(record) = recorded
         && record.txn_number == n
     {
         return match record.outcome {
@@ -330,7 +332,7 @@ fn transaction_statement(
             format!("Cannot run '{name}' in a multi-document transaction."),
         ));
     }
-    let highest = highest_number(ctx, data, lsid)?;
+    let (recorded, highest) = history(ctx, data, lsid)?;
     if starts {
         if let Some(h) = highest
             && n < h
@@ -384,9 +386,8 @@ fn transaction_statement(
                 // A commit retried after the session was forgotten (a restart): the
                 // record says whether it committed.
                 if name == "commitTransaction"
-                    && let Some(record) = retry::get(&*state.repl.snapshot().snapshot, lsid)?
-                    && record.txn_number == n
-                    && record.outcome == Outcome::Committed
+                    && recorded
+                        .is_some_and(|r| r.txn_number == n && r.outcome == Outcome::Committed)
                 {
                     return Ok(Document::new());
                 }

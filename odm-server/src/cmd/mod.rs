@@ -46,7 +46,7 @@ pub mod transaction;
 use bson::Document;
 
 pub use context::{Ctx, Level, ReadConcern, Reader};
-pub use dispatch::{cluster_time_doc, execute, stamp_cluster_time};
+pub use dispatch::{execute, stamp_cluster_time};
 
 use crate::error::CmdResult;
 

@@ -34,7 +34,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use bson::Timestamp;
-use tokio::sync::watch;
 
 use self::clock::Clock;
 use self::locks::LockTable;
@@ -42,7 +41,7 @@ use self::oplog::{Change, SessionInfo};
 use self::retry::{Outcome, Record};
 use self::writer::Writer;
 use crate::error::{CmdResult, CommandError, ErrorCode};
-use crate::storage::{Durability, Snapshot, StorageResult, Store};
+use crate::storage::{Durability, Snapshot, StorageResult, Store, WriteTxn};
 
 /// A snapshot of every table as of a commit, and that commit's cluster time.
 pub struct Published {
@@ -68,9 +67,8 @@ pub struct ReplState {
     history: Mutex<VecDeque<Arc<Published>>>,
     history_window: Duration,
     pub locks: LockTable,
-    /// The cluster time of the last commit, for tasks that wait for new writes.
-    commits: watch::Sender<Timestamp>,
-    /// The same for blocking threads (a change stream's `getMore` waiting for events).
+    /// The cluster time of the last commit, for what waits for new writes (a change
+    /// stream's `getMore`).
     last_commit: (Mutex<Timestamp>, Condvar),
     oplog_max: u64,
     next_txn_id: AtomicU64,
@@ -102,7 +100,6 @@ impl ReplState {
             history: Mutex::new(VecDeque::new()),
             history_window,
             locks: LockTable::default(),
-            commits: watch::channel(start).0,
             last_commit: (Mutex::new(start), Condvar::new()),
             oplog_max,
             next_txn_id: AtomicU64::new(1),
@@ -139,11 +136,6 @@ impl ReplState {
     /// The cluster time of the last commit.
     pub fn cluster_time(&self) -> Timestamp {
         self.snapshot().ts
-    }
-
-    /// Receives the cluster time of every commit (the latest one when several passed).
-    pub fn subscribe(&self) -> watch::Receiver<Timestamp> {
-        self.commits.subscribe()
     }
 
     /// The snapshot as of cluster time `ts`: `SnapshotTooOld` (239) when the server no
@@ -200,7 +192,6 @@ impl ReplState {
     }
 
     fn notify(&self, ts: Timestamp) {
-        self.commits.send_replace(ts);
         let (last, changed) = &self.last_commit;
         *last.lock().unwrap_or_else(|p| p.into_inner()) = ts;
         changed.notify_all();
@@ -290,29 +281,27 @@ impl ReplState {
     }
 
     /// Removes the retry records of sessions idle longer than the session timeout.
-    pub fn forget_retry_records(&self, store: &dyn Store) -> Result<(), String> {
+    pub fn forget_retry_records(&self, store: &dyn Store) -> CmdResult<()> {
         let timeout = i64::from(crate::session::SESSION_TIMEOUT_MINUTES) * 60_000;
         let cutoff =
             bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - timeout);
-        let old =
-            retry::older_than(&*self.snapshot().snapshot, cutoff).map_err(|e| e.to_string())?;
+        let old = retry::older_than(&*self.snapshot().snapshot, cutoff)?;
         if old.is_empty() {
             return Ok(());
         }
-        let _commits = self.commit_lock();
-        let mut txn = store.begin_write().map_err(|e| e.to_string())?;
-        for k in &old {
-            txn.delete(retry::RECORDS_TABLE, k)
-                .map_err(|e| e.to_string())?;
-        }
-        txn.commit(Durability::Buffered)
-            .map_err(|e| e.to_string())?;
-        self.publish(store, self.cluster_time())
-            .map_err(|e| e.to_string())
-    }
-
-    /// The timestamps of the oldest and newest oplog entries.
-    pub fn oplog_bounds(&self) -> CmdResult<Option<(Timestamp, Timestamp)>> {
-        Ok(oplog::bounds(&*self.snapshot().snapshot)?)
+        let deadline = Instant::now() + Duration::from_secs(60);
+        self.write(
+            store,
+            None,
+            deadline,
+            |w| {
+                for k in &old {
+                    WriteTxn::delete(w, retry::RECORDS_TABLE, k)?;
+                }
+                Ok(())
+            },
+            |_| None,
+        )?;
+        Ok(())
     }
 }

@@ -267,7 +267,8 @@ fn read_total(txn: &dyn ReadTxn) -> StorageResult<u64> {
 fn grow(txn: &mut dyn WriteTxn, added: u64, max: u64) -> StorageResult<()> {
     let mut total = read_total(txn)? + added;
     if total > max {
-        let mut oldest = Vec::new();
+        // The oldest entries to drop, with their sizes.
+        let mut oldest: Vec<(Vec<u8>, u64)> = Vec::new();
         let mut freed = 0u64;
         txn.scan(
             OPLOG_TABLE,
@@ -278,21 +279,19 @@ fn grow(txn: &mut dyn WriteTxn, added: u64, max: u64) -> StorageResult<()> {
                     return ControlFlow::Break(());
                 }
                 freed += v.len() as u64;
-                oldest.push(k.to_vec());
+                oldest.push((k.to_vec(), v.len() as u64));
                 ControlFlow::Continue(())
             },
         )?;
         // The newest entry stays, whatever its size: it is the current cluster time.
         if let Some(last) = last_key(txn)?
-            && oldest.last() == Some(&last)
+            && oldest.last().is_some_and(|(k, _)| *k == last)
         {
             oldest.pop();
         }
-        for k in &oldest {
-            if let Some(v) = txn.get(OPLOG_TABLE, k)? {
-                total -= v.len() as u64;
-            }
+        for (k, size) in &oldest {
             txn.delete(OPLOG_TABLE, k)?;
+            total -= size;
         }
     }
     txn.put(META_TABLE, OPLOG_BYTES_KEY, &total.to_be_bytes())

@@ -29,8 +29,6 @@ use crate::storage::{Direction, Durability, ReadTxn, Store, keycodec};
 
 /// The label drivers retry a whole transaction on.
 pub const TRANSIENT: &str = "TransientTransactionError";
-/// The label drivers retry `commitTransaction` on.
-pub const UNKNOWN_COMMIT_RESULT: &str = "UnknownTransactionCommitResult";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
@@ -62,10 +60,6 @@ pub fn write_conflict() -> CommandError {
     .with_label(TRANSIENT)
 }
 
-fn catalog_key(db: &str, coll: &str) -> Vec<u8> {
-    format!("{db}.{coll}").into_bytes()
-}
-
 impl ReplState {
     /// A new transaction reading `snapshot`.
     pub fn begin_transaction(&self, lsid: Bson, number: i64, snapshot: &Published) -> Transaction {
@@ -95,7 +89,7 @@ impl ReplState {
     ) -> CmdResult<()> {
         txn.changes.extend(changes);
         txn.touched
-            .extend(touched.iter().map(|(d, c)| catalog_key(d, c)));
+            .extend(touched.iter().map(|(d, c)| catalog::ns_key(d, c)));
         let fresh = txn.overlay.take_fresh();
         if fresh.is_empty() {
             return Ok(());

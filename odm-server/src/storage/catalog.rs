@@ -168,7 +168,8 @@ pub fn is_descending(direction: &Bson) -> bool {
     }
 }
 
-fn ns_key(db: &str, coll: &str) -> Vec<u8> {
+/// The key of `db.coll`'s record in the catalog table.
+pub fn ns_key(db: &str, coll: &str) -> Vec<u8> {
     format!("{db}.{coll}").into_bytes()
 }
 

@@ -208,6 +208,54 @@ async fn the_second_writer_of_a_document_conflicts_and_the_convenient_api_retrie
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_conflicts_on_a_collection_created_after_its_snapshot() {
+    let s = TestServer::start().await;
+    let db = s.db("app");
+    let anchor = db.collection::<Document>("anchor");
+    anchor.insert_one(doc! {"_id": 0}).await.unwrap();
+    let fresh = db.collection::<Document>("fresh");
+
+    let mut session = s.client.start_session().await.unwrap();
+    session.start_transaction().await.unwrap();
+    // The snapshot is taken by the first statement, before `fresh` exists.
+    anchor
+        .find_one(doc! {})
+        .session(&mut session)
+        .await
+        .unwrap();
+    // Meanwhile another client creates the collection with a unique index.
+    db.run_command(doc! {"createIndexes": "fresh", "indexes": [
+        {"key": {"email": 1}, "name": "email_1", "unique": true}
+    ]})
+    .await
+    .unwrap();
+    // The transaction's snapshot has no `fresh`: writing it would create it again.
+    let err = fresh
+        .insert_one(doc! {"_id": 1, "email": "a@x.co"})
+        .session(&mut session)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), Some(112), "{err}");
+    assert!(err.contains_label(TRANSIENT_TRANSACTION_ERROR), "{err}");
+    let _ = session.abort_transaction().await;
+    // The index the other client made is still there and enforced.
+    let names: Vec<String> = fresh.list_index_names().await.unwrap();
+    assert!(names.contains(&"email_1".to_string()), "{names:?}");
+    fresh
+        .insert_one(doc! {"_id": 2, "email": "b@x.co"})
+        .await
+        .unwrap();
+    let dup = fresh
+        .insert_one(doc! {"_id": 3, "email": "b@x.co"})
+        .await
+        .unwrap_err();
+    assert_eq!(code(&dup), Some(11000));
+    assert_eq!(fresh.count_documents(doc! {}).await.unwrap(), 1);
+    drop(session);
+    s.stop().await;
+}
+
 /// A small deterministic generator, so that a failure can be replayed.
 struct Lcg(u64);
 

@@ -149,6 +149,14 @@ impl ReplState {
                     return Err(write_conflict());
                 }
             }
+            // First committer wins: a key the transaction wrote that someone else
+            // committed since the snapshot (a collection both created, the next ident,
+            // an index's multikey flag) would otherwise be overwritten on replay.
+            for (table, key, _) in txn.overlay.writes() {
+                if w.get(table, key)? != base.get(table, key)? {
+                    return Err(write_conflict());
+                }
+            }
             txn.overlay.replay(&mut *w)?;
             check_unique(&*w, &txn.overlay)?;
             let session = SessionInfo {

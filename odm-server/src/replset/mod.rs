@@ -125,6 +125,11 @@ impl ReplState {
         self.commit_lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The oplog's size limit in bytes (what `local.oplog.rs` reports as its `size`).
+    pub fn oplog_max(&self) -> u64 {
+        self.oplog_max
+    }
+
     /// The latest snapshot.
     pub fn snapshot(&self) -> Arc<Published> {
         self.current

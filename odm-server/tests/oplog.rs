@@ -1,6 +1,6 @@
 //! `local.oplog.rs` through the official Rust driver: entries in mongod's format for
 //! every kind of write, `ts` ranges, tailable `awaitData` cursors that wake on a commit,
-//! writes refused.
+//! writes refused; a commit that waits past its `maxCommitTimeMS`.
 
 mod common;
 
@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use bson::{Bson, Document, Timestamp, doc};
 use common::{TestServer, code, cursor_of};
 use futures::TryStreamExt;
+use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
+use mongodb::options::TransactionOptions;
 use mongodb::{Collection, Database};
 use odm_server::Config;
 
@@ -463,5 +465,72 @@ async fn the_oplog_is_a_capped_collection_no_one_writes_to() {
     let listed = cursor_of(&command(&local, doc! {"listCollections": 1}).await).1;
     assert!(listed.is_empty(), "{listed:?}");
     standalone.stop().await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_commit_kept_waiting_past_max_commit_time_fails_and_can_be_retried() {
+    let s = TestServer::with_config(Config::in_memory().enable_test_commands(true)).await;
+    let admin = s.db("admin");
+    let coll = s.db("app").collection::<Document>("c");
+    coll.insert_one(doc! {"_id": "before"}).await.unwrap();
+    let mut session = s.client.start_session().await.unwrap();
+    let options = TransactionOptions::builder()
+        .max_commit_time(Duration::from_millis(300))
+        .build();
+    session
+        .start_transaction()
+        .with_options(options)
+        .await
+        .unwrap();
+    coll.insert_one(doc! {"_id": "in txn"})
+        .session(&mut session)
+        .await
+        .unwrap();
+
+    // A plain insert takes the commit lock and hangs there.
+    let configured = admin
+        .run_command(
+            doc! {"configureFailPoint": "hangWithLockDuringBatchInsert", "mode": "alwaysOn"},
+        )
+        .await
+        .unwrap();
+    let entered = configured.get_i64("count").unwrap();
+    let hanging = {
+        let coll = coll.clone();
+        tokio::spawn(async move { coll.insert_one(doc! {"_id": "hung"}).await.unwrap() })
+    };
+    admin
+        .run_command(doc! {
+            "waitForFailPoint": "hangWithLockDuringBatchInsert",
+            "timesEntered": entered + 1,
+            "maxTimeMS": 10_000,
+        })
+        .await
+        .unwrap();
+
+    let began = Instant::now();
+    let err = session.commit_transaction().await.unwrap_err();
+    let waited = began.elapsed();
+    assert_eq!(code(&err), Some(50), "{err}");
+    assert!(
+        err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT),
+        "{err}"
+    );
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    assert_eq!(
+        coll.count_documents(doc! {"_id": "in txn"}).await.unwrap(),
+        0
+    );
+
+    // Once the lock is free, the commit goes through on retry.
+    admin
+        .run_command(doc! {"configureFailPoint": "hangWithLockDuringBatchInsert", "mode": "off"})
+        .await
+        .unwrap();
+    hanging.await.unwrap();
+    session.commit_transaction().await.unwrap();
+    assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 3);
+    drop(session);
     s.stop().await;
 }

@@ -1,6 +1,7 @@
 //! `local.oplog.rs` through the official Rust driver: entries in mongod's format for
 //! every kind of write, `ts` ranges, tailable `awaitData` cursors that wake on a commit,
-//! writes refused; a commit that waits past its `maxCommitTimeMS`.
+//! writes refused; a commit that waits past its `maxCommitTimeMS`; pre- and post-images
+//! switched on with `collMod`.
 
 mod common;
 
@@ -10,7 +11,7 @@ use bson::{Bson, Document, Timestamp, doc};
 use common::{TestServer, code, cursor_of};
 use futures::TryStreamExt;
 use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
-use mongodb::options::TransactionOptions;
+use mongodb::options::{FullDocumentBeforeChangeType, TransactionOptions};
 use mongodb::{Collection, Database};
 use odm_server::Config;
 
@@ -532,5 +533,57 @@ async fn a_commit_kept_waiting_past_max_commit_time_fails_and_can_be_retried() {
     session.commit_transaction().await.unwrap();
     assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 3);
     drop(session);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn coll_mod_switches_pre_and_post_images_on() {
+    let s = TestServer::start().await;
+    let db = s.db("app");
+    let coll = db.collection::<Document>("c");
+    coll.insert_one(doc! {"_id": 1, "n": 1}).await.unwrap();
+    let mut stream = coll
+        .watch()
+        .full_document_before_change(FullDocumentBeforeChangeType::WhenAvailable)
+        .await
+        .unwrap();
+    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"n": 2}})
+        .await
+        .unwrap();
+    db.run_command(doc! {"collMod": "c", "changeStreamPreAndPostImages": {"enabled": true}})
+        .await
+        .unwrap();
+    coll.update_one(doc! {"_id": 1}, doc! {"$set": {"n": 3}})
+        .await
+        .unwrap();
+    let mut before = Vec::new();
+    while before.len() < 2 {
+        if let Some(e) = tokio::time::timeout(Duration::from_secs(10), stream.next_if_any())
+            .await
+            .expect("events arrive")
+            .unwrap()
+        {
+            before.push(e.full_document_before_change);
+        }
+    }
+    assert_eq!(before, [None, Some(doc! {"_id": 1, "n": 2})]);
+    let listed =
+        cursor_of(&command(&db, doc! {"listCollections": 1, "filter": {"name": "c"}}).await).1;
+    assert_eq!(
+        listed[0].get_document("options").unwrap(),
+        &doc! {"changeStreamPreAndPostImages": {"enabled": true}}
+    );
+    for (spec, expected) in [
+        (doc! {}, 40414),
+        (doc! {"enabled": 1}, 14),
+        (doc! {"enabled": true, "other": 1}, 40415),
+    ] {
+        let err = db
+            .run_command(doc! {"collMod": "c", "changeStreamPreAndPostImages": spec.clone()})
+            .await
+            .unwrap_err();
+        assert_eq!(code(&err), Some(expected), "{spec}: {err}");
+    }
+    drop(stream);
     s.stop().await;
 }

@@ -5,12 +5,16 @@
 //! `CursorInUse`). Cursors idle longer than the timeout (10 minutes by default, as in
 //! mongod) are reaped by a background task; a `getMore` on a reaped, killed or unknown id
 //! gets `CursorNotFound` (43).
+//!
+//! Tailable cursors (a change stream, a tailable query on `local.oplog.rs`) carry their
+//! own reader ([`Tail`]); with `awaitData`, a `getMore` waits up to its `maxTimeMS` (1 s
+//! when absent, as mongod) for something new ([`await_deadline`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bson::Bson;
+use bson::{Bson, Document};
 
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::CursorState;
@@ -39,9 +43,60 @@ pub struct Cursor {
     /// The snapshot a `readConcern: snapshot` read keeps reading in its `getMore`s
     /// (`None`: each batch reads the latest data, or the cursor's transaction).
     pub snapshot: Option<std::sync::Arc<crate::replset::Published>>,
-    /// A change stream's state: its `getMore`s read the oplog and may wait for events.
-    pub stream: Option<Box<crate::change_stream::ChangeStream>>,
+    /// A tailable cursor's reader: its `getMore`s read the oplog and may wait.
+    pub tail: Option<Tail>,
     pub last_used: Instant,
+}
+
+/// What a tailable cursor reads.
+#[derive(Debug)]
+pub enum Tail {
+    /// A change stream: events made from the oplog.
+    ChangeStream(Box<crate::change_stream::ChangeStream>),
+    /// A query on `local.oplog.rs`; `await_data`: a `getMore` waits for new entries.
+    Oplog {
+        cursor: Box<crate::oplog_collection::OplogCursor>,
+        await_data: bool,
+    },
+}
+
+impl Tail {
+    /// Whether a `getMore` waits for something new (and so may carry `maxTimeMS`).
+    pub fn awaits_data(&self) -> bool {
+        match self {
+            Tail::ChangeStream(_) => true,
+            Tail::Oplog { await_data, .. } => *await_data,
+        }
+    }
+}
+
+/// How long a `getMore` of an `awaitData` cursor waits for something new: its
+/// `maxTimeMS`, 1 s when it has none (mongod's default).
+pub fn await_deadline(get_more: &Document) -> Instant {
+    let wait = get_more
+        .get("maxTimeMS")
+        .and_then(crate::engine::arith::to_i64_exact)
+        .filter(|ms| *ms >= 0)
+        .unwrap_or(1000);
+    Instant::now() + Duration::from_millis(wait as u64)
+}
+
+impl Cursor {
+    /// A cursor `id` on `ns` opened by the session `lsid`, over nothing yet: callers
+    /// set what it reads (`Cursor { state, ..Cursor::new(..) }`).
+    pub fn new(id: i64, ns: &str, lsid: Option<Bson>) -> Cursor {
+        Cursor {
+            id,
+            ns: ns.to_owned(),
+            source: Source::Computed,
+            state: CursorState::Buffered(Default::default()),
+            batch_size: None,
+            lsid,
+            snapshot: None,
+            tail: None,
+            last_used: Instant::now(),
+        }
+    }
 }
 
 enum Slot {
@@ -216,21 +271,10 @@ pub fn not_found(id: i64) -> CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
 
     fn cursor(reg: &CursorRegistry, lsid: Option<Bson>) -> i64 {
         let id = reg.new_id();
-        reg.put(Cursor {
-            id,
-            ns: "db.c".into(),
-            source: Source::Computed,
-            state: CursorState::Buffered(VecDeque::new()),
-            batch_size: None,
-            snapshot: None,
-            stream: None,
-            lsid,
-            last_used: Instant::now(),
-        });
+        reg.put(Cursor::new(id, "db.c", lsid));
         id
     }
 

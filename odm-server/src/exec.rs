@@ -392,14 +392,36 @@ impl CursorState {
 }
 
 /// A batch being filled, within its document and byte limits and the query's limit.
-struct Batch<'a> {
-    docs: Vec<Document>,
-    bytes: usize,
-    limit: BatchLimit,
-    remaining: &'a mut Option<u64>,
+/// A document as a query returns it: `None` when the filter rejects it or `skip` still
+/// drops it (counting down), else projected.
+pub(crate) fn select(
+    doc: Document,
+    filter: &Filter,
+    skip: &mut u64,
+    projection: Option<&Projection>,
+) -> CmdResult<Option<Document>> {
+    if !filter.matches_checked(&doc)? {
+        return Ok(None);
+    }
+    if *skip > 0 {
+        *skip -= 1;
+        return Ok(None);
+    }
+    Ok(Some(match projection {
+        Some(p) => p.apply_matched(&doc, filter)?,
+        None => doc,
+    }))
 }
 
-enum Added {
+pub(crate) struct Batch<'a> {
+    pub(crate) docs: Vec<Document>,
+    bytes: usize,
+    limit: BatchLimit,
+    /// How many more results the query's `limit` allows (`None`: no limit).
+    pub(crate) remaining: &'a mut Option<u64>,
+}
+
+pub(crate) enum Added {
     /// Room for more.
     More,
     /// The batch (or the query's limit) is full.
@@ -408,8 +430,17 @@ enum Added {
     Overflow(Document),
 }
 
-impl Batch<'_> {
-    fn add(&mut self, doc: Document) -> Added {
+impl<'a> Batch<'a> {
+    pub(crate) fn new(limit: BatchLimit, remaining: &'a mut Option<u64>) -> Batch<'a> {
+        Batch {
+            docs: Vec::new(),
+            bytes: 0,
+            limit,
+            remaining,
+        }
+    }
+
+    pub(crate) fn add(&mut self, doc: Document) -> Added {
         let size = approximate_size(&doc);
         if !self.docs.is_empty() && self.bytes + size > self.limit.bytes {
             return Added::Overflow(doc);
@@ -448,12 +479,7 @@ impl Stream {
             carry,
             exhausted,
         } = self;
-        let mut batch = Batch {
-            docs: Vec::new(),
-            bytes: 0,
-            limit,
-            remaining,
-        };
+        let mut batch = Batch::new(limit, remaining);
         if limit.docs == Some(0) {
             return Ok((Vec::new(), false));
         }
@@ -472,16 +498,8 @@ impl Stream {
         }
         let mut overflow = None;
         let scanned_all = scan(txn, meta, &plan.access, pos, seen, &mut |doc| {
-            if !filter.matches_checked(&doc)? {
+            let Some(doc) = select(doc, filter, skip, projection.as_ref())? else {
                 return Ok(ControlFlow::Continue(()));
-            }
-            if *skip > 0 {
-                *skip -= 1;
-                return Ok(ControlFlow::Continue(()));
-            }
-            let doc = match projection {
-                Some(p) => p.apply_matched(&doc, filter)?,
-                None => doc,
             };
             Ok(match batch.add(doc) {
                 Added::More => ControlFlow::Continue(()),

@@ -1,4 +1,5 @@
-//! Fail points: faults the users' own tests switch on, as mongod's `failCommand`.
+//! Fail points: faults the users' own tests switch on, as mongod's `failCommand` and
+//! `hangWithLockDuringBatchInsert`.
 //!
 //! ```text
 //! {configureFailPoint: "failCommand",
@@ -6,7 +7,15 @@
 //!  data: {failCommands: ["insert", ...], errorCode?: n, errorLabels?: [...],
 //!         closeConnection?: bool, blockConnection?: bool, blockTimeMS?: n,
 //!         writeConcernError?: {code, codeName?, errmsg}, appName?: "..."}}
+//! {configureFailPoint: "hangWithLockDuringBatchInsert", mode: "alwaysOn" | "off"}
+//! {waitForFailPoint: "hangWithLockDuringBatchInsert", timesEntered: n, maxTimeMS: n}
 //! ```
+//!
+//! `hangWithLockDuringBatchInsert` makes an insert pause, while the point is on, after it
+//! has taken its locks: here the commit lock of a plain write, so every other commit
+//! (a transaction's included) waits behind it, which is how a test makes a commit wait.
+//! `configureFailPoint` answers how many times it was entered so far (`count`), and
+//! `waitForFailPoint` waits until it has been entered `timesEntered` times.
 //!
 //! Only available with test commands enabled. Each matching command "enters" the fail
 //! point: `times: n` fires on the next n, `skip: n` lets n pass and then fires every
@@ -16,7 +25,8 @@
 //! replaces the labels the server would add (an empty array: none).
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use bson::{Bson, Document, doc};
 
@@ -67,7 +77,13 @@ pub struct Fault {
 #[derive(Default)]
 pub struct FailPoints {
     fail_command: Mutex<Option<FailCommand>>,
+    hang_during_insert: AtomicBool,
+    /// How many inserts have paused at `hangWithLockDuringBatchInsert`.
+    hang_entered: AtomicU64,
 }
+
+/// The fail point that pauses inserts holding their locks.
+const HANG_DURING_INSERT: &str = "hangWithLockDuringBatchInsert";
 
 impl FailPoints {
     /// `configureFailPoint`: returns the reply (`count`: times the point was entered
@@ -76,9 +92,9 @@ impl FailPoints {
         let name = body.get_str("configureFailPoint").map_err(|_| {
             CommandError::type_mismatch("configureFailPoint must be the name of a fail point")
         })?;
-        if name != "failCommand" {
+        if name != "failCommand" && name != HANG_DURING_INSERT {
             return Err(CommandError::bad_value(format!(
-                "Cannot find failpoint: {name} (this server has failCommand only)"
+                "Cannot find failpoint: {name} (this server has failCommand and {HANG_DURING_INSERT} only)"
             )));
         }
         let mode = match body.get("mode") {
@@ -104,6 +120,20 @@ impl FailPoints {
                 )));
             }
         };
+        if name == HANG_DURING_INSERT {
+            let on = match mode {
+                None => false,
+                Some(Mode::AlwaysOn) => true,
+                Some(_) => {
+                    return Err(CommandError::bad_value(format!(
+                        "{HANG_DURING_INSERT} takes mode \"alwaysOn\" or \"off\" on this server"
+                    )));
+                }
+            };
+            self.hang_during_insert.store(on, Ordering::SeqCst);
+            let entered = self.hang_entered.load(Ordering::SeqCst);
+            return Ok(doc! {"count": i64::try_from(entered).unwrap_or(i64::MAX)});
+        }
         let mut slot = self.fail_command.lock().unwrap_or_else(|p| p.into_inner());
         let Some(mode) = mode else {
             *slot = None;
@@ -156,6 +186,35 @@ impl FailPoints {
             app_name: data.get_str("appName").ok().map(str::to_owned),
         });
         Ok(doc! {"count": 0i64})
+    }
+
+    /// Pauses while `hangWithLockDuringBatchInsert` is on (an insert calls this holding
+    /// its locks).
+    pub fn hang_during_insert(&self) {
+        if !self.hang_during_insert.load(Ordering::SeqCst) {
+            return;
+        }
+        self.hang_entered.fetch_add(1, Ordering::SeqCst);
+        while self.hang_during_insert.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// `waitForFailPoint`: waits until the fail point `name` has been entered `times`
+    /// times in all, or `deadline` passes (`MaxTimeMSExpired`, 50).
+    pub fn wait_for(&self, name: &str, times: u64, deadline: Instant) -> CmdResult<()> {
+        if name != HANG_DURING_INSERT {
+            return Err(CommandError::bad_value(format!(
+                "waitForFailPoint on this server takes {HANG_DURING_INSERT} only, not {name}"
+            )));
+        }
+        while self.hang_entered.load(Ordering::SeqCst) < times {
+            if Instant::now() >= deadline {
+                return Err(crate::replset::time_limit_exceeded());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
     }
 
     /// Whether `command` (from a client named `app_name`) fires the fail point, and

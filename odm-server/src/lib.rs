@@ -28,6 +28,8 @@
 //! - [`replset`]: the replica set of one: cluster time, the oplog, published snapshots,
 //!   transactions, retry records, topology.
 //! - [`change_stream`]: change events read from the oplog.
+//! - [`oplog_collection`]: the oplog read as `local.oplog.rs` (queries, tailable
+//!   cursors) and the writes to it that are refused.
 //! - [`failpoint`]: `failCommand` fail points for tests.
 //! - [`state`]: the state every connection shares.
 //! - [`ttl`]: the TTL monitor, deleting documents whose TTL index date has passed.
@@ -44,6 +46,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod failpoint;
+pub mod oplog_collection;
 pub mod planner;
 pub mod replset;
 pub mod server;

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use bson::{Document, doc};
-use common::{TestServer, expect_code};
+use common::{TestServer, cursor_of, expect_code};
 use futures::TryStreamExt;
 use odm_server::Config;
 
@@ -32,18 +32,6 @@ async fn getmores(s: &TestServer) -> i64 {
         .unwrap()
         .get_i64("getmore")
         .unwrap()
-}
-
-fn cursor_of(reply: &Document) -> (i64, Vec<Document>) {
-    let cursor = reply.get_document("cursor").unwrap();
-    let batch = cursor
-        .get_array("firstBatch")
-        .or_else(|_| cursor.get_array("nextBatch"))
-        .unwrap()
-        .iter()
-        .map(|d| d.as_document().unwrap().clone())
-        .collect();
-    (cursor.get_i64("id").unwrap(), batch)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,7 +9,8 @@
 //! Leading `$match` stages (and a `$sort`, `$skip`, `$limit` right after them) become the
 //! query the planner sees, so indexes narrow the input; the remaining stages run over the
 //! documents it yields. `count_documents` arrives here as
-//! `[$match, $skip?, $limit?, $group: {_id: 1, n: {$sum: 1}}]`.
+//! `[$match, $skip?, $limit?, $group: {_id: 1, n: {$sum: 1}}]`. On `local.oplog.rs` the
+//! leading stages select the oplog's entries ([`crate::oplog_collection`]).
 
 use bson::{Bson, Document, doc};
 
@@ -22,6 +23,7 @@ use crate::engine::agg::pipeline::{Pipeline, Stage};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::{Query, collect};
+use crate::oplog_collection;
 use crate::planner::Hint;
 use crate::storage::catalog;
 
@@ -123,6 +125,11 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     query.sort_memory_limit = ctx.state.config.sort_memory_limit;
     let ns = namespace(ctx.db, coll);
     let txn = ctx.reader()?;
+    if oplog_collection::is_oplog(ctx.state, ctx.db, coll) && !explain {
+        let input = oplog_collection::collect(&*txn, &query)?;
+        drop(txn);
+        return computed_cursor(ctx, &ns, rest.run(input)?, batch_size);
+    }
     let meta = catalog::get(&*txn, ctx.db, coll)?;
     if explain {
         let planner = match &meta {

@@ -11,14 +11,12 @@
 //! The cursor is tailable: it stays open (until an invalidate event) and each `getMore`
 //! waits up to its `maxTimeMS` (1 s when absent, as mongod) for events.
 
-use std::time::{Duration, Instant};
-
 use bson::{Bson, Document, doc};
 
 use super::Ctx;
 use super::fields::{Fields, namespace};
 use crate::change_stream::{ChangeStream, Scope};
-use crate::cursor::{Cursor, Source};
+use crate::cursor::{Cursor, Tail, await_deadline};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 /// Events per batch when the client does not say (mongod's default first batch).
@@ -101,15 +99,9 @@ pub fn open(ctx: &Ctx<'_>, f: &Fields<'_>, spec: &Document, rest: &[Bson]) -> Cm
     } else {
         let id = ctx.state.cursors.new_id();
         ctx.state.cursors.put(Cursor {
-            id,
-            ns: ns.clone(),
-            source: Source::Computed,
-            state: crate::exec::CursorState::Buffered(Default::default()),
             batch_size,
-            lsid: ctx.lsid().cloned(),
-            snapshot: None,
-            stream: Some(Box::new(stream)),
-            last_used: Instant::now(),
+            tail: Some(Tail::ChangeStream(Box::new(stream))),
+            ..Cursor::new(id, &ns, ctx.lsid().cloned())
         });
         id
     };
@@ -128,17 +120,10 @@ pub fn get_more(
     ns: &str,
     batch_size: Option<usize>,
 ) -> CmdResult<(Document, bool)> {
-    let wait = ctx
-        .body
-        .get("maxTimeMS")
-        .and_then(crate::engine::arith::to_i64_exact)
-        .filter(|ms| *ms >= 0)
-        .unwrap_or(1000);
-    let deadline = Instant::now() + Duration::from_millis(wait as u64);
     let batch = stream.next_batch(
         &ctx.state.repl,
         batch_size.unwrap_or(DEFAULT_BATCH),
-        Some(deadline),
+        Some(await_deadline(ctx.body)),
     )?;
     let done = stream.finished();
     let token = stream.resume_token();

@@ -1,27 +1,46 @@
-//! `collMod`: changes a collection's validator or an index's TTL / hidden flag.
+//! `collMod`: changes a collection's validator, whether change streams see its documents
+//! before and after each change, or an index's TTL / hidden flag.
 //!
 //! ```text
 //! request  {collMod: "coll", validator?, validationLevel?, validationAction?,
+//!           changeStreamPreAndPostImages?: {enabled: bool},
 //!           index?: {name | keyPattern, expireAfterSeconds?, hidden?}, writeConcern?}
 //! reply    {ok: 1} (with expireAfterSeconds_old/_new, hidden_old/_new when an index changed)
 //! ```
+//!
+//! The change is logged as mongod logs it, a command entry `{collMod: "coll", ...}`.
+//! `changeStreamPreAndPostImages` takes effect from the next write: the oplog keeps the
+//! documents before and after each change of the collection from then on (see
+//! `replset/oplog.rs`), which `fullDocumentBeforeChange` and `fullDocument:
+//! "whenAvailable" | "required"` read.
 
 use bson::{Bson, Document, doc};
 
 use super::Ctx;
-use super::create::validation_options;
+use super::create::{pre_and_post_images, validation_options};
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
 use super::writes::write;
 use crate::engine::arith;
 use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::replset::oplog::Change;
 use crate::storage::catalog;
+
+/// The options a `collMod` may change, logged in its oplog entry.
+const LOGGED: &[&str] = &[
+    "validator",
+    "validationLevel",
+    "validationAction",
+    "changeStreamPreAndPostImages",
+    "index",
+];
 
 const KNOWN: &[&str] = &[
     "collMod",
     "validator",
     "validationLevel",
     "validationAction",
+    "changeStreamPreAndPostImages",
     "index",
     "writeConcern",
     "comment",
@@ -45,6 +64,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     let mut validation = Document::new();
     validation_options(&f, &mut validation)?;
+    let images = pre_and_post_images(&f)?;
     let index_change = f.document("index")?;
     let wc = WriteConcern::parse(&f)?;
     write(ctx, wc, |txn| {
@@ -56,6 +76,16 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         })?;
         for (k, v) in &validation {
             meta.options.insert(k.clone(), v.clone());
+        }
+        match images {
+            Some(true) => {
+                meta.options
+                    .insert("changeStreamPreAndPostImages", doc! {"enabled": true});
+            }
+            Some(false) => {
+                meta.options.remove("changeStreamPreAndPostImages");
+            }
+            None => {}
         }
         let mut reply = Document::new();
         if let Some(change) = index_change {
@@ -103,6 +133,17 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             }
         }
         catalog::put(txn, &meta)?;
+        let mut o = doc! {"collMod": coll};
+        for field in LOGGED {
+            if let Some(v) = ctx.body.get(*field) {
+                o.insert(*field, v.clone());
+            }
+        }
+        txn.record(Change::Command {
+            db: ctx.db.to_owned(),
+            uuid: Some(meta.uuid.clone()),
+            o,
+        });
         Ok(reply)
     })
     .map(|reply| {

@@ -5,6 +5,8 @@
 //! request  {count: "coll", query?, skip?, limit?, hint?, collation?}
 //! reply    {n: <count>, ok: 1}
 //! ```
+//!
+//! `local.oplog.rs` counts the oplog's entries ([`crate::oplog_collection`]).
 
 use std::sync::atomic::Ordering;
 
@@ -16,6 +18,7 @@ use super::writes::check_collation;
 use crate::engine::matcher::Filter;
 use crate::error::CmdResult;
 use crate::exec::{Query, collect};
+use crate::oplog_collection;
 use crate::planner::Hint;
 use crate::storage::{catalog, collection};
 
@@ -42,6 +45,16 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     ctx.state.counters.query.fetch_add(1, Ordering::Relaxed);
     let txn = ctx.reader()?;
+    if oplog_collection::is_oplog(ctx.state, ctx.db, coll) {
+        let query = Query {
+            skip,
+            limit,
+            hint,
+            ..Query::matching(filter)
+        };
+        let n = oplog_collection::collect(&*txn, &query)?.len() as u64;
+        return Ok(doc! {"n": count_value(n)});
+    }
     let Some(meta) = catalog::get(&*txn, ctx.db, coll)? else {
         return Ok(doc! {"n": 0});
     };

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! request  {create: "coll", validator?, validationLevel?: "strict" | "moderate" | "off",
-//!           validationAction?: "error" | "warn", collation?, writeConcern?}
+//!           validationAction?: "error" | "warn", changeStreamPreAndPostImages?: {enabled},
+//!           collation?, writeConcern?}
 //! reply    {ok: 1}
 //! ```
 //!
@@ -46,6 +47,32 @@ pub fn validation_options(f: &Fields<'_>, options: &mut Document) -> CmdResult<(
     Ok(())
 }
 
+/// `changeStreamPreAndPostImages: {enabled: bool}` (`create`, `collMod`), checked as
+/// mongod's parser checks it: `enabled` is required and a boolean, nothing else is
+/// allowed.
+pub fn pre_and_post_images(f: &Fields<'_>) -> CmdResult<Option<bool>> {
+    const FIELD: &str = "changeStreamPreAndPostImages";
+    let Some(spec) = f.document(FIELD)? else {
+        return Ok(None);
+    };
+    let command = format!("{}.{FIELD}", f.command);
+    let inner = Fields {
+        command: &command,
+        doc: spec,
+    };
+    if let Some(unknown) = spec.keys().find(|k| *k != "enabled") {
+        return Err(CommandError::new(
+            ErrorCode::Location(40415),
+            format!("BSON field '{command}.{unknown}' is an unknown field."),
+        ));
+    }
+    match spec.get("enabled") {
+        Some(Bson::Boolean(on)) => Ok(Some(*on)),
+        Some(other) => Err(inner.wrong_type("enabled", other, "bool")),
+        None => Err(inner.missing("enabled")),
+    }
+}
+
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let coll = f.collection()?;
@@ -78,8 +105,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         check_collation(Some(c))?;
     }
     let wc = WriteConcern::parse(&f)?;
-    if let Some(images) = f.document("changeStreamPreAndPostImages")? {
-        options.insert("changeStreamPreAndPostImages", images.clone());
+    if pre_and_post_images(&f)? == Some(true) {
+        options.insert("changeStreamPreAndPostImages", doc! {"enabled": true});
     }
     write(ctx, wc, |w| {
         let meta = catalog::create(w, ctx.db, coll, options.clone())?;

@@ -147,6 +147,7 @@ fn dispatch(
             format!("{name} may only be run against the admin database."),
         ));
     }
+    crate::oplog_collection::refuse_writes(state, name, db, body)?;
     let number = txn_number(body)?;
     let autocommit = body.get("autocommit");
     let starts = body.get_bool("startTransaction").unwrap_or(false);

@@ -27,7 +27,8 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn wrong_type(&self, field: &str, value: &Bson, expected: &str) -> CommandError {
+    /// `TypeMismatch` for `field` holding `value` where `expected` was due.
+    pub fn wrong_type(&self, field: &str, value: &Bson, expected: &str) -> CommandError {
         CommandError::type_mismatch(format!(
             "BSON field '{}.{field}' is the wrong type '{}', expected type '{expected}'",
             self.command,

@@ -2,28 +2,35 @@
 //!
 //! ```text
 //! request  {find: "coll", filter?, sort?, projection?, hint?, skip?, limit?, batchSize?,
-//!           singleBatch?, allowDiskUse?, collation?, comment?, maxTimeMS?, readConcern?}
+//!           singleBatch?, allowDiskUse?, collation?, comment?, maxTimeMS?, readConcern?,
+//!           tailable?, awaitData?}
 //! reply    {cursor: {firstBatch: [...], id: Int64, ns: "db.coll"}, ok: 1}
 //! ```
 //!
 //! The first batch holds `batchSize` documents (101 by default) within 16 MiB; the cursor
 //! id is 0 when nothing is left. `limit` and `skip` are non-negative (51024).
 //! A missing collection is an empty result, not an error.
+//!
+//! `local.oplog.rs` on a replica-set member is read by [`crate::oplog_collection`]; it is
+//! the one capped collection, so the only one a `tailable` cursor may follow (mongod's
+//! rules: `awaitData` needs `tailable` (9); a tailable cursor sorts by `{$natural: 1}`
+//! only and has no `singleBatch` (2); on another collection it is `BadValue` (2),
+//! "tailable cursor requested on non capped collection"). Its first batch never waits.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use bson::Document;
 
 use super::Ctx;
 use super::fields::{Fields, namespace};
 use super::writes::check_collation;
-use crate::cursor::{self, Cursor, Source};
+use crate::cursor::{self, Cursor, Source, Tail};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{BatchLimit, CursorState, MAX_BATCH_BYTES, Query};
+use crate::oplog_collection::{self, OplogCursor};
 use crate::planner::Hint;
 use crate::storage::catalog;
 
@@ -36,6 +43,8 @@ pub struct FindArgs<'a> {
     pub query: Query,
     pub batch_size: Option<usize>,
     pub single_batch: bool,
+    pub tailable: bool,
+    pub await_data: bool,
 }
 
 /// Parses a `find` command (also used by `explain`).
@@ -73,11 +82,9 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
             )));
         }
     }
-    if f.bool("tailable")?.unwrap_or(false) {
-        return Err(CommandError::bad_value(
-            "tailable cursors need a capped collection, which this server does not support yet",
-        ));
-    }
+    let tailable = f.bool("tailable")?.unwrap_or(false);
+    let await_data = f.bool("awaitData")?.unwrap_or(false);
+    check_tailable(f.document("sort")?, tailable, await_data, single_batch)?;
     if let Some(vars) = f.document("let")?
         && !vars.is_empty()
     {
@@ -103,7 +110,43 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
         },
         batch_size,
         single_batch,
+        tailable,
+        await_data,
     })
+}
+
+/// mongod's rules for `tailable` and `awaitData`.
+fn check_tailable(
+    sort: Option<&Document>,
+    tailable: bool,
+    await_data: bool,
+    single_batch: bool,
+) -> CmdResult<()> {
+    if await_data && !tailable {
+        return Err(CommandError::failed_to_parse(
+            "Cannot set 'awaitData' without also setting 'tailable'",
+        ));
+    }
+    if !tailable {
+        return Ok(());
+    }
+    let natural_forward = |s: &Document| {
+        s.len() == 1
+            && s.get("$natural")
+                .and_then(crate::engine::arith::to_i64_exact)
+                == Some(1)
+    };
+    if sort.is_some_and(|s| !s.is_empty() && !natural_forward(s)) {
+        return Err(CommandError::bad_value(
+            "cannot use tailable option with a sort other than {$natural: 1}",
+        ));
+    }
+    if single_batch {
+        return Err(CommandError::bad_value(
+            "cannot use tailable option with the 'singleBatch' option",
+        ));
+    }
+    Ok(())
 }
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
@@ -116,6 +159,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         docs: Some(args.batch_size.unwrap_or(DEFAULT_FIRST_BATCH)),
         bytes: MAX_BATCH_BYTES,
     };
+    if oplog_collection::is_oplog(ctx.state, ctx.db, args.collection) {
+        return find_oplog(ctx, &args, &ns, limit);
+    }
     let txn = ctx.reader()?;
     let Some(meta) = catalog::get(&*txn, ctx.db, args.collection)? else {
         return Ok(cursor::first_reply(
@@ -125,6 +171,17 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             ctx.snapshot_time.get(),
         ));
     };
+    if args.tailable {
+        let filter = if args.query.filter_doc.is_empty() {
+            "$and".to_owned()
+        } else {
+            args.query.filter_doc.to_string()
+        };
+        return Err(CommandError::bad_value(format!(
+            "error processing query: ns={ns}Tree: {filter}\nSort: {}\nProj: {{}}\n tailable cursor requested on non capped collection",
+            args.query.sort_doc
+        )));
+    }
     let (mut state, _plan) = CursorState::open(&*txn, &meta, &args.query)?;
     let (batch, done) = state.next_batch(Some((&*txn, &meta)), limit)?;
     let snapshot = txn.published().filter(|_| ctx.snapshot_read());
@@ -135,17 +192,47 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     let id = ctx.state.cursors.new_id();
     ctx.state.cursors.put(Cursor {
-        id,
-        ns: ns.clone(),
         source: Source::Collection { ident: meta.ident },
         state,
         batch_size: args.batch_size,
-        lsid: ctx.lsid().cloned(),
         snapshot,
-        stream: None,
-        last_used: Instant::now(),
+        ..Cursor::new(id, &ns, ctx.lsid().cloned())
     });
     Ok(cursor::first_reply(id, &ns, batch, at))
+}
+
+/// `find` on `local.oplog.rs`: the first batch, and a cursor for the rest (a tailable
+/// one stays open at the end of the log).
+fn find_oplog(
+    ctx: &Ctx<'_>,
+    args: &FindArgs<'_>,
+    ns: &str,
+    limit: BatchLimit,
+) -> CmdResult<Document> {
+    if ctx.in_transaction() {
+        return Err(CommandError::new(
+            crate::error::ErrorCode::OperationNotSupportedInTransaction,
+            "Cannot run command against the 'local' database in a transaction.",
+        ));
+    }
+    let txn = ctx.reader()?;
+    let mut oplog = OplogCursor::open(&*txn, &args.query, args.tailable)?;
+    let (batch, done) = oplog.next_batch(&*txn, limit)?;
+    drop(txn);
+    let at = ctx.snapshot_time.get();
+    if done || args.single_batch {
+        return Ok(cursor::first_reply(0, ns, batch, at));
+    }
+    let id = ctx.state.cursors.new_id();
+    ctx.state.cursors.put(Cursor {
+        batch_size: args.batch_size,
+        tail: Some(Tail::Oplog {
+            cursor: Box::new(oplog),
+            await_data: args.await_data,
+        }),
+        ..Cursor::new(id, ns, ctx.lsid().cloned())
+    });
+    Ok(cursor::first_reply(id, ns, batch, at))
 }
 
 /// Opens a cursor over results computed up front (aggregate, listCollections, ...):
@@ -168,15 +255,9 @@ pub fn computed_cursor(
     }
     let id = ctx.state.cursors.new_id();
     ctx.state.cursors.put(Cursor {
-        id,
-        ns: ns.to_string(),
-        source: Source::Computed,
         state,
         batch_size,
-        lsid: ctx.lsid().cloned(),
-        snapshot: None,
-        stream: None,
-        last_used: Instant::now(),
+        ..Cursor::new(id, ns, ctx.lsid().cloned())
     });
     Ok(cursor::first_reply(id, ns, batch, at))
 }

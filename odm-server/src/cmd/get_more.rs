@@ -7,7 +7,12 @@
 //!
 //! Errors: `CursorNotFound` (43) for an unknown, killed or timed-out id; `Unauthorized`
 //! (13) when the collection does not match the cursor's; `QueryPlanKilled` (175) when
-//! the collection was dropped or renamed since the cursor was opened.
+//! the collection was dropped or renamed since the cursor was opened; `BadValue` (2) for
+//! `maxTimeMS` on a cursor that does not await data, as mongod.
+//!
+//! A tailable cursor ([`Tail`]) that finds nothing new answers an empty batch and stays
+//! open; with `awaitData` (change streams, `local.oplog.rs` opened so) it first waits up
+//! to `maxTimeMS` for a commit to bring something, woken by the commit itself.
 
 use std::sync::atomic::Ordering;
 
@@ -15,7 +20,7 @@ use bson::{Bson, Document};
 
 use super::Ctx;
 use super::fields::{Fields, namespace};
-use crate::cursor::{self, Source};
+use crate::cursor::{self, Cursor, Source, Tail, await_deadline};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::{BatchLimit, MAX_BATCH_BYTES};
 use crate::storage::catalog;
@@ -55,25 +60,26 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             ),
         ));
     }
-    if let Some(mut stream) = cursor.stream.take() {
-        let result = super::change_stream::get_more(
-            ctx,
-            &mut stream,
-            id,
-            &ns,
-            batch_size.or(cursor.batch_size),
-        );
-        return match result {
-            Ok((reply, done)) => {
-                cursor.stream = Some(stream);
-                ctx.state.cursors.give_back(id, (!done).then_some(cursor));
-                Ok(reply)
-            }
-            Err(e) => {
-                ctx.state.cursors.give_back(id, None);
-                Err(e)
+    if ctx.body.contains_key("maxTimeMS") && !cursor.tail.as_ref().is_some_and(Tail::awaits_data) {
+        ctx.state.cursors.give_back(id, Some(cursor));
+        return Err(CommandError::bad_value(
+            "cannot set maxTimeMS on getMore command for a non-awaitData cursor",
+        ));
+    }
+    if let Some(mut tail) = cursor.tail.take() {
+        let result = match &mut tail {
+            Tail::ChangeStream(stream) => super::change_stream::get_more(
+                ctx,
+                stream,
+                id,
+                &ns,
+                batch_size.or(cursor.batch_size),
+            ),
+            Tail::Oplog { cursor, await_data } => {
+                oplog_batch(ctx, cursor, *await_data, batch_size, id, &ns)
             }
         };
+        return finish(ctx, id, cursor, tail, result);
     }
     let limit = BatchLimit {
         docs: batch_size,
@@ -108,5 +114,55 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             ctx.state.cursors.give_back(id, None);
             Err(e)
         }
+    }
+}
+
+/// Puts a tailable cursor back unless it is exhausted or failed.
+fn finish(
+    ctx: &Ctx<'_>,
+    id: i64,
+    mut cursor: Cursor,
+    tail: Tail,
+    result: CmdResult<(Document, bool)>,
+) -> CmdResult<Document> {
+    match result {
+        Ok((reply, done)) => {
+            cursor.tail = Some(tail);
+            ctx.state.cursors.give_back(id, (!done).then_some(cursor));
+            Ok(reply)
+        }
+        Err(e) => {
+            ctx.state.cursors.give_back(id, None);
+            Err(e)
+        }
+    }
+}
+
+/// The next batch of a query on `local.oplog.rs`, from the latest snapshot; an
+/// `awaitData` cursor that finds nothing waits for the next commit, until the deadline.
+fn oplog_batch(
+    ctx: &Ctx<'_>,
+    oplog: &mut crate::oplog_collection::OplogCursor,
+    await_data: bool,
+    batch_size: Option<usize>,
+    id: i64,
+    ns: &str,
+) -> CmdResult<(Document, bool)> {
+    let limit = BatchLimit {
+        docs: batch_size,
+        bytes: MAX_BATCH_BYTES,
+    };
+    let deadline = await_deadline(ctx.body);
+    let repl = &ctx.state.repl;
+    loop {
+        let published = repl.snapshot();
+        let (batch, done) = oplog.next_batch(&*published.snapshot, limit)?;
+        ctx.operation_time.set(Some(published.ts));
+        let waits = await_data && batch.is_empty() && !done;
+        if waits && repl.wait_for_commit_after(published.ts, deadline) {
+            continue;
+        }
+        let reply_id = if done { 0 } else { id };
+        return Ok((cursor::reply(reply_id, ns, batch, false), done));
     }
 }

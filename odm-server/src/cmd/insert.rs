@@ -37,6 +37,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     catalog::validate_collection_name(ctx.db, coll)?;
 
     let reply = write_reply(ctx, wc, |w| {
+        ctx.state.fail_points.hang_during_insert();
         let mut meta = w.collection(ctx.db, coll)?;
         let validator = Validator::of(&meta, bypass)?;
         let (inserted, errors) = run_batch(docs.iter(), ordered, |doc| {

@@ -5,6 +5,9 @@
 //! reply    {cursor: {firstBatch: [{name, type: "collection", options, info: {readOnly: false,
 //!           uuid}, idIndex: {v: 2, key: {_id: 1}, name: "_id_"}}], id, ns: "db.$cmd.listCollections"}, ok: 1}
 //! ```
+//!
+//! On a replica-set member `local` also lists the oplog, `oplog.rs`, as a capped
+//! collection ([`crate::oplog_collection::list_entry`]).
 
 use bson::{Bson, Document, doc};
 
@@ -13,6 +16,7 @@ use super::fields::Fields;
 use super::find::computed_cursor;
 use crate::engine::matcher::Filter;
 use crate::error::CmdResult;
+use crate::oplog_collection;
 use crate::storage::catalog::{self, CollectionMeta};
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
@@ -32,11 +36,18 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let txn = ctx.reader()?;
     let collections = catalog::list(&*txn, ctx.db)?;
     drop(txn);
-    let entries: Vec<Document> = collections
+    let mut entries: Vec<Document> = collections
         .iter()
         .map(|meta| entry(meta, name_only))
-        .filter(|e| filter.as_ref().is_none_or(|f| f.matches(e)))
         .collect();
+    if oplog_collection::is_oplog(ctx.state, ctx.db, oplog_collection::COLL) {
+        let at = entries
+            .iter()
+            .position(|e| e.get_str("name").is_ok_and(|n| n > oplog_collection::COLL))
+            .unwrap_or(entries.len());
+        entries.insert(at, oplog_collection::list_entry(ctx.state, name_only));
+    }
+    entries.retain(|e| filter.as_ref().is_none_or(|f| f.matches(e)));
     computed_cursor(
         ctx,
         &format!("{}.$cmd.listCollections", ctx.db),

@@ -308,6 +308,12 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
         true,
     ),
     (
+        "waitForFailPoint",
+        fail_point::wait_for,
+        "waits until a fail point has been entered (test commands only)",
+        true,
+    ),
+    (
         "setParameter",
         server_info::set_parameter,
         "changes a server parameter",

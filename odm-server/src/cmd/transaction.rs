@@ -1,7 +1,7 @@
 //! `commitTransaction` and `abortTransaction`.
 //!
 //! ```text
-//! {commitTransaction: 1, lsid, txnNumber, autocommit: false, writeConcern?, maxCommitTimeMS?}  (admin)
+//! {commitTransaction: 1, lsid, txnNumber, autocommit: false, writeConcern?, maxTimeMS?}  (admin)
 //! {abortTransaction: 1, lsid, txnNumber, autocommit: false, writeConcern?}                    (admin)
 //! reply {ok: 1}
 //! ```
@@ -9,7 +9,11 @@
 //! The session and number are checked before these run (see `dispatch`). A commit that
 //! is retried after it succeeded answers `ok` again; an abort after a commit is
 //! `TransactionCommitted` (256). A commit that loses a conflict is `WriteConflict` (112,
-//! `TransientTransactionError`): the whole transaction may be retried.
+//! `TransientTransactionError`): the whole transaction may be retried. Drivers send a
+//! transaction's `maxCommitTimeMS` as the commit's `maxTimeMS`: a commit still waiting
+//! for the commit lock (another commit in progress) when it passes is `MaxTimeMSExpired`
+//! (50) and leaves the transaction open; like mongod, the server adds no label (drivers
+//! add `UnknownTransactionCommitResult` and may retry the commit).
 
 use bson::Document;
 
@@ -38,7 +42,7 @@ pub fn commit(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let ts = ctx
         .state
         .repl
-        .commit_transaction(&*ctx.state.store, &mut txn)?;
+        .commit_transaction(&*ctx.state.store, &mut txn, ctx.deadline)?;
     ctx.operation_time.set(Some(ts));
     if wc
         .journal

@@ -1,4 +1,10 @@
-//! Write locks that open transactions hold on the keys they wrote.
+//! The locks of the commit path: the commit lock, which serialises commits, and the
+//! write locks that open transactions hold on the keys they wrote.
+//!
+//! The commit lock is held by one commit at a time (a plain write's whole run, or a
+//! transaction's replay). Waiting for it can give up at a deadline (the command's
+//! `maxTimeMS`), so it is a flag under a mutex and a condition variable rather than a
+//! plain mutex, whose `lock` cannot time out.
 //!
 //! A transaction writes into its own overlay; at the end of each statement it locks the
 //! keys that statement wrote. Locking fails, and the transaction gets `WriteConflict`,
@@ -16,6 +22,53 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
+
+/// The commit lock; see the module documentation.
+#[derive(Default)]
+pub struct CommitLock {
+    held: Mutex<bool>,
+    released: Condvar,
+}
+
+/// Holds the commit lock until dropped.
+pub struct CommitGuard<'a>(&'a CommitLock);
+
+impl Drop for CommitGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.flag() = false;
+        self.0.released.notify_one();
+    }
+}
+
+impl CommitLock {
+    fn flag(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes the lock, waiting as long as it takes.
+    pub fn lock(&self) -> CommitGuard<'_> {
+        let mut held = self
+            .released
+            .wait_while(self.flag(), |held| *held)
+            .unwrap_or_else(|p| p.into_inner());
+        *held = true;
+        CommitGuard(self)
+    }
+
+    /// Takes the lock if it is free or becomes free before `deadline`.
+    pub fn lock_until(&self, deadline: Instant) -> Option<CommitGuard<'_>> {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let (mut held, _) = self
+            .released
+            .wait_timeout_while(self.flag(), wait, |held| *held)
+            .unwrap_or_else(|p| p.into_inner());
+        if *held {
+            return None;
+        }
+        *held = true;
+        Some(CommitGuard(self))
+    }
+}
 
 /// Identifies one transaction for the lock table (never reused).
 pub type TxnId = u64;
@@ -146,6 +199,26 @@ impl LockTable {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_commit_lock_is_exclusive_and_a_wait_for_it_can_give_up() {
+        let lock = std::sync::Arc::new(CommitLock::default());
+        let held = lock.lock();
+        let soon = Instant::now() + Duration::from_millis(30);
+        assert!(lock.lock_until(soon).is_none());
+        assert!(Instant::now() >= soon);
+        let waiter = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                lock.lock_until(Instant::now() + Duration::from_secs(10))
+                    .is_some()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        drop(held);
+        assert!(waiter.join().unwrap());
+        assert!(lock.lock_until(Instant::now()).is_some());
+    }
 
     #[test]
     fn first_locker_wins_and_release_wakes_waiters() {

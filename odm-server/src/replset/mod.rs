@@ -30,13 +30,13 @@ pub mod writer;
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bson::Timestamp;
 
 use self::clock::Clock;
-use self::locks::LockTable;
+use self::locks::{CommitGuard, CommitLock, LockTable};
 use self::oplog::{Change, SessionInfo};
 use self::retry::{Outcome, Record};
 use self::writer::Writer;
@@ -62,7 +62,7 @@ const MAX_HISTORY: usize = 1000;
 pub struct ReplState {
     pub topology: topology::Topology,
     clock: Clock,
-    commit_lock: Mutex<()>,
+    commit_lock: CommitLock,
     current: RwLock<Arc<Published>>,
     history: Mutex<VecDeque<Arc<Published>>>,
     history_window: Duration,
@@ -91,7 +91,7 @@ impl ReplState {
         let state = ReplState {
             topology,
             clock,
-            commit_lock: Mutex::new(()),
+            commit_lock: CommitLock::default(),
             current: RwLock::new(Arc::new(Published {
                 ts: start,
                 snapshot: store.begin_read()?,
@@ -121,8 +121,20 @@ impl ReplState {
         Ok(state)
     }
 
-    fn commit_lock(&self) -> MutexGuard<'_, ()> {
-        self.commit_lock.lock().unwrap_or_else(|p| p.into_inner())
+    fn commit_lock(&self) -> CommitGuard<'_> {
+        self.commit_lock.lock()
+    }
+
+    /// The commit lock, unless `deadline` passes first: `MaxTimeMSExpired` (50).
+    fn commit_lock_until(&self, deadline: Instant) -> CmdResult<CommitGuard<'_>> {
+        self.commit_lock
+            .lock_until(deadline)
+            .ok_or_else(time_limit_exceeded)
+    }
+
+    /// The oplog's size limit in bytes (what `local.oplog.rs` reports as its `size`).
+    pub fn oplog_max(&self) -> u64 {
+        self.oplog_max
     }
 
     /// The latest snapshot.
@@ -231,7 +243,7 @@ impl ReplState {
         retry_reply: impl Fn(&T) -> Option<bson::Document>,
     ) -> CmdResult<(T, Timestamp)> {
         loop {
-            let commit = self.commit_lock();
+            let commit = self.commit_lock_until(deadline)?;
             let mut txn = store.begin_write()?;
             let mut writer = Writer::plain(&mut *txn, &self.locks);
             let result = work(&mut writer);
@@ -304,4 +316,9 @@ impl ReplState {
         )?;
         Ok(())
     }
+}
+
+/// What a command gets when its `maxTimeMS` passes while it waits (mongod's words).
+pub fn time_limit_exceeded() -> CommandError {
+    CommandError::new(ErrorCode::MaxTimeMSExpired, "operation exceeded time limit")
 }

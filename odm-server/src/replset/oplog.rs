@@ -5,14 +5,18 @@
 //! mongod's format (what `local.oplog.rs` shows and oplog tailers read):
 //!
 //! ```text
-//! {ts: Timestamp, t: Long(1), v: 2, op: "i" | "u" | "d" | "c" | "n", ns: "db.coll",
-//!  ui?: UUID, o: {...}, o2?: {_id}, wall: Date, lsid?, txnNumber?, stmtId?}
+//! {lsid?, txnNumber?, op: "i" | "u" | "d" | "c" | "n", ns: "db.coll", ui?: UUID,
+//!  o: {...}, o2?: {_id}, stmtId?, ts: Timestamp, t: Long(1), v: Long(2), wall: Date,
+//!  prevOpTime?: {ts, t}}
 //! ```
 //!
-//! An insert's `o` is the document; an update's is `{$v: 2, diff}` (see [`super::diff`])
-//! or the new document for a replacement; a delete's is `{_id}`; commands (`op: "c"`)
-//! carry `create`, `drop`, `renameCollection`, `dropDatabase`, ...; a committed
-//! transaction is one `applyOps` entry holding its operations in order.
+//! in mongod's field order. An insert's `o` is the document (and `o2` its `_id`); an
+//! update's is `{$v: 2, diff}` (see [`super::diff`]) or the new document for a
+//! replacement, with `o2: {_id}`; a delete's is `{_id}`; commands (`op: "c"`) carry
+//! `create`, `drop`, `renameCollection`, `dropDatabase`, ...; a committed transaction is
+//! one `applyOps` entry on `admin.$cmd` holding its operations in order. The session
+//! fields are those of a retryable write (`stmtId` its statement, `prevOpTime` the
+//! previous entry of the same write) or of a transaction (no `stmtId`).
 //!
 //! Storage: the table `oplog`, key = the timestamp as 8 big-endian bytes, value =
 //! `{e: <entry>, img?: [{pre?, post?} | null, ...]}`. `img` holds the documents before
@@ -176,10 +180,50 @@ pub struct SessionInfo {
     pub txn_number: i64,
 }
 
-fn stamp(mut e: Document, ts: Timestamp, wall: DateTime) -> Document {
-    let mut out = doc! {"ts": ts, "t": 1i64, "v": 2};
-    out.extend(std::mem::take(&mut e));
+/// The term of every entry: the set never holds an election.
+const TERM: i64 = 1;
+
+/// Where an entry stands in its session's write: its statement, and the entry written
+/// before it for the same transaction number (`None`: the first).
+struct SessionPlace<'a> {
+    session: &'a SessionInfo,
+    stmt: Option<i32>,
+    prev: Option<Timestamp>,
+}
+
+/// An entry in mongod's field order, from an operation (`op ns ui o o2`).
+fn stamp(
+    op: Document,
+    place: Option<&SessionPlace<'_>>,
+    ts: Timestamp,
+    wall: DateTime,
+) -> Document {
+    let mut out = Document::new();
+    if let Some(p) = place {
+        out.insert("lsid", p.session.lsid.clone());
+        out.insert("txnNumber", p.session.txn_number);
+    }
+    out.extend(op);
+    if let Some(stmt) = place.and_then(|p| p.stmt) {
+        out.insert("stmtId", stmt);
+    }
+    out.insert("ts", ts);
+    out.insert("t", TERM);
+    out.insert("v", 2i64);
     out.insert("wall", wall);
+    if let Some(p) = place {
+        let (ts, t) = match p.prev {
+            Some(prev) => (prev, TERM),
+            None => (
+                Timestamp {
+                    time: 0,
+                    increment: 0,
+                },
+                -1,
+            ),
+        };
+        out.insert("prevOpTime", doc! {"ts": ts, "t": t});
+    }
     out
 }
 
@@ -209,13 +253,13 @@ pub fn append(
     let mut added = 0u64;
     for (stmt, change) in changes.iter().enumerate() {
         let ts = tick();
-        let (mut e, img) = change.entry();
-        if let Some(s) = session {
-            e.insert("lsid", s.lsid.clone());
-            e.insert("txnNumber", s.txn_number);
-            e.insert("stmtId", stmt as i32);
-        }
-        let bytes = stored(stamp(e, ts, wall), vec![img])?;
+        let (e, img) = change.entry();
+        let place = session.map(|session| SessionPlace {
+            session,
+            stmt: Some(stmt as i32),
+            prev: last,
+        });
+        let bytes = stored(stamp(e, place.as_ref(), ts, wall), vec![img])?;
         added += bytes.len() as u64;
         txn.put(OPLOG_TABLE, &key(ts), &bytes)?;
         last = Some(ts);
@@ -241,16 +285,13 @@ pub fn append_transaction(
             (Bson::Document(e), img)
         })
         .unzip();
-    let e = doc! {
-        "op": "c",
-        "ns": "admin.$cmd",
-        "o": {"applyOps": ops},
-        "lsid": session.lsid.clone(),
-        "txnNumber": session.txn_number,
-        "stmtId": 0,
-        "prevOpTime": {"ts": Timestamp { time: 0, increment: 0 }, "t": -1i64},
+    let e = doc! {"op": "c", "ns": "admin.$cmd", "o": {"applyOps": ops}};
+    let place = SessionPlace {
+        session,
+        stmt: None,
+        prev: None,
     };
-    let bytes = stored(stamp(e, ts, DateTime::now()), images)?;
+    let bytes = stored(stamp(e, Some(&place), ts, DateTime::now()), images)?;
     txn.put(OPLOG_TABLE, &key(ts), &bytes)?;
     grow(txn, bytes.len() as u64, max_bytes)
 }

@@ -10,7 +10,10 @@
 //! transaction, under the commit lock: it checks that the collections the transaction
 //! wrote still have the catalog records (indexes, validators) its snapshot saw and that
 //! no unique index ended up holding one value twice, appends one `applyOps` oplog entry
-//! and the session's commit record, and commits: a crash leaves all of it or none.
+//! and the session's commit record, and commits: a crash leaves all of it or none. A
+//! commit that cannot take the commit lock before its deadline (`maxTimeMS`, which
+//! drivers send for `maxCommitTimeMS`) gives up with `MaxTimeMSExpired` (50) having done
+//! nothing: the transaction stays open, so the driver's retry of the commit can succeed.
 
 use std::collections::BTreeSet;
 use std::ops::{Bound, ControlFlow};
@@ -121,11 +124,13 @@ impl ReplState {
         self.locks.release(txn.id);
     }
 
-    /// Applies a transaction atomically; see the module documentation.
+    /// Applies a transaction atomically, unless the commit lock stays taken past
+    /// `deadline`; see the module documentation.
     pub fn commit_transaction(
         &self,
         store: &dyn Store,
         txn: &mut Transaction,
+        deadline: Instant,
     ) -> CmdResult<Timestamp> {
         if let Phase::Committed(ts) = txn.phase {
             return Ok(ts);
@@ -136,8 +141,8 @@ impl ReplState {
             self.locks.release(txn.id);
             return Ok(txn.read_ts);
         }
+        let commits = self.commit_lock_until(deadline)?;
         let result = (|| {
-            let _commits = self.commit_lock();
             let mut w = store.begin_write()?;
             let base = txn.overlay.base().clone();
             for key in &txn.touched {
@@ -177,6 +182,7 @@ impl ReplState {
             self.publish(store, ts)?;
             Ok(ts)
         })();
+        drop(commits);
         match result {
             Ok(ts) => {
                 txn.phase = Phase::Committed(ts);

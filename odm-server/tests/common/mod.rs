@@ -72,3 +72,16 @@ pub fn expect_code<T: std::fmt::Debug>(result: mongodb::error::Result<T>, expect
         }
     }
 }
+
+/// The id and batch of a cursor reply (`firstBatch` or `nextBatch`).
+pub fn cursor_of(reply: &bson::Document) -> (i64, Vec<bson::Document>) {
+    let cursor = reply.get_document("cursor").unwrap();
+    let batch = cursor
+        .get_array("firstBatch")
+        .or_else(|_| cursor.get_array("nextBatch"))
+        .unwrap()
+        .iter()
+        .map(|d| d.as_document().unwrap().clone())
+        .collect();
+    (cursor.get_i64("id").unwrap(), batch)
+}

@@ -21,6 +21,7 @@ use crate::id::IdValue;
 use crate::index::{EnsuredIndexes, IndexReport, IndexSpec};
 use crate::model::Model;
 use crate::sort::Sort;
+use crate::transaction::{SharedSession, send_in};
 use crate::update::Update;
 use crate::validate::ValidationErrors;
 
@@ -30,6 +31,9 @@ pub struct Collection<M: Model> {
     /// The models whose declared indexes this `Db` has created; `None` when the
     /// `Db` leaves indexes to `sync_indexes` alone.
     auto_index: Option<EnsuredIndexes>,
+    /// The transaction every operation belongs to, for a collection from a
+    /// [`Tx`](crate::transaction::Tx).
+    session: Option<SharedSession>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -38,6 +42,7 @@ impl<M: Model> Clone for Collection<M> {
         Collection {
             raw: self.raw.clone(),
             auto_index: self.auto_index.clone(),
+            session: self.session.clone(),
             _model: PhantomData,
         }
     }
@@ -86,15 +91,22 @@ impl<M: Model> Collection<M> {
         Collection {
             raw: db.collection(M::COLLECTION),
             auto_index,
+            session: None,
             _model: PhantomData,
         }
+    }
+
+    pub(crate) fn in_session(mut self, session: Option<SharedSession>) -> Self {
+        self.session = session;
+        self
     }
 
     /// Before the first write through this model in this `Db`: creates the indexes it
     /// declares, so that a unique rule holds from the first document even when
     /// `sync_indexes` was never called. Creating an index that exists as declared does
     /// nothing; one declared differently from the stored one is an error that names it
-    /// (`sync_indexes` replaces it).
+    /// (`sync_indexes` replaces it). Index builds are not part of a transaction: in one,
+    /// they run beside it.
     async fn ensure_indexes(&self) -> Result<()> {
         let Some(ensured) = &self.auto_index else {
             return Ok(());
@@ -128,9 +140,7 @@ impl<M: Model> Collection<M> {
         self.ensure_indexes().await?;
         model.validate()?;
         let (doc, generated) = prepare_insert(model)?;
-        self.raw
-            .insert_one(doc.clone())
-            .await
+        send_in!(&self.session, self.raw.insert_one(doc.clone()))
             .map_err(|e| self.write_error(e, &doc))?;
         if let Some(id) = generated {
             model.set_id(Bson::ObjectId(id))?;
@@ -154,7 +164,7 @@ impl<M: Model> Collection<M> {
             docs.push(doc);
             generated.push(id);
         }
-        let outcome = self.raw.insert_many(docs.clone()).await;
+        let outcome = send_in!(&self.session, self.raw.insert_many(docs.clone()));
         let stored = match &outcome {
             Ok(_) => models.len(),
             Err(e) => match &*e.kind {
@@ -201,12 +211,10 @@ impl<M: Model> Collection<M> {
         }
         let declared = M::indexes();
         for (chunk, chunk_positions) in docs.chunks(10_000).zip(positions.chunks(10_000)) {
-            let failed_in_chunk: Vec<(usize, Error)> = match self
-                .raw
-                .insert_many(chunk.to_vec())
-                .ordered(false)
-                .await
-            {
+            let failed_in_chunk: Vec<(usize, Error)> = match send_in!(
+                &self.session,
+                self.raw.insert_many(chunk.to_vec()).ordered(false)
+            ) {
                 Ok(_) => Vec::new(),
                 Err(e) => match &*e.kind {
                     mongodb::error::ErrorKind::InsertMany(many) if many.write_errors.is_some() => {
@@ -247,7 +255,7 @@ impl<M: Model> Collection<M> {
     /// A query: add `sort`, `skip`, `limit`, `batch_size`, `project`, then `all()`,
     /// `first()` or `stream()`.
     pub fn find(&self, filter: Filter<M>) -> Find<M> {
-        Find::new(self.raw.clone(), filter)
+        Find::new(self.raw.clone(), self.session.clone(), filter)
     }
 
     /// The document with this `_id`, if any. The id may be given as the model holds it
@@ -265,17 +273,15 @@ impl<M: Model> Collection<M> {
 
     /// How many documents match.
     pub async fn count(&self, filter: Filter<M>) -> Result<u64> {
-        Ok(self.raw.count_documents(filter.into_document()?).await?)
+        let filter = filter.into_document()?;
+        Ok(send_in!(&self.session, self.raw.count_documents(filter))?)
     }
 
     /// Whether any document matches.
     pub async fn exists(&self, filter: Filter<M>) -> Result<bool> {
-        Ok(self
-            .raw
-            .count_documents(filter.into_document()?)
-            .limit(1)
-            .await?
-            > 0)
+        let filter = filter.into_document()?;
+        let found = send_in!(&self.session, self.raw.count_documents(filter).limit(1))?;
+        Ok(found > 0)
     }
 
     /// The distinct values of a field among matching documents (array fields give their
@@ -285,10 +291,8 @@ impl<M: Model> Collection<M> {
         field: impl AsField<M, Type = T>,
         filter: Filter<M>,
     ) -> Result<Vec<T::Item>> {
-        let values = self
-            .raw
-            .distinct(field.as_field().path(), filter.into_document()?)
-            .await?;
+        let (path, filter) = (field.as_field().path(), filter.into_document()?);
+        let values = send_in!(&self.session, self.raw.distinct(path, filter))?;
         values
             .into_iter()
             .map(|v| bson::deserialize_from_bson(v).map_err(Error::from))
@@ -299,9 +303,8 @@ impl<M: Model> Collection<M> {
     pub async fn update_one(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
         let update = prepare_update(update, false)?;
-        self.raw
-            .update_one(filter.into_document()?, update)
-            .await
+        let filter = filter.into_document()?;
+        send_in!(&self.session, self.raw.update_one(filter, update))
             .map_err(|e| self.write_error(e, &Document::new()))
             .map(UpdateResult::from)
     }
@@ -320,9 +323,8 @@ impl<M: Model> Collection<M> {
     pub async fn update_many(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
         let update = prepare_update(update, false)?;
-        self.raw
-            .update_many(filter.into_document()?, update)
-            .await
+        let filter = filter.into_document()?;
+        send_in!(&self.session, self.raw.update_many(filter, update))
             .map_err(|e| self.write_error(e, &Document::new()))
             .map(UpdateResult::from)
     }
@@ -334,12 +336,12 @@ impl<M: Model> Collection<M> {
         let update = prepare_update(update, true)?;
         let filter = filter.into_document()?;
         validate_upsert_seed::<M>(&filter)?;
-        self.raw
-            .update_one(filter, update)
-            .upsert(true)
-            .await
-            .map_err(|e| self.write_error(e, &Document::new()))
-            .map(UpdateResult::from)
+        send_in!(
+            &self.session,
+            self.raw.update_one(filter, update).upsert(true)
+        )
+        .map_err(|e| self.write_error(e, &Document::new()))
+        .map(UpdateResult::from)
     }
 
     /// Replaces the first matching document by `model` (validated; its updated
@@ -352,9 +354,8 @@ impl<M: Model> Collection<M> {
         if matches!(doc.get("_id"), Some(Bson::Null)) {
             doc.remove("_id");
         }
-        self.raw
-            .replace_one(filter.into_document()?, doc.clone())
-            .await
+        let filter = filter.into_document()?;
+        send_in!(&self.session, self.raw.replace_one(filter, doc.clone()))
             .map_err(|e| self.write_error(e, &doc))
             .map(UpdateResult::from)
     }
@@ -374,11 +375,8 @@ impl<M: Model> Collection<M> {
 
     /// Deletes the first matching document; returns how many were deleted (0 or 1).
     pub async fn delete_one(&self, filter: Filter<M>) -> Result<u64> {
-        Ok(self
-            .raw
-            .delete_one(filter.into_document()?)
-            .await?
-            .deleted_count)
+        let filter = filter.into_document()?;
+        Ok(send_in!(&self.session, self.raw.delete_one(filter))?.deleted_count)
     }
 
     /// Deletes the document with this `_id` (given as in [`Self::get`]); returns whether
@@ -390,17 +388,15 @@ impl<M: Model> Collection<M> {
 
     /// Deletes every matching document (`Filter::all()` for all); returns how many.
     pub async fn delete_many(&self, filter: Filter<M>) -> Result<u64> {
-        Ok(self
-            .raw
-            .delete_many(filter.into_document()?)
-            .await?
-            .deleted_count)
+        let filter = filter.into_document()?;
+        Ok(send_in!(&self.session, self.raw.delete_many(filter))?.deleted_count)
     }
 
     /// Makes the collection's indexes what the model declares: creates the missing ones,
     /// drops the ones it no longer declares (or declares differently, then recreates
     /// them). The `_id` index is never touched.
     pub async fn sync_indexes(&self) -> Result<IndexReport> {
+        self.outside_transaction("sync_indexes")?;
         let declared = M::indexes();
         let existing: Vec<Document> = match self.raw.list_indexes().await {
             Ok(cursor) => cursor
@@ -443,7 +439,19 @@ impl<M: Model> Collection<M> {
 
     /// Drops the collection with its documents and indexes.
     pub async fn drop(&self) -> Result<()> {
+        self.outside_transaction("drop")?;
         Ok(self.raw.drop().await?)
+    }
+
+    /// Refuses an operation on the collection itself in a transaction: MongoDB does not
+    /// run them in one, and sending them beside it would escape its all-or-nothing.
+    fn outside_transaction(&self, operation: &str) -> Result<()> {
+        match self.session {
+            Some(_) => Err(Error::InvalidValue(format!(
+                "{operation} changes the collection itself, which is not part of a transaction: call it on db.collection(), outside the closure"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Turns a driver error into an `Error`, filling a duplicate key's value from the
@@ -666,19 +674,22 @@ impl<M: Model> FindOneAndUpdate<M> {
             validate_upsert_seed::<M>(&filter)?;
         }
         let typed = self.collection.raw.clone_with_type::<M>();
-        let mut op = typed
-            .find_one_and_update(filter, update)
+        let options = mongodb::options::FindOneAndUpdateOptions::builder()
             .return_document(if self.after {
                 ReturnDocument::After
             } else {
                 ReturnDocument::Before
             })
-            .upsert(self.upsert);
-        if let Some(sort) = self.sort {
-            op = op.sort(sort.to_document());
-        }
-        op.await
-            .map_err(|e| self.collection.write_error(e, &Document::new()))
+            .upsert(self.upsert)
+            .sort(self.sort.map(|s| s.to_document()))
+            .build();
+        send_in!(
+            &self.collection.session,
+            typed
+                .find_one_and_update(filter, update)
+                .with_options(options)
+        )
+        .map_err(|e| self.collection.write_error(e, &Document::new()))
     }
 }
 

@@ -55,6 +55,25 @@ pub enum Error {
     #[error("the embedded server could not start: {0}")]
     Server(String),
 
+    /// A feature that needs a replica set or a sharded cluster (transactions, change
+    /// streams) was used on a standalone MongoDB. The embedded server is a one-member
+    /// replica set unless started standalone.
+    #[error(
+        "{feature} need a replica set or a sharded cluster, and this MongoDB is a standalone server: start mongod with --replSet (as docker-compose.yml does) or use the embedded server ({detail})"
+    )]
+    ReplicaSetRequired {
+        /// What was asked for: `"transactions"`, `"change streams"`.
+        feature: &'static str,
+        /// What the driver or the server said.
+        detail: String,
+    },
+
+    /// An application's own error, returned from a [`Db::transaction`](crate::Db::transaction)
+    /// closure to abort it (see [`Error::custom`]); get it back with `source()` or by
+    /// matching.
+    #[error("{0}")]
+    Custom(Box<dyn std::error::Error + Send + Sync>),
+
     /// Any other error of the MongoDB driver or server (also behind `source()`). Shown
     /// as the server's code, code name and message; the driver's own `Display` (with the
     /// raw reply) stays reachable through `source()`.
@@ -87,6 +106,58 @@ impl From<mongodb::error::Error> for Error {
 }
 
 impl Error {
+    /// Wraps an application's own error, so that a transaction closure can return it
+    /// (and abort) with `?`-friendly code: `return Err(Error::custom(Overdrawn))`.
+    pub fn custom(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        Error::Custom(e.into())
+    }
+
+    /// Whether the server or the driver put this label on the error
+    /// (`TransientTransactionError`, `UnknownTransactionCommitResult`, ...).
+    pub fn has_label(&self, label: &str) -> bool {
+        match self {
+            Error::Driver(e) => e.contains_label(label),
+            _ => false,
+        }
+    }
+
+    /// The driver's error, as [`Error::ReplicaSetRequired`] when it says that the
+    /// deployment is a standalone server.
+    pub(crate) fn needing_replica_set(e: mongodb::error::Error, feature: &'static str) -> Error {
+        Error::from(e).needing_replica_set_for(feature)
+    }
+
+    /// This error, as [`Error::ReplicaSetRequired`] when it says that the deployment is
+    /// a standalone server: the driver refusing to start a transaction, the server
+    /// refusing a transaction number (20) or a change stream (40573).
+    pub(crate) fn needing_replica_set_for(self, feature: &'static str) -> Error {
+        let standalone = match &self {
+            Error::Driver(e) => match &*e.kind {
+                ErrorKind::Transaction { message, .. } => {
+                    message.contains("not supported by this deployment")
+                }
+                ErrorKind::Command(c) => {
+                    // The driver rewrites mongod's "Transaction numbers are only allowed
+                    // on a replica set member" to advice about retryable writes.
+                    c.code == 40573
+                        || (c.code == 20
+                            && (c.message.contains("replica set")
+                                || c.message.contains("retryable writes")))
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if standalone {
+            Error::ReplicaSetRequired {
+                feature,
+                detail: self.to_string(),
+            }
+        } else {
+            self
+        }
+    }
+
     /// The MongoDB error code, when the server gave one.
     pub fn code(&self) -> Option<i32> {
         match self {

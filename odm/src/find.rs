@@ -14,11 +14,14 @@ use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::model::Model;
 use crate::sort::Sort;
+use crate::transaction::SharedSession;
 
 /// A query being built; finish it with `.await` (every result, as `all()`), `first()`,
 /// `stream()` or `page_after()`.
 pub struct Find<M: Model, R = M> {
     collection: mongodb::Collection<Document>,
+    /// The transaction the query reads in, for a collection from a `Tx`.
+    session: Option<SharedSession>,
     filter: Filter<M>,
     sort: Option<Sort<M>>,
     skip: Option<u64>,
@@ -29,9 +32,14 @@ pub struct Find<M: Model, R = M> {
 }
 
 impl<M: Model> Find<M> {
-    pub(crate) fn new(collection: mongodb::Collection<Document>, filter: Filter<M>) -> Self {
+    pub(crate) fn new(
+        collection: mongodb::Collection<Document>,
+        session: Option<SharedSession>,
+        filter: Filter<M>,
+    ) -> Self {
         Find {
             collection,
+            session,
             filter,
             sort: None,
             skip: None,
@@ -72,6 +80,7 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
     pub fn project<P: Projection<M>>(self) -> Find<M, P> {
         Find {
             collection: self.collection,
+            session: self.session,
             filter: self.filter,
             sort: self.sort,
             skip: self.skip,
@@ -82,25 +91,31 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
         }
     }
 
-    async fn cursor(self) -> Result<mongodb::Cursor<R>> {
+    /// Sends the query: the first batch comes back with the cursor.
+    async fn cursor(self) -> Result<Rows<R>> {
         let typed = self.collection.clone_with_type::<R>();
-        let mut find = typed.find(self.filter.into_document()?);
-        if let Some(s) = self.sort {
-            find = find.sort(s.to_document());
-        }
-        if let Some(n) = self.skip {
-            find = find.skip(n);
-        }
-        if let Some(n) = self.limit {
-            find = find.limit(n);
-        }
-        if let Some(n) = self.batch_size {
-            find = find.batch_size(n);
-        }
-        if let Some(p) = self.projection {
-            find = find.projection(p);
-        }
-        Ok(find.await?)
+        let filter = self.filter.into_document()?;
+        let options = mongodb::options::FindOptions::builder()
+            .sort(self.sort.map(|s| s.to_document()))
+            .skip(self.skip)
+            .limit(self.limit)
+            .batch_size(self.batch_size)
+            .projection(self.projection)
+            .build();
+        Ok(match self.session {
+            None => Rows::Plain(typed.find(filter).with_options(options).await?),
+            Some(session) => {
+                let cursor = {
+                    let mut guard = session.lock().await;
+                    typed
+                        .find(filter)
+                        .with_options(options)
+                        .session(&mut *guard)
+                        .await?
+                };
+                Rows::InSession(session, cursor)
+            }
+        })
     }
 
     /// `limit(0)`: MongoDB would read it as "no limit", but here it means no results.
@@ -113,7 +128,7 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
         if self.wants_nothing() {
             return Ok(Vec::new());
         }
-        Ok(self.cursor().await?.try_collect().await?)
+        self.cursor().await?.into_stream().try_collect().await
     }
 
     /// The first result, if any.
@@ -122,7 +137,7 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
             return Ok(None);
         }
         self.limit = Some(1);
-        Ok(self.cursor().await?.try_next().await?)
+        self.cursor().await?.into_stream().try_next().await
     }
 
     /// The results as a stream, fetched batch by batch as it is read.
@@ -131,8 +146,35 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
             return Ok(futures::future::Either::Left(futures::stream::empty()));
         }
         Ok(futures::future::Either::Right(
-            self.cursor().await?.map(|r| r.map_err(Error::from)),
+            self.cursor().await?.into_stream(),
         ))
+    }
+}
+
+/// An open cursor, in a transaction's session or not.
+enum Rows<R> {
+    Plain(mongodb::Cursor<R>),
+    InSession(SharedSession, mongodb::SessionCursor<R>),
+}
+
+impl<R: DeserializeOwned + Send + Sync + Unpin> Rows<R> {
+    /// The results one by one. In a session, the session is locked only while a batch
+    /// is fetched, so that the transaction's other operations can run between reads.
+    fn into_stream(self) -> impl Stream<Item = Result<R>> + Send + Unpin {
+        match self {
+            Rows::Plain(cursor) => {
+                futures::future::Either::Left(cursor.map(|r| r.map_err(Error::from)))
+            }
+            Rows::InSession(session, cursor) => futures::future::Either::Right(Box::pin(
+                futures::stream::unfold((session, cursor), |(session, mut cursor)| async move {
+                    let next = {
+                        let mut guard = session.lock().await;
+                        cursor.next(&mut guard).await
+                    };
+                    next.map(|r| (r.map_err(Error::from), (session, cursor)))
+                }),
+            )),
+        }
     }
 }
 

@@ -38,8 +38,12 @@
 //! - [`collection`]: typed CRUD through the official driver; [`find`]: queries and keyset
 //!   pages; [`db`]: connecting, to the
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
+//! - [`transaction`]: `Db::transaction`, a closure run in a multi-document transaction
+//!   and retried as the drivers' convenient API; [`change_stream`]: `Collection::watch`,
+//!   typed change events;
 //! - [`error`]: the one error type.
 
+pub mod change_stream;
 pub mod collection;
 pub mod db;
 pub mod error;
@@ -50,6 +54,7 @@ pub mod id;
 pub mod index;
 pub mod model;
 pub mod sort;
+pub mod transaction;
 pub mod types;
 pub mod update;
 pub mod validate;
@@ -57,6 +62,7 @@ pub mod validate;
 #[cfg(feature = "chrono")]
 pub mod chrono_datetime;
 
+pub use change_stream::{Change, ChangeEvent, ChangeStream};
 pub use collection::{BulkInsertReport, Collection, FindOneAndUpdate, Projection, UpdateResult};
 pub use db::{Db, Models};
 pub use error::{Error, Result};
@@ -68,6 +74,7 @@ pub use index::{IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
 pub use odm_derive::{Embedded, Model, Projection, Value, model};
 pub use sort::Sort;
+pub use transaction::{TransactionOptions, Tx};
 pub use update::Update;
 pub use validate::{Validate, ValidationError, ValidationErrors};
 

@@ -28,7 +28,7 @@ pub trait Model: Serialize + DeserializeOwned + Validate + Send + Sync + Unpin +
     /// The typed paths of the fields (`User::fields().email`).
     type Fields: Sync + 'static;
     /// The type of the `_id` field.
-    type Id: Serialize + DeserializeOwned;
+    type Id: Serialize + DeserializeOwned + std::fmt::Debug + Send + Sync;
 
     /// The collection name: given with `collection = "..."`, or the snake_case plural of
     /// the type name (`BlogPost` → `blog_posts`).

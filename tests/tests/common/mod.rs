@@ -136,6 +136,45 @@ pub async fn db() -> Db {
     }
 }
 
+/// A fresh database for a test that sets fail points. On the MongoDB of
+/// `ODM_TEST_MONGODB_URI`, which the tests running at once share, its client is named
+/// `app`, and [`fail_next`] sets fail points for that name only; the embedded server is
+/// the test's own.
+pub async fn db_for_fail_points(app: &str) -> Db {
+    match std::env::var("ODM_TEST_MONGODB_URI") {
+        Ok(uri) if !uri.is_empty() => {
+            let after_scheme = uri.split_once("://").map_or("", |(_, rest)| rest);
+            let separator = if uri.contains('?') {
+                "&"
+            } else if after_scheme.contains('/') {
+                "?"
+            } else {
+                "/?"
+            };
+            let n = NEXT_DB.fetch_add(1, Ordering::Relaxed);
+            let name = format!("odm_test_{}_{n}", std::process::id());
+            Db::connect(&format!("{uri}{separator}appName={app}"))
+                .await
+                .expect("ODM_TEST_MONGODB_URI connects")
+                .database(&name)
+        }
+        _ => Db::memory().await.expect("the embedded server starts"),
+    }
+}
+
+/// Makes the next command named in `data.failCommands` from `db`'s client fail as
+/// `data` says (`configureFailPoint` `failCommand`, once).
+pub async fn fail_next(db: &Db, app: &str, mut data: odm::bson::Document) {
+    if db.embedded_uri().is_none() {
+        data.insert("appName", app);
+    }
+    db.client()
+        .database("admin")
+        .run_command(doc! {"configureFailPoint": "failCommand", "mode": {"times": 1}, "data": data})
+        .await
+        .expect("fail points are on (mongod needs --setParameter enableTestCommands=1)");
+}
+
 /// Drops the test database (on MongoDB) and closes the handle.
 pub async fn finish(db: Db) {
     if db.embedded_uri().is_none() {

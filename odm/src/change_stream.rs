@@ -267,6 +267,16 @@ impl<M: Model> ChangeStream<M> {
         self.inner.resume_token()
     }
 
+    /// The next event, waiting for it as long as it takes; `None` once the stream has
+    /// ended (after an [`Change::Invalidated`]). The same as `StreamExt::next`, without
+    /// importing it.
+    pub async fn next_event(&mut self) -> Result<Option<ChangeEvent<M>>> {
+        match futures::StreamExt::next(self).await {
+            Some(event) => event.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The next event if one comes within one wait of the server (`max_await_time`),
     /// `None` otherwise: for a loop that does other work between changes.
     pub async fn next_if_any(&mut self) -> Result<Option<ChangeEvent<M>>> {

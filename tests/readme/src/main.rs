@@ -62,6 +62,31 @@ async fn main() -> odm::Result<()> {
     users.update_by_id(alice.id, f.name.set("Alice B.")).await?; // the id as the model holds it
     let stored = users.get(alice.id).await?;
     assert_eq!((admins.len(), stored.name.as_str()), (1, "Alice B."));
+
+    // Every write of the closure is stored, or none; retried on a conflict.
+    let audited = db
+        .transaction(|tx| async move {
+            let users = tx.collection::<User>();
+            users.update_by_id(alice.id, f.age.inc(1)).await?;
+            users
+                .update_many(f.tags.contains("admin"), f.tags.push("audited"))
+                .await?;
+            users.count(f.tags.contains("audited")).await
+        })
+        .await?;
+    let mut changes = users.watch().await?; // typed change events, resumable by token
+    let mut bob = User {
+        email: "bob@example.com".into(),
+        name: "Bob".into(),
+        address: alice.address.clone(),
+        ..Default::default()
+    };
+    users.insert_one(&mut bob).await?;
+    let event = changes.next_event().await?.map(|e| e.change);
+    assert!(
+        matches!(event, Some(odm::Change::Inserted { document, .. }) if document.name == "Bob")
+    );
+    assert_eq!(audited, 1);
     users.delete_by_id(alice.id).await?;
     users.delete_many(Filter::all()).await?; // "everything" has to be said
     db.close().await;

@@ -159,9 +159,9 @@ impl ServerHandle {
 
     /// Stops accepting, lets connections finish their current request, flushes every
     /// buffered write to disk, then returns.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
         let state = self.state.clone();
@@ -170,6 +170,18 @@ impl ServerHandle {
             Ok(Ok(())) => tracing::info!("odm-server stopped; all writes are on disk"),
             Ok(Err(e)) => tracing::error!("final flush failed: {e}"),
             Err(e) => tracing::error!("final flush panicked: {e}"),
+        }
+    }
+}
+
+/// Dropping the handle stops the server as [`ServerHandle::shutdown`] does, without
+/// waiting: its tasks end on their own. Its data directory can be opened again at once
+/// (the open waits for the tasks to let go of it).
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let StorageConfig::Disk(dir) = &self.state.config.storage {
+            crate::storage::disk::closing(dir);
         }
     }
 }

@@ -66,3 +66,28 @@ async fn acknowledged_writes_survive_process_exit() {
         db.close().await;
     }
 }
+
+/// Dropping the last handle of `Db::open(dir)` lets go of the directory: opening it again
+/// straight away works (the open waits for the old server's tasks to release the file),
+/// in a single-threaded runtime too, where those tasks only run while the open waits.
+#[tokio::test]
+async fn a_dropped_db_can_be_opened_again_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20_i64 {
+        let db = Db::open(dir.path()).await.expect("reopens at once");
+        let acks = db.collection::<Ack>();
+        assert_eq!(acks.count(Filter::all()).await.unwrap(), round as u64);
+        acks.insert_one(&mut Ack {
+            id: round,
+            note: "again".into(),
+        })
+        .await
+        .unwrap();
+        // While it is open, a second open in this process is refused at once.
+        if round == 0 {
+            let err = Db::open(dir.path()).await.unwrap_err();
+            assert!(err.to_string().contains("already has it open"), "{err}");
+        }
+        drop(db);
+    }
+}

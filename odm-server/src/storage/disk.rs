@@ -14,9 +14,11 @@
 //! After a crash redb reopens at the last durable commit: writes acknowledged with
 //! `j: true` are there, and no transaction is ever half applied.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError};
 
@@ -35,9 +37,87 @@ fn def(name: &str) -> Def<'_> {
     TableDefinition::new(name)
 }
 
+/// The data files this process has open, each with whether its server is shutting down.
+/// A file stays locked until the store and every snapshot read from it are gone, which
+/// happens on the server's tasks some time after its handle is dropped; opening it again
+/// meanwhile waits for that instead of failing.
+static IN_PROCESS: Mutex<BTreeMap<PathBuf, bool>> = Mutex::new(BTreeMap::new());
+static RELEASED: Condvar = Condvar::new();
+
+/// How long an open waits for a server of this process that is shutting down.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
+/// This process's hold on a data file; the last one dropped releases it.
+struct FileClaim {
+    path: PathBuf,
+}
+
+impl FileClaim {
+    fn take(path: &Path) -> StorageResult<Arc<FileClaim>> {
+        let deadline = Instant::now() + RELEASE_WAIT;
+        let mut open = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match open.get(path) {
+                None => {
+                    open.insert(path.to_path_buf(), false);
+                    return Ok(Arc::new(FileClaim {
+                        path: path.to_path_buf(),
+                    }));
+                }
+                Some(false) => {
+                    return Err(StorageError(format!(
+                        "cannot open {}: this process already has it open (close the other Db or server first)",
+                        path.display()
+                    )));
+                }
+                Some(true) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(StorageError(format!(
+                            "cannot open {}: the server of this process that had it open is still shutting down",
+                            path.display()
+                        )));
+                    }
+                    open = RELEASED
+                        .wait_timeout(open, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for FileClaim {
+    fn drop(&mut self) {
+        IN_PROCESS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.path);
+        RELEASED.notify_all();
+    }
+}
+
+/// Says that the server holding the store under `dir` is shutting down: an open of the
+/// same directory in this process waits for the file to be released.
+pub fn closing(dir: &Path) {
+    let Ok(path) = dir.join(DATA_FILE).canonicalize() else {
+        return;
+    };
+    if let Some(state) = IN_PROCESS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(&path)
+    {
+        *state = true;
+    }
+}
+
 /// A store in one redb file.
 pub struct RedbStore {
     db: Database,
+    /// Held by every snapshot too: the file is released when the last of them goes.
+    claim: Arc<FileClaim>,
     path: PathBuf,
     /// Transactions committed so far (each one buffered until a sync).
     committed: AtomicU64,
@@ -51,10 +131,19 @@ impl RedbStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(DATA_FILE);
+        // The claim is keyed by the file's canonical path, so it must exist first.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|_| path.canonicalize())
+            .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
+        let claim = FileClaim::take(&path.canonicalize().unwrap_or_else(|_| path.clone()))?;
         let db = Database::create(&path)
             .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
         Ok(RedbStore {
             db,
+            claim,
             path,
             committed: AtomicU64::new(0),
             synced: Mutex::new(0),
@@ -65,7 +154,10 @@ impl RedbStore {
 impl Store for RedbStore {
     fn begin_read(&self) -> StorageResult<Snapshot> {
         let txn = self.db.begin_read().map_err(StorageError::new)?;
-        Ok(std::sync::Arc::new(RedbRead { txn }))
+        Ok(Arc::new(RedbRead {
+            txn,
+            _claim: self.claim.clone(),
+        }))
     }
 
     fn begin_write(&self) -> StorageResult<Box<dyn WriteTxn + '_>> {
@@ -144,6 +236,7 @@ fn visit_entries<'a>(
 
 struct RedbRead {
     txn: redb::ReadTransaction,
+    _claim: Arc<FileClaim>,
 }
 
 impl ReadTxn for RedbRead {

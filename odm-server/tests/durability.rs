@@ -1,5 +1,6 @@
 //! Durability of the `odm-server` binary: every write acknowledged with `j: true` (and
-//! every index) survives SIGKILL; a SIGTERM shuts down cleanly with everything flushed.
+//! every index) survives SIGKILL, and so does every committed transaction, whole, while no
+//! uncommitted one leaves a trace; a SIGTERM shuts down cleanly with everything flushed.
 
 mod common;
 
@@ -194,4 +195,133 @@ fn a_locked_data_directory_is_a_clear_error() {
     assert!(stderr.contains("cannot open"), "{stderr}");
     first.kill().unwrap();
     first.wait().unwrap();
+}
+
+/// SIGKILL while 4 clients commit transactions (each: an order, its 3 lines and its
+/// client's running total, across collections): after a restart every acknowledged
+/// transaction is wholly there, and no other one is there even in part.
+#[tokio::test(flavor = "multi_thread")]
+async fn transactions_are_all_or_nothing_across_sigkill() {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex};
+
+    const CLIENTS: usize = 4;
+    const LINES: i32 = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = spawn_server(dir.path());
+    let client = connect(&addr).await;
+    let db = client.database("shop");
+    for name in ["orders", "lines", "totals"] {
+        db.create_collection(name).await.unwrap();
+    }
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let mut workers = Vec::new();
+    for w in 0..CLIENTS {
+        let (client, acknowledged) = (client.clone(), acknowledged.clone());
+        workers.push(tokio::spawn(async move {
+            let db = client.database("shop");
+            let orders = db.collection::<Document>("orders");
+            let lines = db.collection::<Document>("lines");
+            let totals = db.collection::<Document>("totals");
+            let Ok(mut session) = client.start_session().await else {
+                return;
+            };
+            for i in 0.. {
+                let id = format!("w{w}-{i}");
+                let committed: mongodb::error::Result<()> = async {
+                    session.start_transaction().await?;
+                    orders
+                        .insert_one(doc! {"_id": &id, "client": w as i32})
+                        .session(&mut session)
+                        .await?;
+                    for k in 0..LINES {
+                        lines
+                            .insert_one(doc! {"_id": format!("{id}/{k}"), "order": &id})
+                            .session(&mut session)
+                            .await?;
+                    }
+                    totals
+                        .update_one(doc! {"_id": w as i32}, doc! {"$inc": {"orders": 1}})
+                        .upsert(true)
+                        .session(&mut session)
+                        .await?;
+                    session.commit_transaction().await
+                }
+                .await;
+                match committed {
+                    Ok(()) => {
+                        acknowledged.lock().unwrap().insert(id);
+                    }
+                    // The server is gone: this transaction's outcome is unknown.
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    // Kill once a fair number have committed, while all four are mid-flight.
+    while acknowledged.lock().unwrap().len() < 60 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    server.wait().unwrap();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    client.shutdown().immediate(true).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    let (mut server, addr) = spawn_server(dir.path());
+    let client = connect(&addr).await;
+    let db = client.database("shop");
+    let orders: Vec<Document> = db
+        .collection::<Document>("orders")
+        .find(doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let present: BTreeSet<String> = orders
+        .iter()
+        .map(|o| o.get_str("_id").unwrap().to_string())
+        .collect();
+    let missing: Vec<_> = acknowledged.difference(&present).collect();
+    assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+    let lines = db.collection::<Document>("lines");
+    for id in &present {
+        assert_eq!(
+            lines.count_documents(doc! {"order": id}).await.unwrap(),
+            LINES as u64,
+            "order {id} is there with only some of its lines"
+        );
+    }
+    assert_eq!(
+        lines.count_documents(doc! {}).await.unwrap(),
+        present.len() as u64 * LINES as u64,
+        "lines of orders that are not there"
+    );
+    for w in 0..CLIENTS {
+        let of_client = orders
+            .iter()
+            .filter(|o| o.get_i32("client").ok() == Some(w as i32))
+            .count() as i64;
+        let total = db
+            .collection::<Document>("totals")
+            .find_one(doc! {"_id": w as i32})
+            .await
+            .unwrap()
+            .map_or(0, |t| t.get_i32("orders").map_or(0, i64::from));
+        assert_eq!(
+            total, of_client,
+            "client {w}'s total counts other transactions"
+        );
+    }
+    println!(
+        "after SIGKILL: {} transactions acknowledged, {} present, all whole",
+        acknowledged.len(),
+        present.len()
+    );
+    client.shutdown().await;
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

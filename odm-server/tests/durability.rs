@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bson::{Document, doc};
-use common::expect_code;
+use common::{all_of, expect_code};
 use futures::TryStreamExt;
 use mongodb::options::{IndexOptions, WriteConcern};
 use mongodb::{Client, IndexModel};
@@ -273,14 +273,7 @@ async fn transactions_are_all_or_nothing_across_sigkill() {
     let (mut server, addr) = spawn_server(dir.path());
     let client = connect(&addr).await;
     let db = client.database("shop");
-    let orders: Vec<Document> = db
-        .collection::<Document>("orders")
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let orders = all_of(&db.collection::<Document>("orders")).await;
     let present: BTreeSet<String> = orders
         .iter()
         .map(|o| o.get_str("_id").unwrap().to_string())

@@ -80,6 +80,12 @@ async fn balances(db: &Db) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// The balances and how many transfers are journaled.
+async fn state(db: &Db) -> (Vec<(String, i64)>, u64) {
+    let transfers = db.collection::<Transfer>().count(Filter::all()).await;
+    (balances(db).await, transfers.unwrap())
+}
+
 async fn seeded() -> Db {
     let db = db().await;
     let accounts = db.collection::<Account>();
@@ -95,15 +101,8 @@ async fn a_transaction_stores_every_write_or_none() {
     let db = seeded().await;
     assert_eq!(transfer(&db, "ann", "bob", 30).await.unwrap(), 70);
     assert_eq!(
-        balances(&db).await,
-        vec![("ann".into(), 70), ("bob".into(), 30)]
-    );
-    assert_eq!(
-        db.collection::<Transfer>()
-            .count(Filter::all())
-            .await
-            .unwrap(),
-        1
+        state(&db).await,
+        (vec![("ann".into(), 70), ("bob".into(), 30)], 1)
     );
 
     // The closure's own error aborts: the debit it made is not stored.
@@ -129,15 +128,8 @@ async fn a_transaction_stores_every_write_or_none() {
         .unwrap_err();
     assert!(matches!(err, Error::Validation(_)), "{err}");
     assert_eq!(
-        balances(&db).await,
-        vec![("ann".into(), 70), ("bob".into(), 30)]
-    );
-    assert_eq!(
-        db.collection::<Transfer>()
-            .count(Filter::all())
-            .await
-            .unwrap(),
-        1
+        state(&db).await,
+        (vec![("ann".into(), 70), ("bob".into(), 30)], 1)
     );
     finish(db).await;
 }

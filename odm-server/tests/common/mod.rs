@@ -85,3 +85,14 @@ pub fn cursor_of(reply: &bson::Document) -> (i64, Vec<bson::Document>) {
         .collect();
     (cursor.get_i64("id").unwrap(), batch)
 }
+
+/// Every document of a collection, in its natural order.
+pub async fn all_of(coll: &mongodb::Collection<bson::Document>) -> Vec<bson::Document> {
+    use futures::TryStreamExt;
+    coll.find(bson::doc! {})
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap()
+}

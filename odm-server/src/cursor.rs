@@ -208,14 +208,6 @@ impl CursorRegistry {
         before - slots.len()
     }
 
-    /// Kills every cursor.
-    pub fn kill_all(&self) -> usize {
-        let mut slots = self.lock();
-        let n = slots.len();
-        slots.clear();
-        n
-    }
-
     /// Removes cursors idle longer than the timeout; returns how many.
     pub fn reap_idle(&self, now: Instant) -> usize {
         let mut slots = self.lock();

@@ -1,8 +1,14 @@
 //! odm-server: an embedded storage server that speaks the MongoDB wire protocol.
 //!
 //! The official drivers (Rust, Python, Node, mongosh) connect to it as to the primary of
-//! a one-member replica set (or a standalone mongod, with `--standalone`). Data lives in one redb file under `--dbpath` (or in memory), documents keyed
-//! by their `_id`, with secondary indexes kept in the same transaction.
+//! a one-member replica set (or a standalone mongod, with `--standalone`). Data lives in
+//! one redb file under `--dbpath` (or in memory), documents keyed by their `_id`, with
+//! secondary indexes kept in the same transaction.
+//!
+//! The public API is what embedders use ([`Server`], [`ServerHandle`], [`Config`]) and
+//! the pieces that stand on their own and are tested as such: MongoDB's semantics on
+//! plain BSON ([`engine`], with [`error`] and [`depth`]) and the wire format ([`wire`]).
+//! Everything else is `pub(crate)`.
 //!
 //! # Layout
 //!
@@ -36,24 +42,24 @@
 //! - [`server`]: [`Server::start`](server::Server::start) binds, accepts, runs the
 //!   background tasks (journal flush, expiry) and shuts down.
 
-pub mod change_stream;
-pub mod cmd;
+pub(crate) mod change_stream;
+pub(crate) mod cmd;
 pub mod config;
-pub mod conn;
-pub mod cursor;
+pub(crate) mod conn;
+pub(crate) mod cursor;
 pub mod depth;
 pub mod engine;
 pub mod error;
-pub mod exec;
-pub mod failpoint;
-pub mod oplog_collection;
-pub mod planner;
-pub mod replset;
-pub mod server;
-pub mod session;
-pub mod state;
-pub mod storage;
-pub mod ttl;
+pub(crate) mod exec;
+pub(crate) mod failpoint;
+pub(crate) mod oplog_collection;
+pub(crate) mod planner;
+pub(crate) mod replset;
+pub(crate) mod server;
+pub(crate) mod session;
+pub(crate) mod state;
+pub(crate) mod storage;
+pub(crate) mod ttl;
 pub mod wire;
 
 pub use config::{Config, Journal, StorageConfig};

@@ -786,9 +786,13 @@ impl Plan {
         }
         stage
     }
+}
 
-    /// The name of the index used, if any (for logs and `explain` summaries).
-    pub fn index_name(&self) -> Option<&str> {
+/// What tests ask of a plan.
+#[cfg(test)]
+impl Plan {
+    /// The name of the index used, if any.
+    fn index_name(&self) -> Option<&str> {
         match &self.access {
             Access::CollScan { .. } => None,
             Access::IdLookup { .. } | Access::IdScan { .. } => Some(ID_INDEX_NAME),

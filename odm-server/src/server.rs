@@ -152,11 +152,6 @@ impl ServerHandle {
         format!("mongodb://{}/", self.addr)
     }
 
-    /// The shared state (for tests that look inside).
-    pub fn state(&self) -> &Arc<ServerState> {
-        &self.state
-    }
-
     /// Stops accepting, lets connections finish their current request, flushes every
     /// buffered write to disk, then returns.
     pub async fn shutdown(mut self) {

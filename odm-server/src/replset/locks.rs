@@ -189,7 +189,8 @@ impl LockTable {
         true
     }
 
-    /// How many keys are locked (for `serverStatus`).
+    /// How many keys are locked.
+    #[cfg(test)]
     pub fn count(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }

@@ -37,7 +37,8 @@ pub fn decode(bytes: &[u8]) -> CmdResult<Document> {
 }
 
 /// The document with this `_id`, if any.
-pub fn get(txn: &dyn ReadTxn, meta: &CollectionMeta, id: &Bson) -> CmdResult<Option<Document>> {
+#[cfg(test)]
+fn get(txn: &dyn ReadTxn, meta: &CollectionMeta, id: &Bson) -> CmdResult<Option<Document>> {
     get_by_key(txn, meta, &keycodec::encode(id))
 }
 

@@ -200,6 +200,13 @@ fn is_handshake(name: &str) -> bool {
     matches!(name, "hello" | "isMaster" | "ismaster")
 }
 
+/// Commands that touch neither storage nor a lock a writer may hold for long, so they
+/// run on the connection's task: a hand-off to the blocking pool would cost more than
+/// the command. Everything else may read or flush the store and goes to that pool.
+fn runs_inline(name: &str) -> bool {
+    is_handshake(name) || matches!(name, "ping" | "buildInfo" | "buildinfo")
+}
+
 /// Waits as an awaitable `hello` asks (`topologyVersion` + `maxAwaitTimeMS`): the
 /// topology of a one-member set never changes, so a client that knows the current one
 /// waits the whole time, unless the server stops first. Returns an error reply for a
@@ -263,7 +270,8 @@ async fn await_topology_change(
     None
 }
 
-/// Runs a command on the blocking pool, after what an enabled fail point does to it.
+/// Runs a command (on the blocking pool unless [`runs_inline`]), after what an enabled
+/// fail point does to it.
 /// `None`: close the connection without a reply.
 async fn run(
     state: &Arc<ServerState>,
@@ -301,15 +309,20 @@ async fn run(
     {
         return Some(error);
     }
-    let shared = state.clone();
-    let conn = conn.clone();
-    // The blocking thread is the embedding application's (2 MiB by default): the guard
-    // makes sure a command starts with the stack `depth` budgets for.
-    let command = move || crate::depth::guard_command(|| cmd::execute(&shared, &conn, &db, &body));
-    let mut reply = match tokio::task::spawn_blocking(command).await {
-        Ok(reply) => reply,
-        Err(e) => {
-            CommandError::internal(format!("the command failed unexpectedly: {e}")).to_reply()
+    // The guard makes sure a command starts with the stack `depth` budgets for, on
+    // whichever thread runs it.
+    let mut reply = if runs_inline(&name) {
+        crate::depth::guard_command(|| cmd::execute(state, conn, &db, &body))
+    } else {
+        let shared = state.clone();
+        let conn = conn.clone();
+        let command =
+            move || crate::depth::guard_command(|| cmd::execute(&shared, &conn, &db, &body));
+        match tokio::task::spawn_blocking(command).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                CommandError::internal(format!("the command failed unexpectedly: {e}")).to_reply()
+            }
         }
     };
     if let Some(wce) = fault.and_then(|f| f.write_concern_error) {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, code};
+use common::{TestServer, all_of, code};
 use futures::{FutureExt, TryStreamExt};
 use mongodb::Client;
 use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR};
@@ -366,13 +366,7 @@ async fn concurrent_transfers_keep_the_total_exact_at_every_snapshot() {
     }
     let reads = reader.await.unwrap();
     assert!(reads > 1, "the reader read while transfers ran");
-    let docs: Vec<Document> = accounts
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let docs = all_of(&accounts).await;
     let sum: i64 = docs.iter().map(|d| d.get_i64("balance").unwrap()).sum();
     assert_eq!(sum, total);
     assert!(docs.iter().any(|d| d.get_i64("balance").unwrap() != 1000));
@@ -425,15 +419,7 @@ async fn a_retried_write_is_applied_once() {
     // An older number is refused once a newer one was used.
     let old = raw(&mut stream, insert).await;
     assert_eq!(old.get_i32("code").unwrap(), 225, "{old}");
-    let docs: Vec<Document> = s
-        .db("app")
-        .collection::<Document>("c")
-        .find(doc! {})
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let docs = all_of(&s.db("app").collection::<Document>("c")).await;
     assert_eq!(docs, vec![doc! {"_id": 1, "n": 1}, doc! {"_id": 2, "n": 0}]);
     // Writes that are not retryable writes may not carry a number.
     let find = raw(

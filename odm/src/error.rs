@@ -196,7 +196,7 @@ fn driver_summary(e: &mongodb::error::Error) -> String {
     }
 }
 
-fn driver_code(e: &mongodb::error::Error) -> Option<i32> {
+pub(crate) fn driver_code(e: &mongodb::error::Error) -> Option<i32> {
     match &*e.kind {
         ErrorKind::Command(c) => Some(c.code),
         ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),

@@ -198,7 +198,7 @@ impl Db {
                 match guard.commit_transaction().await {
                     Ok(()) => return Ok(value),
                     Err(e) => {
-                        let timed_out = Error::from(e.clone()).code() == Some(50);
+                        let timed_out = crate::error::driver_code(&e) == Some(50);
                         if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
                             && !timed_out
                             && within_limit()

@@ -145,19 +145,13 @@ impl ReplState {
         let result = (|| {
             let mut w = store.begin_write()?;
             let base = txn.overlay.base().clone();
-            for key in &txn.touched {
-                if txn.overlay.get(CATALOG_TABLE, key)? == base.get(CATALOG_TABLE, key)?
-                    && w.get(CATALOG_TABLE, key)? != base.get(CATALOG_TABLE, key)?
-                {
-                    // A collection the transaction wrote was dropped, renamed or got
-                    // other indexes since its snapshot.
-                    return Err(write_conflict());
-                }
-            }
-            // First committer wins: a key the transaction wrote that someone else
+            // First committer wins. A key the transaction wrote that someone else
             // committed since the snapshot (a collection both created, the next ident,
-            // an index's multikey flag) would otherwise be overwritten on replay.
-            for (table, key, _) in txn.overlay.writes() {
+            // an index's multikey flag) would be overwritten on replay; a collection it
+            // wrote documents of may have been dropped, renamed or given other indexes.
+            let written = txn.overlay.writes().map(|(table, key, _)| (table, key));
+            let collections = txn.touched.iter().map(|k| (CATALOG_TABLE, k.as_slice()));
+            for (table, key) in written.chain(collections) {
                 if w.get(table, key)? != base.get(table, key)? {
                     return Err(write_conflict());
                 }

@@ -132,13 +132,13 @@ impl RedbStore {
             .map_err(|e| StorageError(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(DATA_FILE);
         // The claim is keyed by the file's canonical path, so it must exist first.
-        std::fs::OpenOptions::new()
+        let canonical = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .and_then(|_| path.canonicalize())
             .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
-        let claim = FileClaim::take(&path.canonicalize().unwrap_or_else(|_| path.clone()))?;
+        let claim = FileClaim::take(&canonical)?;
         let db = Database::create(&path)
             .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
         Ok(RedbStore {

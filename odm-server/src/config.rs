@@ -37,6 +37,10 @@ pub enum Journal {
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (see `ServerHandle::addr`).
     pub bind: SocketAddr,
+    /// A Unix socket to listen on as well (mongod listens on one beside its TCP port):
+    /// a client on the same machine skips the TCP stack. An existing file there is
+    /// replaced; the server removes it when it stops.
+    pub unix_socket: Option<PathBuf>,
     pub storage: StorageConfig,
     /// How long an unused cursor lives (mongod: `cursorTimeoutMillis`, 10 minutes).
     pub cursor_timeout: Duration,
@@ -80,6 +84,7 @@ impl Config {
     pub fn in_memory() -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            unix_socket: None,
             storage: StorageConfig::Memory,
             cursor_timeout: Duration::from_secs(600),
             journal: Journal::OnAcknowledge,
@@ -106,6 +111,12 @@ impl Config {
 
     pub fn bind(mut self, bind: SocketAddr) -> Config {
         self.bind = bind;
+        self
+    }
+
+    /// Listens on this Unix socket too (see [`Config::unix_socket`](Config#structfield.unix_socket)).
+    pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> Config {
+        self.unix_socket = Some(path.into());
         self
     }
 

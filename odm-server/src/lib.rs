@@ -17,7 +17,8 @@
 //!
 //! - [`wire`]: framing only: message header, OP_MSG (with document sequences and
 //!   crc32c), legacy OP_QUERY/OP_REPLY for handshakes, raw BSON validation.
-//! - [`conn`]: one task per connection: read a message, dispatch, write the reply.
+//! - [`conn`]: one thread per connection (read a message, dispatch, write the reply)
+//!   and the listeners (TCP, Unix socket) that start them.
 //! - [`cmd`]: one module per command (family): parse the command document, execute,
 //!   return a reply document or a [`CommandError`](error::CommandError).
 //! - [`engine`]: MongoDB's semantics on plain BSON, no I/O: type order, paths, filters,

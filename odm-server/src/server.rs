@@ -15,9 +15,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 
 use crate::config::{Config, StorageConfig};
+use crate::conn::listen::{self, Connections};
 use crate::cursor::CursorRegistry;
 use crate::failpoint::FailPoints;
 use crate::replset::ReplState;
@@ -35,7 +37,10 @@ pub struct Server;
 pub struct ServerHandle {
     /// The address the server listens on (with the real port when 0 was asked).
     pub addr: SocketAddr,
+    /// The Unix socket the server listens on too, when the configuration names one.
+    pub unix_socket: Option<PathBuf>,
     state: Arc<ServerState>,
+    connections: Arc<Connections>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -64,6 +69,18 @@ impl Server {
             .map_err(|e| std::io::Error::other(e.0))?;
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
+        #[cfg(unix)]
+        let unix_listener = match &config.unix_socket {
+            Some(path) => Some(bind_unix(path)?),
+            None => None,
+        };
+        #[cfg(not(unix))]
+        if config.unix_socket.is_some() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "Unix sockets are not available on this platform",
+            ));
+        }
         let me = config.advertise.clone().unwrap_or_else(|| advertised(addr));
         let topology = Topology::new(config.replica_set.clone(), me);
         let repl = ReplState::open(
@@ -77,6 +94,7 @@ impl Server {
             repl,
             transaction_lifetime_secs: AtomicU64::new(config.transaction_lifetime.as_secs().max(1)),
             fail_points: FailPoints::default(),
+            stopping: Default::default(),
             store,
             cursors: CursorRegistry::new(config.cursor_timeout),
             sessions: Sessions::default(),
@@ -90,8 +108,14 @@ impl Server {
         let config = &state.config;
         let idle_check =
             (config.cursor_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(15));
-        let tasks = vec![
-            tokio::spawn(accept_loop(listener, state.clone(), stopped.clone())),
+        let connections = Arc::new(Connections::default());
+        let mut tasks = vec![
+            tokio::spawn(listen::accept_loop(
+                listener,
+                state.clone(),
+                connections.clone(),
+                stopped.clone(),
+            )),
             tokio::spawn(periodic(
                 state.clone(),
                 stopped.clone(),
@@ -108,12 +132,21 @@ impl Server {
             )),
             tokio::spawn(periodic(
                 state.clone(),
-                stopped,
+                stopped.clone(),
                 config.ttl_monitor_interval,
                 "TTL monitor",
                 expire_ttl,
             )),
         ];
+        #[cfg(unix)]
+        if let Some(listener) = unix_listener {
+            tasks.push(tokio::spawn(listen::accept_loop(
+                listener,
+                state.clone(),
+                connections.clone(),
+                stopped.clone(),
+            )));
+        }
         let line = format!(
             "odm-server listening on {addr} ({})",
             storage_description(&state.config.storage)
@@ -122,7 +155,9 @@ impl Server {
         state.log.record(line);
         Ok(ServerHandle {
             addr,
+            unix_socket: state.config.unix_socket.clone(),
             state,
+            connections,
             stop,
             tasks,
         })
@@ -152,15 +187,35 @@ impl ServerHandle {
         format!("mongodb://{}/", self.addr)
     }
 
+    /// A `mongodb://` URI for the Unix socket, when the server listens on one.
+    pub fn unix_uri(&self) -> Option<String> {
+        let path = self.unix_socket.as_ref()?.to_str()?;
+        let encoded: String = path
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        Some(format!("mongodb://{encoded}/"))
+    }
+
     /// Stops accepting, lets connections finish their current request, flushes every
     /// buffered write to disk, then returns.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
+        self.stop_serving();
         for task in std::mem::take(&mut self.tasks) {
             let _ = task.await;
         }
         let state = self.state.clone();
-        let flushed = tokio::task::spawn_blocking(move || state.store.sync()).await;
+        let connections = self.connections.clone();
+        let flushed = tokio::task::spawn_blocking(move || {
+            connections.wait_closed();
+            state.store.sync()
+        })
+        .await;
         match flushed {
             Ok(Ok(())) => tracing::info!("odm-server stopped; all writes are on disk"),
             Ok(Err(e)) => tracing::error!("final flush failed: {e}"),
@@ -174,41 +229,38 @@ impl ServerHandle {
 /// (the open waits for the tasks to let go of it).
 impl Drop for ServerHandle {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        self.stop_serving();
         if let StorageConfig::Disk(dir) = &self.state.config.storage {
             crate::storage::disk::closing(dir);
         }
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    state: Arc<ServerState>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut next_id = 1u64;
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stopped.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((socket, peer)) => {
-                    let _ = socket.set_nodelay(true);
-                    let id = next_id;
-                    next_id += 1;
-                    connections.spawn(crate::conn::serve(socket, peer, id, state.clone(), stopped.clone()));
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            // Reap finished connection tasks as they end.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+impl ServerHandle {
+    /// Tells the tasks to stop, wakes whatever waits for a client, closes every
+    /// connection between requests and removes the Unix socket. Idempotent.
+    fn stop_serving(&self) {
+        let _ = self.stop.send(true);
+        self.state.stopping.set();
+        self.connections.close_all();
+        if let Some(path) = &self.unix_socket {
+            let _ = std::fs::remove_file(path);
         }
     }
-    while connections.join_next().await.is_some() {}
+}
+
+/// Binds the Unix socket, replacing a file left there by a server that did not stop
+/// cleanly (as mongod does); a socket some live server still answers on is refused.
+#[cfg(unix)]
+fn bind_unix(path: &std::path::Path) -> std::io::Result<tokio::net::UnixListener> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!("another server listens on {}", path.display()),
+        ));
+    }
+    let _ = std::fs::remove_file(path);
+    tokio::net::UnixListener::bind(path)
 }
 
 /// Runs `job` on the blocking pool every `period` until the server stops. A failure is

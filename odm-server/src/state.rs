@@ -128,6 +128,36 @@ pub struct ServerState {
     pub transaction_lifetime_secs: AtomicU64,
     /// Fail points set with `configureFailPoint`.
     pub fail_points: FailPoints,
+    /// Set when the server stops.
+    pub stopping: Stopping,
+}
+
+/// Set once, when the server stops: what waits on a timer for a client (an awaitable
+/// `hello`) waits on this too, so that shutdown does not wait out the timer.
+#[derive(Default)]
+pub struct Stopping {
+    set: Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl Stopping {
+    pub fn set(&self) {
+        *self.set.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.changed.notify_all();
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.set.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits `timeout`, or less if the server stops first.
+    pub fn wait(&self, timeout: Duration) {
+        let set = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self
+            .changed
+            .wait_timeout_while(set, timeout, |set| !*set)
+            .unwrap_or_else(|p| p.into_inner());
+    }
 }
 
 impl ServerState {

@@ -59,14 +59,22 @@ impl Db {
 
     /// Starts the embedded server with a configuration of your own (where the data
     /// lives, when writes reach the disk, the address it listens on) and connects to it.
+    ///
+    /// Where the platform has Unix sockets, the server also listens on one of its own
+    /// (unless the configuration names one) and this handle talks to it over that
+    /// socket, which skips the TCP stack; other clients can still use the TCP port.
     #[cfg(feature = "embedded")]
     pub async fn start(config: odm_server::Config) -> Result<Db> {
+        #[cfg(unix)]
+        let config = match config.unix_socket {
+            Some(_) => config,
+            None => config.unix_socket(private_socket_path()),
+        };
         let handle = odm_server::Server::start(config)
             .await
             .map_err(|e| Error::Server(e.to_string()))?;
-        let client =
-            mongodb::Client::with_uri_str(format!("{}?directConnection=true", handle.uri()))
-                .await?;
+        let uri = handle.unix_uri().unwrap_or_else(|| handle.uri());
+        let client = mongodb::Client::with_uri_str(format!("{uri}?directConnection=true")).await?;
         let database = client.database(DEFAULT_DATABASE);
         Ok(Db {
             client,
@@ -210,3 +218,14 @@ models_tuple!(A, B, C, D, E, F, G, H, I);
 models_tuple!(A, B, C, D, E, F, G, H, I, J);
 models_tuple!(A, B, C, D, E, F, G, H, I, J, K);
 models_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
+
+/// A socket path no other server in this process or on this machine uses: the process
+/// id and a counter, in the temporary directory (short enough for the 104-byte limit
+/// on socket paths as long as that directory's path is).
+#[cfg(all(unix, feature = "embedded"))]
+fn private_socket_path() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("odm-{}-{n}.sock", std::process::id()))
+}

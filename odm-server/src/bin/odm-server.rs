@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! odm-server --dbpath ./data [--port 27017] [--bind 127.0.0.1]
-//! odm-server --in-memory [--port 27017]
+//! odm-server --in-memory [--port 27017] [--unix-socket /tmp/odm-27017.sock]
 //! ```
 //!
 //! Built only with the `cli` feature (on by default), so applications that embed the
@@ -35,6 +35,11 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
+    /// Also listen on this Unix socket (clients connect with
+    /// `mongodb://%2Ftmp%2Fodm-27017.sock`).
+    #[cfg(unix)]
+    #[arg(long, value_name = "PATH")]
+    unix_socket: Option<PathBuf>,
     /// Seconds an idle cursor lives.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     cursor_timeout: u64,
@@ -82,6 +87,8 @@ fn main() -> ExitCode {
     };
     let config = Config {
         bind: SocketAddr::new(args.bind, args.port),
+        #[cfg(unix)]
+        unix_socket: args.unix_socket.clone(),
         storage,
         cursor_timeout: Duration::from_secs(args.cursor_timeout),
         journal: match args.journal {
@@ -114,7 +121,14 @@ fn main() -> ExitCode {
             }
         };
         // Scripts wait for this line to know the port.
-        println!("odm-server listening on {}", handle.addr);
+        match &handle.unix_socket {
+            Some(path) => println!(
+                "odm-server listening on {} and {}",
+                handle.addr,
+                path.display()
+            ),
+            None => println!("odm-server listening on {}", handle.addr),
+        }
         wait_for_signal().await;
         tracing::info!("shutting down");
         handle.shutdown().await;

@@ -18,6 +18,7 @@ pub mod op_msg;
 pub mod op_query;
 
 use std::fmt;
+use std::io::Read;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -55,6 +56,14 @@ impl Header {
             response_to: field(8),
             op_code: field(12),
         }
+    }
+
+    /// The body's length, checked against the limits before anything is allocated.
+    fn body_len(&self) -> Result<usize, WireError> {
+        if self.length < HEADER_LEN as i32 || self.length as usize > MAX_MESSAGE_LEN {
+            return Err(WireError::BadLength(self.length));
+        }
+        Ok(self.length as usize - HEADER_LEN)
     }
 
     fn write(&self, out: &mut Vec<u8>) {
@@ -126,12 +135,27 @@ pub async fn read_message<R: AsyncRead + Unpin>(
             .map_err(WireError::Io)?,
     };
     let header = Header::parse(&head);
-    if header.length < HEADER_LEN as i32 || header.length as usize > MAX_MESSAGE_LEN {
-        return Err(WireError::BadLength(header.length));
-    }
-    let mut body = vec![0u8; header.length as usize - HEADER_LEN];
+    let mut body = vec![0u8; header.body_len()?];
     reader.read_exact(&mut body).await.map_err(WireError::Io)?;
     Ok(Some((header, body)))
+}
+
+/// [`read_message`] on a blocking stream, into a buffer the caller keeps between
+/// messages (a connection's thread reads one message after another into the same one).
+pub fn read_message_blocking<R: Read>(
+    reader: &mut R,
+    body: &mut Vec<u8>,
+) -> Result<Option<Header>, WireError> {
+    let mut head = [0u8; HEADER_LEN];
+    match reader.read(&mut head[..1]).map_err(WireError::Io)? {
+        0 => return Ok(None),
+        _ => reader.read_exact(&mut head[1..]).map_err(WireError::Io)?,
+    };
+    let header = Header::parse(&head);
+    body.clear();
+    body.resize(header.body_len()?, 0);
+    reader.read_exact(body).map_err(WireError::Io)?;
+    Ok(Some(header))
 }
 
 /// Parses a message body according to its header.

@@ -1,21 +1,27 @@
-//! One task per client connection: read a message, run its command, write the reply.
+//! One thread per client connection: read a message, run its command, write the reply.
+//!
+//! A command runs on the thread that read it, as mongod runs one thread per connection:
+//! no hand-off to another thread sits between a request and its reply, and a command
+//! that blocks (a durable commit, a tailable cursor awaiting data, a long scan) holds up
+//! only its own client, never the embedding application's async runtime. Each command
+//! starts under [`crate::depth::guard_command`], which gives it the stack `depth`
+//! budgets for.
 //!
 //! A frame that cannot be parsed (bad length, truncated, unknown section kind, bad
 //! checksum, not BSON) closes *this* connection with a log line: after a broken frame
 //! the stream is no longer at a message boundary. Everything else (unknown commands,
 //! bad arguments, documents nested too deep) is answered with an error reply and the
-//! connection stays open. Commands run on tokio's blocking pool, since storage does
-//! blocking I/O, under [`crate::depth::guard_command`]: that pool is the embedding
-//! application's, and its threads may have little stack. The connection task only moves
-//! bytes.
+//! connection stays open.
+//!
+//! [`listen`] accepts connections (TCP, and a Unix socket where asked) and keeps the
+//! register of open ones that shutdown closes.
 
-use std::net::SocketAddr;
+pub(crate) mod listen;
+
+use std::io::{BufReader, Read, Write};
 use std::sync::Arc;
 
 use bson::{Document, doc};
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::sync::watch;
 
 use crate::cmd;
 use crate::error::{CommandError, ErrorCode};
@@ -26,7 +32,9 @@ use crate::wire::{self, Header, Request, WireError, op_msg, op_query};
 #[derive(Clone, Debug)]
 pub struct ConnInfo {
     pub id: u64,
-    pub peer: SocketAddr,
+    /// The client's address (`host:port`, or `anonymous unix socket`), as `whatsmyuri`
+    /// and the log name it.
+    pub peer: String,
     /// The application name the client gave in its handshake (`client.application.name`),
     /// which fail points may target.
     pub app_name: Option<String>,
@@ -42,53 +50,42 @@ enum Answer {
 /// Commands a legacy OP_QUERY may carry: the handshake and authentication only.
 const OP_QUERY_COMMANDS: &[&str] = &["isMaster", "ismaster", "hello", "saslStart", "saslContinue"];
 
-/// Serves one connection until the client leaves, a frame is malformed, or the server
-/// stops.
-pub async fn serve(
-    socket: TcpStream,
-    peer: SocketAddr,
-    id: u64,
-    state: Arc<ServerState>,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Serves one connection on the calling thread until the client leaves, a frame is
+/// malformed, or the server closes the connection (see [`listen::Connections`]).
+pub(crate) fn serve<S: Read + Write>(socket: S, conn: ConnInfo, state: &Arc<ServerState>) {
     Counters::add(&state.counters.connections_current, 1);
     Counters::add(&state.counters.connections_total, 1);
-    let mut conn = ConnInfo {
-        id,
-        peer,
-        app_name: None,
-    };
-    tracing::debug!(conn = id, %peer, "connection accepted");
-    let (reader, mut writer) = socket.into_split();
-    let mut reader = BufReader::new(reader);
+    let mut conn = conn;
+    tracing::debug!(conn = conn.id, peer = %conn.peer, "connection accepted");
+    let mut socket = BufReader::new(socket);
+    // One buffer for every request body of the connection.
+    let mut body = Vec::new();
     loop {
-        let message = tokio::select! {
-            _ = stopped.changed() => break,
-            m = wire::read_message(&mut reader) => m,
-        };
-        let (header, body) = match message {
-            Ok(Some(m)) => m,
+        let header = match wire::read_message_blocking(&mut socket, &mut body) {
+            Ok(Some(header)) => header,
             Ok(None) => break,
             Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 log_closed(
-                    &state,
+                    state,
                     &conn,
                     "the client closed the connection in the middle of a message",
                 );
                 break;
             }
             Err(e) => {
-                log_closed(&state, &conn, &e.to_string());
+                if !state.stopping.is_set() {
+                    log_closed(state, &conn, &e.to_string());
+                }
                 break;
             }
         };
         let reply = match wire::parse_request(&header, &body) {
-            Ok(request) => match respond(&state, &mut conn, &header, request, &stopped).await {
+            Ok(request) => match respond(state, &mut conn, &header, request) {
                 Some(Answer::Reply(bytes)) => Some(bytes),
                 Some(Answer::Silent) => None,
                 // A fail point's `closeConnection`: no reply, and the connection ends.
                 None => {
-                    tracing::debug!(conn = id, "closed by a fail point");
+                    tracing::debug!(conn = conn.id, "closed by a fail point");
                     break;
                 }
             },
@@ -111,14 +108,14 @@ pub async fn serve(
                 }
             }
             Err(e) => {
-                log_closed(&state, &conn, &e.to_string());
+                log_closed(state, &conn, &e.to_string());
                 break;
             }
         };
         if let Some(bytes) = reply
-            && let Err(e) = writer.write_all(&bytes).await
+            && let Err(e) = socket.get_mut().write_all(&bytes)
         {
-            log_closed(&state, &conn, &format!("could not send the reply: {e}"));
+            log_closed(state, &conn, &format!("could not send the reply: {e}"));
             break;
         }
     }
@@ -126,7 +123,7 @@ pub async fn serve(
         .counters
         .connections_current
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::debug!(conn = id, "connection closed");
+    tracing::debug!(conn = conn.id, "connection closed");
 }
 
 fn log_closed(state: &ServerState, conn: &ConnInfo, why: &str) {
@@ -136,12 +133,11 @@ fn log_closed(state: &ServerState, conn: &ConnInfo, why: &str) {
 }
 
 /// Runs a parsed request; `None`: close the connection without a reply.
-async fn respond(
+fn respond(
     state: &Arc<ServerState>,
     conn: &mut ConnInfo,
     header: &Header,
     request: Request,
-    stopped: &watch::Receiver<bool>,
 ) -> Option<Answer> {
     match request {
         Request::Msg(msg) => {
@@ -149,7 +145,7 @@ async fn respond(
             let reply = match msg.body.get_str("$db") {
                 Ok(db) => {
                     let db = db.to_owned();
-                    run(state, conn, db, msg.body, stopped).await?
+                    run(state, conn, &db, msg.body)?
                 }
                 Err(_) => CommandError::new(
                     ErrorCode::Location(40571),
@@ -178,7 +174,7 @@ async fn respond(
             let command = query.command();
             let name = command.keys().next().cloned().unwrap_or_default();
             let reply = if OP_QUERY_COMMANDS.contains(&name.as_str()) {
-                run(state, conn, db, command, stopped).await?
+                run(state, conn, &db, command)?
             } else {
                 CommandError::new(
                     ErrorCode::UnsupportedOpQueryCommand,
@@ -200,22 +196,11 @@ fn is_handshake(name: &str) -> bool {
     matches!(name, "hello" | "isMaster" | "ismaster")
 }
 
-/// Commands that touch neither storage nor a lock a writer may hold for long, so they
-/// run on the connection's task: a hand-off to the blocking pool would cost more than
-/// the command. Everything else may read or flush the store and goes to that pool.
-fn runs_inline(name: &str) -> bool {
-    is_handshake(name) || matches!(name, "ping" | "buildInfo" | "buildinfo")
-}
-
 /// Waits as an awaitable `hello` asks (`topologyVersion` + `maxAwaitTimeMS`): the
 /// topology of a one-member set never changes, so a client that knows the current one
 /// waits the whole time, unless the server stops first. Returns an error reply for a
 /// malformed request.
-async fn await_topology_change(
-    state: &ServerState,
-    body: &Document,
-    stopped: &watch::Receiver<bool>,
-) -> Option<Document> {
+fn await_topology_change(state: &ServerState, body: &Document) -> Option<Document> {
     let version = body.get_document("topologyVersion").ok();
     let max_await = body
         .get("maxAwaitTimeMS")
@@ -261,27 +246,22 @@ async fn await_topology_change(
             .to_reply(),
         );
     }
-    let mut stopped = stopped.clone();
-    let wait = tokio::time::sleep(std::time::Duration::from_millis(max_await.max(0) as u64));
-    tokio::select! {
-        _ = wait => {}
-        _ = stopped.changed() => {}
-    }
+    state
+        .stopping
+        .wait(std::time::Duration::from_millis(max_await.max(0) as u64));
     None
 }
 
-/// Runs a command (on the blocking pool unless [`runs_inline`]), after what an enabled
-/// fail point does to it.
+/// Runs a command, after what an enabled fail point does to it.
 /// `None`: close the connection without a reply.
-async fn run(
+fn run(
     state: &Arc<ServerState>,
     conn: &mut ConnInfo,
-    db: String,
+    db: &str,
     body: Document,
-    stopped: &watch::Receiver<bool>,
 ) -> Option<Document> {
-    let name = body.keys().next().cloned().unwrap_or_default();
-    if is_handshake(&name)
+    let name = body.keys().next().map(String::as_str).unwrap_or_default();
+    if is_handshake(name)
         && let Ok(app) = body
             .get_document("client")
             .and_then(|c| c.get_document("application"))
@@ -292,10 +272,10 @@ async fn run(
     let retryable_write = body.contains_key("txnNumber") && !body.contains_key("autocommit");
     let fault = state
         .fail_points
-        .enter(&name, conn.app_name.as_deref(), retryable_write);
+        .enter(name, conn.app_name.as_deref(), retryable_write);
     if let Some(fault) = &fault {
         if let Some(block) = fault.block {
-            tokio::time::sleep(block).await;
+            std::thread::sleep(block);
         }
         if fault.close_connection {
             return None;
@@ -304,27 +284,12 @@ async fn run(
             return Some(crate::cmd::stamp_cluster_time(state, e.to_reply(), None));
         }
     }
-    if is_handshake(&name)
-        && let Some(error) = await_topology_change(state, &body, stopped).await
+    if is_handshake(name)
+        && let Some(error) = await_topology_change(state, &body)
     {
         return Some(error);
     }
-    // The guard makes sure a command starts with the stack `depth` budgets for, on
-    // whichever thread runs it.
-    let mut reply = if runs_inline(&name) {
-        crate::depth::guard_command(|| cmd::execute(state, conn, &db, &body))
-    } else {
-        let shared = state.clone();
-        let conn = conn.clone();
-        let command =
-            move || crate::depth::guard_command(|| cmd::execute(&shared, &conn, &db, &body));
-        match tokio::task::spawn_blocking(command).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                CommandError::internal(format!("the command failed unexpectedly: {e}")).to_reply()
-            }
-        }
-    };
+    let mut reply = crate::depth::guard_command(|| cmd::execute(state, conn, db, &body));
     if let Some(wce) = fault.and_then(|f| f.write_concern_error) {
         reply.insert("writeConcernError", wce);
     }

@@ -286,7 +286,7 @@ pub fn collect(
 }
 
 fn approximate_size(doc: &Document) -> usize {
-    doc.to_vec().map(|v| v.len()).unwrap_or(0)
+    crate::engine::types::encoded_len(doc)
 }
 
 /// What a cursor holds between batches.

@@ -125,10 +125,8 @@ pub fn with_write_errors(mut reply: Document, errors: Vec<Document>) -> Document
 /// be asked to go.
 pub fn check_storable(doc: &Document, write: Write) -> CmdResult<()> {
     depth::check_storage_depth(doc, write)?;
-    let size = doc
-        .to_vec()
-        .map_err(|e| CommandError::bad_value(format!("document cannot be encoded: {e}")))?
-        .len();
+    // Measured, not encoded: storing it encodes it once, and fails there if it cannot.
+    let size = crate::engine::types::encoded_len(doc);
     if size > MAX_DOCUMENT_LEN {
         return Err(CommandError::new(
             ErrorCode::BsonObjectTooLarge,

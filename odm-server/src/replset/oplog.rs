@@ -28,13 +28,15 @@
 
 use std::ops::{Bound, ControlFlow};
 
+use bson::raw::{RawDocument, RawDocumentBuf, cstr};
 use bson::{Binary, Bson, DateTime, Document, Timestamp, doc};
 
 use super::clock;
 use super::diff::document_diff;
+use super::raw_writer::RawWriter;
 use crate::error::CmdResult;
 use crate::storage::catalog::{CollectionMeta, META_TABLE};
-use crate::storage::{Direction, ReadTxn, StorageResult, WriteTxn};
+use crate::storage::{Direction, ReadTxn, StorageError, StorageResult, WriteTxn};
 
 /// The table holding the log.
 pub const OPLOG_TABLE: &str = "oplog";
@@ -49,7 +51,8 @@ pub const OPLOG_NS: &str = "local.oplog.rs";
 pub enum Change {
     Insert {
         coll: Target,
-        doc: Document,
+        /// The document as stored: the entry embeds these bytes as they are.
+        doc: RawDocumentBuf,
     },
     Update {
         coll: Target,
@@ -104,17 +107,38 @@ pub fn pre_and_post_images(options: &Document) -> bool {
         .unwrap_or(false)
 }
 
-fn id_of(doc: &Document) -> Document {
-    doc! {"_id": doc.get("_id").cloned().unwrap_or(Bson::Null)}
+/// A document as an entry embeds it.
+fn raw(doc: &Document) -> StorageResult<RawDocumentBuf> {
+    RawDocumentBuf::try_from(doc).map_err(StorageError::new)
+}
+
+/// `{_id}` of a document (`o2`, a delete's `o`).
+fn id_of(doc: &Document) -> StorageResult<RawDocumentBuf> {
+    raw(&doc! {"_id": doc.get("_id").cloned().unwrap_or(Bson::Null)})
+}
+
+/// An operation's fields in mongod's order: `op ns ui o o2?`.
+fn operation(
+    w: &mut RawWriter,
+    op: &str,
+    coll: &Target,
+    o: &RawDocument,
+    o2: Option<&RawDocument>,
+) {
+    w.str("op", op);
+    w.str("ns", &coll.ns);
+    w.binary("ui", &coll.uuid);
+    w.document("o", o);
+    if let Some(o2) = o2 {
+        w.document("o2", o2);
+    }
 }
 
 impl Change {
-    /// The entry for this change without `ts`, `t` and `wall` (an `applyOps` element),
-    /// and its images.
-    pub fn entry(&self) -> (Document, Bson) {
-        let op = |op: &str, coll: &Target, o: Document| {
-            doc! {"op": op, "ns": &coll.ns, "ui": coll.uuid.clone(), "o": o}
-        };
+    /// Writes the entry's operation fields (without `ts`, `t` and `wall`: what an
+    /// `applyOps` element holds) into the open document, and returns its images. An
+    /// insert's document is copied in as stored, never decoded.
+    fn write_entry(&self, w: &mut RawWriter) -> StorageResult<Bson> {
         let images = |pre: Option<&Document>, post: Option<&Document>| {
             let mut img = Document::new();
             if let Some(p) = pre {
@@ -125,11 +149,16 @@ impl Change {
             }
             Bson::Document(img)
         };
-        match self {
+        Ok(match self {
             Change::Insert { coll, doc } => {
-                let mut e = op("i", coll, doc.clone());
-                e.insert("o2", id_of(doc));
-                (e, Bson::Null)
+                let id = doc
+                    .get("_id")
+                    .map_err(StorageError::new)?
+                    .ok_or_else(|| StorageError::new("an inserted document has no _id"))?;
+                let mut o2 = RawDocumentBuf::new();
+                o2.append(cstr!("_id"), id);
+                operation(w, "i", coll, doc, Some(&o2));
+                Bson::Null
             }
             Change::Update {
                 coll,
@@ -138,37 +167,50 @@ impl Change {
                 replace,
             } => {
                 let o = if *replace {
-                    after.clone()
+                    raw(after)?
                 } else {
-                    doc! {"$v": 2, "diff": document_diff(before, after)}
+                    raw(&doc! {"$v": 2, "diff": document_diff(before, after)})?
                 };
-                let mut e = op("u", coll, o);
-                e.insert("o2", id_of(after));
-                let img = if coll.images {
+                operation(w, "u", coll, &o, Some(&id_of(after)?));
+                if coll.images {
                     images(Some(before), Some(after))
                 } else {
                     Bson::Null
-                };
-                (e, img)
+                }
             }
             Change::Delete { coll, before } => {
-                let e = op("d", coll, id_of(before));
-                let img = if coll.images {
+                operation(w, "d", coll, &id_of(before)?, None);
+                if coll.images {
                     images(Some(before), None)
                 } else {
                     Bson::Null
-                };
-                (e, img)
+                }
             }
             Change::Command { db, uuid, o } => {
-                let mut e = doc! {"op": "c", "ns": format!("{db}.$cmd")};
+                w.str("op", "c");
+                w.str("ns", &format!("{db}.$cmd"));
                 if let Some(u) = uuid {
-                    e.insert("ui", u.clone());
+                    w.binary("ui", u);
                 }
-                e.insert("o", o.clone());
-                (e, Bson::Null)
+                w.document("o", &raw(o)?);
+                Bson::Null
             }
-            Change::Noop { msg } => (doc! {"op": "n", "ns": "", "o": {"msg": msg}}, Bson::Null),
+            Change::Noop { msg } => {
+                w.str("op", "n");
+                w.str("ns", "");
+                w.open_document("o");
+                w.str("msg", msg);
+                w.close();
+                Bson::Null
+            }
+        })
+    }
+
+    /// Roughly how many bytes its entry takes, to size the buffer once.
+    fn size_hint(&self) -> usize {
+        match self {
+            Change::Insert { doc, .. } => 160 + doc.as_bytes().len() + 32,
+            _ => 512,
         }
     }
 }
@@ -191,27 +233,29 @@ struct SessionPlace<'a> {
     prev: Option<Timestamp>,
 }
 
-/// An entry in mongod's field order, from an operation (`op ns ui o o2`).
-fn stamp(
-    op: Document,
-    place: Option<&SessionPlace<'_>>,
+/// Writes a whole entry in mongod's field order into the open document:
+/// `lsid? txnNumber?`, the operation (`write_op`), `stmtId? ts t v wall prevOpTime?`.
+/// `lsid` is the session's, encoded once per append. Returns what `write_op` returns.
+fn stamp<T>(
+    w: &mut RawWriter,
+    place: Option<(&SessionPlace<'_>, &RawDocument)>,
     ts: Timestamp,
     wall: DateTime,
-) -> Document {
-    let mut out = Document::new();
-    if let Some(p) = place {
-        out.insert("lsid", p.session.lsid.clone());
-        out.insert("txnNumber", p.session.txn_number);
+    write_op: impl FnOnce(&mut RawWriter) -> StorageResult<T>,
+) -> StorageResult<T> {
+    if let Some((p, lsid)) = place {
+        w.document("lsid", lsid);
+        w.i64("txnNumber", p.session.txn_number);
     }
-    out.extend(op);
-    if let Some(stmt) = place.and_then(|p| p.stmt) {
-        out.insert("stmtId", stmt);
+    let out = write_op(w)?;
+    if let Some(stmt) = place.and_then(|(p, _)| p.stmt) {
+        w.i32("stmtId", stmt);
     }
-    out.insert("ts", ts);
-    out.insert("t", TERM);
-    out.insert("v", 2i64);
-    out.insert("wall", wall);
-    if let Some(p) = place {
+    w.timestamp("ts", ts);
+    w.i64("t", TERM);
+    w.i64("v", 2);
+    w.datetime("wall", wall);
+    if let Some((p, _)) = place {
         let (ts, t) = match p.prev {
             Some(prev) => (prev, TERM),
             None => (
@@ -222,21 +266,43 @@ fn stamp(
                 -1,
             ),
         };
-        out.insert("prevOpTime", doc! {"ts": ts, "t": t});
+        w.open_document("prevOpTime");
+        w.timestamp("ts", ts);
+        w.i64("t", t);
+        w.close();
     }
-    out
+    Ok(out)
+}
+
+/// A session's `lsid`, encoded for the entries of one append.
+fn raw_lsid(session: &SessionInfo) -> StorageResult<RawDocumentBuf> {
+    match &session.lsid {
+        Bson::Document(d) => raw(d),
+        other => Err(StorageError::new(format!(
+            "an lsid is a document, not {other}"
+        ))),
+    }
 }
 
 fn key(ts: Timestamp) -> [u8; 8] {
     clock::to_u64(ts).to_be_bytes()
 }
 
-fn stored(entry: Document, images: Vec<Bson>) -> StorageResult<Vec<u8>> {
-    let mut v = doc! {"e": entry};
+/// The stored value `{e: <entry>, img?: [...]}`: `entry` writes the entry's fields and
+/// returns the images, kept only when one is not null.
+fn stored(
+    capacity: usize,
+    entry: impl FnOnce(&mut RawWriter) -> StorageResult<Vec<Bson>>,
+) -> StorageResult<Vec<u8>> {
+    let mut w = RawWriter::with_capacity(capacity);
+    w.open_document("e");
+    let images = entry(&mut w)?;
+    w.close();
     if images.iter().any(|i| !matches!(i, Bson::Null)) {
-        v.insert("img", images);
+        w.bson("img", &Bson::Array(images))
+            .map_err(StorageError::new)?;
     }
-    v.to_vec().map_err(crate::storage::StorageError::new)
+    Ok(w.finish())
 }
 
 /// Appends one entry per change, with consecutive timestamps from `tick`; returns the
@@ -251,15 +317,18 @@ pub fn append(
     let wall = DateTime::now();
     let mut last = None;
     let mut added = 0u64;
+    let lsid = session.map(raw_lsid).transpose()?;
     for (stmt, change) in changes.iter().enumerate() {
         let ts = tick();
-        let (e, img) = change.entry();
         let place = session.map(|session| SessionPlace {
             session,
             stmt: Some(stmt as i32),
             prev: last,
         });
-        let bytes = stored(stamp(e, place.as_ref(), ts, wall), vec![img])?;
+        let place = place.as_ref().zip(lsid.as_deref());
+        let bytes = stored(change.size_hint(), |w| {
+            stamp(w, place, ts, wall, |w| Ok(vec![change.write_entry(w)?]))
+        })?;
         added += bytes.len() as u64;
         txn.put(OPLOG_TABLE, &key(ts), &bytes)?;
         last = Some(ts);
@@ -278,20 +347,30 @@ pub fn append_transaction(
     ts: Timestamp,
     max_bytes: u64,
 ) -> StorageResult<()> {
-    let (ops, images): (Vec<Bson>, Vec<Bson>) = changes
-        .iter()
-        .map(|c| {
-            let (e, img) = c.entry();
-            (Bson::Document(e), img)
-        })
-        .unzip();
-    let e = doc! {"op": "c", "ns": "admin.$cmd", "o": {"applyOps": ops}};
     let place = SessionPlace {
         session,
         stmt: None,
         prev: None,
     };
-    let bytes = stored(stamp(e, Some(&place), ts, DateTime::now()), images)?;
+    let lsid = raw_lsid(session)?;
+    let capacity = changes.iter().map(Change::size_hint).sum::<usize>() + 256;
+    let bytes = stored(capacity, |w| {
+        stamp(w, Some((&place, &lsid)), ts, DateTime::now(), |w| {
+            w.str("op", "c");
+            w.str("ns", "admin.$cmd");
+            w.open_document("o");
+            w.open_array("applyOps");
+            let mut images = Vec::with_capacity(changes.len());
+            for (i, change) in changes.iter().enumerate() {
+                w.open_document(&i.to_string());
+                images.push(change.write_entry(w)?);
+                w.close();
+            }
+            w.close();
+            w.close();
+            Ok(images)
+        })
+    })?;
     txn.put(OPLOG_TABLE, &key(ts), &bytes)?;
     grow(txn, bytes.len() as u64, max_bytes)
 }
@@ -465,7 +544,7 @@ mod tests {
             let mut w = store.begin_write().unwrap();
             let changes = [Change::Insert {
                 coll: target(),
-                doc: doc! {"_id": n, "pad": "x".repeat(100)},
+                doc: RawDocumentBuf::try_from(&doc! {"_id": n, "pad": "x".repeat(100)}).unwrap(),
             }];
             append(&mut *w, &changes, None, || clock.tick(), 2_000).unwrap();
             w.commit(crate::storage::Durability::Buffered).unwrap();

@@ -227,9 +227,14 @@ fn encode_document(doc: &Document) -> CmdResult<Vec<u8>> {
         .map_err(|e| CommandError::bad_value(format!("cannot encode document: {e}")))
 }
 
-/// Inserts a document that has an `_id`. Fails with `DuplicateKey` (on `_id_` or a
-/// unique index) before writing anything.
-pub fn insert(txn: &mut dyn WriteTxn, meta: &mut CollectionMeta, doc: &Document) -> CmdResult<()> {
+/// Inserts a document that has an `_id` and returns it as stored (the oplog embeds
+/// those bytes). Fails with `DuplicateKey` (on `_id_` or a unique index) before writing
+/// anything.
+pub fn insert(
+    txn: &mut dyn WriteTxn,
+    meta: &mut CollectionMeta,
+    doc: &Document,
+) -> CmdResult<Vec<u8>> {
     let id = id_key(doc)?;
     let table = meta.documents_table();
     if txn.get(&table, &id)?.is_some() {
@@ -241,14 +246,16 @@ pub fn insert(txn: &mut dyn WriteTxn, meta: &mut CollectionMeta, doc: &Document)
         ));
     }
     let planned = plan_entries(txn, meta, doc, &id)?;
-    txn.put(&table, &id, &encode_document(doc)?)?;
+    let stored = encode_document(doc)?;
+    txn.put(&table, &id, &stored)?;
     for (i, keys) in &planned.keys {
         let index_table = meta.indexes[*i].table();
         for k in keys {
             txn.put(&index_table, &entry_key(k, &id), &id)?;
         }
     }
-    mark_multikey(txn, meta, &planned.newly_multikey)
+    mark_multikey(txn, meta, &planned.newly_multikey)?;
+    Ok(stored)
 }
 
 /// Replaces `old` by `new` (same `_id`), moving only the index entries that change.

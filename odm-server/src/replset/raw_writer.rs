@@ -1,0 +1,168 @@
+//! Writes a BSON document straight into one buffer, nested documents in place.
+//!
+//! The oplog writes an entry per changed document on the write path. Building it as a
+//! `Document` and encoding it (or appending to a `RawDocumentBuf` field by field, which
+//! grows and copies its buffer) cost more than the write itself; this writer sizes the
+//! buffer once, copies an inserted document's stored bytes in as they are, and patches
+//! each document's length when it is closed.
+
+use bson::{Binary, Bson, DateTime, RawDocument, Timestamp};
+
+/// BSON element types this writer emits.
+const STRING: u8 = 0x02;
+const DOCUMENT: u8 = 0x03;
+const ARRAY: u8 = 0x04;
+const BINARY: u8 = 0x05;
+const DATETIME: u8 = 0x09;
+const INT32: u8 = 0x10;
+const TIMESTAMP: u8 = 0x11;
+const INT64: u8 = 0x12;
+
+pub(crate) struct RawWriter {
+    buf: Vec<u8>,
+    /// Where each open document's length goes.
+    open: Vec<usize>,
+}
+
+impl RawWriter {
+    /// A writer with the top-level document open and room for `capacity` bytes.
+    pub(crate) fn with_capacity(capacity: usize) -> RawWriter {
+        let mut w = RawWriter {
+            buf: Vec::with_capacity(capacity),
+            open: Vec::new(),
+        };
+        w.start();
+        w
+    }
+
+    fn start(&mut self) {
+        self.open.push(self.buf.len());
+        self.buf.extend_from_slice(&[0; 4]);
+    }
+
+    fn key(&mut self, element_type: u8, key: &str) {
+        self.buf.push(element_type);
+        self.buf.extend_from_slice(key.as_bytes());
+        self.buf.push(0);
+    }
+
+    pub(crate) fn open_document(&mut self, key: &str) {
+        self.key(DOCUMENT, key);
+        self.start();
+    }
+
+    pub(crate) fn open_array(&mut self, key: &str) {
+        self.key(ARRAY, key);
+        self.start();
+    }
+
+    /// Closes the innermost open document or array.
+    pub(crate) fn close(&mut self) {
+        self.buf.push(0);
+        let start = self.open.pop().expect("a document is open");
+        let len = (self.buf.len() - start) as i32;
+        self.buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    }
+
+    pub(crate) fn str(&mut self, key: &str, value: &str) {
+        self.key(STRING, key);
+        self.buf
+            .extend_from_slice(&(value.len() as i32 + 1).to_le_bytes());
+        self.buf.extend_from_slice(value.as_bytes());
+        self.buf.push(0);
+    }
+
+    pub(crate) fn i32(&mut self, key: &str, value: i32) {
+        self.key(INT32, key);
+        self.buf.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub(crate) fn i64(&mut self, key: &str, value: i64) {
+        self.key(INT64, key);
+        self.buf.extend_from_slice(&value.to_le_bytes());
+    }
+
+    pub(crate) fn timestamp(&mut self, key: &str, ts: Timestamp) {
+        self.key(TIMESTAMP, key);
+        self.buf.extend_from_slice(&ts.increment.to_le_bytes());
+        self.buf.extend_from_slice(&ts.time.to_le_bytes());
+    }
+
+    pub(crate) fn datetime(&mut self, key: &str, value: DateTime) {
+        self.key(DATETIME, key);
+        self.buf
+            .extend_from_slice(&value.timestamp_millis().to_le_bytes());
+    }
+
+    pub(crate) fn binary(&mut self, key: &str, value: &Binary) {
+        self.key(BINARY, key);
+        self.buf
+            .extend_from_slice(&(value.bytes.len() as i32).to_le_bytes());
+        self.buf.push(u8::from(value.subtype));
+        self.buf.extend_from_slice(&value.bytes);
+    }
+
+    /// An encoded document, copied in as it is.
+    pub(crate) fn document(&mut self, key: &str, doc: &RawDocument) {
+        self.key(DOCUMENT, key);
+        self.buf.extend_from_slice(doc.as_bytes());
+    }
+
+    /// Any value, through the encoder (for what is rare on the write path).
+    pub(crate) fn bson(&mut self, key: &str, value: &Bson) -> bson::error::Result<()> {
+        let mut one = bson::Document::new();
+        one.insert(key, value.clone());
+        let bytes = one.to_vec()?;
+        // The element alone: without the document's length and its closing NUL.
+        self.buf.extend_from_slice(&bytes[4..bytes.len() - 1]);
+        Ok(())
+    }
+
+    /// Closes the top-level document and returns its bytes.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.close();
+        debug_assert!(self.open.is_empty(), "every nested document is closed");
+        self.buf
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::spec::BinarySubtype;
+    use bson::{RawDocumentBuf, doc};
+
+    #[test]
+    fn writes_what_the_encoder_writes() {
+        let inner = RawDocumentBuf::try_from(&doc! {"_id": 7, "x": "y"}).unwrap();
+        let uuid = Binary {
+            subtype: BinarySubtype::Uuid,
+            bytes: vec![9; 16],
+        };
+        let ts = Timestamp {
+            time: 5,
+            increment: 6,
+        };
+        let mut w = RawWriter::with_capacity(16);
+        w.str("op", "i");
+        w.binary("ui", &uuid);
+        w.document("o", &inner);
+        w.open_document("prev");
+        w.timestamp("ts", ts);
+        w.i64("t", -1);
+        w.close();
+        w.open_array("ops");
+        w.open_document("0");
+        w.i32("n", 1);
+        w.close();
+        w.close();
+        w.datetime("wall", DateTime::from_millis(42));
+        w.bson("img", &Bson::Array(vec![Bson::Null])).unwrap();
+        let expected = doc! {
+            "op": "i", "ui": uuid, "o": {"_id": 7, "x": "y"},
+            "prev": {"ts": ts, "t": -1i64}, "ops": [{"n": 1}],
+            "wall": DateTime::from_millis(42), "img": [null],
+        };
+        assert_eq!(w.finish(), expected.to_vec().unwrap());
+    }
+}

@@ -74,7 +74,7 @@ pub async fn run_all(args: &Args, peer: &'static str, client: &Client) -> Vec<Ro
 
 pub async fn hello(args: &Args, peer: &'static str, client: &Client) -> Row {
     let admin = client.database("admin");
-    let value = repeated(args.rounds(), args.ops(10_000), |_| {
+    let value = repeated(args, args.ops(10_000), |_| {
         let admin = &admin;
         // `helloOk` as drivers send it: some servers only know `hello` by it.
         async move {
@@ -100,7 +100,7 @@ pub async fn seed_tweets(db: &Database, n: usize) -> Outcome<usize> {
 
 pub async fn find_by_id(args: &Args, peer: &'static str, db: &Database, seeded: usize) -> Row {
     let tweets = db.collection::<Document>("tweets");
-    let value = repeated(args.rounds(), args.ops(10_000), |i| {
+    let value = repeated(args, args.ops(10_000), |i| {
         let tweets = &tweets;
         async move {
             match tweets.find_one(doc! {"_id": (i % seeded) as i64}).await {
@@ -135,7 +135,7 @@ pub async fn insert_one(
         false => (INSERT, db.collection::<Document>("small")),
         true => (INSERT_J, journaled(db, "small_j")),
     };
-    let value = repeated(args.rounds(), n, |i| {
+    let value = repeated(args, n, |i| {
         let collection = &collection;
         async move { collection.insert_one(data::small(i as i64)).await.map(drop) }
     })
@@ -213,7 +213,7 @@ pub async fn drain(args: &Args, peer: &'static str, db: &Database, bytes: usize)
 /// `$set` of one field on the small documents `_id` 0..`docs` (those workload 3 wrote).
 pub async fn update_one(args: &Args, peer: &'static str, db: &Database, docs: usize) -> Row {
     let small = db.collection::<Document>("small");
-    let value = repeated(args.rounds(), args.ops(10_000), |i| {
+    let value = repeated(args, args.ops(10_000), |i| {
         let small = &small;
         async move {
             small

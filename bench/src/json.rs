@@ -1,4 +1,4 @@
-//! The run as JSON: every row, the targets, the machine (CPU model, cores, OS) and when
+//! The run as JSON: every row, the targets, the notes, the machine (CPU model, cores, OS) and when
 //! it ran, so that runs on different days or machines can be set side by side.
 
 use std::path::Path;
@@ -9,7 +9,13 @@ use crate::Args;
 use crate::report::Row;
 use crate::targets::Target;
 
-pub fn write(path: &Path, args: &Args, rows: &[Row], targets: &[Target]) -> std::io::Result<()> {
+pub fn write(
+    path: &Path,
+    args: &Args,
+    rows: &[Row],
+    targets: &[Target],
+    notes: &[&str],
+) -> std::io::Result<()> {
     let rows: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -31,6 +37,7 @@ pub fn write(path: &Path, args: &Args, rows: &[Row], targets: &[Target]) -> std:
         "machine": machine(),
         "rows": rows,
         "targets": targets,
+        "notes": notes,
     });
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

@@ -97,6 +97,12 @@ impl Args {
         if self.quick { 1 } else { self.rounds.max(1) }
     }
 
+    /// The longest a round of a fixed number of operations may run before it stops and
+    /// its rate is taken on what it did.
+    pub fn budget(&self) -> Duration {
+        Duration::from_secs(if self.quick { 1 } else { 10 })
+    }
+
     /// How long a round of a concurrent workload runs.
     pub fn duration(&self) -> Duration {
         Duration::from_secs_f64(if self.quick {
@@ -130,11 +136,12 @@ fn main() {
     report::order(&mut rows);
     report::print(&rows);
     println!();
-    for note in notes
+    let notes: Vec<&str> = notes
         .iter()
         .map(String::as_str)
         .chain(NOTES.iter().copied())
-    {
+        .collect();
+    for note in &notes {
         println!("note: {note}");
     }
     let targets = targets::compute(&rows);
@@ -147,7 +154,7 @@ fn main() {
             ""
         }
     );
-    match json::write(&args.json, &args, &rows, &targets) {
+    match json::write(&args.json, &args, &rows, &targets, &notes) {
         Ok(()) => println!("\nwrote {}", args.json.display()),
         Err(e) => eprintln!("could not write {}: {e}", args.json.display()),
     }

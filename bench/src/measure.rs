@@ -7,6 +7,8 @@ use std::fmt::Display;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use crate::Args;
+
 /// A measured figure, or why the peer could not do the workload.
 pub type Outcome<T = f64> = Result<T, String>;
 
@@ -59,31 +61,36 @@ pub fn median_of_sync<E>(
     Ok(median(values))
 }
 
-/// `op(i)` for i in 0..n, one after the other: operations per second.
-pub async fn sequence<F, Fut, E>(n: usize, mut op: F) -> Outcome
+/// `op(i)` for i in 0..n, one after the other, stopped early past `budget` (a peer
+/// that takes 40 ms a round trip would take minutes): operations per second.
+pub async fn sequence<F, Fut, E>(n: usize, budget: Duration, mut op: F) -> Outcome
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: Display,
 {
     let started = Instant::now();
-    for i in 0..n {
-        op(i).await.map_err(failed)?;
+    let mut done = 0;
+    while done < n && (done == 0 || started.elapsed() < budget) {
+        op(done).await.map_err(failed)?;
+        done += 1;
     }
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+    Ok(done as f64 / started.elapsed().as_secs_f64())
 }
 
-/// `rounds` rounds of `n` operations, `op` given a number unique across rounds (an
-/// `_id` to insert, say): the median rate in operations per second.
-pub async fn repeated<F, Fut, E>(rounds: usize, n: usize, mut op: F) -> Outcome
+/// Rounds of `n` operations (each within the run's budget), `op` given a number unique
+/// across rounds (an `_id` to insert, say): the median rate in operations per second.
+pub async fn repeated<F, Fut, E>(args: &Args, n: usize, mut op: F) -> Outcome
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: Display,
 {
+    let rounds = args.rounds();
     let mut values = Vec::with_capacity(rounds);
     for r in 0..rounds {
-        values.push(bounded(ROUND_LIMIT, sequence(n, |i| op(r * n + i))).await?);
+        let round = sequence(n, args.budget(), |i| op(r * n + i));
+        values.push(bounded(ROUND_LIMIT, round).await?);
     }
     Ok(median(values))
 }

@@ -53,13 +53,13 @@ pub async fn run(args: &Args, peer: &'static str, uri: &str) -> Vec<Row> {
     let mut rows = Vec::new();
     rows.push(
         side_by_side(args, peer, FIND, Metric::OpsPerSec, |odm, r| {
-            find(&db, raw, odm, n, r, seeded)
+            find(args, &db, raw, odm, r, seeded)
         })
         .await,
     );
     rows.push(
         side_by_side(args, peer, INSERT, Metric::OpsPerSec, |odm, r| {
-            insert(&db, raw, odm, n, r)
+            insert(args, &db, raw, odm, r)
         })
         .await,
     );
@@ -72,7 +72,7 @@ pub async fn run(args: &Args, peer: &'static str, uri: &str) -> Vec<Row> {
     let inserted = n * args.rounds();
     rows.push(
         side_by_side(args, peer, UPDATE, Metric::OpsPerSec, |odm, r| {
-            update(&db, raw, odm, n, r, inserted)
+            update(args, &db, raw, odm, r, inserted)
         })
         .await,
     );
@@ -106,9 +106,10 @@ where
     Row::new(workload, peer, metric, Ok(median(odm))).against(RAW, median(raw))
 }
 
-async fn find(db: &Db, raw: &Database, odm: bool, n: usize, r: usize, seeded: usize) -> Outcome {
+async fn find(args: &Args, db: &Db, raw: &Database, odm: bool, r: usize, seeded: usize) -> Outcome {
+    let n = args.ops(10_000);
     let (tweets, typed) = (db.collection::<Tweet>(), raw.collection::<Tweet>("tweets"));
-    sequence(n, |i| {
+    sequence(n, args.budget(), |i| {
         let (tweets, typed) = (&tweets, &typed);
         let id = ((r * n + i) % seeded) as i64;
         async move {
@@ -126,12 +127,13 @@ async fn find(db: &Db, raw: &Database, odm: bool, n: usize, r: usize, seeded: us
 
 /// The ODM inserts into `small` (its model's collection), the raw driver into
 /// `small_raw`, the same `_id`s.
-async fn insert(db: &Db, raw: &Database, odm: bool, n: usize, r: usize) -> Outcome {
+async fn insert(args: &Args, db: &Db, raw: &Database, odm: bool, r: usize) -> Outcome {
+    let n = args.ops(10_000);
     let (smalls, typed) = (
         db.collection::<Small>(),
         raw.collection::<Small>("small_raw"),
     );
-    sequence(n, |i| {
+    sequence(n, args.budget(), |i| {
         let (smalls, typed) = (&smalls, &typed);
         let mut small = Small::new((r * n + i) as i64);
         async move {
@@ -168,13 +170,14 @@ async fn drain(db: &Db, raw: &Database, odm: bool, seeded: usize) -> Outcome {
     Ok(all.len() as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn update(db: &Db, raw: &Database, odm: bool, n: usize, r: usize, docs: usize) -> Outcome {
+async fn update(args: &Args, db: &Db, raw: &Database, odm: bool, r: usize, docs: usize) -> Outcome {
+    let n = args.ops(10_000);
     let (smalls, typed) = (
         db.collection::<Small>(),
         raw.collection::<Small>("small_raw"),
     );
     let f = Small::fields();
-    sequence(n, |i| {
+    sequence(n, args.budget(), |i| {
         let (smalls, typed) = (&smalls, &typed);
         let (id, score) = (((r * n + i) % docs) as i64, (r * n + i) as f64);
         async move {

@@ -43,7 +43,8 @@ pub async fn run(args: &Args, peer: &'static str, client: &Client, memory: Memor
     let prepared = async {
         clear(&collection).await;
         let index = IndexModel::builder().keys(doc! {"name": 1}).build();
-        collection.create_index(index).await.map_err(failed)
+        let created = collection.create_index(index).await;
+        created.map_err(|e| format!("createIndexes: {}", failed(e)))
     };
     if let Err(why) = prepared.await {
         for (_, workload) in sizes(args) {
@@ -63,7 +64,7 @@ pub async fn run(args: &Args, peer: &'static str, client: &Client, memory: Memor
         }
         seeding_time += started.elapsed().as_secs_f64();
         seeded = size;
-        let rate = repeated(args.rounds(), args.ops(10_000), |i| {
+        let rate = repeated(args, args.ops(10_000), |i| {
             let collection = &collection;
             // A stride through the collection, so queries do not hit one page of the index.
             let wanted = data::name(((i * 7_919) % size) as i64);

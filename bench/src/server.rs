@@ -1,45 +1,76 @@
-//! odm-server in this process, on a runtime of its own (two worker threads, as the
-//! binary has on this machine), so that the client's scheduler does not run its tasks.
+//! odm-server in this process, on a [`Host`] of its own (two worker threads, as the
+//! binary has on this machine), so that the client's scheduler does not run its tasks:
+//! in memory, or durable under a temporary directory.
+//!
+//! Another transport is a constructor here and one call in `main::measure_all` (a Unix
+//! socket: its config, and `mongodb://%2Fpath%2Fto.sock` as the URI).
 
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::path::Path;
 
-use odm_server::{Config, Server};
+use odm_server::{Config, ServerHandle};
+use tempfile::TempDir;
+
+use crate::host::Host;
+use crate::measure::{Outcome, failed};
+use crate::process::Child;
+
+pub const MEMORY: &str = "odm-server (memory)";
+/// The default journal (`Journal::OnAcknowledge`): every acknowledged write is on disk
+/// before its reply, so acknowledged and `j: true` cost the same here.
+pub const DISK: &str = "odm-server (disk)";
+
+/// The odm-server binary in a process of its own (`--server-bin`), for workload 7: its
+/// memory is then the server's alone.
+pub const BINARY: &str = "odm-server (memory, own process)";
+
+/// The odm-server binary, in memory, on a free port.
+pub async fn binary(program: &Path) -> Outcome<Child> {
+    Child::spawn(program, |port, _| {
+        let port = port.to_string();
+        ["--in-memory", "--bind", "127.0.0.1", "--port", &port]
+            .map(String::from)
+            .to_vec()
+    })
+    .await
+}
 
 pub struct Embedded {
     pub uri: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: JoinHandle<()>,
+    handle: Option<ServerHandle>,
+    host: Host,
+    /// Where a durable server keeps its data; removed after the server stops.
+    _dir: Option<TempDir>,
 }
 
 impl Embedded {
-    /// Starts an in-memory server and returns once it listens.
-    pub fn start() -> Embedded {
-        let (started, uri) = mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("the server's runtime");
-            runtime.block_on(async move {
-                let handle = Server::start(Config::in_memory())
-                    .await
-                    .expect("odm-server starts");
-                started
-                    .send(handle.uri())
-                    .expect("the bench waits for the address");
-                let _ = stopped.await;
-                handle.shutdown().await;
-            });
-        });
-        let uri = uri.recv().expect("the server reports its address");
-        Embedded { uri, stop, thread }
+    pub async fn memory() -> Outcome<Embedded> {
+        Self::start(Config::in_memory(), None).await
     }
 
-    pub fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.thread.join();
+    pub async fn disk() -> Outcome<Embedded> {
+        let dir = tempfile::tempdir().map_err(failed)?;
+        let config = Config::with_dbpath(dir.path());
+        Self::start(config, Some(dir)).await
+    }
+
+    async fn start(config: Config, dir: Option<TempDir>) -> Outcome<Embedded> {
+        let host = Host::new();
+        let handle = host
+            .run(odm_server::Server::start(config))
+            .await
+            .map_err(failed)?;
+        Ok(Embedded {
+            uri: handle.uri(),
+            handle: Some(handle),
+            host,
+            _dir: dir,
+        })
+    }
+
+    /// Stops the server after its writes are on disk.
+    pub async fn stop(mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.host.run(handle.shutdown()).await;
+        }
     }
 }

@@ -123,6 +123,8 @@ fn main() {
     let mut notes = Vec::new();
     let mut rows = client_runtime.block_on(measure_all(&args, &mut notes));
     rows.extend(sqlite::run_all(&args));
+    // Over a Unix socket, the floor is the Unix-socket ping-pong.
+    report::refer_to(&mut rows, server::MEMORY_UNIX, floor::UNIX);
     Referencing {
         floor: floor::TCP,
         links: &[
@@ -182,6 +184,8 @@ async fn measure_all(args: &Args, notes: &mut Vec<String>) -> Vec<Row> {
     rows.extend(odm_server_scale(args).await);
     rows.extend(odm_server(args, server::MEMORY, Embedded::memory()).await);
     rows.extend(odm_server_disk(args).await);
+    #[cfg(unix)]
+    rows.extend(odm_server_unix(args).await);
     rows.extend(polodb(args, notes).await);
     if args.quick {
         notes
@@ -300,6 +304,27 @@ async fn odm_server(
     };
     let mut rows = on_each_pool(args, peer, &server.uri).await;
     rows.extend(odm::run(args, peer, &server.uri).await);
+    server.stop().await;
+    rows
+}
+
+/// Workloads 1 to 6 on one connection over the in-memory server's Unix socket, each
+/// beside the Unix-socket floor.
+#[cfg(unix)]
+async fn odm_server_unix(args: &Args) -> Vec<Row> {
+    let peer = server::MEMORY_UNIX;
+    let server = match Embedded::memory_unix().await {
+        Ok(server) => server,
+        Err(why) => return vec![Row::new(driver::HELLO, peer, Metric::OpsPerSec, Err(why))],
+    };
+    let rows = match driver::connect(&server.uri, 1).await {
+        Ok(client) => {
+            let rows = driver::run_all(args, peer, &client).await;
+            client.shutdown().immediate(true).await;
+            rows
+        }
+        Err(why) => vec![Row::new(driver::HELLO, peer, Metric::OpsPerSec, Err(why))],
+    };
     server.stop().await;
     rows
 }

@@ -159,6 +159,24 @@ impl Referencing<'_> {
     }
 }
 
+/// Gives `peer`'s rows the same workload's `reference` peer as their reference, where it
+/// was measured (before [`Referencing::apply`], which leaves them as they are).
+pub fn refer_to(rows: &mut [Row], peer: &str, reference: &'static str) {
+    let found: HashMap<(&str, Metric), f64> = rows
+        .iter()
+        .filter(|r| r.peer == reference)
+        .filter_map(|r| Some(((r.workload, r.metric), *r.value.as_ref().ok()?)))
+        .collect();
+    for row in rows.iter_mut().filter(|r| r.peer == peer) {
+        if let Some(&value) = found.get(&(row.workload, row.metric)) {
+            row.reference = Some(Reference {
+                of: reference.to_string(),
+                value,
+            });
+        }
+    }
+}
+
 /// Rows by workload number, each workload's variants in the order they were first
 /// measured, and peers in the order they ran: the table reads one workload at a time.
 pub fn order(rows: &mut [Row]) {

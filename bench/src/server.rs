@@ -18,6 +18,8 @@ pub const MEMORY: &str = "odm-server (memory)";
 /// The default journal (`Journal::OnAcknowledge`): every acknowledged write is on disk
 /// before its reply, so acknowledged and `j: true` cost the same here.
 pub const DISK: &str = "odm-server (disk)";
+/// The in-memory server reached over its Unix socket (what `Db::memory` does).
+pub const MEMORY_UNIX: &str = "odm-server (memory, Unix socket)";
 
 /// The odm-server binary in a process of its own (`--server-bin`), for workload 7: its
 /// memory is then the server's alone.
@@ -53,14 +55,26 @@ impl Embedded {
         Self::start(config, Some(dir)).await
     }
 
+    /// In memory, the driver connected over a Unix socket.
+    pub async fn memory_unix() -> Outcome<Embedded> {
+        let dir = tempfile::tempdir().map_err(failed)?;
+        let config = Config::in_memory().unix_socket(dir.path().join("odm.sock"));
+        Self::start(config, Some(dir)).await
+    }
+
     async fn start(config: Config, dir: Option<TempDir>) -> Outcome<Embedded> {
         let host = Host::new();
         let handle = host
             .run(odm_server::Server::start(config))
             .await
             .map_err(failed)?;
+        // The Unix socket when there is one: the transport the peer is named for.
+        let uri = handle
+            .unix_uri()
+            .map(|u| format!("{u}?directConnection=true"))
+            .unwrap_or_else(|| handle.uri());
         Ok(Embedded {
-            uri: handle.uri(),
+            uri,
             handle: Some(handle),
             host,
             _dir: dir,

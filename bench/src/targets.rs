@@ -74,6 +74,9 @@ pub fn compute(rows: &[Row]) -> Vec<Target> {
         });
         targets.push(Target::new(name, ours, true, bound, "x").beside(note));
     }
+    let name = format!("{}: odm-server / Unix ping-pong", driver::FIND);
+    let over_unix = ratio(rows, driver::FIND, server::MEMORY_UNIX, Metric::OpsPerSec);
+    targets.push(Target::new(name, over_unix, true, 0.6, "x"));
     for (workload, metric, bound) in [
         (driver::MANY_SMALL, Metric::DocsPerSec, 200_000.0),
         (driver::DRAIN, Metric::MbPerSec, 150.0),

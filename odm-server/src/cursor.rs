@@ -229,29 +229,6 @@ impl CursorRegistry {
     }
 }
 
-/// The reply of a command that returns a cursor: `{cursor: {firstBatch | nextBatch, id, ns}}`.
-pub fn reply(id: i64, ns: &str, batch: Vec<bson::Document>, first: bool) -> bson::Document {
-    let field = if first { "firstBatch" } else { "nextBatch" };
-    bson::doc! {"cursor": {field: batch, "id": id, "ns": ns}}
-}
-
-/// A first batch's reply; a snapshot read reports the time it reads at
-/// (`cursor.atClusterTime`), which the driver sends back on the session's next reads.
-pub fn first_reply(
-    id: i64,
-    ns: &str,
-    batch: Vec<bson::Document>,
-    at: Option<bson::Timestamp>,
-) -> bson::Document {
-    let mut reply = reply(id, ns, batch, true);
-    if let Some(ts) = at
-        && let Ok(c) = reply.get_document_mut("cursor")
-    {
-        c.insert("atClusterTime", ts);
-    }
-    reply
-}
-
 /// `CursorNotFound` for an id.
 pub fn not_found(id: i64) -> CommandError {
     CommandError::new(

@@ -17,8 +17,9 @@ use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::planner::{Access, Hint, Plan, plan};
+use crate::raw_bson::RawBatch;
 use crate::storage::catalog::CollectionMeta;
-use crate::storage::collection::{decode, get_by_key};
+use crate::storage::collection::decode;
 use crate::storage::{Direction, ReadTxn};
 
 /// Where a scan stopped: the range it was in and the last key it read there.
@@ -76,7 +77,7 @@ pub fn scan(
     access: &Access,
     pos: &mut ScanPosition,
     seen: &mut HashSet<Vec<u8>>,
-    visit: &mut dyn FnMut(Document) -> CmdResult<ControlFlow<()>>,
+    visit: &mut StoredVisitor<'_>,
 ) -> CmdResult<bool> {
     let docs_table = meta.documents_table();
     match access {
@@ -84,10 +85,10 @@ pub fn scan(
             while pos.range < keys.len() {
                 let key = &keys[pos.range];
                 pos.range += 1;
-                if crate::depth::guard(|| match get_by_key(txn, meta, key)? {
-                    Some(doc) => visit(doc),
-                    None => Ok(ControlFlow::Continue(())),
-                })?
+                if match txn.get(&docs_table, key)? {
+                    Some(stored) => visit_stored(&stored, visit)?,
+                    None => ControlFlow::Continue(()),
+                }
                 .is_break()
                 {
                     return Ok(pos.range >= keys.len());
@@ -141,11 +142,11 @@ pub fn scan(
                 if dedup && !seen.insert(id.to_vec()) {
                     return Ok(ControlFlow::Continue(()));
                 }
-                crate::depth::guard(|| match get_by_key(txn, meta, id)? {
-                    Some(doc) => visit(doc),
+                match txn.get(&docs_table, id)? {
+                    Some(stored) => visit_stored(&stored, visit),
                     // An entry without its document cannot happen within one snapshot.
                     None => Ok(ControlFlow::Continue(())),
-                })
+                }
             })
         }
     }
@@ -154,13 +155,20 @@ pub fn scan(
 /// Receives a table entry (key, value) during a scan; may fail or stop the scan.
 type EntryVisitor<'v> = dyn FnMut(&[u8], &[u8]) -> CmdResult<ControlFlow<()>> + 'v;
 
-/// Decodes a stored document and visits it. Both recurse through the document's nesting
-/// (at most `depth::MAX_STORAGE_DEPTH` levels), hence the guard per document.
-fn visit_stored(
-    value: &[u8],
-    visit: &mut dyn FnMut(Document) -> CmdResult<ControlFlow<()>>,
-) -> CmdResult<ControlFlow<()>> {
-    crate::depth::guard(|| visit(decode(value)?))
+/// Receives a stored document's bytes during a scan; may fail or stop it.
+pub type StoredVisitor<'v> = dyn FnMut(&[u8]) -> CmdResult<ControlFlow<()>> + 'v;
+
+/// Visits a stored document. A visitor that decodes it, matches or projects it recurses
+/// through its nesting (at most `depth::MAX_STORAGE_DEPTH` levels), hence the guard
+/// per document.
+fn visit_stored(value: &[u8], visit: &mut StoredVisitor<'_>) -> CmdResult<ControlFlow<()>> {
+    crate::depth::guard(|| visit(value))
+}
+
+/// A result as the reply carries it.
+pub(crate) fn encode_result(doc: &Document) -> CmdResult<Vec<u8>> {
+    crate::depth::guard(|| doc.to_vec())
+        .map_err(|e| CommandError::internal(format!("a result could not be encoded: {e}")))
 }
 
 fn scan_ranges(
@@ -235,7 +243,8 @@ pub fn collect(
         &plan.access,
         &mut ScanPosition::default(),
         &mut seen,
-        &mut |doc| {
+        &mut |stored| {
+            let doc = decode(stored)?;
             if !query.filter.matches_checked(&doc)? {
                 return Ok(ControlFlow::Continue(()));
             }
@@ -307,8 +316,8 @@ pub struct Stream {
     projection: Option<Projection>,
     skip: u64,
     remaining: Option<u64>,
-    /// A result read by the previous batch that did not fit in it.
-    carry: Option<Document>,
+    /// A result read by the previous batch that did not fit in it, encoded.
+    carry: Option<Vec<u8>>,
     exhausted: bool,
 }
 
@@ -363,20 +372,19 @@ impl CursorState {
         &mut self,
         source: Option<(&dyn ReadTxn, &CollectionMeta)>,
         limit: BatchLimit,
-    ) -> CmdResult<(Vec<Document>, bool)> {
+    ) -> CmdResult<(RawBatch, bool)> {
         match self {
             CursorState::Buffered(docs) => {
-                let mut out = Vec::new();
-                let mut bytes = 0;
+                let mut out = RawBatch::default();
                 while let Some(d) = docs.front() {
                     let size = approximate_size(d);
                     if limit.docs.is_some_and(|n| out.len() >= n)
-                        || (!out.is_empty() && bytes + size > limit.bytes)
+                        || (!out.is_empty() && out.bytes() + size > limit.bytes)
                     {
                         break;
                     }
-                    bytes += size;
-                    out.push(docs.pop_front().expect("front exists"));
+                    out.push(&encode_result(d)?);
+                    docs.pop_front();
                 }
                 let done = docs.is_empty();
                 Ok((out, done))
@@ -414,8 +422,7 @@ pub(crate) fn select(
 }
 
 pub(crate) struct Batch<'a> {
-    pub(crate) docs: Vec<Document>,
-    bytes: usize,
+    pub(crate) docs: RawBatch,
     limit: BatchLimit,
     /// How many more results the query's `limit` allows (`None`: no limit).
     pub(crate) remaining: &'a mut Option<u64>,
@@ -427,25 +434,23 @@ pub(crate) enum Added {
     /// The batch (or the query's limit) is full.
     Full,
     /// The document does not fit; it opens the next batch.
-    Overflow(Document),
+    Overflow(Vec<u8>),
 }
 
 impl<'a> Batch<'a> {
     pub(crate) fn new(limit: BatchLimit, remaining: &'a mut Option<u64>) -> Batch<'a> {
         Batch {
-            docs: Vec::new(),
-            bytes: 0,
+            docs: RawBatch::default(),
             limit,
             remaining,
         }
     }
 
-    pub(crate) fn add(&mut self, doc: Document) -> Added {
-        let size = approximate_size(&doc);
-        if !self.docs.is_empty() && self.bytes + size > self.limit.bytes {
-            return Added::Overflow(doc);
+    /// Adds an encoded result.
+    pub(crate) fn add(&mut self, doc: &[u8]) -> Added {
+        if !self.docs.is_empty() && self.docs.bytes() + doc.len() > self.limit.bytes {
+            return Added::Overflow(doc.to_vec());
         }
-        self.bytes += size;
         self.docs.push(doc);
         if let Some(r) = self.remaining.as_mut() {
             *r -= 1;
@@ -467,7 +472,7 @@ impl Stream {
         txn: &dyn ReadTxn,
         meta: &CollectionMeta,
         limit: BatchLimit,
-    ) -> CmdResult<(Vec<Document>, bool)> {
+    ) -> CmdResult<(RawBatch, bool)> {
         let Stream {
             plan,
             pos,
@@ -481,10 +486,10 @@ impl Stream {
         } = self;
         let mut batch = Batch::new(limit, remaining);
         if limit.docs == Some(0) {
-            return Ok((Vec::new(), false));
+            return Ok((RawBatch::default(), false));
         }
         if let Some(doc) = carry.take() {
-            match batch.add(doc) {
+            match batch.add(&doc) {
                 Added::More => {}
                 Added::Full => {
                     let done = *exhausted || *batch.remaining == Some(0);
@@ -496,12 +501,27 @@ impl Stream {
         if *exhausted || *batch.remaining == Some(0) {
             return Ok((batch.docs, true));
         }
+        // Nothing to match or project: stored documents go to the reply as they are,
+        // never decoded.
+        let as_stored = filter.matches_everything() && projection.is_none();
         let mut overflow = None;
-        let scanned_all = scan(txn, meta, &plan.access, pos, seen, &mut |doc| {
-            let Some(doc) = select(doc, filter, skip, projection.as_ref())? else {
-                return Ok(ControlFlow::Continue(()));
+        let scanned_all = scan(txn, meta, &plan.access, pos, seen, &mut |stored| {
+            let selected;
+            let result = if as_stored {
+                if *skip > 0 {
+                    *skip -= 1;
+                    return Ok(ControlFlow::Continue(()));
+                }
+                stored
+            } else {
+                let doc = decode(stored)?;
+                let Some(doc) = select(doc, filter, skip, projection.as_ref())? else {
+                    return Ok(ControlFlow::Continue(()));
+                };
+                selected = encode_result(&doc)?;
+                &selected
             };
-            Ok(match batch.add(doc) {
+            Ok(match batch.add(result) {
                 Added::More => ControlFlow::Continue(()),
                 Added::Full => ControlFlow::Break(()),
                 Added::Overflow(doc) => {

@@ -38,6 +38,8 @@
 //! - [`oplog_collection`]: the oplog read as `local.oplog.rs` (queries, tailable
 //!   cursors) and the writes to it that are refused.
 //! - [`failpoint`]: `failCommand` fail points for tests.
+//! - [`raw_bson`]: BSON written as bytes on the hot paths (oplog entries, cursor
+//!   batches handed from storage to the socket undecoded).
 //! - [`state`]: the state every connection shares.
 //! - [`ttl`]: the TTL monitor, deleting documents whose TTL index date has passed.
 //! - [`server`]: [`Server::start`](server::Server::start) binds, accepts, runs the
@@ -55,6 +57,7 @@ pub(crate) mod exec;
 pub(crate) mod failpoint;
 pub(crate) mod oplog_collection;
 pub(crate) mod planner;
+pub(crate) mod raw_bson;
 pub(crate) mod replset;
 pub(crate) mod server;
 pub(crate) mod session;

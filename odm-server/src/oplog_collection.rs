@@ -31,8 +31,9 @@ use bson::{Bson, Document, doc};
 use crate::engine::matcher::{CmpOp, Cond, Filter};
 use crate::engine::projection::Projection;
 use crate::error::{CmdResult, CommandError, ErrorCode};
-use crate::exec::{Added, Batch, BatchLimit, CursorState, Query, select};
+use crate::exec::{Added, Batch, BatchLimit, CursorState, Query, encode_result, select};
 use crate::planner::Hint;
+use crate::raw_bson::RawBatch;
 use crate::replset::clock;
 use crate::replset::oplog::{self, OPLOG_NS};
 use crate::state::ServerState;
@@ -354,7 +355,7 @@ impl OplogCursor {
         &mut self,
         view: &dyn ReadTxn,
         limit: BatchLimit,
-    ) -> CmdResult<(Vec<Document>, bool)> {
+    ) -> CmdResult<(RawBatch, bool)> {
         if let Some(sorted) = &mut self.sorted {
             return sorted.next_batch(None, limit);
         }
@@ -364,7 +365,7 @@ impl OplogCursor {
             None => self.start(),
         };
         if limit.docs == Some(0) || self.remaining == Some(0) {
-            return Ok((Vec::new(), self.remaining == Some(0)));
+            return Ok((RawBatch::default(), self.remaining == Some(0)));
         }
         let (filter, projection) = (&self.filter, &self.projection);
         let (last, skip) = (&mut self.last, &mut self.skip);
@@ -375,7 +376,7 @@ impl OplogCursor {
                 *last = Some(ts);
                 return Ok(ControlFlow::Continue(()));
             };
-            Ok(match batch.add(doc) {
+            Ok(match batch.add(&encode_result(&doc)?) {
                 Added::More => {
                     *last = Some(ts);
                     ControlFlow::Continue(())
@@ -573,6 +574,7 @@ mod tests {
             bytes: usize::MAX,
         };
         let (batch, done) = cursor.next_batch(&*view, all).unwrap();
+        let batch = batch.documents();
         let msgs: Vec<&str> = batch
             .iter()
             .map(|e| e.get_document("o").unwrap().get_str("msg").unwrap())

@@ -12,6 +12,7 @@ use bson::{Bson, Document, Timestamp};
 
 use crate::conn::ConnInfo;
 use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::raw_bson::RawBatch;
 use crate::replset::Published;
 use crate::replset::oplog::SessionInfo;
 use crate::replset::txn::Transaction;
@@ -115,6 +116,45 @@ pub struct Ctx<'a> {
     pub operation_time: Cell<Option<Timestamp>>,
     /// A snapshot read's time, reported as `atClusterTime`.
     pub snapshot_time: Cell<Option<Timestamp>>,
+    /// A cursor reply's batch, kept as bytes beside the reply document (see [`Reply`]).
+    pub batch: &'a RefCell<Option<CursorBatch>>,
+}
+
+/// A command's reply: the document and, for a cursor reply, its batch as bytes, which
+/// the wire layer writes as the `cursor` document's first field. Results go from
+/// storage to the socket without becoming `Document`s on the way.
+#[derive(Debug)]
+pub struct Reply {
+    pub doc: Document,
+    pub batch: Option<CursorBatch>,
+}
+
+impl From<Document> for Reply {
+    fn from(doc: Document) -> Reply {
+        Reply { doc, batch: None }
+    }
+}
+
+/// A batch and the field it goes in (`firstBatch` or `nextBatch`).
+#[derive(Debug)]
+pub struct CursorBatch {
+    pub field: &'static str,
+    pub docs: RawBatch,
+}
+
+impl Ctx<'_> {
+    /// The reply of a command that returns a cursor: `{cursor: {firstBatch | nextBatch,
+    /// id, ns}}`; a first batch of a snapshot read also reports the time it reads at
+    /// (`cursor.atClusterTime`), which the driver sends back on the session's next reads.
+    pub fn cursor_reply(&self, id: i64, ns: &str, docs: RawBatch, first: bool) -> Document {
+        let field = if first { "firstBatch" } else { "nextBatch" };
+        *self.batch.borrow_mut() = Some(CursorBatch { field, docs });
+        let mut cursor = bson::doc! {"id": id, "ns": ns};
+        if first && let Some(ts) = self.snapshot_time.get() {
+            cursor.insert("atClusterTime", ts);
+        }
+        bson::doc! {"cursor": cursor}
+    }
 }
 
 /// What a command reads through.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
 
-use super::context::{Ctx, ReadConcern};
+use super::context::{Ctx, CursorBatch, ReadConcern, Reply};
 use super::{COMMANDS, Handler};
 use crate::conn::ConnInfo;
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -62,18 +62,22 @@ const RETRYABLE: &[&str] = &[
 ];
 
 /// Runs one command and returns its reply (an error reply on failure).
-pub fn execute(state: &ServerState, conn: &ConnInfo, db: &str, body: &Document) -> Document {
+pub fn execute(state: &ServerState, conn: &ConnInfo, db: &str, body: &Document) -> Reply {
     let operation_time = Cell::new(None);
-    let reply = match dispatch(state, conn, db, body, &operation_time) {
+    let batch = RefCell::new(None);
+    let (doc, batch) = match dispatch(state, conn, db, body, &operation_time, &batch) {
         Ok(mut reply) => {
             if !reply.contains_key("ok") {
                 reply.insert("ok", 1.0);
             }
-            reply
+            (reply, batch.into_inner())
         }
-        Err(e) => e.to_reply(),
+        Err(e) => (e.to_reply(), None),
     };
-    stamp_cluster_time(state, reply, operation_time.get())
+    Reply {
+        doc: stamp_cluster_time(state, doc, operation_time.get()),
+        batch,
+    }
 }
 
 /// Adds `operationTime` (the time of what the command wrote or read, else the cluster
@@ -132,6 +136,7 @@ fn dispatch(
     db: &str,
     body: &Document,
     operation_time: &Cell<Option<bson::Timestamp>>,
+    batch: &RefCell<Option<CursorBatch>>,
 ) -> CmdResult<Document> {
     let Some(name) = body.keys().next() else {
         return Err(CommandError::new(
@@ -195,6 +200,7 @@ fn dispatch(
         deadline,
         operation_time: Cell::new(None),
         snapshot_time: Cell::new(None),
+        batch,
     };
     let lsid = body.get("lsid");
     let Some(lsid) = lsid else {
@@ -432,6 +438,7 @@ fn transaction_statement(
         deadline: ctx.deadline,
         operation_time: Cell::new(None),
         snapshot_time: Cell::new(None),
+        batch: ctx.batch,
     };
     let out = handler(&statement);
     ctx.operation_time.set(statement.operation_time.get());

@@ -24,7 +24,7 @@ use bson::Document;
 use super::Ctx;
 use super::fields::{Fields, namespace};
 use super::writes::check_collation;
-use crate::cursor::{self, Cursor, Source, Tail};
+use crate::cursor::{Cursor, Source, Tail};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
@@ -32,6 +32,7 @@ use crate::error::{CmdResult, CommandError};
 use crate::exec::{BatchLimit, CursorState, MAX_BATCH_BYTES, Query};
 use crate::oplog_collection::{self, OplogCursor};
 use crate::planner::Hint;
+use crate::raw_bson::RawBatch;
 use crate::storage::catalog;
 
 /// The first batch's size when the client gives none (mongod's default).
@@ -164,12 +165,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     let txn = ctx.reader()?;
     let Some(meta) = catalog::get(&*txn, ctx.db, args.collection)? else {
-        return Ok(cursor::first_reply(
-            0,
-            &ns,
-            Vec::new(),
-            ctx.snapshot_time.get(),
-        ));
+        return Ok(ctx.cursor_reply(0, &ns, RawBatch::default(), true));
     };
     if args.tailable {
         let filter = if args.query.filter_doc.is_empty() {
@@ -186,9 +182,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let (batch, done) = state.next_batch(Some((&*txn, &meta)), limit)?;
     let snapshot = txn.published().filter(|_| ctx.snapshot_read());
     drop(txn);
-    let at = ctx.snapshot_time.get();
     if done || args.single_batch {
-        return Ok(cursor::first_reply(0, &ns, batch, at));
+        return Ok(ctx.cursor_reply(0, &ns, batch, true));
     }
     let id = ctx.state.cursors.new_id();
     ctx.state.cursors.put(Cursor {
@@ -198,7 +193,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         snapshot,
         ..Cursor::new(id, &ns, ctx.lsid().cloned())
     });
-    Ok(cursor::first_reply(id, &ns, batch, at))
+    Ok(ctx.cursor_reply(id, &ns, batch, true))
 }
 
 /// `find` on `local.oplog.rs`: the first batch, and a cursor for the rest (a tailable
@@ -219,9 +214,8 @@ fn find_oplog(
     let mut oplog = OplogCursor::open(&*txn, &args.query, args.tailable)?;
     let (batch, done) = oplog.next_batch(&*txn, limit)?;
     drop(txn);
-    let at = ctx.snapshot_time.get();
     if done || args.single_batch {
-        return Ok(cursor::first_reply(0, ns, batch, at));
+        return Ok(ctx.cursor_reply(0, ns, batch, true));
     }
     let id = ctx.state.cursors.new_id();
     ctx.state.cursors.put(Cursor {
@@ -232,7 +226,7 @@ fn find_oplog(
         }),
         ..Cursor::new(id, ns, ctx.lsid().cloned())
     });
-    Ok(cursor::first_reply(id, ns, batch, at))
+    Ok(ctx.cursor_reply(id, ns, batch, true))
 }
 
 /// Opens a cursor over results computed up front (aggregate, listCollections, ...):
@@ -249,9 +243,8 @@ pub fn computed_cursor(
         bytes: MAX_BATCH_BYTES,
     };
     let (batch, done) = state.next_batch(None, limit)?;
-    let at = ctx.snapshot_time.get();
     if done {
-        return Ok(cursor::first_reply(0, ns, batch, at));
+        return Ok(ctx.cursor_reply(0, ns, batch, true));
     }
     let id = ctx.state.cursors.new_id();
     ctx.state.cursors.put(Cursor {
@@ -259,5 +252,5 @@ pub fn computed_cursor(
         batch_size,
         ..Cursor::new(id, ns, ctx.lsid().cloned())
     });
-    Ok(cursor::first_reply(id, ns, batch, at))
+    Ok(ctx.cursor_reply(id, ns, batch, true))
 }

@@ -20,7 +20,7 @@ use bson::{Bson, Document};
 
 use super::Ctx;
 use super::fields::{Fields, namespace};
-use crate::cursor::{self, Cursor, Source, Tail, await_deadline};
+use crate::cursor::{Cursor, Source, Tail, await_deadline};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::{BatchLimit, MAX_BATCH_BYTES};
 use crate::storage::catalog;
@@ -108,7 +108,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         Ok((batch, done)) => {
             let reply_id = if done { 0 } else { id };
             ctx.state.cursors.give_back(id, (!done).then_some(cursor));
-            Ok(cursor::reply(reply_id, &ns, batch, false))
+            Ok(ctx.cursor_reply(reply_id, &ns, batch, false))
         }
         Err(e) => {
             ctx.state.cursors.give_back(id, None);
@@ -163,6 +163,6 @@ fn oplog_batch(
             continue;
         }
         let reply_id = if done { 0 } else { id };
-        return Ok((cursor::reply(reply_id, ns, batch, false), done));
+        return Ok((ctx.cursor_reply(reply_id, ns, batch, false), done));
     }
 }

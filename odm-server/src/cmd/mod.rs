@@ -45,7 +45,7 @@ pub mod transaction;
 
 use bson::Document;
 
-pub use context::{Ctx, Reader};
+pub use context::{Ctx, Reader, Reply};
 pub use dispatch::{execute, stamp_cluster_time};
 
 use crate::error::CmdResult;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use bson::{Document, doc};
 
-use crate::cmd;
+use crate::cmd::{self, Reply};
 use crate::error::{CommandError, ErrorCode};
 use crate::state::{Counters, ServerState};
 use crate::wire::{self, Header, Request, WireError, op_msg, op_query};
@@ -151,12 +151,18 @@ fn respond(
                     ErrorCode::Location(40571),
                     "OP_MSG requests require a $db argument",
                 )
-                .to_reply(),
+                .to_reply()
+                .into(),
             };
-            Some(if more_to_come {
-                Answer::Silent
-            } else {
-                Answer::Reply(op_msg::encode_reply(header.request_id, &reply))
+            Some(match (more_to_come, &reply.batch) {
+                (true, _) => Answer::Silent,
+                (false, Some(batch)) => Answer::Reply(op_msg::encode_cursor_reply(
+                    header.request_id,
+                    &reply.doc,
+                    batch.field,
+                    &batch.docs,
+                )),
+                (false, None) => Answer::Reply(op_msg::encode_reply(header.request_id, &reply.doc)),
             })
         }
         Request::Query(query) => {
@@ -173,8 +179,9 @@ fn respond(
             };
             let command = query.command();
             let name = command.keys().next().cloned().unwrap_or_default();
+            // The handshake and authentication, which never answer with a cursor.
             let reply = if OP_QUERY_COMMANDS.contains(&name.as_str()) {
-                run(state, conn, &db, command)?
+                run(state, conn, &db, command)?.doc
             } else {
                 CommandError::new(
                     ErrorCode::UnsupportedOpQueryCommand,
@@ -254,12 +261,7 @@ fn await_topology_change(state: &ServerState, body: &Document) -> Option<Documen
 
 /// Runs a command, after what an enabled fail point does to it.
 /// `None`: close the connection without a reply.
-fn run(
-    state: &Arc<ServerState>,
-    conn: &mut ConnInfo,
-    db: &str,
-    body: Document,
-) -> Option<Document> {
+fn run(state: &Arc<ServerState>, conn: &mut ConnInfo, db: &str, body: Document) -> Option<Reply> {
     let name = body.keys().next().map(String::as_str).unwrap_or_default();
     if is_handshake(name)
         && let Ok(app) = body
@@ -281,17 +283,17 @@ fn run(
             return None;
         }
         if let Some(e) = &fault.error {
-            return Some(crate::cmd::stamp_cluster_time(state, e.to_reply(), None));
+            return Some(crate::cmd::stamp_cluster_time(state, e.to_reply(), None).into());
         }
     }
     if is_handshake(name)
         && let Some(error) = await_topology_change(state, &body)
     {
-        return Some(error);
+        return Some(error.into());
     }
     let mut reply = crate::depth::guard_command(|| cmd::execute(state, conn, db, &body));
     if let Some(wce) = fault.and_then(|f| f.write_concern_error) {
-        reply.insert("writeConcernError", wce);
+        reply.doc.insert("writeConcernError", wce);
     }
     Some(reply)
 }

@@ -95,6 +95,11 @@ fn bad_value(msg: impl Into<String>) -> CommandError {
 }
 
 impl Filter {
+    /// Whether it is the empty filter, which every document matches.
+    pub fn matches_everything(&self) -> bool {
+        matches!(self, Filter::And(parts) if parts.is_empty())
+    }
+
     /// Parses a filter document.
     pub fn parse(filter: &Document) -> CmdResult<Filter> {
         crate::depth::guard(|| {

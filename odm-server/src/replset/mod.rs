@@ -23,7 +23,6 @@ pub mod diff;
 pub mod locks;
 pub mod oplog;
 pub mod overlay;
-pub(crate) mod raw_writer;
 pub mod retry;
 pub mod topology;
 pub mod txn;

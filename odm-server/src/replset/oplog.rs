@@ -33,8 +33,8 @@ use bson::{Binary, Bson, DateTime, Document, Timestamp, doc};
 
 use super::clock;
 use super::diff::document_diff;
-use super::raw_writer::RawWriter;
 use crate::error::CmdResult;
+use crate::raw_bson::RawWriter;
 use crate::storage::catalog::{CollectionMeta, META_TABLE};
 use crate::storage::{Direction, ReadTxn, StorageError, StorageResult, WriteTxn};
 

@@ -164,6 +164,47 @@ pub fn encode_reply(response_to: i32, doc: &Document) -> Vec<u8> {
     frame(OP_MSG, response_to, &body)
 }
 
+/// Frames a cursor reply whose batch is bytes already: the `cursor` document gets the
+/// batch as its first field (`field`: `firstBatch` or `nextBatch`), then the fields
+/// `doc` gives it; the other fields of `doc` follow as they are.
+pub(crate) fn encode_cursor_reply(
+    response_to: i32,
+    doc: &Document,
+    field: &str,
+    batch: &crate::raw_bson::RawBatch,
+) -> Vec<u8> {
+    let encoded = crate::depth::guard(|| {
+        let mut w = crate::raw_bson::RawWriter::with_capacity(batch.bytes() + 512);
+        for (key, value) in doc {
+            match value {
+                Bson::Document(cursor) if key == "cursor" => {
+                    w.open_document(key);
+                    w.batch(field, batch);
+                    for (key, value) in cursor {
+                        w.bson(key, value)?;
+                    }
+                    w.close();
+                }
+                other => w.bson(key, other)?,
+            }
+        }
+        Ok::<_, bson::error::Error>(w.finish())
+    });
+    match encoded {
+        Ok(bytes) => {
+            let mut body = Vec::with_capacity(5 + bytes.len());
+            body.extend_from_slice(&0u32.to_le_bytes());
+            body.push(0);
+            body.extend_from_slice(&bytes);
+            frame(OP_MSG, response_to, &body)
+        }
+        Err(e) => encode_reply(
+            response_to,
+            &bson::doc! {"ok": 0.0, "errmsg": format!("reply could not be encoded: {e}"), "code": 1, "codeName": "InternalError"},
+        ),
+    }
+}
+
 /// Builds a request the way a driver does (used by tests and benchmarks).
 pub fn encode_request(
     request_id: i32,

@@ -1,18 +1,25 @@
-//! Writes a BSON document straight into one buffer, nested documents in place.
+//! BSON written as bytes, for the hot paths where building a `Document` and encoding it
+//! cost more than the work itself.
 //!
-//! The oplog writes an entry per changed document on the write path. Building it as a
-//! `Document` and encoding it (or appending to a `RawDocumentBuf` field by field, which
-//! grows and copies its buffer) cost more than the write itself; this writer sizes the
-//! buffer once, copies an inserted document's stored bytes in as they are, and patches
-//! each document's length when it is closed.
+//! - [`RawWriter`] writes a document straight into one buffer, nested documents in
+//!   place, patching each one's length when it is closed. The oplog writes its entries
+//!   with it (an inserted document's stored bytes are copied in as they are), and a
+//!   cursor reply is written with it around its batch.
+//! - [`RawBatch`] is a cursor batch: the stored bytes of each result, as the elements
+//!   of the reply's `firstBatch`/`nextBatch` array. A query that neither filters nor
+//!   projects hands stored documents from storage to the socket without decoding them.
+
+use std::io::Write;
 
 use bson::{Binary, Bson, DateTime, RawDocument, Timestamp};
 
 /// BSON element types this writer emits.
+const DOUBLE: u8 = 0x01;
 const STRING: u8 = 0x02;
 const DOCUMENT: u8 = 0x03;
 const ARRAY: u8 = 0x04;
 const BINARY: u8 = 0x05;
+const BOOLEAN: u8 = 0x08;
 const DATETIME: u8 = 0x09;
 const INT32: u8 = 0x10;
 const TIMESTAMP: u8 = 0x11;
@@ -108,13 +115,47 @@ impl RawWriter {
         self.buf.extend_from_slice(doc.as_bytes());
     }
 
+    /// A batch as the array `key`.
+    pub(crate) fn batch(&mut self, key: &str, batch: &RawBatch) {
+        self.open_array(key);
+        self.buf.extend_from_slice(&batch.elements);
+        self.close();
+    }
+
     /// Any value, through the encoder (for what is rare on the write path).
+    /// The types a reply's own fields have are written directly; others go through
+    /// the encoder.
     pub(crate) fn bson(&mut self, key: &str, value: &Bson) -> bson::error::Result<()> {
-        let mut one = bson::Document::new();
-        one.insert(key, value.clone());
-        let bytes = one.to_vec()?;
-        // The element alone: without the document's length and its closing NUL.
-        self.buf.extend_from_slice(&bytes[4..bytes.len() - 1]);
+        match value {
+            Bson::String(v) => self.str(key, v),
+            Bson::Int32(v) => self.i32(key, *v),
+            Bson::Int64(v) => self.i64(key, *v),
+            Bson::Double(v) => {
+                self.key(DOUBLE, key);
+                self.buf.extend_from_slice(&v.to_le_bytes());
+            }
+            Bson::Boolean(v) => {
+                self.key(BOOLEAN, key);
+                self.buf.push(u8::from(*v));
+            }
+            Bson::Timestamp(v) => self.timestamp(key, *v),
+            Bson::DateTime(v) => self.datetime(key, *v),
+            Bson::Binary(v) => self.binary(key, v),
+            Bson::Document(d) => {
+                self.open_document(key);
+                for (k, v) in d {
+                    self.bson(k, v)?;
+                }
+                self.close();
+            }
+            other => {
+                let mut one = bson::Document::new();
+                one.insert(key, other.clone());
+                let bytes = one.to_vec()?;
+                // The element alone: without the document's length and its closing NUL.
+                self.buf.extend_from_slice(&bytes[4..bytes.len() - 1]);
+            }
+        }
         Ok(())
     }
 
@@ -123,6 +164,51 @@ impl RawWriter {
         self.close();
         debug_assert!(self.open.is_empty(), "every nested document is closed");
         self.buf
+    }
+}
+
+/// A cursor batch: encoded documents, already laid out as array elements.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RawBatch {
+    elements: Vec<u8>,
+    count: usize,
+}
+
+impl RawBatch {
+    /// Appends an encoded document.
+    pub(crate) fn push(&mut self, doc: &[u8]) {
+        self.elements.push(DOCUMENT);
+        // The array index as its key, written without an allocation.
+        let _ = write!(self.elements, "{}\0", self.count);
+        self.elements.extend_from_slice(doc);
+        self.count += 1;
+    }
+
+    /// How many documents it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The bytes it adds to a reply.
+    pub(crate) fn bytes(&self) -> usize {
+        self.elements.len()
+    }
+
+    /// The documents, decoded (for tests and for what reads a batch back).
+    #[cfg(test)]
+    pub(crate) fn documents(&self) -> Vec<bson::Document> {
+        let mut w = RawWriter::with_capacity(self.elements.len() + 16);
+        w.batch("b", self);
+        let doc = bson::Document::from_reader(&w.finish()[..]).expect("a batch decodes");
+        doc.get_array("b")
+            .expect("the batch")
+            .iter()
+            .map(|d| d.as_document().expect("a document").clone())
+            .collect()
     }
 }
 
@@ -158,11 +244,35 @@ mod tests {
         w.close();
         w.datetime("wall", DateTime::from_millis(42));
         w.bson("img", &Bson::Array(vec![Bson::Null])).unwrap();
+        w.bson(
+            "nested",
+            &Bson::Document(doc! {"f": 1.5, "b": true, "s": "t", "n": null}),
+        )
+        .unwrap();
         let expected = doc! {
             "op": "i", "ui": uuid, "o": {"_id": 7, "x": "y"},
             "prev": {"ts": ts, "t": -1i64}, "ops": [{"n": 1}],
             "wall": DateTime::from_millis(42), "img": [null],
+            "nested": {"f": 1.5, "b": true, "s": "t", "n": null},
         };
+        assert_eq!(w.finish(), expected.to_vec().unwrap());
+    }
+
+    #[test]
+    fn a_batch_is_an_array_of_its_documents() {
+        let docs: Vec<bson::Document> = (0..12).map(|i| doc! {"_id": i, "v": "x"}).collect();
+        let mut batch = RawBatch::default();
+        for d in &docs {
+            batch.push(&d.to_vec().unwrap());
+        }
+        assert_eq!(batch.len(), 12);
+        assert_eq!(batch.documents(), docs);
+        let mut w = RawWriter::with_capacity(0);
+        w.open_document("cursor");
+        w.batch("firstBatch", &batch);
+        w.i64("id", 0);
+        w.close();
+        let expected = doc! {"cursor": {"firstBatch": docs, "id": 0i64}};
         assert_eq!(w.finish(), expected.to_vec().unwrap());
     }
 }

@@ -54,6 +54,16 @@ impl Metric {
     }
 }
 
+/// A ratio with two significant digits past the point where it is small: `0.83x`,
+/// `0.0021x`.
+pub fn times(ratio: f64) -> String {
+    let decimals = match ratio {
+        r if r >= 0.1 || r <= 0.0 => 2,
+        r => ((-r.log10()).ceil() as usize + 1).min(6),
+    };
+    format!("{ratio:.decimals$}x")
+}
+
 /// `1234567.8` as `1,234,568`.
 pub fn thousands(value: f64) -> String {
     let digits = format!("{:.0}", value.abs());
@@ -217,9 +227,7 @@ pub fn print(rows: &[Row]) {
             Some(r) => (row.metric.format(r.value), r.of.as_str()),
             None => ("-".to_string(), ""),
         };
-        let ratio = row
-            .ratio()
-            .map_or_else(|| "-".to_string(), |r| format!("{r:.2}x"));
+        let ratio = row.ratio().map_or_else(|| "-".to_string(), times);
         println!(
             "{:<46} {:<32} {:<7} {:>13} {:>13}  {:<52} {:>7}{reason}",
             workload,

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::report::Row;
+use crate::report::{Row, times};
 
 const WIDTH: f64 = 1000.0;
 /// Where the bars start: the labels are left of it.
@@ -33,11 +33,12 @@ fn groups(rows: &[Row]) -> Vec<Vec<(&Row, f64)>> {
     let mut groups: Vec<Vec<(&Row, f64)>> = Vec::new();
     for row in rows {
         let Some(ratio) = row.ratio() else { continue };
-        match groups.last_mut() {
-            Some(g) if g[0].0.workload == row.workload && g[0].0.metric == row.metric => {
-                g.push((row, ratio));
-            }
-            _ => groups.push(vec![(row, ratio)]),
+        let same = |g: &&mut Vec<(&Row, f64)>| {
+            g[0].0.workload == row.workload && g[0].0.metric == row.metric
+        };
+        match groups.iter_mut().find(same) {
+            Some(g) => g.push((row, ratio)),
+            None => groups.push(vec![(row, ratio)]),
         }
     }
     groups
@@ -70,10 +71,12 @@ pub fn draw(rows: &[Row], title: &str) -> String {
         svg,
         r##"<text x="10" y="38" fill="#555">Each bar: a peer's median over its row's reference (log scale, 1x = the reference). For µs and MB rows less is better.</text>"##
     );
-    // Grid lines at 1, 2 and 5 of each decade, the 1x line darker.
+    // Grid lines at 1, 2 and 5 of each decade (at 1 alone past three decades), the
+    // 1x line darker.
+    let steps: &[u32] = if hi - lo > 3.0 { &[1] } else { &[1, 2, 5] };
     for decade in lo as i32..=hi as i32 {
-        for step in [1.0, 2.0, 5.0] {
-            let ratio = step * 10f64.powi(decade);
+        for &step in steps {
+            let ratio = f64::from(step) * 10f64.powi(decade);
             if ratio.log10() > hi + 1e-9 {
                 continue;
             }
@@ -84,7 +87,7 @@ pub fn draw(rows: &[Row], title: &str) -> String {
                 TOP - 8.0,
                 height - 20.0,
                 TOP - 12.0,
-                trim(ratio)
+                tick(step, decade)
             );
         }
     }
@@ -112,7 +115,7 @@ pub fn draw(rows: &[Row], title: &str) -> String {
             let (one, end) = (x(1.0), x(*ratio));
             let _ = writeln!(
                 svg,
-                r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{BAR}" fill="{color}"/><text x="{:.1}" y="{:.1}">{ratio:.2}x</text>"##,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{:.1}" y="{y:.1}" width="{:.1}" height="{BAR}" fill="{color}"/><text x="{:.1}" y="{:.1}">{}</text>"##,
                 PLOT_LEFT - 8.0,
                 y + BAR - 3.0,
                 escape(row.peer),
@@ -120,6 +123,7 @@ pub fn draw(rows: &[Row], title: &str) -> String {
                 (end - one).abs().max(1.0),
                 one.max(end) + 4.0,
                 y + BAR - 3.0,
+                times(*ratio),
             );
             y += BAR + GAP;
         }
@@ -128,10 +132,12 @@ pub fn draw(rows: &[Row], title: &str) -> String {
     svg
 }
 
-/// `0.1`, `2`, `50`: a tick label without trailing zeros.
-fn trim(ratio: f64) -> String {
-    let text = format!("{ratio:.2}");
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
+/// `step` × 10^`decade` written out: `0.002`, `5`, `50`.
+fn tick(step: u32, decade: i32) -> String {
+    match decade {
+        d if d >= 0 => (step * 10u32.pow(d as u32)).to_string(),
+        d => format!("0.{}{step}", "0".repeat((-d - 1) as usize)),
+    }
 }
 
 fn escape(text: &str) -> String {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::report::{Metric, Row, thousands};
+use crate::report::{Metric, Row, thousands, times};
 use crate::{canned, concurrency, driver, odm, polodb, scale, server};
 
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +22,7 @@ impl Target {
     fn new(name: String, value: Option<f64>, at_least: bool, bound: f64, unit: &str) -> Target {
         let shown = |v: f64| match unit {
             "docs/s" => format!("{} docs/s", thousands(v)),
-            "x" => format!("{v:.2}x"),
+            "x" => times(v),
             _ => format!("{v:.1} {unit}"),
         };
         Target {
@@ -70,7 +70,7 @@ pub fn compute(rows: &[Row]) -> Vec<Target> {
         let ours = ratio(rows, workload, memory, Metric::OpsPerSec);
         let ceiling = ratio(rows, workload, canned::PEER, Metric::OpsPerSec);
         let note = ceiling.map_or("no driver ceiling".into(), |c| {
-            format!("driver ceiling {c:.2}x")
+            format!("driver ceiling {}", times(c))
         });
         targets.push(Target::new(name, ours, true, bound, "x").beside(note));
     }

@@ -171,13 +171,17 @@ impl Store for RedbStore {
         if *synced >= wanted {
             return Ok(());
         }
-        // Everything committed up to here is covered by the flush below.
-        let covered = self.committed.load(Ordering::SeqCst);
         let mut txn = self.db.begin_write().map_err(StorageError::new)?;
+        // Read under the write lock: every commit counted so far has finished (each is
+        // counted while its transaction holds the lock), so the flush below covers all
+        // of them, including those that committed while this call waited for the lock.
+        // Writers that arrive during the flush find their commit covered: one fsync
+        // serves them all (group commit).
+        let covered = self.committed.load(Ordering::SeqCst);
         txn.set_durability(redb::Durability::Immediate)
             .map_err(StorageError::new)?;
         txn.commit().map_err(StorageError::new)?;
-        *synced = covered;
+        *synced = (*synced).max(covered);
         Ok(())
     }
 
@@ -314,12 +318,14 @@ impl WriteTxn for RedbWrite<'_> {
             Durability::Immediate => redb::Durability::Immediate,
         };
         txn.set_durability(level).map_err(StorageError::new)?;
+        // Counted while the transaction still holds the write lock, so that a count
+        // read under that lock only ever includes finished commits (see `sync`).
+        let count = store.committed.fetch_add(1, Ordering::SeqCst) + 1;
         txn.commit().map_err(StorageError::new)?;
-        store.committed.fetch_add(1, Ordering::SeqCst);
         if durability == Durability::Immediate {
-            // Everything before this commit is durable now too.
+            // Everything counted before this commit is durable now too.
             let mut synced = store.synced.lock().unwrap_or_else(|p| p.into_inner());
-            *synced = (*synced).max(store.committed.load(Ordering::SeqCst));
+            *synced = (*synced).max(count);
         }
         Ok(())
     }

@@ -140,7 +140,7 @@ impl<M: Model> Collection<M> {
         self.ensure_indexes().await?;
         model.validate()?;
         let (doc, generated) = prepare_insert(model)?;
-        send_in!(&self.session, self.raw.insert_one(doc.clone()))
+        send_in!(&self.session, self.raw.insert_one(&doc))
             .map_err(|e| self.write_error(e, &doc))?;
         if let Some(id) = generated {
             model.set_id(Bson::ObjectId(id))?;
@@ -164,7 +164,7 @@ impl<M: Model> Collection<M> {
             docs.push(doc);
             generated.push(id);
         }
-        let outcome = send_in!(&self.session, self.raw.insert_many(docs.clone()));
+        let outcome = send_in!(&self.session, self.raw.insert_many(&docs));
         let stored = match &outcome {
             Ok(_) => models.len(),
             Err(e) => match &*e.kind {
@@ -355,7 +355,7 @@ impl<M: Model> Collection<M> {
             doc.remove("_id");
         }
         let filter = filter.into_document()?;
-        send_in!(&self.session, self.raw.replace_one(filter, doc.clone()))
+        send_in!(&self.session, self.raw.replace_one(filter, &doc))
             .map_err(|e| self.write_error(e, &doc))
             .map(UpdateResult::from)
     }

@@ -48,7 +48,7 @@ pub fn commit(ctx: &Ctx<'_>) -> CmdResult<Document> {
         .journal
         .unwrap_or(ctx.state.config.journal == Journal::OnAcknowledge)
     {
-        ctx.state.store.sync()?;
+        ctx.state.make_durable()?;
     }
     Ok(Document::new())
 }

@@ -76,7 +76,7 @@ fn run_write<T>(
         .journal
         .unwrap_or(state.config.journal == Journal::OnAcknowledge)
     {
-        state.store.sync()?;
+        state.make_durable()?;
     }
     Ok(out)
 }

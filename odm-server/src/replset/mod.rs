@@ -23,6 +23,7 @@ pub mod diff;
 pub mod locks;
 pub mod oplog;
 pub mod overlay;
+pub mod pending;
 pub mod retry;
 pub mod topology;
 pub mod txn;
@@ -72,6 +73,8 @@ pub struct ReplState {
     last_commit: (Mutex<Timestamp>, Condvar),
     oplog_max: u64,
     next_txn_id: AtomicU64,
+    /// Writes between their start and their commit (see [`pending`]).
+    pub pending: pending::PendingWrites,
 }
 
 impl ReplState {
@@ -103,6 +106,7 @@ impl ReplState {
             last_commit: (Mutex::new(start), Condvar::new()),
             oplog_max,
             next_txn_id: AtomicU64::new(1),
+            pending: Default::default(),
         };
         state
             .write(
@@ -242,6 +246,7 @@ impl ReplState {
         mut work: impl FnMut(&mut Writer<'_>) -> CmdResult<T>,
         retry_reply: impl Fn(&T) -> Option<bson::Document>,
     ) -> CmdResult<(T, Timestamp)> {
+        let _pending = self.pending.enter();
         loop {
             let commit = self.commit_lock_until(deadline)?;
             let mut txn = store.begin_write()?;

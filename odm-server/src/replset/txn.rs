@@ -135,6 +135,7 @@ impl ReplState {
         if let Phase::Committed(ts) = txn.phase {
             return Ok(ts);
         }
+        let _pending = self.pending.enter();
         if txn.overlay.is_empty() {
             // Nothing to write: the commit is the snapshot's time.
             txn.phase = Phase::Committed(txn.read_ts);

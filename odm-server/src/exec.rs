@@ -377,13 +377,15 @@ impl CursorState {
             CursorState::Buffered(docs) => {
                 let mut out = RawBatch::default();
                 while let Some(d) = docs.front() {
-                    let size = approximate_size(d);
-                    if limit.docs.is_some_and(|n| out.len() >= n)
-                        || (!out.is_empty() && out.bytes() + size > limit.bytes)
-                    {
+                    if limit.docs.is_some_and(|n| out.len() >= n) {
                         break;
                     }
-                    out.push(&encode_result(d)?);
+                    // Encoded once: its bytes are both its size and what the batch holds.
+                    let encoded = encode_result(d)?;
+                    if !out.is_empty() && out.bytes() + encoded.len() > limit.bytes {
+                        break;
+                    }
+                    out.push(&encoded);
                     docs.pop_front();
                 }
                 let done = docs.is_empty();

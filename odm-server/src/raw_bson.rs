@@ -122,9 +122,8 @@ impl RawWriter {
         self.close();
     }
 
-    /// Any value, through the encoder (for what is rare on the write path).
-    /// The types a reply's own fields have are written directly; others go through
-    /// the encoder.
+    /// Any value: the types a reply's own fields have are written directly, others
+    /// (rare on these paths) go through the encoder.
     pub(crate) fn bson(&mut self, key: &str, value: &Bson) -> bson::error::Result<()> {
         match value {
             Bson::String(v) => self.str(key, v),

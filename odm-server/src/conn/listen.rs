@@ -28,11 +28,16 @@ pub(crate) type Closer = Box<dyn Fn() + Send + Sync>;
 /// The open connections.
 #[derive(Default)]
 pub(crate) struct Connections {
-    open: Mutex<HashMap<u64, Closer>>,
+    open: Mutex<Open>,
     all_closed: Condvar,
     next_id: AtomicU64,
+}
+
+#[derive(Default)]
+struct Open {
+    closers: HashMap<u64, Closer>,
     /// Set by [`Connections::close_all`]: a connection accepted after it is refused.
-    closing: std::sync::atomic::AtomicBool,
+    closing: bool,
 }
 
 impl Connections {
@@ -44,10 +49,10 @@ impl Connections {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         {
             let mut open = lock(&self.open);
-            if self.closing.load(Ordering::Acquire) {
+            if open.closing {
                 return; // dropping the socket closes it
             }
-            open.insert(id, closer);
+            open.closers.insert(id, closer);
         }
         let conn = ConnInfo {
             id,
@@ -71,17 +76,17 @@ impl Connections {
 
     fn finished(&self, id: u64) {
         let mut open = lock(&self.open);
-        open.remove(&id);
-        if open.is_empty() {
+        open.closers.remove(&id);
+        if open.closers.is_empty() {
             self.all_closed.notify_all();
         }
     }
 
     /// Closes every open connection between requests and refuses new ones.
     pub(crate) fn close_all(&self) {
-        let open = lock(&self.open);
-        self.closing.store(true, Ordering::Release);
-        for close in open.values() {
+        let mut open = lock(&self.open);
+        open.closing = true;
+        for close in open.closers.values() {
             close();
         }
     }
@@ -89,7 +94,7 @@ impl Connections {
     /// Waits until every connection's thread has finished.
     pub(crate) fn wait_closed(&self) {
         let mut open = lock(&self.open);
-        while !open.is_empty() {
+        while !open.closers.is_empty() {
             open = self
                 .all_closed
                 .wait(open)
@@ -120,10 +125,7 @@ impl Listen for TcpListener {
         socket.set_nodelay(true)?;
         let socket = socket.into_std()?;
         socket.set_nonblocking(false)?;
-        let handle = socket.try_clone()?;
-        let closer = Box::new(move || {
-            let _ = handle.shutdown(std::net::Shutdown::Read);
-        });
+        let closer = closer(socket.try_clone()?, std::net::TcpStream::shutdown);
         Ok((socket, peer.to_string(), closer))
     }
 }
@@ -136,13 +138,23 @@ impl Listen for tokio::net::UnixListener {
         let (socket, _) = tokio::net::UnixListener::accept(self).await?;
         let socket = socket.into_std()?;
         socket.set_nonblocking(false)?;
-        let handle = socket.try_clone()?;
-        let closer = Box::new(move || {
-            let _ = handle.shutdown(std::net::Shutdown::Read);
-        });
+        let closer = closer(
+            socket.try_clone()?,
+            std::os::unix::net::UnixStream::shutdown,
+        );
         // mongod's name for a client on its Unix socket.
         Ok((socket, "anonymous unix socket".to_string(), closer))
     }
+}
+
+/// A [`Closer`] that shuts the reading side of `handle` (a clone of the served socket).
+fn closer<S: Send + Sync + 'static>(
+    handle: S,
+    shutdown: fn(&S, std::net::Shutdown) -> std::io::Result<()>,
+) -> Closer {
+    Box::new(move || {
+        let _ = shutdown(&handle, std::net::Shutdown::Read);
+    })
 }
 
 /// Accepts connections until the server stops.

@@ -226,36 +226,38 @@ pub struct SessionInfo {
 const TERM: i64 = 1;
 
 /// Where an entry stands in its session's write: its statement, and the entry written
-/// before it for the same transaction number (`None`: the first).
+/// before it for the same transaction number (`None`: the first). `lsid` is the
+/// session's, encoded once per append.
 struct SessionPlace<'a> {
     session: &'a SessionInfo,
+    lsid: &'a RawDocument,
     stmt: Option<i32>,
     prev: Option<Timestamp>,
 }
 
 /// Writes a whole entry in mongod's field order into the open document:
 /// `lsid? txnNumber?`, the operation (`write_op`), `stmtId? ts t v wall prevOpTime?`.
-/// `lsid` is the session's, encoded once per append. Returns what `write_op` returns.
+/// Returns what `write_op` returns.
 fn stamp<T>(
     w: &mut RawWriter,
-    place: Option<(&SessionPlace<'_>, &RawDocument)>,
+    place: Option<&SessionPlace<'_>>,
     ts: Timestamp,
     wall: DateTime,
     write_op: impl FnOnce(&mut RawWriter) -> StorageResult<T>,
 ) -> StorageResult<T> {
-    if let Some((p, lsid)) = place {
-        w.document("lsid", lsid);
+    if let Some(p) = place {
+        w.document("lsid", p.lsid);
         w.i64("txnNumber", p.session.txn_number);
     }
     let out = write_op(w)?;
-    if let Some(stmt) = place.and_then(|(p, _)| p.stmt) {
+    if let Some(stmt) = place.and_then(|p| p.stmt) {
         w.i32("stmtId", stmt);
     }
     w.timestamp("ts", ts);
     w.i64("t", TERM);
     w.i64("v", 2);
     w.datetime("wall", wall);
-    if let Some((p, _)) = place {
+    if let Some(p) = place {
         let (ts, t) = match p.prev {
             Some(prev) => (prev, TERM),
             None => (
@@ -320,14 +322,18 @@ pub fn append(
     let lsid = session.map(raw_lsid).transpose()?;
     for (stmt, change) in changes.iter().enumerate() {
         let ts = tick();
-        let place = session.map(|session| SessionPlace {
-            session,
-            stmt: Some(stmt as i32),
-            prev: last,
-        });
-        let place = place.as_ref().zip(lsid.as_deref());
+        let place = session
+            .zip(lsid.as_deref())
+            .map(|(session, lsid)| SessionPlace {
+                session,
+                lsid,
+                stmt: Some(stmt as i32),
+                prev: last,
+            });
         let bytes = stored(change.size_hint(), |w| {
-            stamp(w, place, ts, wall, |w| Ok(vec![change.write_entry(w)?]))
+            stamp(w, place.as_ref(), ts, wall, |w| {
+                Ok(vec![change.write_entry(w)?])
+            })
         })?;
         added += bytes.len() as u64;
         txn.put(OPLOG_TABLE, &key(ts), &bytes)?;
@@ -347,15 +353,16 @@ pub fn append_transaction(
     ts: Timestamp,
     max_bytes: u64,
 ) -> StorageResult<()> {
+    let lsid = raw_lsid(session)?;
     let place = SessionPlace {
         session,
+        lsid: &lsid,
         stmt: None,
         prev: None,
     };
-    let lsid = raw_lsid(session)?;
     let capacity = changes.iter().map(Change::size_hint).sum::<usize>() + 256;
     let bytes = stored(capacity, |w| {
-        stamp(w, Some((&place, &lsid)), ts, DateTime::now(), |w| {
+        stamp(w, Some(&place), ts, DateTime::now(), |w| {
             w.str("op", "c");
             w.str("ns", "admin.$cmd");
             w.open_document("o");

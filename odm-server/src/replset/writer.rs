@@ -11,7 +11,7 @@ use bson::Document;
 
 use super::locks::{LockTable, TxnId};
 use super::oplog::{Change, Target};
-use crate::error::{CmdResult, CommandError};
+use crate::error::CmdResult;
 use crate::storage::catalog::{self, CollectionMeta};
 use crate::storage::{
     Direction, Durability, KeyRange, ReadTxn, StorageError, StorageResult, Visitor, WriteTxn,
@@ -91,8 +91,6 @@ impl<'a> Writer<'a> {
     pub fn insert(&mut self, meta: &mut CollectionMeta, doc: &Document) -> CmdResult<()> {
         let stored = collection::insert(self, meta, doc)?;
         self.touch(meta);
-        let stored = bson::RawDocumentBuf::from_bytes(stored)
-            .map_err(|e| CommandError::internal(format!("a stored document is unreadable: {e}")))?;
         self.record(Change::Insert {
             coll: Target::of(meta),
             doc: stored,

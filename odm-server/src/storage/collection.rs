@@ -222,8 +222,8 @@ fn mark_multikey(
     Ok(())
 }
 
-fn encode_document(doc: &Document) -> CmdResult<Vec<u8>> {
-    doc.to_vec()
+fn encode_document(doc: &Document) -> CmdResult<bson::RawDocumentBuf> {
+    bson::RawDocumentBuf::try_from(doc)
         .map_err(|e| CommandError::bad_value(format!("cannot encode document: {e}")))
 }
 
@@ -234,7 +234,7 @@ pub fn insert(
     txn: &mut dyn WriteTxn,
     meta: &mut CollectionMeta,
     doc: &Document,
-) -> CmdResult<Vec<u8>> {
+) -> CmdResult<bson::RawDocumentBuf> {
     let id = id_key(doc)?;
     let table = meta.documents_table();
     if txn.get(&table, &id)?.is_some() {
@@ -247,7 +247,7 @@ pub fn insert(
     }
     let planned = plan_entries(txn, meta, doc, &id)?;
     let stored = encode_document(doc)?;
-    txn.put(&table, &id, &stored)?;
+    txn.put(&table, &id, stored.as_bytes())?;
     for (i, keys) in &planned.keys {
         let index_table = meta.indexes[*i].table();
         for k in keys {
@@ -269,7 +269,11 @@ pub fn update(
     let id = id_key(new)?;
     debug_assert_eq!(Some(&id), id_key(old).ok().as_ref());
     let planned = plan_entries(txn, meta, new, &id)?;
-    txn.put(&meta.documents_table(), &id, &encode_document(new)?)?;
+    txn.put(
+        &meta.documents_table(),
+        &id,
+        encode_document(new)?.as_bytes(),
+    )?;
     for (i, index) in meta.indexes.iter().enumerate() {
         let before = index_keys(meta, index, old)?
             .map(|(k, _)| k)

@@ -151,17 +151,7 @@ pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
 
 /// Frames a reply document: flags 0, one kind-0 section.
 pub fn encode_reply(response_to: i32, doc: &Document) -> Vec<u8> {
-    let bytes = crate::depth::guard(|| doc.to_vec()).unwrap_or_else(|e| {
-        // A reply the server built itself failed to encode: say so instead of hanging up.
-        bson::doc! {"ok": 0.0, "errmsg": format!("reply could not be encoded: {e}"), "code": 1, "codeName": "InternalError"}
-            .to_vec()
-            .expect("a small literal document encodes")
-    });
-    let mut body = Vec::with_capacity(5 + bytes.len());
-    body.extend_from_slice(&0u32.to_le_bytes());
-    body.push(0);
-    body.extend_from_slice(&bytes);
-    frame(OP_MSG, response_to, &body)
+    frame_reply(response_to, crate::depth::guard(|| doc.to_vec()))
 }
 
 /// Frames a cursor reply whose batch is bytes already: the `cursor` document gets the
@@ -188,21 +178,25 @@ pub(crate) fn encode_cursor_reply(
                 other => w.bson(key, other)?,
             }
         }
-        Ok::<_, bson::error::Error>(w.finish())
+        Ok(w.finish())
     });
-    match encoded {
-        Ok(bytes) => {
-            let mut body = Vec::with_capacity(5 + bytes.len());
-            body.extend_from_slice(&0u32.to_le_bytes());
-            body.push(0);
-            body.extend_from_slice(&bytes);
-            frame(OP_MSG, response_to, &body)
-        }
-        Err(e) => encode_reply(
-            response_to,
-            &bson::doc! {"ok": 0.0, "errmsg": format!("reply could not be encoded: {e}"), "code": 1, "codeName": "InternalError"},
-        ),
-    }
+    frame_reply(response_to, encoded)
+}
+
+/// Frames an encoded reply: flags 0, one kind-0 section. A reply the server built
+/// itself that failed to encode is answered with an error saying so, instead of
+/// hanging up.
+fn frame_reply(response_to: i32, encoded: bson::error::Result<Vec<u8>>) -> Vec<u8> {
+    let bytes = encoded.unwrap_or_else(|e| {
+        bson::doc! {"ok": 0.0, "errmsg": format!("reply could not be encoded: {e}"), "code": 1, "codeName": "InternalError"}
+            .to_vec()
+            .expect("a small literal document encodes")
+    });
+    let mut body = Vec::with_capacity(5 + bytes.len());
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.push(0);
+    body.extend_from_slice(&bytes);
+    frame(OP_MSG, response_to, &body)
 }
 
 /// Builds a request the way a driver does (used by tests and benchmarks).

@@ -81,8 +81,9 @@ pub struct Args {
     /// PoloDB's `polodb` binary (else `$ODM_BENCH_POLODB`, else the workplace's cache).
     #[arg(long)]
     polodb: Option<PathBuf>,
-    /// An odm-server binary to run workload 7 against in its own process, so that its
-    /// peak memory is the server's alone (default: the server in this process).
+    /// The odm-server binary to run workload 7 against on disk in its own process, so
+    /// that its peak memory is the server's alone (default: `odm-server` beside this
+    /// benchmark's binary, when it has been built: `cargo build --release -p odm-server`).
     #[arg(long)]
     server_bin: Option<PathBuf>,
 }
@@ -181,7 +182,7 @@ async fn measure_all(args: &Args, notes: &mut Vec<String>) -> Vec<Row> {
     drop(host);
     // First among the servers: the peak memory it reads is then the least polluted by
     // what other workloads allocated.
-    rows.extend(odm_server_scale(args).await);
+    rows.extend(odm_server_scale(args, notes).await);
     rows.extend(odm_server(args, server::MEMORY, Embedded::memory()).await);
     rows.extend(odm_server_disk(args).await);
     #[cfg(unix)]
@@ -260,34 +261,48 @@ async fn ceilings(args: &Args, host: &Host) -> Vec<Row> {
     rows
 }
 
-/// Workload 7 on a fresh in-memory odm-server, or on its binary when given.
-async fn odm_server_scale(args: &Args) -> Vec<Row> {
-    let outcome = async {
-        match &args.server_bin {
-            Some(program) => {
-                let child = server::binary(program).await?;
-                let client = driver::connect(&child.uri, 1).await?;
-                let memory = Memory::Process(child.pid());
-                Ok(scale::run(args, server::BINARY, &client, memory).await)
-            }
-            None => {
-                let server = Embedded::memory().await?;
-                let client = driver::connect(&server.uri, 1).await?;
-                let rows = scale::run(args, server::MEMORY, &client, Memory::ThisProcess).await;
-                client.shutdown().immediate(true).await;
-                server.stop().await;
-                Ok(rows)
-            }
-        }
+/// Workload 7 on a fresh in-memory odm-server in this process, then on the odm-server
+/// binary on disk in a process of its own when there is one.
+async fn odm_server_scale(args: &Args, notes: &mut Vec<String>) -> Vec<Row> {
+    let in_process = async {
+        let server = Embedded::memory().await?;
+        let client = driver::connect(&server.uri, 1).await?;
+        let rows = scale::run(args, server::MEMORY, &client, Memory::ThisProcess).await;
+        client.shutdown().immediate(true).await;
+        server.stop().await;
+        Ok(rows)
     };
-    outcome.await.unwrap_or_else(|why: String| {
+    let mut rows = in_process.await.unwrap_or_else(|why: String| {
         vec![Row::new(
             scale::AT_10K,
             server::MEMORY,
             Metric::Micros,
             Err(why),
         )]
-    })
+    });
+    let Some(program) = args.server_bin.clone().or_else(server::sibling_binary) else {
+        notes.push(
+            "no odm-server binary beside the benchmark (cargo build --release -p odm-server): workload 7 ran in this process only".into(),
+        );
+        return rows;
+    };
+    let own_process = async {
+        let child = server::binary(&program).await?;
+        let client = driver::connect(&child.uri, 1).await?;
+        let memory = Memory::Process(child.pid());
+        let rows = scale::run(args, server::BINARY, &client, memory).await;
+        client.shutdown().immediate(true).await;
+        Ok(rows)
+    };
+    rows.extend(own_process.await.unwrap_or_else(|why: String| {
+        vec![Row::new(
+            scale::AT_10K,
+            server::BINARY,
+            Metric::Micros,
+            Err(why),
+        )]
+    }));
+    rows
 }
 
 /// Every other workload on an odm-server `started` (in memory; another transport is

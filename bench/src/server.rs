@@ -21,19 +21,29 @@ pub const DISK: &str = "odm-server (disk)";
 /// The in-memory server reached over its Unix socket (what `Db::memory` does).
 pub const MEMORY_UNIX: &str = "odm-server (memory, Unix socket)";
 
-/// The odm-server binary in a process of its own (`--server-bin`), for workload 7: its
-/// memory is then the server's alone.
-pub const BINARY: &str = "odm-server (memory, own process)";
+/// The odm-server binary on disk in a process of its own, for workload 7: its memory
+/// is then the server's alone, and its documents live in its data file, as a server's
+/// do, rather than in its memory.
+pub const BINARY: &str = "odm-server (disk, own process)";
 
-/// The odm-server binary, in memory, on a free port.
+/// The odm-server binary, durable under a temporary directory, on a free port.
 pub async fn binary(program: &Path) -> Outcome<Child> {
-    Child::spawn(program, |port, _| {
+    Child::spawn(program, |port, dir| {
+        let dbpath = dir.join("data").display().to_string();
         let port = port.to_string();
-        ["--in-memory", "--bind", "127.0.0.1", "--port", &port]
+        ["--dbpath", &dbpath, "--bind", "127.0.0.1", "--port", &port]
             .map(String::from)
             .to_vec()
     })
     .await
+}
+
+/// The odm-server binary built beside this benchmark (`target/release/odm-server`),
+/// if there is one.
+pub fn sibling_binary() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.with_file_name(format!("odm-server{}", std::env::consts::EXE_SUFFIX));
+    path.is_file().then_some(path)
 }
 
 pub struct Embedded {

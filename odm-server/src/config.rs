@@ -63,6 +63,10 @@ pub struct Config {
     pub advertise: Option<String>,
     /// The oplog's size limit in bytes; the oldest entries are dropped past it.
     pub oplog_size: u64,
+    /// How many bytes of the data file a durable server keeps in memory (its page
+    /// cache, as mongod's `--wiredTigerCacheSizeGB`); the operating system caches the
+    /// rest of the file. Unused in memory.
+    pub cache_size: usize,
     /// How long past snapshots stay readable `atClusterTime` (mongod:
     /// `minSnapshotHistoryWindowInSeconds`, 300); at most 1,000 are kept whatever the
     /// window.
@@ -75,6 +79,10 @@ pub struct Config {
     /// The command line the server was started with, for `getCmdLineOpts`.
     pub argv: Vec<String>,
 }
+
+/// A durable server's page cache unless told otherwise: enough for the hot pages of a
+/// few million small documents, and a server that stays small beside its application.
+pub const DEFAULT_CACHE_SIZE: usize = 128 * 1024 * 1024;
 
 /// The replica set name servers use unless told otherwise.
 pub const DEFAULT_REPLICA_SET: &str = "rs0";
@@ -94,6 +102,7 @@ impl Config {
             replica_set: Some(DEFAULT_REPLICA_SET.to_owned()),
             advertise: None,
             oplog_size: 192 * 1024 * 1024,
+            cache_size: DEFAULT_CACHE_SIZE,
             snapshot_history: Duration::from_secs(300),
             transaction_lifetime: Duration::from_secs(60),
             enable_test_commands: false,
@@ -149,6 +158,12 @@ impl Config {
 
     pub fn oplog_size(mut self, bytes: u64) -> Config {
         self.oplog_size = bytes;
+        self
+    }
+
+    /// See [`Config::cache_size`](Config#structfield.cache_size).
+    pub fn cache_size(mut self, bytes: usize) -> Config {
+        self.cache_size = bytes;
         self
     }
 

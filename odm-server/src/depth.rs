@@ -40,7 +40,7 @@
 //! what a 2 MiB thread has left when a command reaches the engine (about 1.9 MiB in a
 //! debug build), so that ordinary commands never allocate a segment.
 
-use bson::{Bson, Document};
+use bson::{Bson, Document, RawBsonRef, RawDocument};
 
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
@@ -168,9 +168,50 @@ pub enum Write {
     Update,
 }
 
+/// [`storage_depth`] of a document as bytes. The recursion is bounded: the document
+/// came through the wire check, which refuses nesting past [`MAX_BSON_DEPTH`].
+pub fn raw_storage_depth(doc: &RawDocument) -> usize {
+    fn container(value: RawBsonRef<'_>, depth: usize) -> usize {
+        match value {
+            RawBsonRef::Document(d) => {
+                deepest(d.iter().filter_map(|e| e.ok().map(|(_, v)| v)), depth)
+            }
+            RawBsonRef::Array(a) => deepest(a.into_iter().filter_map(Result::ok), depth),
+            _ => 0,
+        }
+    }
+    // A non-empty container at `depth`, or the deepest one inside it; 0 when empty.
+    fn deepest<'a>(values: impl Iterator<Item = RawBsonRef<'a>>, depth: usize) -> usize {
+        values
+            .map(|v| container(v, depth + 1).max(depth))
+            .max()
+            .unwrap_or(0)
+    }
+    1 + doc
+        .iter()
+        .filter_map(|e| e.ok().map(|(_, v)| container(v, 1)))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Refuses a document deeper than [`MAX_STORAGE_DEPTH`] (`Overflow`, mongod's messages).
 pub fn check_storage_depth(doc: &Document, write: Write) -> CmdResult<()> {
-    if storage_depth(doc) <= MAX_STORAGE_DEPTH {
+    refuse_storage_depth(storage_depth(doc), write)
+}
+
+/// [`check_storage_depth`] for a document as bytes.
+pub fn check_raw_storage_depth(doc: &RawDocument, write: Write) -> CmdResult<()> {
+    // Each level of a non-empty container takes at least 7 bytes (type, empty name,
+    // length, terminator), so a document shorter than this cannot be too deep: most
+    // documents are, and need no walk.
+    if doc.as_bytes().len() < MAX_STORAGE_DEPTH * 7 {
+        return Ok(());
+    }
+    refuse_storage_depth(raw_storage_depth(doc), write)
+}
+
+fn refuse_storage_depth(depth: usize, write: Write) -> CmdResult<()> {
+    if depth <= MAX_STORAGE_DEPTH {
         return Ok(());
     }
     Err(CommandError::new(
@@ -313,6 +354,41 @@ mod tests {
         );
         let err = check_storage_depth(&past, Write::Update).unwrap_err();
         assert_eq!(err.message, "Document exceeds maximum nesting depth of 180");
+    }
+
+    #[test]
+    fn the_raw_storage_depth_agrees() {
+        let mut with_empty = doc! {"leaf": {}, "list": []};
+        for _ in 0..10 {
+            with_empty = doc! {"x": with_empty, "y": [[], {}]};
+        }
+        for d in [
+            doc! {},
+            doc! {"a": 1},
+            doc! {"a": {}},
+            doc! {"a": {"b": []}},
+            doc! {"a": [[1]], "b": {"c": {"d": 1}}},
+            doc! {"a": [{"b": [{"c": 1}]}], "z": 2},
+            nested(MAX_STORAGE_DEPTH),
+            nested(MAX_STORAGE_DEPTH + 1),
+            with_empty,
+        ] {
+            let raw = bson::RawDocumentBuf::try_from(&d).unwrap();
+            assert_eq!(raw_storage_depth(&raw), storage_depth(&d), "{d}");
+        }
+        let past = bson::RawDocumentBuf::try_from(&nested(MAX_STORAGE_DEPTH + 1)).unwrap();
+        let err = check_raw_storage_depth(&past, Write::Insert).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Overflow);
+        // The smallest document that is too deep (empty names, a null at the bottom) is
+        // past the length below which the walk is skipped.
+        let mut smallest = doc! {"": Bson::Null};
+        for _ in 0..MAX_STORAGE_DEPTH {
+            smallest = doc! {"": smallest};
+        }
+        let smallest = bson::RawDocumentBuf::try_from(&smallest).unwrap();
+        assert_eq!(raw_storage_depth(&smallest), MAX_STORAGE_DEPTH + 1);
+        assert!(smallest.as_bytes().len() >= MAX_STORAGE_DEPTH * 7);
+        assert!(check_raw_storage_depth(&smallest, Write::Insert).is_err());
     }
 
     #[test]

@@ -8,10 +8,15 @@
 //! - [`RawBatch`] is a cursor batch: the stored bytes of each result, as the elements
 //!   of the reply's `firstBatch`/`nextBatch` array. A query that neither filters nor
 //!   projects hands stored documents from storage to the socket without decoding them.
+//! - [`with_id_first`] gives a document to insert its `_id` first, as stored documents
+//!   have it, without decoding it when it has one there already (drivers put it there).
 
 use std::io::Write;
 
-use bson::{Binary, Bson, DateTime, RawDocument, Timestamp};
+use std::borrow::Cow;
+
+use bson::oid::ObjectId;
+use bson::{Binary, Bson, DateTime, Document, RawDocument, RawDocumentBuf, Timestamp};
 
 /// BSON element types this writer emits.
 const DOUBLE: u8 = 0x01;
@@ -24,6 +29,7 @@ const DATETIME: u8 = 0x09;
 const INT32: u8 = 0x10;
 const TIMESTAMP: u8 = 0x11;
 const INT64: u8 = 0x12;
+const OBJECT_ID: u8 = 0x07;
 
 pub(crate) struct RawWriter {
     buf: Vec<u8>,
@@ -166,6 +172,30 @@ impl RawWriter {
     }
 }
 
+/// `doc` with `_id` as its first field: as it is when it is there already; with a new
+/// ObjectId in front when it has none; otherwise rebuilt with `_id` moved first.
+pub(crate) fn with_id_first(doc: &RawDocument) -> bson::error::Result<Cow<'_, RawDocument>> {
+    let mut fields = doc.iter();
+    match fields.next().transpose()? {
+        Some((key, _)) if key.as_str() == "_id" => return Ok(Cow::Borrowed(doc)),
+        Some(_) if doc.get("_id")?.is_some() => {
+            let moved = crate::engine::update::ensure_id_first(Document::try_from(doc)?);
+            return Ok(Cow::Owned(RawDocumentBuf::try_from(&moved)?));
+        }
+        _ => {}
+    }
+    // Prepend `_id: ObjectId(..)` to the elements as they are.
+    let elements = &doc.as_bytes()[4..];
+    let mut bytes = Vec::with_capacity(4 + 5 + 12 + elements.len());
+    let len = (4 + 5 + 12 + elements.len()) as i32;
+    bytes.extend_from_slice(&len.to_le_bytes());
+    bytes.push(OBJECT_ID);
+    bytes.extend_from_slice(b"_id\0");
+    bytes.extend_from_slice(&ObjectId::new().bytes());
+    bytes.extend_from_slice(elements);
+    Ok(Cow::Owned(RawDocumentBuf::from_bytes(bytes)?))
+}
+
 /// A cursor batch: encoded documents, already laid out as array elements.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RawBatch {
@@ -214,8 +244,8 @@ impl RawBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bson::doc;
     use bson::spec::BinarySubtype;
-    use bson::{RawDocumentBuf, doc};
 
     #[test]
     fn writes_what_the_encoder_writes() {
@@ -273,5 +303,25 @@ mod tests {
         w.close();
         let expected = doc! {"cursor": {"firstBatch": docs, "id": 0i64}};
         assert_eq!(w.finish(), expected.to_vec().unwrap());
+    }
+
+    #[test]
+    fn the_id_goes_first() {
+        let raw = |d: Document| RawDocumentBuf::try_from(&d).unwrap();
+        let first = raw(doc! {"_id": 1, "a": 2});
+        assert!(matches!(with_id_first(&first).unwrap(), Cow::Borrowed(_)));
+        let later = raw(doc! {"a": 2, "_id": 1, "b": 3});
+        let moved = Document::try_from(&*with_id_first(&later).unwrap()).unwrap();
+        assert_eq!(moved, doc! {"_id": 1, "a": 2, "b": 3});
+        for missing in [doc! {}, doc! {"a": 2, "b": {"c": [1]}}] {
+            let given =
+                Document::try_from(&*with_id_first(&raw(missing.clone())).unwrap()).unwrap();
+            let mut keys = given.keys();
+            assert_eq!(keys.next().map(String::as_str), Some("_id"));
+            assert!(given.get_object_id("_id").is_ok());
+            let mut rest = given.clone();
+            rest.remove("_id");
+            assert_eq!(rest, missing);
+        }
     }
 }

@@ -51,7 +51,8 @@ impl Server {
         let (store, warnings): (Box<dyn Store>, Vec<String>) = match &config.storage {
             StorageConfig::Disk(dir) => {
                 let dir = dir.clone();
-                let store = tokio::task::spawn_blocking(move || RedbStore::open(&dir))
+                let cache = config.cache_size;
+                let store = tokio::task::spawn_blocking(move || RedbStore::open(&dir, cache))
                     .await
                     .map_err(std::io::Error::other)?
                     .map_err(|e| std::io::Error::other(e.0))?;

@@ -61,6 +61,10 @@ struct Args {
     /// The oplog's size in megabytes; the oldest entries go first past it.
     #[arg(long = "oplogSizeMB", value_name = "MB", default_value_t = 192)]
     oplog_size_mb: u64,
+    /// How many megabytes of the data file to keep in memory (the page cache); the
+    /// operating system caches the rest.
+    #[arg(long = "cacheSizeMB", value_name = "MB", default_value_t = odm_server::config::DEFAULT_CACHE_SIZE / (1024 * 1024))]
+    cache_size_mb: usize,
     /// Enable test-only commands such as `configureFailPoint` (mongod's
     /// `enableTestCommands`). Never in production.
     #[arg(long)]
@@ -98,6 +102,7 @@ fn main() -> ExitCode {
         replica_set: (!args.standalone).then(|| args.repl_set.clone()),
         advertise: args.advertise.clone(),
         oplog_size: args.oplog_size_mb.max(1) * 1024 * 1024,
+        cache_size: args.cache_size_mb.max(1) * 1024 * 1024,
         enable_test_commands: args.enable_test_commands,
         argv: std::env::args().collect(),
         ..Config::in_memory()

@@ -18,6 +18,7 @@ use crate::replset::oplog::SessionInfo;
 use crate::replset::txn::Transaction;
 use crate::state::ServerState;
 use crate::storage::ReadTxn;
+use crate::wire::op_msg::DocumentSequence;
 
 /// `readConcern` levels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -105,6 +106,8 @@ pub struct Ctx<'a> {
     pub db: &'a str,
     /// The command document as received.
     pub body: &'a Document,
+    /// An `insert`'s documents when they came as a document sequence, as bytes.
+    pub documents: Option<&'a DocumentSequence>,
     /// The transaction the command runs in.
     pub txn: Option<&'a RefCell<Transaction>>,
     /// For a retryable write: the session and transaction number it is recorded under.

@@ -30,6 +30,7 @@ use crate::replset::retry::{self, Outcome, Record};
 use crate::replset::txn::{Phase, TRANSIENT};
 use crate::session::SessionData;
 use crate::state::{Counters, ServerState};
+use crate::wire::op_msg::DocumentSequence;
 
 /// Commands a transaction may run.
 const IN_TRANSACTION: &[&str] = &[
@@ -62,10 +63,16 @@ const RETRYABLE: &[&str] = &[
 ];
 
 /// Runs one command and returns its reply (an error reply on failure).
-pub fn execute(state: &ServerState, conn: &ConnInfo, db: &str, body: &Document) -> Reply {
+pub fn execute(
+    state: &ServerState,
+    conn: &ConnInfo,
+    db: &str,
+    body: &Document,
+    documents: Option<&DocumentSequence>,
+) -> Reply {
     let operation_time = Cell::new(None);
     let batch = RefCell::new(None);
-    let (doc, batch) = match dispatch(state, conn, db, body, &operation_time, &batch) {
+    let (doc, batch) = match dispatch(state, conn, db, body, documents, &operation_time, &batch) {
         Ok(mut reply) => {
             if !reply.contains_key("ok") {
                 reply.insert("ok", 1.0);
@@ -135,6 +142,7 @@ fn dispatch(
     conn: &ConnInfo,
     db: &str,
     body: &Document,
+    documents: Option<&DocumentSequence>,
     operation_time: &Cell<Option<bson::Timestamp>>,
     batch: &RefCell<Option<CursorBatch>>,
 ) -> CmdResult<Document> {
@@ -194,6 +202,7 @@ fn dispatch(
         conn,
         db,
         body,
+        documents,
         txn: None,
         retry: None,
         read_concern,
@@ -432,6 +441,7 @@ fn transaction_statement(
         conn: ctx.conn,
         db: ctx.db,
         body: ctx.body,
+        documents: ctx.documents,
         txn: Some(&cell),
         retry: None,
         read_concern: ctx.read_concern.clone(),

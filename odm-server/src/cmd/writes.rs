@@ -2,7 +2,8 @@
 //! transaction with the asked durability, or a statement of a multi-document
 //! transaction), checking documents before they are stored, and collection validators.
 
-use bson::{Bson, Document};
+use bson::spec::ElementType;
+use bson::{Bson, Document, RawBsonRef, RawDocument};
 
 use super::Ctx;
 use super::write_concern::WriteConcern;
@@ -126,7 +127,33 @@ pub fn with_write_errors(mut reply: Document, errors: Vec<Document>) -> Document
 pub fn check_storable(doc: &Document, write: Write) -> CmdResult<()> {
     depth::check_storage_depth(doc, write)?;
     // Measured, not encoded: storing it encodes it once, and fails there if it cannot.
-    let size = crate::engine::types::encoded_len(doc);
+    check_size(crate::engine::types::encoded_len(doc))?;
+    match doc.get("_id") {
+        None => Ok(()),
+        Some(id) => check_id(
+            id.element_type(),
+            || matches!(id, Bson::Document(d) if d.keys().any(|k| k.starts_with('$'))),
+        ),
+    }
+}
+
+/// [`check_storable`] for a document to insert as it came, as bytes.
+pub fn check_storable_raw(doc: &RawDocument) -> CmdResult<()> {
+    depth::check_raw_storage_depth(doc, Write::Insert)?;
+    check_size(doc.as_bytes().len())?;
+    let id = doc
+        .get("_id")
+        .map_err(|e| CommandError::bad_value(format!("unreadable document: {e}")))?;
+    match id {
+        None => Ok(()),
+        Some(id) => check_id(id.element_type(), || {
+            matches!(id, RawBsonRef::Document(d)
+                if d.iter().any(|e| e.is_ok_and(|(k, _)| k.as_str().starts_with('$'))))
+        }),
+    }
+}
+
+fn check_size(size: usize) -> CmdResult<()> {
     if size > MAX_DOCUMENT_LEN {
         return Err(CommandError::new(
             ErrorCode::BsonObjectTooLarge,
@@ -135,20 +162,26 @@ pub fn check_storable(doc: &Document, write: Write) -> CmdResult<()> {
             ),
         ));
     }
-    match doc.get("_id") {
-        Some(Bson::Array(_)) => Err(CommandError::new(
+    Ok(())
+}
+
+/// Refuses an `_id` of a type mongod does not store; `dollar_field` says whether a
+/// document `_id` has a `$`-prefixed field.
+fn check_id(kind: ElementType, dollar_field: impl FnOnce() -> bool) -> CmdResult<()> {
+    match kind {
+        ElementType::Array => Err(CommandError::new(
             ErrorCode::InvalidIdField,
             "The '_id' value cannot be of type array",
         )),
-        Some(Bson::RegularExpression(_)) => Err(CommandError::new(
+        ElementType::RegularExpression => Err(CommandError::new(
             ErrorCode::InvalidIdField,
             "can't use a regex for _id",
         )),
-        Some(Bson::Undefined) => Err(CommandError::new(
+        ElementType::Undefined => Err(CommandError::new(
             ErrorCode::InvalidIdField,
             "can't use a undefined for _id",
         )),
-        Some(Bson::Document(d)) if d.keys().any(|k| k.starts_with('$')) => Err(CommandError::new(
+        ElementType::EmbeddedDocument if dollar_field() => Err(CommandError::new(
             ErrorCode::Location(52),
             "_id fields may not contain '$'-prefixed fields",
         )),
@@ -179,6 +212,17 @@ impl Validator {
             moderate: level == "moderate",
             warn_only: opts.get_str("validationAction").is_ok_and(|a| a == "warn"),
         })
+    }
+
+    /// [`Validator::check`] for a document to insert as bytes: decoded only when there
+    /// is a validator to run.
+    pub fn check_raw(&self, ctx: &Ctx<'_>, doc: &RawDocument) -> CmdResult<()> {
+        if self.filter.is_none() {
+            return Ok(());
+        }
+        let doc = Document::try_from(doc)
+            .map_err(|e| CommandError::bad_value(format!("unreadable document: {e}")))?;
+        self.check(ctx, &doc, None)
     }
 
     /// Checks a document to be written; `old` is the stored version for an update.

@@ -26,6 +26,7 @@ use bson::{Document, doc};
 use crate::cmd::{self, Reply};
 use crate::error::{CommandError, ErrorCode};
 use crate::state::{Counters, ServerState};
+use crate::wire::op_msg::DocumentSequence;
 use crate::wire::{self, Header, Request, WireError, op_msg, op_query};
 
 /// Who is on the other end of a connection.
@@ -145,7 +146,7 @@ fn respond(
             let reply = match msg.body.get_str("$db") {
                 Ok(db) => {
                     let db = db.to_owned();
-                    run(state, conn, &db, msg.body)?
+                    run(state, conn, &db, msg.body, msg.documents.as_ref())?
                 }
                 Err(_) => CommandError::new(
                     ErrorCode::Location(40571),
@@ -181,7 +182,7 @@ fn respond(
             let name = command.keys().next().cloned().unwrap_or_default();
             // The handshake and authentication, which never answer with a cursor.
             let reply = if OP_QUERY_COMMANDS.contains(&name.as_str()) {
-                run(state, conn, &db, command)?.doc
+                run(state, conn, &db, command, None)?.doc
             } else {
                 CommandError::new(
                     ErrorCode::UnsupportedOpQueryCommand,
@@ -261,7 +262,13 @@ fn await_topology_change(state: &ServerState, body: &Document) -> Option<Documen
 
 /// Runs a command, after what an enabled fail point does to it.
 /// `None`: close the connection without a reply.
-fn run(state: &Arc<ServerState>, conn: &mut ConnInfo, db: &str, body: Document) -> Option<Reply> {
+fn run(
+    state: &Arc<ServerState>,
+    conn: &mut ConnInfo,
+    db: &str,
+    body: Document,
+    documents: Option<&DocumentSequence>,
+) -> Option<Reply> {
     let name = body.keys().next().map(String::as_str).unwrap_or_default();
     if is_handshake(name)
         && let Ok(app) = body
@@ -291,7 +298,7 @@ fn run(state: &Arc<ServerState>, conn: &mut ConnInfo, db: &str, body: Document) 
     {
         return Some(error.into());
     }
-    let mut reply = crate::depth::guard_command(|| cmd::execute(state, conn, db, &body));
+    let mut reply = crate::depth::guard_command(|| cmd::execute(state, conn, db, &body, documents));
     if let Some(wce) = fault.and_then(|f| f.write_concern_error) {
         reply.doc.insert("writeConcernError", wce);
     }

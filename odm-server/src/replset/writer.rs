@@ -7,7 +7,7 @@
 //! A plain write checks each key against the locks of open transactions: touching a
 //! locked key stops it (see [`super::locks`]) and [`Writer::blocked_by`] says by whom.
 
-use bson::Document;
+use bson::{Document, RawDocument, RawDocumentBuf};
 
 use super::locks::{LockTable, TxnId};
 use super::oplog::{Change, Target};
@@ -90,12 +90,23 @@ impl<'a> Writer<'a> {
 
     pub fn insert(&mut self, meta: &mut CollectionMeta, doc: &Document) -> CmdResult<()> {
         let stored = collection::insert(self, meta, doc)?;
+        self.inserted(meta, stored);
+        Ok(())
+    }
+
+    /// [`Writer::insert`] of a document as bytes, stored as they are.
+    pub fn insert_raw(&mut self, meta: &mut CollectionMeta, doc: &RawDocument) -> CmdResult<()> {
+        collection::insert_raw(self, meta, doc)?;
+        self.inserted(meta, doc.to_owned());
+        Ok(())
+    }
+
+    fn inserted(&mut self, meta: &CollectionMeta, stored: RawDocumentBuf) {
         self.touch(meta);
         self.record(Change::Insert {
             coll: Target::of(meta),
             doc: stored,
         });
-        Ok(())
     }
 
     /// Stores `after` in place of `before`; `replace` when it is a whole new document

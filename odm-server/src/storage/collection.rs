@@ -14,7 +14,7 @@
 
 use std::ops::{Bound, ControlFlow};
 
-use bson::{Bson, Document};
+use bson::{Bson, Document, RawDocument};
 
 use super::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
 use super::keycodec;
@@ -171,6 +171,7 @@ pub fn duplicate_key_error(
 }
 
 /// Index entries to write for a document, computed and checked before any write.
+#[derive(Default)]
 struct Planned {
     /// Per index: (position in `meta.indexes`, value parts).
     keys: Vec<(usize, Vec<Vec<u8>>)>,
@@ -235,19 +236,38 @@ pub fn insert(
     meta: &mut CollectionMeta,
     doc: &Document,
 ) -> CmdResult<bson::RawDocumentBuf> {
-    let id = id_key(doc)?;
+    let stored = encode_document(doc)?;
+    insert_raw(txn, meta, &stored)?;
+    Ok(stored)
+}
+
+/// [`insert`] of a document as bytes, stored as they are. The document is decoded only
+/// when a secondary index needs its keys or a duplicate needs naming.
+pub fn insert_raw(
+    txn: &mut dyn WriteTxn,
+    meta: &mut CollectionMeta,
+    doc: &RawDocument,
+) -> CmdResult<()> {
+    let id = match doc.get("_id") {
+        Ok(Some(id)) => keycodec::encode(&raw_value(id)?),
+        Ok(None) => return Err(CommandError::internal("document has no _id")),
+        Err(e) => return Err(unreadable(e)),
+    };
     let table = meta.documents_table();
     if txn.get(&table, &id)?.is_some() {
         return Err(duplicate_key_error(
             meta,
             ID_INDEX_NAME,
             &bson::doc! {"_id": 1},
-            doc,
+            &decode(doc.as_bytes())?,
         ));
     }
-    let planned = plan_entries(txn, meta, doc, &id)?;
-    let stored = encode_document(doc)?;
-    txn.put(&table, &id, stored.as_bytes())?;
+    let planned = if meta.indexes.is_empty() {
+        Planned::default()
+    } else {
+        plan_entries(txn, meta, &decode(doc.as_bytes())?, &id)?
+    };
+    txn.put(&table, &id, doc.as_bytes())?;
     for (i, keys) in &planned.keys {
         let index_table = meta.indexes[*i].table();
         for k in keys {
@@ -255,7 +275,15 @@ pub fn insert(
         }
     }
     mark_multikey(txn, meta, &planned.newly_multikey)?;
-    Ok(stored)
+    Ok(())
+}
+
+fn raw_value(value: bson::RawBsonRef<'_>) -> CmdResult<Bson> {
+    Bson::try_from(value).map_err(unreadable)
+}
+
+fn unreadable(e: bson::error::Error) -> CommandError {
+    CommandError::bad_value(format!("unreadable document: {e}"))
 }
 
 /// Replaces `old` by `new` (same `_id`), moving only the index entries that change.

@@ -126,8 +126,9 @@ pub struct RedbStore {
 }
 
 impl RedbStore {
-    /// Opens (or creates) the store under `dir`, creating the directory if needed.
-    pub fn open(dir: &Path) -> StorageResult<Self> {
+    /// Opens (or creates) the store under `dir`, creating the directory if needed, with
+    /// a page cache of `cache_size` bytes.
+    pub fn open(dir: &Path, cache_size: usize) -> StorageResult<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StorageError(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(DATA_FILE);
@@ -139,7 +140,9 @@ impl RedbStore {
             .and_then(|_| path.canonicalize())
             .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
         let claim = FileClaim::take(&canonical)?;
-        let db = Database::create(&path)
+        let db = Database::builder()
+            .set_cache_size(cache_size)
+            .create(&path)
             .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
         Ok(RedbStore {
             db,
@@ -338,7 +341,7 @@ mod tests {
     #[test]
     fn satisfies_the_store_contract() {
         let dir = tempfile::tempdir().unwrap();
-        let store = RedbStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path(), crate::config::DEFAULT_CACHE_SIZE).unwrap();
         super::super::contract::check(&store);
     }
 
@@ -346,13 +349,13 @@ mod tests {
     fn synced_writes_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let store = RedbStore::open(dir.path()).unwrap();
+            let store = RedbStore::open(dir.path(), crate::config::DEFAULT_CACHE_SIZE).unwrap();
             let mut w = store.begin_write().unwrap();
             w.put("t", b"k", b"v").unwrap();
             w.commit(Durability::Buffered).unwrap();
             store.sync().unwrap();
         }
-        let store = RedbStore::open(dir.path()).unwrap();
+        let store = RedbStore::open(dir.path(), crate::config::DEFAULT_CACHE_SIZE).unwrap();
         assert_eq!(
             store.begin_read().unwrap().get("t", b"k").unwrap(),
             Some(b"v".to_vec())

@@ -14,8 +14,12 @@
 //!
 //! A reply is flags 0 and a single kind-0 section, with no checksum (pymongo refuses
 //! anything else). A request with `moreToCome` (an unacknowledged write) gets no reply.
+//!
+//! The `documents` sequence of an `insert` is the one kept as bytes
+//! ([`DocumentSequence`]): those documents are stored as they came, so decoding them
+//! into `Document`s only to encode them again would be the insert's largest cost.
 
-use bson::{Bson, Document};
+use bson::{Bson, Document, RawDocument};
 
 use super::bson_check::{BsonError, check_document};
 use super::{HEADER_LEN, Header, OP_MSG, WireError, frame};
@@ -33,8 +37,47 @@ const KNOWN_REQUIRED: u32 = CHECKSUM_PRESENT | MORE_TO_COME;
 pub struct OpMsg {
     pub request_id: i32,
     pub flags: u32,
-    /// The command body with every document sequence folded in as an array field.
+    /// The command body with every document sequence folded in as an array field,
+    /// except the one in `documents`.
     pub body: Document,
+    /// The `documents` sequence of an `insert`, checked but not decoded.
+    pub documents: Option<DocumentSequence>,
+}
+
+/// Documents of a kind-1 section, checked (well formed, nested at most
+/// [`MAX_BSON_DEPTH`] levels) and kept as the bytes that came.
+#[derive(Debug, Default)]
+pub struct DocumentSequence {
+    bytes: Vec<u8>,
+    count: usize,
+}
+
+impl DocumentSequence {
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The documents in order.
+    pub fn iter(&self) -> impl Iterator<Item = &RawDocument> {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let rest = self.bytes.get(at..).filter(|r| r.len() >= 5)?;
+            let len = i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            at += len;
+            // Checked when the message was parsed: each length fits and ends with NUL.
+            RawDocument::from_bytes(&rest[..len]).ok()
+        })
+    }
+}
+
+/// Whether a document sequence stays as bytes: only an `insert`'s documents, the one
+/// command that stores what it is sent.
+fn kept_raw(body: &Document, identifier: &str) -> bool {
+    identifier == "documents" && body.keys().next().is_some_and(|k| k == "insert")
 }
 
 impl OpMsg {
@@ -48,15 +91,24 @@ fn malformed(why: impl Into<String>) -> WireError {
     WireError::Malformed(why.into())
 }
 
-/// A document from the network: checked, then decoded.
-fn read_document(bytes: &[u8]) -> Result<(Document, usize), WireError> {
-    let len = check_document(bytes, MAX_BSON_DEPTH).map_err(|e| match e {
+/// Checks the document `bytes` starts with; returns its length.
+fn check(bytes: &[u8]) -> Result<usize, WireError> {
+    check_document(bytes, MAX_BSON_DEPTH).map_err(|e| match e {
         BsonError::TooDeep(deep) => WireError::TooDeep(deep.message()),
         BsonError::Malformed(why) => malformed(why),
-    })?;
-    let doc = crate::depth::guard(|| Document::from_reader(&bytes[..len]))
-        .map_err(|e| malformed(format!("undecodable document: {e}")))?;
-    Ok((doc, len))
+    })
+}
+
+/// Decodes a document [`check`] accepted.
+fn decode(bytes: &[u8]) -> Result<Document, WireError> {
+    crate::depth::guard(|| Document::from_reader(bytes))
+        .map_err(|e| malformed(format!("undecodable document: {e}")))
+}
+
+/// A document from the network: checked, then decoded.
+fn read_document(bytes: &[u8]) -> Result<(Document, usize), WireError> {
+    let len = check(bytes)?;
+    Ok((decode(&bytes[..len])?, len))
 }
 
 /// Parses an OP_MSG body (everything after the header).
@@ -88,7 +140,8 @@ pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
     }
     let mut pos = 4;
     let mut main: Option<Document> = None;
-    let mut sequences: Vec<(String, Vec<Bson>)> = Vec::new();
+    // Each sequence's identifier and the byte ranges of its documents.
+    let mut sequences: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
     while pos < end {
         let kind = body[pos];
         pos += 1;
@@ -123,8 +176,8 @@ pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
                 let mut at = name_start + nul + 1;
                 let mut docs = Vec::new();
                 while at < seq_end {
-                    let (doc, len) = read_document(&body[at..seq_end])?;
-                    docs.push(Bson::Document(doc));
+                    let len = check(&body[at..seq_end])?;
+                    docs.push((at, at + len));
                     at += len;
                 }
                 sequences.push((name, docs));
@@ -134,18 +187,35 @@ pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
         }
     }
     let mut body_doc = main.ok_or_else(|| malformed("OP_MSG has no kind-0 section"))?;
-    for (name, docs) in sequences {
-        if body_doc.contains_key(&name) {
+    let mut documents = None;
+    for (name, ranges) in sequences {
+        if body_doc.contains_key(&name) || (documents.is_some() && name == "documents") {
             return Err(malformed(format!(
                 "duplicate field '{name}' in OP_MSG body and document sequence"
             )));
         }
+        if kept_raw(&body_doc, &name) {
+            let (start, end) = match (ranges.first(), ranges.last()) {
+                (Some(first), Some(last)) => (first.0, last.1),
+                _ => (0, 0),
+            };
+            documents = Some(DocumentSequence {
+                bytes: body[start..end].to_vec(),
+                count: ranges.len(),
+            });
+            continue;
+        }
+        let docs = ranges
+            .into_iter()
+            .map(|(start, end)| decode(&body[start..end]).map(Bson::Document))
+            .collect::<Result<Vec<_>, _>>()?;
         body_doc.insert(name, Bson::Array(docs));
     }
     Ok(OpMsg {
         request_id: header.request_id,
         flags,
         body: body_doc,
+        documents,
     })
 }
 
@@ -255,16 +325,50 @@ mod tests {
         let msg = encode_request(
             7,
             0,
-            &doc! {"insert": "c", "$db": "t"},
-            &[("documents", vec![doc! {"a": 1}, doc! {"a": 2}])],
+            &doc! {"update": "c", "$db": "t"},
+            &[("updates", vec![doc! {"q": {}}, doc! {"q": {"a": 2}}])],
         );
         let (h, body) = split(&msg);
         let parsed = parse(&h, body).unwrap();
         assert_eq!(parsed.request_id, 7);
         assert_eq!(
             parsed.body,
-            doc! {"insert": "c", "$db": "t", "documents": [{"a": 1}, {"a": 2}]}
+            doc! {"update": "c", "$db": "t", "updates": [{"q": {}}, {"q": {"a": 2}}]}
         );
+        assert!(parsed.documents.is_none());
+    }
+
+    #[test]
+    fn an_inserts_documents_stay_bytes() {
+        let docs = vec![doc! {"a": 1}, doc! {"b": "two", "c": [3]}];
+        let msg = encode_request(
+            7,
+            0,
+            &doc! {"insert": "c", "$db": "t"},
+            &[("documents", docs.clone())],
+        );
+        let (h, body) = split(&msg);
+        let parsed = parse(&h, body).unwrap();
+        assert_eq!(parsed.body, doc! {"insert": "c", "$db": "t"});
+        let seq = parsed.documents.expect("kept as bytes");
+        assert_eq!(seq.len(), 2);
+        let back: Vec<Document> = seq.iter().map(|d| Document::try_from(d).unwrap()).collect();
+        assert_eq!(back, docs);
+        // Named twice (in the body, or as a second sequence): refused.
+        for (body_doc, seqs) in [
+            (
+                doc! {"insert": "c", "$db": "t", "documents": []},
+                vec![("documents", docs.clone())],
+            ),
+            (
+                doc! {"insert": "c", "$db": "t"},
+                vec![("documents", docs.clone()), ("documents", docs.clone())],
+            ),
+        ] {
+            let msg = encode_request(1, 0, &body_doc, &seqs);
+            let (h, body) = split(&msg);
+            assert!(matches!(parse(&h, body), Err(WireError::Malformed(_))));
+        }
     }
 
     #[test]

@@ -81,11 +81,16 @@ pub struct Args {
     /// PoloDB's `polodb` binary (else `$ODM_BENCH_POLODB`, else the workplace's cache).
     #[arg(long)]
     polodb: Option<PathBuf>,
-    /// The odm-server binary to run workload 7 against on disk in its own process, so
-    /// that its peak memory is the server's alone (default: `odm-server` beside this
-    /// benchmark's binary, when it has been built: `cargo build --release -p odm-server`).
+    /// An odm-server binary to run workload 7 against on disk in its own process, so
+    /// that its peak memory is the server's alone (default: this benchmark, started
+    /// again as that server).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// Be the server of `--server-bin`'s default instead: durable under this directory.
+    #[arg(long, hide = true, requires = "serve_port")]
+    serve_dbpath: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    serve_port: Option<u16>,
 }
 
 impl Args {
@@ -116,6 +121,13 @@ impl Args {
 
 fn main() {
     let args = Args::parse();
+    if let (Some(dbpath), Some(port)) = (&args.serve_dbpath, args.serve_port) {
+        if let Err(e) = server::serve(dbpath, port) {
+            eprintln!("odm-server on {}: {e}", dbpath.display());
+            std::process::exit(1);
+        }
+        return;
+    }
     let client_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -182,7 +194,7 @@ async fn measure_all(args: &Args, notes: &mut Vec<String>) -> Vec<Row> {
     drop(host);
     // First among the servers: the peak memory it reads is then the least polluted by
     // what other workloads allocated.
-    rows.extend(odm_server_scale(args, notes).await);
+    rows.extend(odm_server_scale(args).await);
     rows.extend(odm_server(args, server::MEMORY, Embedded::memory()).await);
     rows.extend(odm_server_disk(args).await);
     #[cfg(unix)]
@@ -261,9 +273,9 @@ async fn ceilings(args: &Args, host: &Host) -> Vec<Row> {
     rows
 }
 
-/// Workload 7 on a fresh in-memory odm-server in this process, then on the odm-server
-/// binary on disk in a process of its own when there is one.
-async fn odm_server_scale(args: &Args, notes: &mut Vec<String>) -> Vec<Row> {
+/// Workload 7 on a fresh in-memory odm-server in this process, then on a durable one
+/// in a process of its own.
+async fn odm_server_scale(args: &Args) -> Vec<Row> {
     let in_process = async {
         let server = Embedded::memory().await?;
         let client = driver::connect(&server.uri, 1).await?;
@@ -272,36 +284,21 @@ async fn odm_server_scale(args: &Args, notes: &mut Vec<String>) -> Vec<Row> {
         server.stop().await;
         Ok(rows)
     };
-    let mut rows = in_process.await.unwrap_or_else(|why: String| {
-        vec![Row::new(
-            scale::AT_10K,
-            server::MEMORY,
-            Metric::Micros,
-            Err(why),
-        )]
-    });
-    let Some(program) = args.server_bin.clone().or_else(server::sibling_binary) else {
-        notes.push(
-            "no odm-server binary beside the benchmark (cargo build --release -p odm-server): workload 7 ran in this process only".into(),
-        );
-        return rows;
-    };
     let own_process = async {
-        let child = server::binary(&program).await?;
+        let child = server::own_process(args.server_bin.as_deref()).await?;
         let client = driver::connect(&child.uri, 1).await?;
         let memory = Memory::Process(child.pid());
-        let rows = scale::run(args, server::BINARY, &client, memory).await;
+        let rows = scale::run(args, server::OWN_PROCESS, &client, memory).await;
         client.shutdown().immediate(true).await;
         Ok(rows)
     };
-    rows.extend(own_process.await.unwrap_or_else(|why: String| {
-        vec![Row::new(
-            scale::AT_10K,
-            server::BINARY,
-            Metric::Micros,
-            Err(why),
-        )]
-    }));
+    let failed = |peer| move |why| vec![Row::new(scale::AT_10K, peer, Metric::Micros, Err(why))];
+    let mut rows = in_process.await.unwrap_or_else(failed(server::MEMORY));
+    rows.extend(
+        own_process
+            .await
+            .unwrap_or_else(failed(server::OWN_PROCESS)),
+    );
     rows
 }
 

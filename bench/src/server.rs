@@ -21,29 +21,39 @@ pub const DISK: &str = "odm-server (disk)";
 /// The in-memory server reached over its Unix socket (what `Db::memory` does).
 pub const MEMORY_UNIX: &str = "odm-server (memory, Unix socket)";
 
-/// The odm-server binary on disk in a process of its own, for workload 7: its memory
-/// is then the server's alone, and its documents live in its data file, as a server's
-/// do, rather than in its memory.
-pub const BINARY: &str = "odm-server (disk, own process)";
+/// odm-server on disk in a process of its own, for workload 7: its memory is then the
+/// server's alone, and its documents live in its data file, as a server's do, rather
+/// than in its memory.
+pub const OWN_PROCESS: &str = "odm-server (disk, own process)";
 
-/// The odm-server binary, durable under a temporary directory, on a free port.
-pub async fn binary(program: &Path) -> Outcome<Child> {
-    Child::spawn(program, |port, dir| {
+/// A durable odm-server in a process of its own, on a free port under a temporary
+/// directory: the binary `program` when given, else this benchmark started again as
+/// that server (`--serve-dbpath`, [`serve`]), which is the same library and defaults.
+pub async fn own_process(program: Option<&Path>) -> Outcome<Child> {
+    let this = std::env::current_exe().map_err(failed)?;
+    let given = program.is_some();
+    Child::spawn(program.unwrap_or(&this), |port, dir| {
         let dbpath = dir.join("data").display().to_string();
         let port = port.to_string();
-        ["--dbpath", &dbpath, "--bind", "127.0.0.1", "--port", &port]
-            .map(String::from)
-            .to_vec()
+        let args: &[&str] = match given {
+            true => &["--dbpath", &dbpath, "--bind", "127.0.0.1", "--port", &port],
+            false => &["--serve-dbpath", &dbpath, "--serve-port", &port],
+        };
+        args.iter().map(|a| a.to_string()).collect()
     })
     .await
 }
 
-/// The odm-server binary built beside this benchmark (`target/release/odm-server`),
-/// if there is one.
-pub fn sibling_binary() -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let path = exe.with_file_name(format!("odm-server{}", std::env::consts::EXE_SUFFIX));
-    path.is_file().then_some(path)
+/// Runs a durable odm-server with the default configuration on `127.0.0.1:port` until
+/// the process is killed: what [`own_process`] starts when no binary is given.
+pub fn serve(dbpath: &Path, port: u16) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let config = Config::with_dbpath(dbpath).bind(([127, 0, 0, 1], port).into());
+        let _server = odm_server::Server::start(config).await?;
+        std::future::pending::<()>().await;
+        Ok(())
+    })
 }
 
 pub struct Embedded {

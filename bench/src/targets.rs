@@ -85,7 +85,7 @@ pub fn compute(rows: &[Row]) -> Vec<Target> {
         let ours = value(rows, workload, memory, metric);
         targets.push(Target::new(name, ours, true, bound, metric.unit()));
     }
-    for peer in [memory, server::BINARY] {
+    for peer in [memory, server::OWN_PROCESS] {
         let Some(at_1m) = find(rows, scale::AT_1M, peer, Metric::Micros) else {
             continue;
         };
@@ -95,8 +95,8 @@ pub fn compute(rows: &[Row]) -> Vec<Target> {
     // A server's memory, measured on the server that keeps its documents in its data
     // file; the in-memory server holds them all in memory by design (and shares this
     // process with the client), so its figure is reported but not held to the target.
-    let rss = value(rows, scale::RSS, server::BINARY, Metric::Megabytes);
-    let name = format!("{}: {}", scale::RSS, server::BINARY);
+    let rss = value(rows, scale::RSS, server::OWN_PROCESS, Metric::Megabytes);
+    let name = format!("{}: {}", scale::RSS, server::OWN_PROCESS);
     targets.push(Target::new(name, rss, false, 300.0, "MB"));
     for peer in [server::DISK, memory] {
         let name = format!("{} / one writer: {peer}", concurrency::WRITERS_J);

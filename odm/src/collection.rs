@@ -8,7 +8,7 @@
 use std::marker::PhantomData;
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, Document, doc};
+use bson::{Bson, DateTime, Document, RawBsonRef, RawDocumentBuf, doc};
 use futures::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use serde::de::DeserializeOwned;
@@ -140,8 +140,8 @@ impl<M: Model> Collection<M> {
         self.ensure_indexes().await?;
         model.validate()?;
         let (doc, generated) = prepare_insert(model)?;
-        send_in!(&self.session, self.raw.insert_one(&doc))
-            .map_err(|e| self.write_error(e, &doc))?;
+        send_in!(&self.session, self.encoded().insert_one(&doc))
+            .map_err(|e| self.write_error(e, &decoded(&doc)))?;
         if let Some(id) = generated {
             model.set_id(Bson::ObjectId(id))?;
         }
@@ -164,7 +164,7 @@ impl<M: Model> Collection<M> {
             docs.push(doc);
             generated.push(id);
         }
-        let outcome = send_in!(&self.session, self.raw.insert_many(&docs));
+        let outcome = send_in!(&self.session, self.encoded().insert_many(&docs));
         let stored = match &outcome {
             Ok(_) => models.len(),
             Err(e) => match &*e.kind {
@@ -183,7 +183,7 @@ impl<M: Model> Collection<M> {
         outcome.map(|_| ()).map_err(|e| {
             let failed = first_failed_position(&e)
                 .and_then(|i| docs.get(i))
-                .cloned()
+                .map(decoded)
                 .unwrap_or_default();
             self.write_error(e, &failed)
         })
@@ -213,7 +213,7 @@ impl<M: Model> Collection<M> {
         for (chunk, chunk_positions) in docs.chunks(10_000).zip(positions.chunks(10_000)) {
             let failed_in_chunk: Vec<(usize, Error)> = match send_in!(
                 &self.session,
-                self.raw.insert_many(chunk.to_vec()).ordered(false)
+                self.encoded().insert_many(chunk).ordered(false)
             ) {
                 Ok(_) => Vec::new(),
                 Err(e) => match &*e.kind {
@@ -224,7 +224,12 @@ impl<M: Model> Collection<M> {
                             .map(|w| {
                                 (
                                     w.index,
-                                    write_error_of(w.code, &w.message, &chunk[w.index], &declared),
+                                    write_error_of(
+                                        w.code,
+                                        &w.message,
+                                        &decoded(&chunk[w.index]),
+                                        &declared,
+                                    ),
                                 )
                             })
                             .collect()
@@ -239,9 +244,10 @@ impl<M: Model> Collection<M> {
             };
             for (i, (p, doc)) in chunk_positions.iter().zip(chunk).enumerate() {
                 if !failed_in_chunk.iter().any(|(f, _)| *f == i) {
+                    let id = doc.get("_id").ok().flatten().map(Bson::try_from);
                     report
                         .inserted
-                        .push((*p, doc.get("_id").cloned().unwrap_or(Bson::Null)));
+                        .push((*p, id.and_then(|id| id.ok()).unwrap_or(Bson::Null)));
                 }
             }
             for (i, err) in failed_in_chunk {
@@ -456,6 +462,12 @@ impl<M: Model> Collection<M> {
 
     /// Turns a driver error into an `Error`, filling a duplicate key's value from the
     /// document written when the server did not send it.
+    /// The collection for documents this ODM has already encoded: inserts send their
+    /// bytes as they are.
+    fn encoded(&self) -> mongodb::Collection<RawDocumentBuf> {
+        self.raw.clone_with_type()
+    }
+
     fn write_error(&self, e: mongodb::error::Error, written: &Document) -> Error {
         match Error::from(e) {
             Error::DuplicateKey { index, key } if key.is_empty() => Error::DuplicateKey {
@@ -531,26 +543,34 @@ fn validate_all<'a, M: Model>(models: impl Iterator<Item = &'a M>) -> Result<()>
 
 /// Sets timestamps, serializes, and gives the document an `_id` (first) if it has none:
 /// returns the document and the ObjectId generated, if any.
-fn prepare_insert<M: Model>(model: &mut M) -> Result<(Document, Option<ObjectId>)> {
+fn prepare_insert<M: Model>(model: &mut M) -> Result<(RawDocumentBuf, Option<ObjectId>)> {
     model.set_timestamps(DateTime::now(), true);
-    let doc = bson::serialize_to_document(&*model)?;
-    match doc.get("_id") {
-        Some(id) if !matches!(id, Bson::Null) => Ok((doc, None)),
+    // Encoded once, straight from the model: the driver sends these bytes as they are.
+    let doc = bson::serialize_to_raw_document_buf(&*model)?;
+    match doc.get("_id")? {
+        Some(id) if !matches!(id, RawBsonRef::Null) => Ok((doc, None)),
         _ => {
             let id = ObjectId::new();
             // The model must be able to hold the id it is about to get.
             bson::deserialize_from_bson::<M::Id>(Bson::ObjectId(id)).map_err(|e| {
                 Error::InvalidValue(format!("the model has no _id and its _id type cannot hold a generated ObjectId ({e}); set an id before inserting"))
             })?;
-            let mut with_id = doc! {"_id": id};
-            for (k, v) in doc {
-                if k != "_id" {
-                    with_id.insert(k, v);
+            let mut with_id = RawDocumentBuf::new();
+            with_id.append(bson::raw::cstr!("_id"), id);
+            for element in &doc {
+                let (key, value) = element?;
+                if key.as_str() != "_id" {
+                    with_id.append(key, value);
                 }
             }
             Ok((with_id, Some(id)))
         }
     }
+}
+
+/// A document this ODM encoded, decoded again for an error message.
+fn decoded(doc: &RawDocumentBuf) -> Document {
+    Document::try_from(doc).unwrap_or_default()
 }
 
 /// Checks the values an upsert copies from the filter into the new document (its

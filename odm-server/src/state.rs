@@ -169,6 +169,9 @@ impl ServerState {
     /// On disk it first lets the writes under way commit (briefly): concurrent durable
     /// writers then share one flush.
     pub fn make_durable(&self) -> crate::error::CmdResult<()> {
+        if self.store.is_durable() {
+            return Ok(());
+        }
         if matches!(self.config.storage, crate::config::StorageConfig::Disk(_)) {
             self.repl.pending.wait_idle(GROUP_COMMIT_WAIT);
         }

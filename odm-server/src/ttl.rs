@@ -52,6 +52,7 @@ pub fn expire(store: &dyn Store, repl: &ReplState, now: DateTime) -> CmdResult<u
             let (expired, _) = repl.write(
                 store,
                 None,
+                false,
                 deadline,
                 |w| {
                     // The collection may have changed since it was listed: read it again.

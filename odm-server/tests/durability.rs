@@ -138,6 +138,66 @@ async fn journaled_writes_and_indexes_survive_sigkill() {
 }
 
 #[cfg(unix)]
+/// Eight writers at once: their writes are committed in batches (group commit), and
+/// every acknowledged one is on disk whichever batch it was in, while the server is
+/// killed in the middle of the load.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_journaled_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, addr) = spawn_server(dir.path());
+    let client = connect(&addr).await;
+    let coll = client.database("app").collection::<Document>("events");
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..8i64 {
+        let (coll, acknowledged, stop) = (coll.clone(), acknowledged.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            for n in 0i64.. {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let id = w * 1_000_000 + n;
+                let written = coll
+                    .insert_one(doc! {"_id": id, "w": w})
+                    .write_concern(journaled())
+                    .await;
+                match written {
+                    Ok(_) => acknowledged.lock().unwrap().push(id),
+                    Err(_) => break, // the server is gone
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.kill().unwrap(); // SIGKILL, with writes under way
+    server.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    client.shutdown().immediate(true).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() > 100, "{} writes", acknowledged.len());
+
+    let (mut server, addr) = spawn_server(dir.path());
+    let client = connect(&addr).await;
+    let coll = client.database("app").collection::<Document>("events");
+    let stored: std::collections::HashSet<i64> = all_of(&coll)
+        .await
+        .iter()
+        .map(|d| d.get_i64("_id").unwrap())
+        .collect();
+    let lost: Vec<&i64> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(id))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    client.shutdown().immediate(true).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_flushes_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();

@@ -618,3 +618,55 @@ async fn a_change_stream_sees_every_change_in_order_and_resumes_after_a_restart(
     drop(resumed);
     s.stop().await;
 }
+
+/// On disk, plain writes that arrive together are committed together (group commit).
+/// One of them here waits for a transaction's lock: the batch it continued is dropped
+/// and its other members write again. Every acknowledged write is there exactly once,
+/// and the waiting one lands after the transaction commits.
+#[tokio::test(flavor = "multi_thread")]
+async fn batched_writes_beside_a_write_blocked_by_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::with_config(Config::with_dbpath(dir.path())).await;
+    let coll = s.db("app").collection::<Document>("c");
+    coll.insert_one(doc! {"_id": "held", "n": 0}).await.unwrap();
+    let mut session = s.client.start_session().await.unwrap();
+    session.start_transaction().await.unwrap();
+    coll.update_one(doc! {"_id": "held"}, doc! {"$inc": {"n": 1}})
+        .session(&mut session)
+        .await
+        .unwrap();
+
+    let mut tasks = Vec::new();
+    for w in 0..8i64 {
+        let coll = coll.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..100i64 {
+                coll.insert_one(doc! {"_id": w * 1_000 + n}).await.unwrap();
+            }
+        }));
+    }
+    // Blocked writers, one after another while the batches go on.
+    let mut blocked = Vec::new();
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let coll = coll.clone();
+        blocked.push(tokio::spawn(async move {
+            coll.update_one(doc! {"_id": "held"}, doc! {"$inc": {"n": 10}})
+                .await
+                .unwrap()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    session.commit_transaction().await.unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for b in blocked {
+        assert_eq!(b.await.unwrap().modified_count, 1);
+    }
+    assert_eq!(coll.count_documents(doc! {}).await.unwrap(), 801);
+    let held = coll.find_one(doc! {"_id": "held"}).await.unwrap().unwrap();
+    assert_eq!(held.get_i32("n").unwrap(), 41);
+    drop(session);
+    s.stop().await;
+}

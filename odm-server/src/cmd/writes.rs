@@ -65,18 +65,20 @@ fn run_write<T>(
         ctx.operation_time.set(Some(txn.read_ts));
         return Ok(out);
     }
+    let durable = wc
+        .journal
+        .unwrap_or(state.config.journal == Journal::OnAcknowledge);
     let (out, ts) = state.repl.write(
         &*state.store,
         ctx.retry.as_ref(),
+        durable,
         ctx.deadline,
         &mut work,
         reply_of,
     )?;
     ctx.operation_time.set(Some(ts));
-    if wc
-        .journal
-        .unwrap_or(state.config.journal == Journal::OnAcknowledge)
-    {
+    if durable {
+        // Most often the commit was durable already (see `replset::batch`).
         state.make_durable()?;
     }
     Ok(out)

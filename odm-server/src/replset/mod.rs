@@ -13,11 +13,14 @@
 //! # Layout
 //! - [`clock`] hands out timestamps.
 //! - [`oplog`] holds the log's entries and storage; [`diff`] the `$v: 2` update diff.
-//! - [`writer`] is a write in progress, recording its changes.
+//! - [`writer`] is a write in progress, recording its changes; [`batch`] commits the
+//!   plain writes that arrive together as one (group commit), [`pending`] counts the
+//!   writes under way.
 //! - [`locks`], [`overlay`] and [`txn`] make transactions.
 //! - [`retry`] keeps the retry records of retryable writes and committed transactions.
 //! - [`topology`] says what `hello` and the `replSet*` commands report about the set.
 
+pub mod batch;
 pub mod clock;
 pub mod diff;
 pub mod locks;
@@ -75,6 +78,8 @@ pub struct ReplState {
     next_txn_id: AtomicU64,
     /// Writes between their start and their commit (see [`pending`]).
     pub pending: pending::PendingWrites,
+    /// Plain writes committed together (see [`batch`]).
+    batches: batch::Batches,
 }
 
 impl ReplState {
@@ -107,11 +112,13 @@ impl ReplState {
             oplog_max,
             next_txn_id: AtomicU64::new(1),
             pending: Default::default(),
+            batches: Default::default(),
         };
         state
             .write(
                 store,
                 None,
+                false,
                 Instant::now(),
                 |w| {
                     w.record(Change::Noop {
@@ -242,6 +249,7 @@ impl ReplState {
         &self,
         store: &dyn Store,
         session: Option<&SessionInfo>,
+        durable: bool,
         deadline: Instant,
         mut work: impl FnMut(&mut Writer<'_>) -> CmdResult<T>,
         retry_reply: impl Fn(&T) -> Option<bson::Document>,
@@ -249,14 +257,16 @@ impl ReplState {
         let _pending = self.pending.enter();
         loop {
             let commit = self.commit_lock_until(deadline)?;
+            // A batch other commands left open is continued (see [`batch`]).
             let mut txn = store.begin_write()?;
+            let (generation, inherited) = self.batches.current();
             let mut writer = Writer::plain(&mut *txn, &self.locks);
             let result = work(&mut writer);
             let blocked = writer.blocked_by();
             let (changes, _) = writer.into_changes();
             let out = match (result, blocked) {
                 (_, Some(holder)) => {
-                    drop(txn);
+                    self.abandon(txn, generation, inherited);
                     drop(commit);
                     if !self.locks.wait_released(holder, deadline) {
                         return Err(CommandError::new(
@@ -266,35 +276,120 @@ impl ReplState {
                     }
                     continue;
                 }
-                (Err(e), None) => return Err(e),
+                (Err(e), None) => {
+                    self.abandon(txn, generation, inherited);
+                    return Err(e);
+                }
                 (Ok(out), None) => out,
             };
-            let ts = oplog::append(
-                &mut *txn,
-                &changes,
-                session,
-                || self.clock.tick(),
-                self.oplog_max,
-            )?;
-            if let Some(s) = session
-                && let Some(reply) = retry_reply(&out)
-            {
-                retry::put(
-                    &mut *txn,
-                    &s.lsid,
-                    &Record {
-                        txn_number: s.txn_number,
-                        outcome: Outcome::Write(reply),
-                    },
-                )?;
+            let recorded = self.record(&mut *txn, &changes, session, retry_reply(&out));
+            let ts = match recorded {
+                Ok(ts) => ts.unwrap_or_else(|| self.cluster_time()),
+                Err(e) => {
+                    self.abandon(txn, generation, inherited);
+                    return Err(e.into());
+                }
+            };
+            let members = self.batches.join(ts, durable);
+            // Writers behind this one (every write under way that is not in the batch):
+            // the next of them continues the batch, and the last commits it.
+            let behind = self.pending.count() > members;
+            if behind && members < batch::MAX_MEMBERS && txn.can_park() {
+                txn.park()?;
+                drop(commit);
+                match self.await_batch(store, generation)? {
+                    batch::Outcome::Committed(at) => return Ok((out, at)),
+                    batch::Outcome::Aborted => continue,
+                }
             }
-            txn.commit(Durability::Buffered)?;
-            let ts = ts.unwrap_or_else(|| self.cluster_time());
-            self.publish(store, ts)?;
+            let ts = self.commit_batch(store, txn, generation)?;
             drop(commit);
             self.notify(ts);
             return Ok((out, ts));
         }
+    }
+
+    /// Appends a write's oplog entries and, for a retryable write, its retry record;
+    /// returns the last entry's time.
+    fn record(
+        &self,
+        txn: &mut dyn WriteTxn,
+        changes: &[Change],
+        session: Option<&SessionInfo>,
+        reply: Option<bson::Document>,
+    ) -> StorageResult<Option<Timestamp>> {
+        let ts = oplog::append(txn, changes, session, || self.clock.tick(), self.oplog_max)?;
+        if let Some(s) = session
+            && let Some(reply) = reply
+        {
+            retry::put(
+                txn,
+                &s.lsid,
+                &Record {
+                    txn_number: s.txn_number,
+                    outcome: Outcome::Write(reply),
+                },
+            )?;
+        }
+        Ok(ts)
+    }
+
+    /// Drops a write's transaction: the batch it continued, if it did, ends with it.
+    fn abandon(&self, txn: Box<dyn WriteTxn + '_>, generation: u64, inherited: bool) {
+        drop(txn);
+        if inherited {
+            self.batches.end(generation, batch::Outcome::Aborted);
+        }
+    }
+
+    /// Commits the batch `txn` holds (under the commit lock) at its latest member's
+    /// time, publishes it and wakes its members.
+    fn commit_batch(
+        &self,
+        store: &dyn Store,
+        txn: Box<dyn WriteTxn + '_>,
+        generation: u64,
+    ) -> CmdResult<Timestamp> {
+        let (last, durable) = self.batches.last();
+        let ts = last.unwrap_or_else(|| self.cluster_time());
+        // A member that answers only once its write is on disk makes the commit durable:
+        // one flush for the batch, instead of one more commit to flush it.
+        let durability = match durable {
+            true => Durability::Immediate,
+            false => Durability::Buffered,
+        };
+        let committed = txn
+            .commit(durability)
+            .and_then(|()| self.publish(store, ts));
+        match committed {
+            Ok(()) => {
+                self.batches.end(generation, batch::Outcome::Committed(ts));
+                Ok(ts)
+            }
+            Err(e) => {
+                self.batches.end(generation, batch::Outcome::Aborted);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Waits for the batch a write left open to be committed; commits it itself when
+    /// no one has after [`batch::MEMBER_WAIT`] (the writer it was left to went another
+    /// way: blocked by a transaction's lock, or failed before writing).
+    fn await_batch(&self, store: &dyn Store, generation: u64) -> CmdResult<batch::Outcome> {
+        if let Some(outcome) = self.batches.wait(generation, batch::MEMBER_WAIT) {
+            return Ok(outcome);
+        }
+        let commit = self.commit_lock();
+        if let Some(outcome) = self.batches.outcome(generation) {
+            return Ok(outcome);
+        }
+        // Still open with the commit lock free: it is parked, and this continues it.
+        let txn = store.begin_write()?;
+        let ts = self.commit_batch(store, txn, generation)?;
+        drop(commit);
+        self.notify(ts);
+        Ok(batch::Outcome::Committed(ts))
     }
 
     /// Removes the retry records of sessions idle longer than the session timeout.
@@ -310,6 +405,7 @@ impl ReplState {
         self.write(
             store,
             None,
+            false,
             deadline,
             |w| {
                 for k in &old {

@@ -21,6 +21,11 @@ impl PendingWrites {
         Pending(self)
     }
 
+    /// How many writes are under way.
+    pub fn count(&self) -> usize {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Waits until no write is under way, or `at_most`.
     pub fn wait_idle(&self, at_most: Duration) {
         let count = self.count.lock().unwrap_or_else(|p| p.into_inner());

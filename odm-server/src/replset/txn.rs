@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use bson::{Bson, Timestamp};
 
+use super::batch;
 use super::locks::TxnId;
 use super::oplog::{self, Change, SessionInfo};
 use super::overlay::Overlay;
@@ -143,6 +144,8 @@ impl ReplState {
             return Ok(txn.read_ts);
         }
         let commits = self.commit_lock_until(deadline)?;
+        // Plain writes may have left a batch open: this commit continues and ends it.
+        let (generation, inherited) = self.batches.current();
         let result = (|| {
             let mut w = store.begin_write()?;
             let base = txn.overlay.base().clone();
@@ -177,6 +180,11 @@ impl ReplState {
             self.publish(store, ts)?;
             Ok(ts)
         })();
+        match &result {
+            Ok(ts) => self.batches.end(generation, batch::Outcome::Committed(*ts)),
+            Err(_) if inherited => self.batches.end(generation, batch::Outcome::Aborted),
+            Err(_) => {}
+        }
         drop(commits);
         match result {
             Ok(ts) => {

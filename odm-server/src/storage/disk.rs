@@ -121,8 +121,13 @@ pub struct RedbStore {
     path: PathBuf,
     /// Transactions committed so far (each one buffered until a sync).
     committed: AtomicU64,
-    /// How many of those a sync has made durable; the lock serialises flushes.
-    synced: Mutex<u64>,
+    /// How many of those are durable (made so by a sync or a durable commit).
+    synced: AtomicU64,
+    /// Serialises flushes. Never held by a commit: a flush waits for the write lock
+    /// while holding it, and a durable commit holds the write lock.
+    flushing: Mutex<()>,
+    /// A write transaction left open for the next writer (see [`WriteTxn::park`]).
+    parked: Mutex<Option<redb::WriteTransaction>>,
 }
 
 impl RedbStore {
@@ -149,7 +154,9 @@ impl RedbStore {
             claim,
             path,
             committed: AtomicU64::new(0),
-            synced: Mutex::new(0),
+            synced: AtomicU64::new(0),
+            flushing: Mutex::new(()),
+            parked: Mutex::new(None),
         })
     }
 }
@@ -164,14 +171,21 @@ impl Store for RedbStore {
     }
 
     fn begin_write(&self) -> StorageResult<Box<dyn WriteTxn + '_>> {
-        let txn = self.db.begin_write().map_err(StorageError::new)?;
+        let parked = self.parked.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let txn = match parked {
+            Some(txn) => txn,
+            None => self.db.begin_write().map_err(StorageError::new)?,
+        };
         Ok(Box::new(RedbWrite { txn, store: self }))
     }
 
     fn sync(&self) -> StorageResult<()> {
         let wanted = self.committed.load(Ordering::SeqCst);
-        let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
-        if *synced >= wanted {
+        if self.synced.load(Ordering::SeqCst) >= wanted {
+            return Ok(());
+        }
+        let _flushing = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        if self.synced.load(Ordering::SeqCst) >= wanted {
             return Ok(());
         }
         let mut txn = self.db.begin_write().map_err(StorageError::new)?;
@@ -184,8 +198,12 @@ impl Store for RedbStore {
         txn.set_durability(redb::Durability::Immediate)
             .map_err(StorageError::new)?;
         txn.commit().map_err(StorageError::new)?;
-        *synced = (*synced).max(covered);
+        self.synced.fetch_max(covered, Ordering::SeqCst);
         Ok(())
+    }
+
+    fn is_durable(&self) -> bool {
+        self.synced.load(Ordering::SeqCst) >= self.committed.load(Ordering::SeqCst)
     }
 
     fn size_on_disk(&self) -> u64 {
@@ -196,6 +214,9 @@ impl Store for RedbStore {
 impl Drop for RedbStore {
     /// Whatever way the server goes away, buffered commits become durable first.
     fn drop(&mut self) {
+        // A batch left open has no one left to commit it, and none of its writes was
+        // acknowledged: it is dropped, or the flush would wait for it forever.
+        drop(self.parked.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Err(e) = self.sync() {
             tracing::error!("could not flush {} on close: {e}", self.path.display());
         }
@@ -314,6 +335,16 @@ impl WriteTxn for RedbWrite<'_> {
         Ok(())
     }
 
+    fn can_park(&self) -> bool {
+        true
+    }
+
+    fn park(self: Box<Self>) -> StorageResult<()> {
+        let RedbWrite { txn, store } = *self;
+        *store.parked.lock().unwrap_or_else(|p| p.into_inner()) = Some(txn);
+        Ok(())
+    }
+
     fn commit(self: Box<Self>, durability: Durability) -> StorageResult<()> {
         let RedbWrite { mut txn, store } = *self;
         let level = match durability {
@@ -327,8 +358,7 @@ impl WriteTxn for RedbWrite<'_> {
         txn.commit().map_err(StorageError::new)?;
         if durability == Durability::Immediate {
             // Everything counted before this commit is durable now too.
-            let mut synced = store.synced.lock().unwrap_or_else(|p| p.into_inner());
-            *synced = (*synced).max(count);
+            store.synced.fetch_max(count, Ordering::SeqCst);
         }
         Ok(())
     }

@@ -64,6 +64,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn is_durable(&self) -> bool {
+        true
+    }
+
     fn size_on_disk(&self) -> u64 {
         0
     }

@@ -84,6 +84,10 @@ pub trait Store: Send + Sync + 'static {
     /// Makes every write committed so far durable. Concurrent callers share one flush.
     fn sync(&self) -> StorageResult<()>;
 
+    /// Whether every write committed so far is durable already (`sync` has nothing
+    /// to do).
+    fn is_durable(&self) -> bool;
+
     /// Bytes the store occupies on disk (0 in memory).
     fn size_on_disk(&self) -> u64;
 }
@@ -116,6 +120,19 @@ pub trait WriteTxn: ReadTxn {
 
     /// Makes every write of the transaction visible (and durable as asked).
     fn commit(self: Box<Self>, durability: Durability) -> StorageResult<()>;
+
+    /// Whether [`WriteTxn::park`] can leave this transaction open for the next writer.
+    fn can_park(&self) -> bool {
+        false
+    }
+
+    /// Leaves the transaction open, uncommitted: the next `begin_write` continues it
+    /// (group commit: one commit for the writes of several commands).
+    fn park(self: Box<Self>) -> StorageResult<()> {
+        Err(StorageError(
+            "this store cannot leave a transaction open".into(),
+        ))
+    }
 }
 
 /// Whether a range can hold no key at all (inverted or empty bounds). Backends return an

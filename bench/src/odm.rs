@@ -94,7 +94,17 @@ where
 {
     let (mut raw, mut odm) = (Vec::new(), Vec::new());
     for r in 0..args.rounds() {
-        let measured = async { Ok::<_, String>((round(false, r).await?, round(true, r).await?)) };
+        // Which goes first alternates by round: the second of a pair meets a warmer
+        // server and, for inserts, a larger collection.
+        let measured = async {
+            Ok::<_, String>(match r % 2 {
+                0 => (round(false, r).await?, round(true, r).await?),
+                _ => {
+                    let odm = round(true, r).await?;
+                    (round(false, r).await?, odm)
+                }
+            })
+        };
         match measured.await {
             Ok((a, b)) => {
                 raw.push(a);

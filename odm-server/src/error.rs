@@ -142,6 +142,12 @@ impl CommandError {
         Self::new(ErrorCode::BadValue, message)
     }
 
+    /// A document read as bytes that does not decode (bytes the wire check let through
+    /// are always readable; this names what went wrong if they are not).
+    pub fn unreadable_document(e: impl std::fmt::Display) -> Self {
+        Self::bad_value(format!("unreadable document: {e}"))
+    }
+
     pub fn failed_to_parse(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::FailedToParse, message)
     }

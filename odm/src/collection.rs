@@ -460,14 +460,14 @@ impl<M: Model> Collection<M> {
         }
     }
 
-    /// Turns a driver error into an `Error`, filling a duplicate key's value from the
-    /// document written when the server did not send it.
     /// The collection for documents this ODM has already encoded: inserts send their
     /// bytes as they are.
     fn encoded(&self) -> mongodb::Collection<RawDocumentBuf> {
         self.raw.clone_with_type()
     }
 
+    /// Turns a driver error into an `Error`, filling a duplicate key's value from the
+    /// document written when the server did not send it.
     fn write_error(&self, e: mongodb::error::Error, written: &Document) -> Error {
         match Error::from(e) {
             Error::DuplicateKey { index, key } if key.is_empty() => Error::DuplicateKey {

@@ -143,9 +143,7 @@ pub fn check_storable(doc: &Document, write: Write) -> CmdResult<()> {
 pub fn check_storable_raw(doc: &RawDocument) -> CmdResult<()> {
     depth::check_raw_storage_depth(doc, Write::Insert)?;
     check_size(doc.as_bytes().len())?;
-    let id = doc
-        .get("_id")
-        .map_err(|e| CommandError::bad_value(format!("unreadable document: {e}")))?;
+    let id = doc.get("_id").map_err(CommandError::unreadable_document)?;
     match id {
         None => Ok(()),
         Some(id) => check_id(id.element_type(), || {
@@ -222,8 +220,7 @@ impl Validator {
         if self.filter.is_none() {
             return Ok(());
         }
-        let doc = Document::try_from(doc)
-            .map_err(|e| CommandError::bad_value(format!("unreadable document: {e}")))?;
+        let doc = Document::try_from(doc).map_err(CommandError::unreadable_document)?;
         self.check(ctx, &doc, None)
     }
 

@@ -84,7 +84,7 @@ impl Batches {
 
     /// The time the open batch commits at (its latest member's), and whether its
     /// commit must be durable.
-    pub fn last(&self) -> (Option<Timestamp>, bool) {
+    pub fn to_commit(&self) -> (Option<Timestamp>, bool) {
         let state = self.state();
         (state.last, state.durable)
     }
@@ -149,9 +149,9 @@ mod tests {
         };
         assert_eq!(batches.join(ts, false), 1);
         assert_eq!(batches.current(), (0, true));
-        assert_eq!(batches.last(), (Some(ts), false));
+        assert_eq!(batches.to_commit(), (Some(ts), false));
         assert_eq!(batches.join(earlier, true), 2);
-        assert_eq!(batches.last(), (Some(ts), true));
+        assert_eq!(batches.to_commit(), (Some(ts), true));
         assert_eq!(batches.wait(0, Duration::from_millis(5)), None);
         std::thread::scope(|s| {
             s.spawn(|| batches.end(0, Outcome::Committed(ts)));
@@ -161,7 +161,7 @@ mod tests {
             );
         });
         assert_eq!(batches.current(), (1, false));
-        assert_eq!(batches.last(), (None, false));
+        assert_eq!(batches.to_commit(), (None, false));
         batches.join(ts, false);
         batches.end(1, Outcome::Aborted);
         assert_eq!(batches.outcome(1), Some(Outcome::Aborted));

@@ -350,7 +350,7 @@ impl ReplState {
         txn: Box<dyn WriteTxn + '_>,
         generation: u64,
     ) -> CmdResult<Timestamp> {
-        let (last, durable) = self.batches.last();
+        let (last, durable) = self.batches.to_commit();
         let ts = last.unwrap_or_else(|| self.cluster_time());
         // A member that answers only once its write is on disk makes the commit durable:
         // one flush for the batch, instead of one more commit to flush it.

@@ -251,7 +251,7 @@ pub fn insert_raw(
     let id = match doc.get("_id") {
         Ok(Some(id)) => keycodec::encode(&raw_value(id)?),
         Ok(None) => return Err(CommandError::internal("document has no _id")),
-        Err(e) => return Err(unreadable(e)),
+        Err(e) => return Err(CommandError::unreadable_document(e)),
     };
     let table = meta.documents_table();
     if txn.get(&table, &id)?.is_some() {
@@ -279,11 +279,7 @@ pub fn insert_raw(
 }
 
 fn raw_value(value: bson::RawBsonRef<'_>) -> CmdResult<Bson> {
-    Bson::try_from(value).map_err(unreadable)
-}
-
-fn unreadable(e: bson::error::Error) -> CommandError {
-    CommandError::bad_value(format!("unreadable document: {e}"))
+    Bson::try_from(value).map_err(CommandError::unreadable_document)
 }
 
 /// Replaces `old` by `new` (same `_id`), moving only the index entries that change.

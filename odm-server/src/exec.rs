@@ -10,7 +10,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::ops::{Bound, ControlFlow};
 
-use bson::Document;
+use bson::{Bson, Document};
 
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
@@ -505,7 +505,8 @@ impl Stream {
         }
         // Nothing to match or project: stored documents go to the reply as they are,
         // never decoded.
-        let as_stored = filter.matches_everything() && projection.is_none();
+        let as_stored = projection.is_none()
+            && (filter.matches_everything() || access_implies(&plan.access, filter));
         let mut overflow = None;
         let scanned_all = scan(txn, meta, &plan.access, pos, seen, &mut |stored| {
             let selected;
@@ -538,4 +539,24 @@ impl Stream {
         let done = limit_reached || (scanned_all && carry.is_none());
         Ok((batch.docs, done))
     }
+}
+
+/// Whether every document `access` finds matches `filter`: an `_id` lookup for a filter
+/// that is only that `_id`'s equality, on a value whose key holds exactly the values it
+/// equals (numbers of every type compare by value in keys as in filters; `_id` is never
+/// an array, so no element matching is lost).
+fn access_implies(access: &Access, filter: &Filter) -> bool {
+    matches!(access, Access::IdLookup { .. })
+        && match filter.id_equality() {
+            Some(Bson::Double(d)) => d.is_finite(),
+            Some(
+                Bson::Int32(_)
+                | Bson::Int64(_)
+                | Bson::String(_)
+                | Bson::ObjectId(_)
+                | Bson::Boolean(_)
+                | Bson::DateTime(_),
+            ) => true,
+            _ => false,
+        }
 }

@@ -100,6 +100,19 @@ impl Filter {
         matches!(self, Filter::And(parts) if parts.is_empty())
     }
 
+    /// The value of a filter that is exactly one `_id` equality (`{_id: v}` or
+    /// `{_id: {$eq: v}}`).
+    pub fn id_equality(&self) -> Option<&Bson> {
+        match self {
+            Filter::And(parts) if parts.len() == 1 => parts[0].id_equality(),
+            Filter::Field {
+                path,
+                cond: Cond::Eq(v),
+            } if path == "_id" => Some(v),
+            _ => None,
+        }
+    }
+
     /// Parses a filter document.
     pub fn parse(filter: &Document) -> CmdResult<Filter> {
         crate::depth::guard(|| {

@@ -9,6 +9,8 @@
 
 use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Bound;
 
 use super::{Durability, ReadTxn, StorageError, StorageResult, Store, WriteTxn, scan_all};
@@ -179,14 +181,41 @@ fn corrupt(what: &str) -> CommandError {
 
 /// The record of `db.coll`, if the collection exists.
 pub fn get(txn: &dyn ReadTxn, db: &str, coll: &str) -> CmdResult<Option<CollectionMeta>> {
-    let Some(bytes) = txn.get(CATALOG_TABLE, &ns_key(db, coll))? else {
+    let key = ns_key(db, coll);
+    let Some(bytes) = txn.get(CATALOG_TABLE, &key)? else {
         return Ok(None);
     };
-    let d = Document::from_reader(&bytes[..]).map_err(|_| corrupt(&format!("{db}.{coll}")))?;
-    CollectionMeta::from_document(&d)
-        .map(Some)
-        .ok_or_else(|| corrupt(&format!("{db}.{coll}")))
+    DECODED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((seen, meta)) = cache.get(&key)
+            && *seen == bytes
+        {
+            return Ok(Some(meta.clone()));
+        }
+        let d = Document::from_reader(&bytes[..]).map_err(|_| corrupt(&format!("{db}.{coll}")))?;
+        let meta =
+            CollectionMeta::from_document(&d).ok_or_else(|| corrupt(&format!("{db}.{coll}")))?;
+        if cache.len() >= DECODED_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(key, (bytes, meta.clone()));
+        Ok(Some(meta))
+    })
 }
+
+/// How many records one thread keeps decoded; past it the cache starts again.
+const DECODED_CAPACITY: usize = 64;
+
+thread_local! {
+    /// Records this thread decoded, by namespace, with the bytes they came from. Every
+    /// command reads its collection's record, and comparing the bytes costs a fraction of
+    /// decoding them again. Because an entry is only used for identical bytes, it is right
+    /// under any snapshot and for every store in the process.
+    static DECODED: RefCell<HashMap<Vec<u8>, Decoded>> = RefCell::new(HashMap::new());
+}
+
+/// A record's bytes and what they decode to.
+type Decoded = (Vec<u8>, CollectionMeta);
 
 /// Every collection of `db`, by name.
 pub fn list(txn: &dyn ReadTxn, db: &str) -> CmdResult<Vec<CollectionMeta>> {
@@ -416,6 +445,35 @@ mod tests {
         assert_eq!(
             databases(&*store.begin_read().unwrap()).unwrap(),
             vec!["shop".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_snapshot_reads_its_own_record_after_a_newer_one_was_read() {
+        let store = MemoryStore::new();
+        let mut w = store.begin_write().unwrap();
+        create(&mut *w, "shop", "orders", doc! {"v": 1}).unwrap();
+        w.commit(crate::storage::Durability::Immediate).unwrap();
+        let old = store.begin_read().unwrap();
+        assert_eq!(
+            get(&*old, "shop", "orders").unwrap().unwrap().options,
+            doc! {"v": 1}
+        );
+
+        let mut w = store.begin_write().unwrap();
+        let mut meta = get(&*w, "shop", "orders").unwrap().unwrap();
+        meta.options = doc! {"v": 2};
+        put(&mut *w, &meta).unwrap();
+        w.commit(crate::storage::Durability::Immediate).unwrap();
+        let new = store.begin_read().unwrap();
+        assert_eq!(
+            get(&*new, "shop", "orders").unwrap().unwrap().options,
+            doc! {"v": 2}
+        );
+        // The same thread, the same namespace, the older snapshot: still the old record.
+        assert_eq!(
+            get(&*old, "shop", "orders").unwrap().unwrap().options,
+            doc! {"v": 1}
         );
     }
 

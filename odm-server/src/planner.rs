@@ -788,11 +788,9 @@ impl Plan {
     }
 }
 
-/// What tests ask of a plan.
-#[cfg(test)]
 impl Plan {
     /// The name of the index used, if any.
-    fn index_name(&self) -> Option<&str> {
+    pub fn index_name(&self) -> Option<&str> {
         match &self.access {
             Access::CollScan { .. } => None,
             Access::IdLookup { .. } | Access::IdScan { .. } => Some(ID_INDEX_NAME),

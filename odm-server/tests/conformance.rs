@@ -35,8 +35,19 @@ const OPERATIONS: [&str; 7] = [
 ];
 
 /// Keys a case may have besides its operation.
-const CASE_KEYS: [&str; 10] = [
-    "name", "manual", "source", "docs", "indexes", "expect", "result", "value", "error", "ordered",
+const CASE_KEYS: [&str; 12] = [
+    "name",
+    "manual",
+    "source",
+    "docs",
+    "indexes",
+    "collections",
+    "options",
+    "expect",
+    "result",
+    "value",
+    "error",
+    "ordered",
 ];
 
 struct Case {
@@ -44,6 +55,11 @@ struct Case {
     id: String,
     docs: Vec<Document>,
     indexes: Vec<Document>,
+    /// Other collections of the database and their documents (what `$lookup` and
+    /// `$unionWith` read), created beside the case's own.
+    collections: Vec<(String, Vec<Document>)>,
+    /// Fields added to the command (`let`, or `aggregate: 1` for a database-level one).
+    options: Document,
     operation: &'static str,
     argument: Bson,
     /// Query results (`find`, `aggregate`, `distinct`), or the collection after a write.
@@ -109,6 +125,10 @@ fn load_file(file: &str, top: &Document, cases: &mut Vec<Case>) -> Result<(), St
         Some(d) => documents(d, "docs")?,
         None => Vec::new(),
     };
+    let file_collections = match top.get("collections") {
+        Some(c) => collections(c)?,
+        None => Vec::new(),
+    };
     let Ok(list) = top.get_array("cases") else {
         return Err("no `cases` array".into());
     };
@@ -124,9 +144,25 @@ fn load_file(file: &str, top: &Document, cases: &mut Vec<Case>) -> Result<(), St
         if !names.insert(name.to_string()) {
             return Err(format!("two cases are named `{name}`"));
         }
-        cases.push(load_case(id, case, file_manual, &file_docs)?);
+        cases.push(load_case(
+            id,
+            case,
+            file_manual,
+            &file_docs,
+            &file_collections,
+        )?);
     }
     Ok(())
+}
+
+/// `{"customers": [docs], ...}`: collections by name with their documents.
+fn collections(value: &Bson) -> Result<Vec<(String, Vec<Document>)>, String> {
+    let Bson::Document(spec) = value else {
+        return Err("`collections` must be an object of arrays of documents".into());
+    };
+    spec.iter()
+        .map(|(name, docs)| Ok((name.clone(), documents(docs, name)?)))
+        .collect()
 }
 
 fn load_case(
@@ -134,6 +170,7 @@ fn load_case(
     case: &Document,
     file_manual: bool,
     file_docs: &[Document],
+    file_collections: &[(String, Vec<Document>)],
 ) -> Result<Case, String> {
     let fail = |message: &str| Err(format!("{id}: {message}"));
     if let Some(key) = case
@@ -199,6 +236,15 @@ fn load_case(
             Some(d) => documents(d, "indexes").map_err(|e| format!("{id}: {e}"))?,
             None => Vec::new(),
         },
+        collections: match case.get("collections") {
+            Some(c) => collections(c).map_err(|e| format!("{id}: {e}"))?,
+            None => file_collections.to_vec(),
+        },
+        options: match case.get("options") {
+            None => Document::new(),
+            Some(Bson::Document(o)) => o.clone(),
+            Some(_) => return fail("`options` must be an object"),
+        },
         id,
         operation,
         argument,
@@ -226,6 +272,19 @@ async fn run_case(db: &Database, coll: &str, case: &Case) -> Result<(), String> 
         .drop()
         .await
         .map_err(|e| format!("setup: drop: {e}"))?;
+    for (name, docs) in &case.collections {
+        let other = db.collection::<Document>(name);
+        other
+            .drop()
+            .await
+            .map_err(|e| format!("setup: drop {name}: {e}"))?;
+        if !docs.is_empty() {
+            other
+                .insert_many(docs.clone())
+                .await
+                .map_err(|e| format!("setup: insert into {name}: {e}"))?;
+        }
+    }
     if !case.indexes.is_empty() {
         db.run_command(doc! {"createIndexes": coll, "indexes": case.indexes.clone()})
             .await
@@ -337,6 +396,7 @@ async fn execute(db: &Database, coll: &str, case: &Case) -> Result<Outcome, Stri
             command.extend(spec()?);
         }
     }
+    command.extend(case.options.clone());
     if matches!(case.operation, "find" | "aggregate") {
         return Ok(match read_cursor(db, coll, command).await {
             Ok(rows) => Outcome::Succeeded {

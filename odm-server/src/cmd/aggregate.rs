@@ -1,8 +1,8 @@
 //! `aggregate`: runs a pipeline over a collection and returns a cursor.
 //!
 //! ```text
-//! request  {aggregate: "coll", pipeline: [stage, ...], cursor: {batchSize?},
-//!           explain?, allowDiskUse?, hint?, collation?, comment?, maxTimeMS?}
+//! request  {aggregate: "coll" | 1, pipeline: [stage, ...], cursor: {batchSize?},
+//!           explain?, allowDiskUse?, hint?, collation?, let?, comment?, maxTimeMS?}
 //! reply    {cursor: {firstBatch: [...], id: Int64, ns}, ok: 1}
 //! ```
 //!
@@ -11,6 +11,10 @@
 //! documents it yields. `count_documents` arrives here as
 //! `[$match, $skip?, $limit?, $group: {_id: 1, n: {$sum: 1}}]`. On `local.oplog.rs` the
 //! leading stages select the oplog's entries ([`crate::oplog_collection`]).
+//!
+//! `$lookup` and `$unionWith` read the database through the command's snapshot
+//! ([`Snapshot`]); `let` variables are bound into the pipeline once, before it runs.
+//! `{aggregate: 1}` runs a pipeline whose first stage, `$documents`, makes the input.
 
 use bson::{Bson, Document, doc};
 
@@ -19,13 +23,16 @@ use super::explain::query_planner;
 use super::fields::{Fields, namespace};
 use super::find::computed_cursor;
 use super::writes::check_collation;
+use crate::engine::agg::bind::{Vars, command_vars};
+use crate::engine::agg::join::Collections;
 use crate::engine::agg::pipeline::{Pipeline, Stage};
 use crate::engine::matcher::Filter;
+use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::{Query, collect};
 use crate::oplog_collection;
-use crate::planner::Hint;
-use crate::storage::catalog;
+use crate::planner::{Hint, plan};
+use crate::storage::{ReadTxn, catalog};
 
 /// Moves the stages an index can serve from the front of the pipeline into a query.
 pub fn split_leading(
@@ -79,13 +86,11 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     {
         return super::change_stream::open(ctx, &f, spec, &stages[1..]);
     }
+    // `None`: a database-level aggregation (`{aggregate: 1}`), whose first stage makes
+    // the input.
     let coll = match ctx.body.get("aggregate") {
-        Some(Bson::String(s)) => s.as_str(),
-        Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => {
-            return Err(CommandError::bad_value(
-                "database-level aggregation ({aggregate: 1}) is not supported by this server yet",
-            ));
-        }
+        Some(Bson::String(s)) => Some(s.as_str()),
+        Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => None,
         _ => {
             return Err(CommandError::new(
                 ErrorCode::InvalidNamespace,
@@ -93,7 +98,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             ));
         }
     };
-    catalog::validate_collection_name(ctx.db, coll)?;
+    if let Some(coll) = coll {
+        catalog::validate_collection_name(ctx.db, coll)?;
+    }
     let stages = f.array("pipeline")?.ok_or_else(|| f.missing("pipeline"))?;
     let explain = f.bool("explain")?.unwrap_or(false);
     let cursor = f.document("cursor")?;
@@ -112,23 +119,52 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         None => None,
     };
     check_collation(f.document("collation")?)?;
-    if let Some(vars) = f.document("let")?
-        && !vars.is_empty()
-    {
-        return Err(CommandError::bad_value(
-            "'let' variables are not supported by this server yet",
+    let vars = match f.document("let")? {
+        Some(spec) => command_vars(spec)?,
+        None => Vars::new(),
+    };
+    let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
+    let mut pipeline = Pipeline::parse(stages)?;
+    pipeline.bind(&vars);
+    for foreign in pipeline.foreign_collections() {
+        catalog::validate_collection_name(ctx.db, foreign)?;
+    }
+    let starts_with_documents = matches!(pipeline.stages.first(), Some(Stage::Documents(_)));
+    let Some(coll) = coll else {
+        let first_stage = stages
+            .first()
+            .and_then(Bson::as_document)
+            .and_then(|d| d.keys().next())
+            .map_or("an empty pipeline", String::as_str);
+        return run_database_level(
+            ctx,
+            pipeline,
+            first_stage,
+            starts_with_documents,
+            explain,
+            batch_size,
+        );
+    };
+    if starts_with_documents {
+        return Err(CommandError::new(
+            ErrorCode::InvalidNamespace,
+            "$documents can only be the first stage of a database-level aggregation ({aggregate: 1})",
         ));
     }
-    let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
-    let pipeline = Pipeline::parse(stages)?;
     let (mut query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
     query.sort_memory_limit = ctx.state.config.sort_memory_limit;
     let ns = namespace(ctx.db, coll);
     let txn = ctx.reader()?;
+    let snapshot = Snapshot {
+        txn: &*txn,
+        db: ctx.db,
+        sort_memory_limit: query.sort_memory_limit,
+    };
     if oplog_collection::is_oplog(ctx.state, ctx.db, coll) && !explain {
         let input = oplog_collection::collect(&*txn, &query)?;
+        let results = rest.run_with(input, &snapshot)?;
         drop(txn);
-        return computed_cursor(ctx, &ns, rest.run(input)?, batch_size);
+        return computed_cursor(ctx, &ns, results, batch_size);
     }
     let meta = catalog::get(&*txn, ctx.db, coll)?;
     if explain {
@@ -136,13 +172,103 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             Some(m) => query_planner(m, &query)?,
             None => doc! {"namespace": &ns, "winningPlan": {"stage": "EOF"}},
         };
-        return Ok(doc! {"queryPlanner": planner, "remainingStages": rest.stages.len() as i32});
+        return Ok(doc! {
+            "queryPlanner": planner,
+            "remainingStages": rest.stages.len() as i32,
+            "stages": joins_explained(&snapshot, &rest)?,
+        });
     }
     let input = match &meta {
         Some(m) => collect(&*txn, m, &query)?,
         None => Vec::new(),
     };
+    let results = rest.run_with(input, &snapshot)?;
     drop(txn);
-    let results = rest.run(input)?;
     computed_cursor(ctx, &ns, results, batch_size)
+}
+
+/// `{aggregate: 1, pipeline: [{$documents: [...]}, ...]}`: no collection; the first
+/// stage makes the documents.
+fn run_database_level(
+    ctx: &Ctx<'_>,
+    pipeline: Pipeline,
+    first_stage: &str,
+    starts_with_documents: bool,
+    explain: bool,
+    batch_size: Option<usize>,
+) -> CmdResult<Document> {
+    if !starts_with_documents {
+        return Err(CommandError::new(
+            ErrorCode::InvalidNamespace,
+            format!(
+                "{{aggregate: 1}} is not valid for '{first_stage}'; a collection is required (this server starts a database-level aggregation with $documents only)"
+            ),
+        ));
+    }
+    let ns = format!("{}.$cmd.aggregate", ctx.db);
+    if explain {
+        return Ok(doc! {
+            "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "DOCUMENTS"}},
+            "remainingStages": pipeline.stages.len() as i32 - 1,
+        });
+    }
+    let txn = ctx.reader()?;
+    let snapshot = Snapshot {
+        txn: &*txn,
+        db: ctx.db,
+        sort_memory_limit: ctx.state.config.sort_memory_limit,
+    };
+    let results = pipeline.run_with(Vec::new(), &snapshot)?;
+    drop(txn);
+    computed_cursor(ctx, &ns, results, batch_size)
+}
+
+/// Each `$lookup` of the stages after the leading query, with the index its equality
+/// uses on the foreign collection (`indexesUsed`, empty for a collection scan).
+fn joins_explained(snapshot: &Snapshot<'_>, rest: &Pipeline) -> CmdResult<Vec<Bson>> {
+    let mut out = Vec::new();
+    for stage in &rest.stages {
+        let Stage::Lookup(lookup) = stage else {
+            continue;
+        };
+        let (mut shown, filter) = lookup.explain()?;
+        let meta = match lookup.from() {
+            Some(from) => catalog::get(snapshot.txn, snapshot.db, from)?,
+            None => None,
+        };
+        if let (Some(filter), Some(meta)) = (filter, meta) {
+            let chosen = plan(&meta, &filter, &SortSpec::default(), None)?;
+            shown.insert(
+                "indexesUsed",
+                chosen.index_name().into_iter().collect::<Vec<_>>(),
+            );
+        }
+        out.push(Bson::Document(doc! {"$lookup": shown}));
+    }
+    Ok(out)
+}
+
+/// The command's database as of its snapshot, for the stages that read other
+/// collections (`$lookup`, `$unionWith`): each query goes through the planner, so an
+/// index on the foreign field serves a join.
+struct Snapshot<'a> {
+    txn: &'a dyn ReadTxn,
+    db: &'a str,
+    sort_memory_limit: usize,
+}
+
+impl Collections for Snapshot<'_> {
+    fn find(&self, coll: &str, filter: &Filter) -> CmdResult<Vec<Document>> {
+        match catalog::get(self.txn, self.db, coll)? {
+            Some(meta) => collect(
+                self.txn,
+                &meta,
+                &Query {
+                    sort_memory_limit: self.sort_memory_limit,
+                    ..Query::matching(filter.clone())
+                },
+            ),
+            None => Ok(Vec::new()),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! request  {find: "coll", filter?, sort?, projection?, hint?, skip?, limit?, batchSize?,
 //!           singleBatch?, allowDiskUse?, collation?, comment?, maxTimeMS?, readConcern?,
-//!           tailable?, awaitData?}
+//!           tailable?, awaitData?, let?}
 //! reply    {cursor: {firstBatch: [...], id: Int64, ns: "db.coll"}, ok: 1}
 //! ```
 //!
@@ -25,6 +25,7 @@ use super::Ctx;
 use super::fields::{Fields, namespace};
 use super::writes::check_collation;
 use crate::cursor::{Cursor, Source, Tail};
+use crate::engine::agg::bind::{Vars, command_vars};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
@@ -86,18 +87,21 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
     let tailable = f.bool("tailable")?.unwrap_or(false);
     let await_data = f.bool("awaitData")?.unwrap_or(false);
     check_tailable(f.document("sort")?, tailable, await_data, single_batch)?;
-    if let Some(vars) = f.document("let")?
-        && !vars.is_empty()
-    {
-        return Err(CommandError::bad_value(
-            "'let' variables are not supported by this server yet",
-        ));
+    let vars = match f.document("let")? {
+        Some(spec) => command_vars(spec)?,
+        None => Vars::new(),
+    };
+    let mut filter = Filter::parse(&filter_doc)?;
+    filter.bind(&vars);
+    let mut projection = projection;
+    if let Some(p) = &mut projection {
+        p.bind(&vars);
     }
     check_collation(f.document("collation")?)?;
     Ok(FindArgs {
         collection,
         query: Query {
-            filter: Filter::parse(&filter_doc)?,
+            filter,
             sort: SortSpec::parse(&sort_doc)?,
             filter_doc,
             sort_doc,

@@ -69,7 +69,24 @@ fn collision_through(path: &str, rest: &str) -> CommandError {
     )
 }
 
+impl Node {
+    fn bind(&mut self, vars: &super::agg::bind::Vars) {
+        for (_, item) in &mut self.fields {
+            match item {
+                Item::Computed(e) => e.bind(vars),
+                Item::Nested(node) => node.bind(vars),
+                _ => {}
+            }
+        }
+    }
+}
+
 impl Projection {
+    /// Writes the values of `let` variables into its computed fields.
+    pub fn bind(&mut self, vars: &super::agg::bind::Vars) {
+        self.root.bind(vars);
+    }
+
     /// Parses a `find` projection; `None` for an empty one (return everything).
     pub fn parse(spec: &Document) -> CmdResult<Option<Projection>> {
         Self::parse_with(spec, true)

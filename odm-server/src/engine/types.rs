@@ -65,6 +65,11 @@ pub fn type_number(value: &Bson) -> i32 {
     }
 }
 
+/// A value's type as error messages name it (`"string"`, `"object"`, ...).
+pub fn type_name(value: &Bson) -> &'static str {
+    type_alias(type_number(value)).unwrap_or("unknown")
+}
+
 /// The alias `$type` accepts for a type number, and that the `$type` expression returns.
 pub fn type_alias(number: i32) -> Option<&'static str> {
     ALIASES

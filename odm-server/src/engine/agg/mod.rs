@@ -1,8 +1,13 @@
 //! Aggregation: expressions, accumulators and pipeline stages.
 //!
 //! [`expr`] evaluates expressions (`{$add: ["$a", 1]}`), [`accumulate`] folds values for
-//! `$group`, and [`pipeline`] parses and runs stages over a stream of documents.
+//! `$group`, and [`pipeline`] parses and runs stages over a stream of documents. [`join`]
+//! holds the stages that read other collections, [`bucket`] the range grouping, and
+//! [`bind`] writes `let` variables' values into parsed trees.
 
 pub mod accumulate;
+pub mod bind;
+pub mod bucket;
 pub mod expr;
+pub mod join;
 pub mod pipeline;

@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use bson::{Bson, Document, doc};
 
 use super::accumulate::{Accumulator, AccumulatorKind};
+use super::bind::Vars;
+use super::bucket::Bucket;
 use super::expr::{self, Expression, Scope};
+use super::join::{Collections, Lookup, NoCollections, UnionWith};
 use crate::engine::compare::OrderedBson;
 use crate::engine::matcher::Filter;
 use crate::engine::path;
@@ -32,6 +35,15 @@ pub enum Stage {
     Count(String),
     Unwind(Unwind),
     ReplaceRoot(Expression),
+    Lookup(Box<Lookup>),
+    UnionWith(Box<UnionWith>),
+    /// Named sub-pipelines over the same input, gathered into one document.
+    Facet(Vec<(String, Pipeline)>),
+    Bucket(Box<Bucket>),
+    /// `$sample`: so many documents chosen at random.
+    Sample(u64),
+    /// `$documents`: the input is these documents (an expression evaluated once).
+    Documents(Expression),
 }
 
 #[derive(Clone, Debug)]
@@ -58,7 +70,17 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// Parses a command's pipeline.
     pub fn parse(stages: &[Bson]) -> CmdResult<Pipeline> {
+        Self::parse_in(stages, Nesting::Top)
+    }
+
+    /// Parses the pipeline of a `$lookup` or `$unionWith`.
+    pub fn parse_sub(stages: &[Bson]) -> CmdResult<Pipeline> {
+        Self::parse_in(stages, Nesting::Sub)
+    }
+
+    fn parse_in(stages: &[Bson], nesting: Nesting) -> CmdResult<Pipeline> {
         crate::depth::check_pipeline_length(stages.len())?;
         let mut out = Vec::with_capacity(stages.len());
         for stage in stages {
@@ -74,26 +96,133 @@ impl Pipeline {
                 ));
             }
             let (name, arg) = d.iter().next().expect("one field");
+            if nesting == Nesting::Facet
+                && matches!(name.as_str(), "$facet" | "$out" | "$merge" | "$documents")
+            {
+                return Err(stage_error(
+                    40600,
+                    format!("{name} is not allowed to be used within a $facet stage"),
+                ));
+            }
             out.extend(parse_stage(name, arg)?);
         }
         Ok(Pipeline { stages: out })
     }
 
-    /// Runs every stage over `docs`. What a stage computes may nest deeper than its
-    /// input: its documents are held to the depth mongod can return (a `$project` checks
-    /// its own).
+    /// Runs every stage over `docs`, for a pipeline that reads no other collection.
     pub fn run(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+        self.run_with(docs, &NoCollections)
+    }
+
+    /// Runs every stage over `docs`; `$lookup` and `$unionWith` read `source`. What a
+    /// stage computes may nest deeper than its input: its documents are held to the depth
+    /// mongod can return (a `$project` checks its own).
+    pub fn run_with(
+        &self,
+        docs: Vec<Document>,
+        source: &dyn Collections,
+    ) -> CmdResult<Vec<Document>> {
         self.stages.iter().try_fold(docs, |docs, stage| {
-            let out = run_stage(stage, docs)?;
+            let out = run_stage(stage, docs, source)?;
             if matches!(
                 stage,
-                Stage::AddFields(_) | Stage::Group(_) | Stage::ReplaceRoot(_)
+                Stage::AddFields(_)
+                    | Stage::Group(_)
+                    | Stage::ReplaceRoot(_)
+                    | Stage::Lookup(_)
+                    | Stage::Facet(_)
+                    | Stage::Bucket(_)
             ) {
                 out.iter().try_for_each(crate::depth::check_output)?;
             }
             Ok(out)
         })
     }
+
+    /// Runs over borrowed documents: the leading `$match` stages choose before anything
+    /// is copied (a `$lookup` runs its pipeline over the same foreign documents for every
+    /// input document).
+    pub fn run_over(
+        &self,
+        docs: &[Document],
+        source: &dyn Collections,
+    ) -> CmdResult<Vec<Document>> {
+        let leading = self
+            .stages
+            .iter()
+            .take_while(|s| matches!(s, Stage::Match(_)))
+            .count();
+        let mut chosen = Vec::new();
+        'docs: for d in docs {
+            for stage in &self.stages[..leading] {
+                if let Stage::Match(f) = stage
+                    && !f.matches_checked(d)?
+                {
+                    continue 'docs;
+                }
+            }
+            chosen.push(d.clone());
+        }
+        let rest = Pipeline {
+            stages: self.stages[leading..].to_vec(),
+        };
+        rest.run_with(chosen, source)
+    }
+
+    /// Writes the values of `vars` where the stages read them (see [`super::bind`]).
+    pub fn bind(&mut self, vars: &Vars) {
+        if vars.is_empty() {
+            return;
+        }
+        for stage in &mut self.stages {
+            match stage {
+                Stage::Match(f) => f.bind(vars),
+                Stage::Project(p) => p.bind(vars),
+                Stage::AddFields(fields) => fields.iter_mut().for_each(|(_, e)| e.bind(vars)),
+                Stage::Group(g) => {
+                    g.id.bind(vars);
+                    g.fields.iter_mut().for_each(|(_, _, e)| e.bind(vars));
+                }
+                Stage::ReplaceRoot(e) | Stage::Documents(e) => e.bind(vars),
+                Stage::Lookup(l) => l.bind(vars),
+                Stage::UnionWith(u) => u.bind(vars),
+                Stage::Facet(facets) => facets.iter_mut().for_each(|(_, p)| p.bind(vars)),
+                Stage::Bucket(b) => b.bind(vars),
+                Stage::Sort(_)
+                | Stage::Skip(_)
+                | Stage::Limit(_)
+                | Stage::Unset(_)
+                | Stage::Count(_)
+                | Stage::Unwind(_)
+                | Stage::Sample(_) => {}
+            }
+        }
+    }
+
+    /// The collections its stages read besides the input (for the command to check
+    /// their names).
+    pub fn foreign_collections(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for stage in &self.stages {
+            match stage {
+                Stage::Lookup(l) => out.extend(l.from()),
+                Stage::UnionWith(u) => out.extend(u.from()),
+                Stage::Facet(facets) => facets
+                    .iter()
+                    .for_each(|(_, p)| out.extend(p.foreign_collections())),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// Where a pipeline is parsed: some stages are refused inside others.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nesting {
+    Top,
+    Sub,
+    Facet,
 }
 
 fn as_document<'a>(stage: &str, arg: &'a Bson) -> CmdResult<&'a Document> {
@@ -176,7 +305,13 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
             let group = Group { id: expr::parse(arg)?, fields: vec![("count".into(), AccumulatorKind::Sum, Expression::Literal(Bson::Int32(1)))] };
             return Ok(vec![Stage::Group(group), Stage::Sort(SortSpec { fields: vec![("count".into(), true)] })]);
         }
-        "$lookup" | "$facet" | "$bucket" | "$bucketAuto" | "$out" | "$merge" | "$sample" | "$unionWith" | "$graphLookup"
+        "$lookup" => Stage::Lookup(Box::new(Lookup::parse(arg)?)),
+        "$unionWith" => Stage::UnionWith(Box::new(UnionWith::parse(arg)?)),
+        "$facet" => Stage::Facet(parse_facet(arg)?),
+        "$bucket" => Stage::Bucket(Box::new(Bucket::parse(arg)?)),
+        "$sample" => Stage::Sample(parse_sample(arg)?),
+        "$documents" => Stage::Documents(expr::parse(arg)?),
+        "$bucketAuto" | "$out" | "$merge" | "$graphLookup"
         | "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$redact" | "$collStats" | "$indexStats" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
@@ -189,6 +324,91 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
     }])
 }
 
+fn parse_facet(arg: &Bson) -> CmdResult<Vec<(String, Pipeline)>> {
+    let spec = match arg {
+        Bson::Document(d) if !d.is_empty() => d,
+        other => {
+            return Err(stage_error(
+                40169,
+                format!(
+                    "the $facet specification must be a non-empty object, but found: $facet: {other}"
+                ),
+            ));
+        }
+    };
+    let mut facets = Vec::with_capacity(spec.len());
+    for (name, value) in spec {
+        crate::depth::check_field_path(name)?;
+        if name.starts_with('$') || name.contains('.') {
+            return Err(stage_error(
+                40352,
+                format!(
+                    "$facet pipeline names must follow the naming rules of field path expressions: '{name}'"
+                ),
+            ));
+        }
+        let Bson::Array(stages) = value else {
+            return Err(stage_error(
+                40170,
+                format!(
+                    "arguments to $facet must be arrays, {name} is type {}",
+                    crate::engine::types::type_name(value)
+                ),
+            ));
+        };
+        if let Some(bad) = stages
+            .iter()
+            .find(|s| !matches!(s, Bson::Document(d) if !d.is_empty()))
+        {
+            return Err(stage_error(
+                40171,
+                format!(
+                    "elements of arrays in $facet spec must be non-empty objects, {name} argument contained an element of type {}: {bad}",
+                    crate::engine::types::type_name(bad)
+                ),
+            ));
+        }
+        facets.push((name.clone(), Pipeline::parse_in(stages, Nesting::Facet)?));
+    }
+    Ok(facets)
+}
+
+fn parse_sample(arg: &Bson) -> CmdResult<u64> {
+    let Bson::Document(spec) = arg else {
+        return Err(stage_error(
+            28745,
+            "the $sample stage specification must be an object",
+        ));
+    };
+    let mut size = None;
+    for (name, value) in spec {
+        match name.as_str() {
+            "size" => match crate::engine::arith::to_i64_exact(value) {
+                Some(n) if n >= 0 => size = Some(n as u64),
+                Some(_) => {
+                    return Err(stage_error(
+                        28747,
+                        "size argument to $sample must not be negative",
+                    ));
+                }
+                None => {
+                    return Err(stage_error(
+                        28746,
+                        "size argument to $sample must be a number",
+                    ));
+                }
+            },
+            other => {
+                return Err(stage_error(
+                    28748,
+                    format!("unrecognized option to $sample: {other}"),
+                ));
+            }
+        }
+    }
+    size.ok_or_else(|| stage_error(28749, "$sample stage must specify a size"))
+}
+
 fn parse_group(spec: &Document) -> CmdResult<Group> {
     let id = match spec.get("_id") {
         Some(v) => expr::parse(v)?,
@@ -199,9 +419,21 @@ fn parse_group(spec: &Document) -> CmdResult<Group> {
             ));
         }
     };
+    Ok(Group {
+        id,
+        fields: parse_accumulators(spec, "_id")?,
+    })
+}
+
+/// The output fields of `$group` (or `$bucket`): each one accumulator over an
+/// expression; `except` names the field that is not one.
+pub(super) fn parse_accumulators(
+    spec: &Document,
+    except: &str,
+) -> CmdResult<Vec<(String, AccumulatorKind, Expression)>> {
     let mut fields = Vec::new();
     for (name, value) in spec {
-        if name == "_id" {
+        if name == except {
             continue;
         }
         if name.contains('.') {
@@ -239,7 +471,7 @@ fn parse_group(spec: &Document) -> CmdResult<Group> {
         };
         fields.push((name.clone(), kind, arg));
     }
-    Ok(Group { id, fields })
+    Ok(fields)
 }
 
 fn parse_unwind(arg: &Bson) -> CmdResult<Unwind> {
@@ -303,8 +535,54 @@ fn parse_unwind(arg: &Bson) -> CmdResult<Unwind> {
     })
 }
 
-fn run_stage(stage: &Stage, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+fn run_stage(
+    stage: &Stage,
+    docs: Vec<Document>,
+    source: &dyn Collections,
+) -> CmdResult<Vec<Document>> {
     Ok(match stage {
+        Stage::Lookup(l) => l.run(docs, source)?,
+        Stage::UnionWith(u) => u.run(docs, source)?,
+        Stage::Facet(facets) => {
+            let mut out = Document::new();
+            for (name, p) in facets {
+                let results = p.run_over(&docs, source)?;
+                out.insert(
+                    name.clone(),
+                    Bson::Array(results.into_iter().map(Bson::Document).collect()),
+                );
+            }
+            vec![out]
+        }
+        Stage::Bucket(b) => b.run(docs)?,
+        Stage::Sample(n) => {
+            use rand::seq::SliceRandom;
+            let mut docs = docs;
+            docs.shuffle(&mut rand::rng());
+            docs.truncate(usize::try_from(*n).unwrap_or(usize::MAX));
+            docs
+        }
+        Stage::Documents(e) => match e.evaluate(&mut Scope::new(&Document::new()))? {
+            Some(Bson::Array(items)) => items
+                .into_iter()
+                .map(|i| match i {
+                    Bson::Document(d) => Ok(d),
+                    other => Err(stage_error(
+                        40228,
+                        format!("$documents must evaluate to an array of objects, found: {other}"),
+                    )),
+                })
+                .collect::<CmdResult<_>>()?,
+            other => {
+                return Err(stage_error(
+                    5858203,
+                    format!(
+                        "error during $documents evaluation: an array is expected, found: {}",
+                        other.map_or_else(|| "missing".to_string(), |v| v.to_string())
+                    ),
+                ));
+            }
+        },
         Stage::Match(filter) => {
             let mut out = Vec::with_capacity(docs.len());
             for d in docs {
@@ -444,6 +722,25 @@ fn at_value(
     })
 }
 
+/// Output fields of a `$group` or `$bucket`: a fresh accumulator for each.
+pub(super) type OutputFields = [(String, AccumulatorKind, Expression)];
+
+pub(super) fn new_accumulators(fields: &OutputFields) -> Vec<Accumulator> {
+    fields
+        .iter()
+        .map(|(_, kind, _)| Accumulator::new(*kind))
+        .collect()
+}
+
+/// A group's result: `{_id, field: accumulated, ...}`.
+pub(super) fn group_result(id: Bson, fields: &OutputFields, accs: Vec<Accumulator>) -> Document {
+    let mut out = doc! {"_id": id};
+    for ((name, _, _), acc) in fields.iter().zip(accs) {
+        out.insert(name.clone(), acc.finish());
+    }
+    out
+}
+
 fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
     // Groups in order of first appearance; keys compare as values (1 == 1.0).
     let mut positions: BTreeMap<OrderedBson, usize> = BTreeMap::new();
@@ -454,14 +751,7 @@ fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
         let i = *positions
             .entry(OrderedBson(key.clone()))
             .or_insert_with(|| {
-                groups.push((
-                    key,
-                    group
-                        .fields
-                        .iter()
-                        .map(|(_, kind, _)| Accumulator::new(*kind))
-                        .collect(),
-                ));
+                groups.push((key, new_accumulators(&group.fields)));
                 groups.len() - 1
             });
         for ((_, _, e), acc) in group.fields.iter().zip(groups[i].1.iter_mut()) {
@@ -470,13 +760,7 @@ fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
     }
     Ok(groups
         .into_iter()
-        .map(|(key, accs)| {
-            let mut out = doc! {"_id": key};
-            for ((name, _, _), acc) in group.fields.iter().zip(accs) {
-                out.insert(name.clone(), acc.finish());
-            }
-            out
-        })
+        .map(|(key, accs)| group_result(key, &group.fields, accs))
         .collect())
 }
 

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! request  {aggregate: "coll" | 1, pipeline: [stage, ...], cursor: {batchSize?},
-//!           explain?, allowDiskUse?, hint?, collation?, let?, comment?, maxTimeMS?}
+//!           explain?, allowDiskUse?, hint?, collation?, let?, writeConcern?, comment?,
+//!           maxTimeMS?}
 //! reply    {cursor: {firstBatch: [...], id: Int64, ns}, ok: 1}
 //! ```
 //!
@@ -15,6 +16,8 @@
 //! `$lookup` and `$unionWith` read the database through the command's snapshot
 //! ([`Snapshot`]); `let` variables are bound into the pipeline once, before it runs.
 //! `{aggregate: 1}` runs a pipeline whose first stage, `$documents`, makes the input.
+//! A last `$out` or `$merge` stage writes the results ([`super::out_merge`]) and the
+//! reply's cursor is empty.
 
 use bson::{Bson, Document, doc};
 
@@ -22,6 +25,8 @@ use super::Ctx;
 use super::explain::query_planner;
 use super::fields::{Fields, namespace};
 use super::find::computed_cursor;
+use super::out_merge;
+use super::write_concern::WriteConcern;
 use super::writes::check_collation;
 use crate::engine::agg::bind::{Vars, command_vars};
 use crate::engine::agg::join::Collections;
@@ -126,6 +131,16 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     let mut pipeline = Pipeline::parse(stages)?;
     pipeline.bind(&vars);
+    // `$out` / `$merge` (always last): the stages before it run, then the command writes.
+    let output = match pipeline.stages.last() {
+        Some(Stage::Out(_) | Stage::Merge(_)) if !explain => pipeline.stages.pop(),
+        _ => None,
+    };
+    let finish = Finish {
+        output,
+        wc: WriteConcern::parse(&f)?,
+        batch_size,
+    };
     for foreign in pipeline.foreign_collections() {
         catalog::validate_collection_name(ctx.db, foreign)?;
     }
@@ -142,7 +157,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             first_stage,
             starts_with_documents,
             explain,
-            batch_size,
+            finish,
         );
     };
     if starts_with_documents {
@@ -164,7 +179,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         let input = oplog_collection::collect(&*txn, &query)?;
         let results = rest.run_with(input, &snapshot)?;
         drop(txn);
-        return computed_cursor(ctx, &ns, results, batch_size);
+        return finish.reply(ctx, &ns, results);
     }
     let meta = catalog::get(&*txn, ctx.db, coll)?;
     if explain {
@@ -184,7 +199,26 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     };
     let results = rest.run_with(input, &snapshot)?;
     drop(txn);
-    computed_cursor(ctx, &ns, results, batch_size)
+    finish.reply(ctx, &ns, results)
+}
+
+/// What happens to a pipeline's results: a cursor over them, or (after `$out` or
+/// `$merge`) a write and an empty cursor.
+struct Finish {
+    output: Option<Stage>,
+    wc: WriteConcern,
+    batch_size: Option<usize>,
+}
+
+impl Finish {
+    fn reply(self, ctx: &Ctx<'_>, ns: &str, results: Vec<Document>) -> CmdResult<Document> {
+        match &self.output {
+            Some(Stage::Out(target)) => out_merge::out(ctx, self.wc, target, results)?,
+            Some(Stage::Merge(spec)) => out_merge::merge(ctx, self.wc, spec, results)?,
+            _ => return computed_cursor(ctx, ns, results, self.batch_size),
+        }
+        computed_cursor(ctx, ns, Vec::new(), self.batch_size)
+    }
 }
 
 /// `{aggregate: 1, pipeline: [{$documents: [...]}, ...]}`: no collection; the first
@@ -195,7 +229,7 @@ fn run_database_level(
     first_stage: &str,
     starts_with_documents: bool,
     explain: bool,
-    batch_size: Option<usize>,
+    finish: Finish,
 ) -> CmdResult<Document> {
     if !starts_with_documents {
         return Err(CommandError::new(
@@ -220,7 +254,7 @@ fn run_database_level(
     };
     let results = pipeline.run_with(Vec::new(), &snapshot)?;
     drop(txn);
-    computed_cursor(ctx, &ns, results, batch_size)
+    finish.reply(ctx, &ns, results)
 }
 
 /// Each `$lookup` of the stages after the leading query, with the index its equality

@@ -29,6 +29,7 @@ pub mod kill_cursors;
 pub mod list_collections;
 pub mod list_databases;
 pub mod list_indexes;
+mod out_merge;
 pub mod rename_collection;
 pub mod server_info;
 pub mod sessions;

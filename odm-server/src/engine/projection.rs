@@ -222,13 +222,14 @@ impl Projection {
             computes |= matches!(item, Item::Computed(_));
             insert(&mut root, path, item)?;
         }
-        // `{_id: 1}` or an `$elemMatch` alone is an inclusion; `$slice` alone an exclusion.
+        // `{_id: 1}`, a computed `_id` or an `$elemMatch` alone is an inclusion; `$slice`
+        // alone an exclusion.
         let inclusion = mode.unwrap_or_else(|| {
             elem_match
                 || root
                     .fields
                     .iter()
-                    .any(|(k, i)| k == "_id" && matches!(i, Item::Include))
+                    .any(|(k, i)| k == "_id" && matches!(i, Item::Include | Item::Computed(_)))
         });
         Ok(Some(Projection {
             root,
@@ -266,8 +267,15 @@ impl Projection {
             exclude(&self.root, doc, &input)?
         };
         append_elem_matches(&self.root, doc, &mut out);
+        // A computed `_id` replaces the stored one, even where it evaluates to missing.
+        let computed_id = self
+            .root
+            .fields
+            .iter()
+            .any(|(k, i)| k == "_id" && matches!(i, Item::Computed(_)));
         if self.inclusion
             && self.include_id
+            && !computed_id
             && let Some(id) = doc.get("_id")
             && !out.contains_key("_id")
         {

@@ -14,6 +14,7 @@ use super::bind::Vars;
 use super::bucket::Bucket;
 use super::expr::{self, Expression, Scope};
 use super::join::{Collections, Lookup, NoCollections, UnionWith};
+use super::output::{Merge, Target, parse_out};
 use crate::engine::compare::OrderedBson;
 use crate::engine::matcher::Filter;
 use crate::engine::path;
@@ -44,6 +45,10 @@ pub enum Stage {
     Sample(u64),
     /// `$documents`: the input is these documents (an expression evaluated once).
     Documents(Expression),
+    /// `$out` and `$merge`, always last: the command writes what the stages before
+    /// them produce.
+    Out(Box<Target>),
+    Merge(Box<Merge>),
 }
 
 #[derive(Clone, Debug)]
@@ -83,7 +88,7 @@ impl Pipeline {
     fn parse_in(stages: &[Bson], nesting: Nesting) -> CmdResult<Pipeline> {
         crate::depth::check_pipeline_length(stages.len())?;
         let mut out = Vec::with_capacity(stages.len());
-        for stage in stages {
+        for (i, stage) in stages.iter().enumerate() {
             let Bson::Document(d) = stage else {
                 return Err(CommandError::type_mismatch(
                     "Each element of the 'pipeline' array must be an object",
@@ -103,6 +108,22 @@ impl Pipeline {
                     40600,
                     format!("{name} is not allowed to be used within a $facet stage"),
                 ));
+            }
+            if matches!(name.as_str(), "$out" | "$merge") {
+                if nesting == Nesting::Sub {
+                    return Err(stage_error(
+                        51047,
+                        format!(
+                            "{name} is not allowed within a $lookup's or $unionWith's sub-pipeline"
+                        ),
+                    ));
+                }
+                if i + 1 != stages.len() {
+                    return Err(stage_error(
+                        40601,
+                        format!("{name} can only be the final stage in the pipeline"),
+                    ));
+                }
             }
             out.extend(parse_stage(name, arg)?);
         }
@@ -188,6 +209,8 @@ impl Pipeline {
                 Stage::UnionWith(u) => u.bind(vars),
                 Stage::Facet(facets) => facets.iter_mut().for_each(|(_, p)| p.bind(vars)),
                 Stage::Bucket(b) => b.bind(vars),
+                Stage::Merge(m) => m.bind(vars),
+                Stage::Out(_) => {}
                 Stage::Sort(_)
                 | Stage::Skip(_)
                 | Stage::Limit(_)
@@ -311,7 +334,9 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         "$bucket" => Stage::Bucket(Box::new(Bucket::parse(arg)?)),
         "$sample" => Stage::Sample(parse_sample(arg)?),
         "$documents" => Stage::Documents(expr::parse(arg)?),
-        "$bucketAuto" | "$out" | "$merge" | "$graphLookup"
+        "$out" => Stage::Out(Box::new(parse_out(arg)?)),
+        "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
+        "$bucketAuto" | "$graphLookup"
         | "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$redact" | "$collStats" | "$indexStats" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
@@ -555,6 +580,11 @@ fn run_stage(
             vec![out]
         }
         Stage::Bucket(b) => b.run(docs)?,
+        Stage::Out(_) | Stage::Merge(_) => {
+            return Err(CommandError::internal(
+                "$out and $merge are written by the aggregate command, not run as stages",
+            ));
+        }
         Stage::Sample(n) => {
             use rand::seq::SliceRandom;
             let mut docs = docs;

@@ -78,6 +78,10 @@ error_codes! {
     InvalidNamespace = 73, "InvalidNamespace";
     IndexOptionsConflict = 85, "IndexOptionsConflict";
     IndexKeySpecsConflict = 86, "IndexKeySpecsConflict";
+    ViewDepthLimitExceeded = 149, "ViewDepthLimitExceeded";
+    CommandNotSupportedOnView = 166, "CommandNotSupportedOnView";
+    OptionNotSupportedOnView = 167, "OptionNotSupportedOnView";
+    GraphContainsCycle = 168, "GraphContainsCycle";
     NotSingleValueField = 102, "NotSingleValueField";
     WriteConflict = 112, "WriteConflict";
     IndexOptionsNotSupported = 115, "IndexOptionsNotSupported";

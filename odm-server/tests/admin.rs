@@ -16,7 +16,7 @@ async fn collections_and_databases() {
     expect_code(db.create_collection("orders").await, 48);
     expect_code(db.create_collection("bad$name").await, 73);
     expect_code(
-        db.run_command(doc! {"create": "v", "viewOn": "orders", "pipeline": []})
+        db.run_command(doc! {"create": "v", "viewOn": "orders", "pipeline": [], "capped": true})
             .await,
         72,
     );

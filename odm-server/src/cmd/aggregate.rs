@@ -26,6 +26,7 @@ use super::explain::query_planner;
 use super::fields::{Fields, namespace};
 use super::find::computed_cursor;
 use super::out_merge;
+use super::views;
 use super::write_concern::WriteConcern;
 use super::writes::check_collation;
 use crate::engine::agg::bind::{Vars, command_vars};
@@ -107,6 +108,20 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         catalog::validate_collection_name(ctx.db, coll)?;
     }
     let stages = f.array("pipeline")?.ok_or_else(|| f.missing("pipeline"))?;
+    // A view: its pipeline runs first, over the collection at the bottom.
+    let view = match coll {
+        Some(c) => views::resolve(&*ctx.reader()?, ctx.db, c)?,
+        None => None,
+    };
+    let combined: Vec<Bson>;
+    let stages = match &view {
+        Some(v) => {
+            combined = v.stages.iter().chain(stages).cloned().collect();
+            &combined
+        }
+        None => stages,
+    };
+    let source = view.as_ref().map(|v| v.source.as_str()).or(coll);
     let explain = f.bool("explain")?.unwrap_or(false);
     let cursor = f.document("cursor")?;
     if cursor.is_none() && !explain {
@@ -166,6 +181,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             "$documents can only be the first stage of a database-level aggregation ({aggregate: 1})",
         ));
     }
+    let source = source.unwrap_or(coll);
     let (mut query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
     query.sort_memory_limit = ctx.state.config.sort_memory_limit;
     let ns = namespace(ctx.db, coll);
@@ -175,13 +191,13 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         db: ctx.db,
         sort_memory_limit: query.sort_memory_limit,
     };
-    if oplog_collection::is_oplog(ctx.state, ctx.db, coll) && !explain {
+    if oplog_collection::is_oplog(ctx.state, ctx.db, source) && !explain {
         let input = oplog_collection::collect(&*txn, &query)?;
         let results = rest.run_with(input, &snapshot)?;
         drop(txn);
         return finish.reply(ctx, &ns, results);
     }
-    let meta = catalog::get(&*txn, ctx.db, coll)?;
+    let meta = catalog::get(&*txn, ctx.db, source)?;
     if explain {
         let planner = match &meta {
             Some(m) => query_planner(m, &query)?,
@@ -285,10 +301,30 @@ fn joins_explained(snapshot: &Snapshot<'_>, rest: &Pipeline) -> CmdResult<Vec<Bs
 /// The command's database as of its snapshot, for the stages that read other
 /// collections (`$lookup`, `$unionWith`): each query goes through the planner, so an
 /// index on the foreign field serves a join.
-struct Snapshot<'a> {
-    txn: &'a dyn ReadTxn,
-    db: &'a str,
-    sort_memory_limit: usize,
+pub(super) struct Snapshot<'a> {
+    pub txn: &'a dyn ReadTxn,
+    pub db: &'a str,
+    pub sort_memory_limit: usize,
+}
+
+impl Snapshot<'_> {
+    /// Runs `pipeline` over `coll`: its leading stages become the query the planner
+    /// sees, the rest run over what it yields.
+    pub fn run(
+        &self,
+        coll: &str,
+        pipeline: Pipeline,
+        hint: Option<Hint>,
+        allow_disk_use: bool,
+    ) -> CmdResult<Vec<Document>> {
+        let (mut query, rest) = split_leading(pipeline, hint, allow_disk_use);
+        query.sort_memory_limit = self.sort_memory_limit;
+        let input = match catalog::get(self.txn, self.db, coll)? {
+            Some(meta) => collect(self.txn, &meta, &query)?,
+            None => Vec::new(),
+        };
+        rest.run_with(input, self)
+    }
 }
 
 impl Collections for Snapshot<'_> {

@@ -5,6 +5,7 @@
 //! request  {collMod: "coll", validator?, validationLevel?, validationAction?,
 //!           changeStreamPreAndPostImages?: {enabled: bool},
 //!           index?: {name | keyPattern, expireAfterSeconds?, hidden?}, writeConcern?}
+//! request  {collMod: "view", viewOn?, pipeline?}   (a view's definition)
 //! reply    {ok: 1} (with expireAfterSeconds_old/_new, hidden_old/_new when an index changed)
 //! ```
 //!
@@ -33,10 +34,14 @@ const LOGGED: &[&str] = &[
     "validationAction",
     "changeStreamPreAndPostImages",
     "index",
+    "viewOn",
+    "pipeline",
 ];
 
 const KNOWN: &[&str] = &[
     "collMod",
+    "viewOn",
+    "pipeline",
     "validator",
     "validationLevel",
     "validationAction",
@@ -74,6 +79,32 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 format!("ns does not exist: {}.{coll}", ctx.db),
             )
         })?;
+        let redefines = ctx.body.contains_key("viewOn") || ctx.body.contains_key("pipeline");
+        match (meta.view(), redefines) {
+            (Some((on, pipeline)), _) => {
+                if !validation.is_empty() || images.is_some() || index_change.is_some() {
+                    return Err(CommandError::new(
+                        ErrorCode::InvalidOptions,
+                        "a view can only change its 'viewOn' and 'pipeline'",
+                    ));
+                }
+                // What is not given stays as it was.
+                let mut definition = doc! {"viewOn": on, "pipeline": pipeline.to_vec()};
+                for field in ["viewOn", "pipeline"] {
+                    if let Some(v) = ctx.body.get(field) {
+                        definition.insert(field, v.clone());
+                    }
+                }
+                meta.options = super::views::check_definition(&*txn, ctx.db, coll, &definition)?;
+            }
+            (None, true) => {
+                return Err(CommandError::new(
+                    ErrorCode::InvalidOptions,
+                    format!("{}.{coll} is a collection, not a view: 'viewOn' and 'pipeline' do not apply", ctx.db),
+                ));
+            }
+            (None, false) => {}
+        }
         for (k, v) in &validation {
             meta.options.insert(k.clone(), v.clone());
         }

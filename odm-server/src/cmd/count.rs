@@ -55,6 +55,15 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         let n = oplog_collection::collect(&*txn, &query)?.len() as u64;
         return Ok(doc! {"n": count_value(n)});
     }
+    if let Some(view) = super::views::resolve(&*txn, ctx.db, coll)? {
+        let query = Query {
+            skip,
+            limit,
+            ..Query::matching(filter)
+        };
+        let n = super::views::read(ctx, &*txn, &view, super::views::find_stages(&query))?.len();
+        return Ok(doc! {"n": count_value(n as u64)});
+    }
     let Some(meta) = catalog::get(&*txn, ctx.db, coll)? else {
         return Ok(doc! {"n": 0});
     };

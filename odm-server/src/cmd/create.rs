@@ -7,8 +7,9 @@
 //! reply    {ok: 1}
 //! ```
 //!
-//! `NamespaceExists` (48) if the collection is there. Views, capped and time-series
-//! collections are refused with `InvalidOptions` (72) rather than created wrong.
+//! With `viewOn` (and `pipeline`) it creates a view ([`super::views`]).
+//! `NamespaceExists` (48) if the name is taken. Capped and time-series collections are
+//! refused with `InvalidOptions` (72) rather than created wrong.
 
 use bson::{Bson, Document, doc};
 
@@ -19,6 +20,7 @@ use super::writes::{check_collation, write};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::oplog::Change;
+use crate::replset::writer::Writer;
 use crate::storage::catalog;
 
 /// Checks `validator`, `validationLevel` and `validationAction`, copying them into
@@ -83,7 +85,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         ))
     };
     if ctx.body.contains_key("viewOn") || ctx.body.contains_key("pipeline") {
-        return unsupported("views");
+        return create_view(ctx, &f, coll);
     }
     if f.bool("capped")?.unwrap_or(false) {
         return unsupported("capped collections");
@@ -109,15 +111,51 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         options.insert("changeStreamPreAndPostImages", doc! {"enabled": true});
     }
     write(ctx, wc, |w| {
-        let meta = catalog::create(w, ctx.db, coll, options.clone())?;
-        let mut o = doc! {"create": coll};
-        o.extend(options.clone());
-        w.record(Change::Command {
-            db: ctx.db.to_owned(),
-            uuid: Some(meta.uuid.clone()),
-            o,
-        });
-        Ok(())
+        create_recorded(w, ctx.db, coll, options.clone())
+    })?;
+    Ok(doc! {})
+}
+
+/// Creates the catalog record and logs the `create` with its options, as mongod does.
+fn create_recorded(w: &mut Writer<'_>, db: &str, name: &str, options: Document) -> CmdResult<()> {
+    let meta = catalog::create(w, db, name, options.clone())?;
+    let mut o = doc! {"create": name};
+    o.extend(options);
+    w.record(Change::Command {
+        db: db.to_owned(),
+        uuid: Some(meta.uuid.clone()),
+        o,
+    });
+    Ok(())
+}
+
+/// `create` with `viewOn` (and `pipeline`): a view's catalog record.
+fn create_view(ctx: &Ctx<'_>, f: &Fields<'_>, name: &str) -> CmdResult<Document> {
+    const COLLECTION_ONLY: [&str; 12] = [
+        "validator",
+        "validationLevel",
+        "validationAction",
+        "capped",
+        "size",
+        "max",
+        "timeseries",
+        "clusteredIndex",
+        "changeStreamPreAndPostImages",
+        "expireAfterSeconds",
+        "storageEngine",
+        "indexOptionDefaults",
+    ];
+    if let Some(other) = COLLECTION_ONLY.iter().find(|o| ctx.body.contains_key(**o)) {
+        return Err(CommandError::new(
+            ErrorCode::InvalidOptions,
+            format!("option not supported on a view: {other}"),
+        ));
+    }
+    check_collation(f.document("collation")?)?;
+    let wc = WriteConcern::parse(f)?;
+    write(ctx, wc, |w| {
+        let options = super::views::check_definition(&*w, ctx.db, name, ctx.body)?;
+        create_recorded(w, ctx.db, name, options)
     })?;
     Ok(doc! {})
 }

@@ -245,7 +245,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     catalog::validate_collection_name(ctx.db, coll)?;
     let (created_collection, before, after) = write(ctx, wc, |txn| {
-        let existed = catalog::get(txn, ctx.db, coll)?.is_some();
+        let existed = catalog::get_collection(txn, ctx.db, coll)?.is_some();
         let mut meta = txn.collection(ctx.db, coll)?;
         let created = !existed;
         let before = meta.indexes.len() + 1;

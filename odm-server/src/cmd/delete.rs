@@ -63,7 +63,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     catalog::validate_collection_name(ctx.db, coll)?;
 
     let reply = write_reply(ctx, wc, |w| {
-        let meta = catalog::get(w, ctx.db, coll)?;
+        let meta = catalog::get_collection(w, ctx.db, coll)?;
         let (deleted, errors) = run_batch(specs.iter(), ordered, |spec| {
             let st = parse(spec)?;
             let Some(meta) = &meta else { return Ok(0) };

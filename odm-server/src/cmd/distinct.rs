@@ -16,6 +16,7 @@ use bson::{Bson, Document, doc};
 use super::Ctx;
 use super::fields::Fields;
 use super::writes::check_collation;
+use crate::engine::agg::pipeline::Stage;
 use crate::engine::compare::OrderedBson;
 use crate::engine::matcher::Filter;
 use crate::engine::path::for_each_value;
@@ -39,17 +40,21 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     ctx.state.counters.query.fetch_add(1, Ordering::Relaxed);
     let txn = ctx.reader()?;
-    let Some(meta) = catalog::get(&*txn, ctx.db, coll)? else {
-        return Ok(doc! {"values": Vec::<Bson>::new()});
+    let docs = if let Some(view) = super::views::resolve(&*txn, ctx.db, coll)? {
+        super::views::read(ctx, &*txn, &view, vec![Stage::Match(filter)])?
+    } else {
+        let Some(meta) = catalog::get(&*txn, ctx.db, coll)? else {
+            return Ok(doc! {"values": Vec::<Bson>::new()});
+        };
+        collect(
+            &*txn,
+            &meta,
+            &Query {
+                hint,
+                ..Query::matching(filter)
+            },
+        )?
     };
-    let docs = collect(
-        &*txn,
-        &meta,
-        &Query {
-            hint,
-            ..Query::matching(filter)
-        },
-    )?;
     drop(txn);
     let mut values = BTreeSet::new();
     for d in &docs {

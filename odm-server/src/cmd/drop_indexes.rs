@@ -79,7 +79,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let index = ctx.body.get("index").ok_or_else(|| f.missing("index"))?;
     let wc = WriteConcern::parse(&f)?;
     let was = write(ctx, wc, |txn| {
-        let mut meta = catalog::get(txn, ctx.db, coll)?.ok_or_else(|| {
+        let mut meta = catalog::get_collection(txn, ctx.db, coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,
                 format!("ns not found {}.{coll}", ctx.db),

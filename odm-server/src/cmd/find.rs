@@ -168,6 +168,11 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         return find_oplog(ctx, &args, &ns, limit);
     }
     let txn = ctx.reader()?;
+    if let Some(view) = super::views::resolve(&*txn, ctx.db, args.collection)? {
+        let docs = super::views::read(ctx, &*txn, &view, super::views::find_stages(&args.query))?;
+        drop(txn);
+        return computed_cursor(ctx, &ns, docs, args.batch_size);
+    }
     let Some(meta) = catalog::get(&*txn, ctx.db, args.collection)? else {
         return Ok(ctx.cursor_reply(0, &ns, RawBatch::default(), true));
     };

@@ -81,7 +81,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     catalog::validate_collection_name(ctx.db, coll)?;
 
     write_reply(ctx, wc, |w| {
-        let existing = catalog::get(w, ctx.db, coll)?;
+        let existing = catalog::get_collection(w, ctx.db, coll)?;
         let (value, last_error) = match &update {
             None => {
                 let Some(meta) = existing else {

@@ -6,7 +6,8 @@
 //!           uuid}, idIndex: {v: 2, key: {_id: 1}, name: "_id_"}}], id, ns: "db.$cmd.listCollections"}, ok: 1}
 //! ```
 //!
-//! On a replica-set member `local` also lists the oplog, `oplog.rs`, as a capped
+//! A view is listed with `type: "view"`, its `viewOn` and `pipeline` as `options`, and
+//! `info: {readOnly: true}`. On a replica-set member `local` also lists the oplog, `oplog.rs`, as a capped
 //! collection ([`crate::oplog_collection::list_entry`]).
 
 use bson::{Bson, Document, doc};
@@ -57,8 +58,21 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
 }
 
 fn entry(meta: &CollectionMeta, name_only: bool) -> Document {
+    let kind = if meta.view().is_some() {
+        "view"
+    } else {
+        "collection"
+    };
     if name_only {
-        return doc! {"name": &meta.name, "type": "collection"};
+        return doc! {"name": &meta.name, "type": kind};
+    }
+    if meta.view().is_some() {
+        return doc! {
+            "name": &meta.name,
+            "type": kind,
+            "options": meta.options.clone(),
+            "info": {"readOnly": true},
+        };
     }
     doc! {
         "name": &meta.name,

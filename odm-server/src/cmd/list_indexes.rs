@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         None => None,
     };
     let txn = ctx.reader()?;
-    let meta = catalog::get(&*txn, ctx.db, coll)?.ok_or_else(|| {
+    let meta = catalog::get_collection(&*txn, ctx.db, coll)?.ok_or_else(|| {
         CommandError::new(
             ErrorCode::NamespaceNotFound,
             format!("ns does not exist: {}.{coll}", ctx.db),

@@ -35,6 +35,7 @@ pub mod server_info;
 pub mod sessions;
 pub mod stats;
 pub mod update;
+mod views;
 pub mod write_concern;
 mod writes;
 

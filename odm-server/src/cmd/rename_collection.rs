@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         ));
     }
     write(ctx, wc, |txn| {
-        let source = catalog::get(txn, from_db, from_coll)?.ok_or_else(|| {
+        let source = catalog::get_collection(txn, from_db, from_coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::NamespaceNotFound,
                 format!("Source collection {from} does not exist"),

@@ -80,7 +80,7 @@ pub fn coll_stats(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let coll = f.collection()?;
     let scale = scale(&f)?;
     let txn = ctx.reader()?;
-    let meta = catalog::get(&*txn, ctx.db, coll)?.ok_or_else(|| {
+    let meta = catalog::get_collection(&*txn, ctx.db, coll)?.ok_or_else(|| {
         CommandError::new(
             ErrorCode::NamespaceNotFound,
             format!("Collection [{}.{coll}] not found.", ctx.db),

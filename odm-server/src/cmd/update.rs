@@ -188,7 +188,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     catalog::validate_collection_name(ctx.db, coll)?;
 
     let reply = write_reply(ctx, wc, |w| {
-        let mut meta: Option<CollectionMeta> = catalog::get(w, ctx.db, coll)?;
+        let mut meta: Option<CollectionMeta> = catalog::get_collection(w, ctx.db, coll)?;
         let (outcomes, errors) = run_batch(specs.iter().enumerate(), ordered, |(i, spec)| {
             let st = Statement::parse(spec)?;
             // A collection comes into being only when an upsert inserts.

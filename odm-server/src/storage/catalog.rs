@@ -108,6 +108,17 @@ impl CollectionMeta {
         })
     }
 
+    /// For a view: the collection (or view) it reads and its pipeline.
+    pub fn view(&self) -> Option<(&str, &[Bson])> {
+        let on = self.options.get_str("viewOn").ok()?;
+        let pipeline = self
+            .options
+            .get_array("pipeline")
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        Some((on, pipeline))
+    }
+
     /// The `_id` index as `listIndexes` shows it.
     pub fn id_index_spec() -> Document {
         doc! {"v": 2, "key": {"_id": 1}, "name": ID_INDEX_NAME}
@@ -317,12 +328,29 @@ pub fn create(
 
 /// The record of `db.coll`, creating the collection (with no options) if needed, as an
 /// insert or an index creation does implicitly. The flag says whether it was created.
+/// [`get`] for a command that writes documents or indexes: a view has neither, and is
+/// refused with `CommandNotSupportedOnView` (166).
+pub fn get_collection(
+    txn: &dyn ReadTxn,
+    db: &str,
+    coll: &str,
+) -> CmdResult<Option<CollectionMeta>> {
+    let meta = get(txn, db, coll)?;
+    if meta.as_ref().is_some_and(|m| m.view().is_some()) {
+        return Err(CommandError::new(
+            ErrorCode::CommandNotSupportedOnView,
+            format!("Namespace {db}.{coll} is a view, not a collection"),
+        ));
+    }
+    Ok(meta)
+}
+
 pub fn get_or_create(
     txn: &mut dyn WriteTxn,
     db: &str,
     coll: &str,
 ) -> CmdResult<(CollectionMeta, bool)> {
-    match get(txn, db, coll)? {
+    match get_collection(txn, db, coll)? {
         Some(meta) => Ok((meta, false)),
         None => Ok((create(txn, db, coll, Document::new())?, true)),
     }

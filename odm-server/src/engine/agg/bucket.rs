@@ -1,9 +1,15 @@
-//! `$bucket`: documents grouped into ranges of a value.
+//! `$bucket` and `$bucketAuto`: documents grouped into ranges of a value.
 //!
 //! ```text
 //! {$bucket: {groupBy: <expression>, boundaries: [b0, b1, ...], default?: <literal>,
 //!            output?: {field: {<accumulator>: <expression>}, ...}}}
+//! {$bucketAuto: {groupBy: <expression>, buckets: n, output?: {...}}}
 //! ```
+//!
+//! `$bucketAuto` sorts the documents by their `groupBy` value (missing is null) and cuts
+//! them into at most `n` buckets of about the same size, never splitting equal values;
+//! each bucket's `_id` is `{min, max}`, `max` being the next bucket's `min` (the last
+//! one's largest value).
 //!
 //! A document whose `groupBy` value `v` has `b[i] <= v < b[i+1]` goes to the bucket whose
 //! `_id` is `b[i]`; any other value goes to the `default` bucket (an error without one).
@@ -12,15 +18,15 @@
 
 use std::cmp::Ordering;
 
-use bson::{Bson, Document};
+use bson::{Bson, Document, doc};
 
 use super::accumulate::{Accumulator, AccumulatorKind};
 use super::bind::Vars;
 use super::expr::{self, Expression, Scope};
-use super::pipeline::{group_result, new_accumulators, parse_accumulators};
+use super::pipeline::{group_result, new_accumulators, parse_accumulators, stage_error as error};
 use crate::engine::compare::{compare, type_rank};
 use crate::engine::types::type_name;
-use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::error::{CmdResult, CommandError};
 
 #[derive(Clone, Debug)]
 pub struct Bucket {
@@ -28,10 +34,6 @@ pub struct Bucket {
     boundaries: Vec<Bson>,
     default: Option<Bson>,
     output: Vec<(String, AccumulatorKind, Expression)>,
-}
-
-fn error(code: i32, msg: impl Into<String>) -> CommandError {
-    CommandError::new(ErrorCode::Location(code), msg)
 }
 
 impl Bucket {
@@ -105,13 +107,7 @@ impl Bucket {
             group_by,
             boundaries,
             default,
-            output: output.unwrap_or_else(|| {
-                vec![(
-                    "count".into(),
-                    AccumulatorKind::Sum,
-                    Expression::Literal(Bson::Int32(1)),
-                )]
-            }),
+            output: output.unwrap_or_else(count_output),
         })
     }
 
@@ -173,6 +169,177 @@ impl Bucket {
     }
 }
 
+#[derive(Clone, Debug)]
+pub struct BucketAuto {
+    group_by: Expression,
+    buckets: usize,
+    output: Vec<(String, AccumulatorKind, Expression)>,
+}
+
+impl BucketAuto {
+    pub fn parse(arg: &Bson) -> CmdResult<BucketAuto> {
+        let Bson::Document(spec) = arg else {
+            return Err(error(
+                40240,
+                format!(
+                    "The argument to $bucketAuto must be an object, but found type: {}",
+                    type_name(arg)
+                ),
+            ));
+        };
+        let (mut group_by, mut buckets, mut output) = (None, None, None);
+        for (name, value) in spec {
+            match name.as_str() {
+                "groupBy" => {
+                    let ok = matches!(value, Bson::String(s) if s.starts_with('$'))
+                        || matches!(value, Bson::Document(d) if d.keys().next().is_some_and(|k| k.starts_with('$')));
+                    if !ok {
+                        return Err(error(
+                            40239,
+                            format!(
+                                "The $bucketAuto 'groupBy' field must be defined as a $-prefixed path or an expression object, but found: {value}"
+                            ),
+                        ));
+                    }
+                    group_by = Some(expr::parse(value)?);
+                }
+                "buckets" => {
+                    if !matches!(
+                        value,
+                        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_)
+                    ) {
+                        return Err(error(
+                            40241,
+                            format!(
+                                "The $bucketAuto 'buckets' field must be a numeric value, but found type: {}",
+                                type_name(value)
+                            ),
+                        ));
+                    }
+                    let n = crate::engine::arith::to_i64_exact(value)
+                        .and_then(|n| i32::try_from(n).ok())
+                        .ok_or_else(|| {
+                            error(40242, format!("The $bucketAuto 'buckets' field must be representable as a 32-bit integer, but found {value}"))
+                        })?;
+                    if n <= 0 {
+                        return Err(error(
+                            40243,
+                            format!(
+                                "The $bucketAuto 'buckets' field must be greater than 0, but found: {n}"
+                            ),
+                        ));
+                    }
+                    buckets = Some(n as usize);
+                }
+                "output" => {
+                    let Bson::Document(fields) = value else {
+                        return Err(error(
+                            40244,
+                            format!(
+                                "The $bucketAuto 'output' field must be an object, but found type: {}",
+                                type_name(value)
+                            ),
+                        ));
+                    };
+                    output = Some(parse_accumulators(fields, "")?);
+                }
+                "granularity" => {
+                    return Err(CommandError::bad_value(
+                        "the $bucketAuto 'granularity' option is not supported by this server yet",
+                    ));
+                }
+                other => {
+                    return Err(error(
+                        40245,
+                        format!("Unrecognized option to $bucketAuto: {other}"),
+                    ));
+                }
+            }
+        }
+        let (Some(group_by), Some(buckets)) = (group_by, buckets) else {
+            return Err(error(
+                40246,
+                "$bucketAuto requires 'groupBy' and 'buckets' to be specified",
+            ));
+        };
+        Ok(BucketAuto {
+            group_by,
+            buckets,
+            output: output.unwrap_or_else(count_output),
+        })
+    }
+
+    pub fn bind(&mut self, vars: &Vars) {
+        self.group_by.bind(vars);
+        self.output.iter_mut().for_each(|(_, _, e)| e.bind(vars));
+    }
+
+    pub fn run(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+        let mut keyed = Vec::with_capacity(docs.len());
+        for d in docs {
+            let key = self
+                .group_by
+                .evaluate(&mut Scope::new(&d))?
+                .unwrap_or(Bson::Null);
+            keyed.push((key, d));
+        }
+        keyed.sort_by(|a, b| compare(&a.0, &b.0));
+        let size = ((keyed.len() as f64 / self.buckets as f64).round() as usize).max(1);
+        // Each bucket: its smallest and largest value and its accumulators.
+        let mut made: Vec<(Bson, Bson, Vec<Accumulator>)> = Vec::new();
+        let mut rest = keyed.into_iter().peekable();
+        while let Some((first, d)) = rest.next() {
+            let last_bucket = made.len() + 1 == self.buckets;
+            let mut accs = new_accumulators(&self.output);
+            let mut max = first.clone();
+            self.add(&mut accs, &d)?;
+            let mut taken = 1;
+            while let Some((key, _)) = rest.peek() {
+                let same_as_max = compare(key, &max) == Ordering::Equal;
+                if !(last_bucket || taken < size || same_as_max) {
+                    break;
+                }
+                let (key, d) = rest.next().expect("peeked");
+                self.add(&mut accs, &d)?;
+                max = key;
+                taken += 1;
+            }
+            // A bucket's max is the next one's min (exclusive) when there is a next one.
+            if let Some((_, prev_max, _)) = made.last_mut() {
+                *prev_max = first.clone();
+            }
+            made.push((first, max, accs));
+        }
+        Ok(made
+            .into_iter()
+            .map(|(min, max, accs)| {
+                group_result(
+                    Bson::Document(doc! {"min": min, "max": max}),
+                    &self.output,
+                    accs,
+                )
+            })
+            .collect())
+    }
+
+    fn add(&self, accs: &mut [Accumulator], d: &Document) -> CmdResult<()> {
+        let mut scope = Scope::new(d);
+        for ((_, _, e), acc) in self.output.iter().zip(accs.iter_mut()) {
+            acc.add(e.evaluate(&mut scope)?);
+        }
+        Ok(())
+    }
+}
+
+/// Without `output`, a bucket counts its documents.
+fn count_output() -> Vec<(String, AccumulatorKind, Expression)> {
+    vec![(
+        "count".into(),
+        AccumulatorKind::Sum,
+        Expression::Literal(Bson::Int32(1)),
+    )]
+}
+
 fn check_boundaries(b: &[Bson], default: Option<&Bson>) -> CmdResult<()> {
     if b.len() < 2 {
         return Err(error(
@@ -221,7 +388,6 @@ fn check_boundaries(b: &[Bson], default: Option<&Bson>) -> CmdResult<()> {
 mod tests {
     use super::*;
     use crate::engine::agg::pipeline::Pipeline;
-    use bson::doc;
 
     fn run(spec: Document, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
         Pipeline::parse(&[Bson::Document(doc! {"$bucket": spec})])?.run(docs)
@@ -264,6 +430,58 @@ mod tests {
         );
         let err = run(doc! {"groupBy": "$price", "boundaries": [0, 10]}, prices()).unwrap_err();
         assert_eq!(err.code.code(), 40066);
+    }
+
+    fn auto(spec: Document, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+        Pipeline::parse(&[Bson::Document(doc! {"$bucketAuto": spec})])?.run(docs)
+    }
+
+    #[test]
+    fn bucket_auto_cuts_even_buckets_without_splitting_equal_values() {
+        let docs: Vec<Document> = [1, 2, 2, 2, 3, 4, 5, 6, 7, 8]
+            .into_iter()
+            .map(|p| doc! {"p": p})
+            .collect();
+        let out = auto(doc! {"groupBy": "$p", "buckets": 3}, docs.clone()).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                doc! {"_id": {"min": 1, "max": 3}, "count": 4},
+                doc! {"_id": {"min": 3, "max": 6}, "count": 3},
+                doc! {"_id": {"min": 6, "max": 8}, "count": 3},
+            ]
+        );
+        // More buckets than documents: one each.
+        let out = auto(
+            doc! {"groupBy": "$p", "buckets": 20, "output": {"n": {"$sum": 1}}},
+            docs[..2].to_vec(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![
+                doc! {"_id": {"min": 1, "max": 2}, "n": 1},
+                doc! {"_id": {"min": 2, "max": 2}, "n": 1}
+            ]
+        );
+        assert_eq!(
+            auto(doc! {"groupBy": "$p", "buckets": 0}, vec![])
+                .unwrap_err()
+                .code
+                .code(),
+            40243
+        );
+        assert_eq!(
+            auto(doc! {"groupBy": "p", "buckets": 2}, vec![])
+                .unwrap_err()
+                .code
+                .code(),
+            40239
+        );
+        assert_eq!(
+            auto(doc! {"buckets": 2}, vec![]).unwrap_err().code.code(),
+            40246
+        );
     }
 
     #[test]

@@ -320,7 +320,7 @@ impl UnionWith {
     }
 }
 
-fn check_path(what: &str, path: &str) -> CmdResult<()> {
+pub(super) fn check_path(what: &str, path: &str) -> CmdResult<()> {
     if path.is_empty() || path.split('.').any(str::is_empty) {
         return Err(CommandError::new(
             ErrorCode::Location(40352),
@@ -340,7 +340,7 @@ fn check_path(what: &str, path: &str) -> CmdResult<()> {
 
 /// Every value `path` reaches in `doc`, arrays looked through (on the way and at the
 /// end); `[null]` when it reaches none.
-fn local_values(doc: &Document, path: &str) -> Vec<Bson> {
+pub(super) fn local_values(doc: &Document, path: &str) -> Vec<Bson> {
     fn visit(value: &Bson, steps: &[&str], out: &mut Vec<Bson>) {
         crate::depth::guard(|| match (steps.split_first(), value) {
             (None, Bson::Array(items)) => out.extend(items.iter().cloned()),
@@ -388,7 +388,7 @@ fn join_filter(foreign: &str, values: Vec<Bson>) -> CmdResult<Filter> {
 
 /// Sets `path`, replacing whatever is in the way (arrays and scalars included) by
 /// documents, as `$lookup`'s `as` does.
-fn set_overwriting(doc: &mut Document, path: &str, value: Bson) {
+pub(super) fn set_overwriting(doc: &mut Document, path: &str, value: Bson) {
     match path.split_once('.') {
         None => {
             doc.insert(path, value);

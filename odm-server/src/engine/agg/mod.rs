@@ -2,7 +2,7 @@
 //!
 //! [`expr`] evaluates expressions (`{$add: ["$a", 1]}`), [`accumulate`] folds values for
 //! `$group`, and [`pipeline`] parses and runs stages over a stream of documents. [`join`]
-//! holds the stages that read other collections, [`output`] the ones that write (`$out`,
+//! holds the stages that read other collections ([`graph`]: `$graphLookup`), [`output`] the ones that write (`$out`,
 //! `$merge`), [`bucket`] the range grouping, and [`bind`] writes `let` variables' values
 //! into parsed trees.
 
@@ -10,6 +10,7 @@ pub mod accumulate;
 pub mod bind;
 pub mod bucket;
 pub mod expr;
+pub mod graph;
 pub mod join;
 pub mod output;
 pub mod pipeline;

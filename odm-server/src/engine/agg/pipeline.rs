@@ -11,8 +11,9 @@ use bson::{Bson, Document, doc};
 
 use super::accumulate::{Accumulator, AccumulatorKind};
 use super::bind::Vars;
-use super::bucket::Bucket;
+use super::bucket::{Bucket, BucketAuto};
 use super::expr::{self, Expression, Scope};
+use super::graph::GraphLookup;
 use super::join::{Collections, Lookup, NoCollections, UnionWith};
 use super::output::{Merge, Target, parse_out};
 use crate::engine::compare::OrderedBson;
@@ -37,10 +38,12 @@ pub enum Stage {
     Unwind(Unwind),
     ReplaceRoot(Expression),
     Lookup(Box<Lookup>),
+    GraphLookup(Box<GraphLookup>),
     UnionWith(Box<UnionWith>),
     /// Named sub-pipelines over the same input, gathered into one document.
     Facet(Vec<(String, Pipeline)>),
     Bucket(Box<Bucket>),
+    BucketAuto(Box<BucketAuto>),
     /// `$sample`: so many documents chosen at random.
     Sample(u64),
     /// `$documents`: the input is these documents (an expression evaluated once).
@@ -64,7 +67,8 @@ pub struct Unwind {
     preserve_null_and_empty: bool,
 }
 
-fn stage_error(code: i32, msg: impl Into<String>) -> CommandError {
+/// An error with one of mongod's numbered locations, as the stages report them.
+pub(super) fn stage_error(code: i32, msg: impl Into<String>) -> CommandError {
     CommandError::new(ErrorCode::Location(code), msg)
 }
 
@@ -151,8 +155,10 @@ impl Pipeline {
                     | Stage::Group(_)
                     | Stage::ReplaceRoot(_)
                     | Stage::Lookup(_)
+                    | Stage::GraphLookup(_)
                     | Stage::Facet(_)
                     | Stage::Bucket(_)
+                    | Stage::BucketAuto(_)
             ) {
                 out.iter().try_for_each(crate::depth::check_output)?;
             }
@@ -206,9 +212,11 @@ impl Pipeline {
                 }
                 Stage::ReplaceRoot(e) | Stage::Documents(e) => e.bind(vars),
                 Stage::Lookup(l) => l.bind(vars),
+                Stage::GraphLookup(g) => g.bind(vars),
                 Stage::UnionWith(u) => u.bind(vars),
                 Stage::Facet(facets) => facets.iter_mut().for_each(|(_, p)| p.bind(vars)),
                 Stage::Bucket(b) => b.bind(vars),
+                Stage::BucketAuto(b) => b.bind(vars),
                 Stage::Merge(m) => m.bind(vars),
                 Stage::Out(_) => {}
                 Stage::Sort(_)
@@ -229,6 +237,7 @@ impl Pipeline {
         for stage in &self.stages {
             match stage {
                 Stage::Lookup(l) => out.extend(l.from()),
+                Stage::GraphLookup(g) => out.push(g.from()),
                 Stage::UnionWith(u) => out.extend(u.from()),
                 Stage::Facet(facets) => facets
                     .iter()
@@ -329,15 +338,16 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
             return Ok(vec![Stage::Group(group), Stage::Sort(SortSpec { fields: vec![("count".into(), true)] })]);
         }
         "$lookup" => Stage::Lookup(Box::new(Lookup::parse(arg)?)),
+        "$graphLookup" => Stage::GraphLookup(Box::new(GraphLookup::parse(arg)?)),
         "$unionWith" => Stage::UnionWith(Box::new(UnionWith::parse(arg)?)),
         "$facet" => Stage::Facet(parse_facet(arg)?),
         "$bucket" => Stage::Bucket(Box::new(Bucket::parse(arg)?)),
+        "$bucketAuto" => Stage::BucketAuto(Box::new(BucketAuto::parse(arg)?)),
         "$sample" => Stage::Sample(parse_sample(arg)?),
         "$documents" => Stage::Documents(expr::parse(arg)?),
         "$out" => Stage::Out(Box::new(parse_out(arg)?)),
         "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
-        "$bucketAuto" | "$graphLookup"
-        | "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$redact" | "$collStats" | "$indexStats" => {
+        "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$redact" | "$collStats" | "$indexStats" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
                 format!("The {name} stage is not supported by this server yet"),
@@ -567,6 +577,7 @@ fn run_stage(
 ) -> CmdResult<Vec<Document>> {
     Ok(match stage {
         Stage::Lookup(l) => l.run(docs, source)?,
+        Stage::GraphLookup(g) => g.run(docs, source)?,
         Stage::UnionWith(u) => u.run(docs, source)?,
         Stage::Facet(facets) => {
             let mut out = Document::new();
@@ -580,6 +591,7 @@ fn run_stage(
             vec![out]
         }
         Stage::Bucket(b) => b.run(docs)?,
+        Stage::BucketAuto(b) => b.run(docs)?,
         Stage::Out(_) | Stage::Merge(_) => {
             return Err(CommandError::internal(
                 "$out and $merge are written by the aggregate command, not run as stages",

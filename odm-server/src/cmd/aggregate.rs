@@ -29,7 +29,7 @@ use super::out_merge;
 use super::views;
 use super::write_concern::WriteConcern;
 use super::writes::check_collation;
-use crate::engine::agg::bind::{Vars, command_vars};
+use crate::engine::agg::bind::command_let;
 use crate::engine::agg::join::Collections;
 use crate::engine::agg::pipeline::{Pipeline, Stage};
 use crate::engine::matcher::Filter;
@@ -139,10 +139,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         None => None,
     };
     check_collation(f.document("collation")?)?;
-    let vars = match f.document("let")? {
-        Some(spec) => command_vars(spec)?,
-        None => Vars::new(),
-    };
+    let vars = command_let(ctx.body)?;
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     let mut pipeline = Pipeline::parse(stages)?;
     pipeline.bind(&vars);

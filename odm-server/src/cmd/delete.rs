@@ -17,6 +17,7 @@ use super::fields::Fields;
 use super::insert::check_batch_size;
 use super::write_concern::WriteConcern;
 use super::writes::{check_collation, run_batch, with_write_errors, write_reply};
+use crate::engine::agg::bind::command_let;
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
@@ -55,6 +56,7 @@ fn parse(spec: &Document) -> CmdResult<Statement> {
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
+    let vars = command_let(ctx.body)?;
     let coll = f.collection()?;
     let specs = f.documents("deletes")?;
     check_batch_size(specs.len())?;
@@ -65,7 +67,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let reply = write_reply(ctx, wc, |w| {
         let meta = catalog::get_collection(w, ctx.db, coll)?;
         let (deleted, errors) = run_batch(specs.iter(), ordered, |spec| {
-            let st = parse(spec)?;
+            let mut st = parse(spec)?;
+            st.filter.bind(&vars);
             let Some(meta) = &meta else { return Ok(0) };
             let query = Query {
                 limit: st.limit_one.then_some(1),

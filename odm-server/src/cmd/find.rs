@@ -25,7 +25,7 @@ use super::Ctx;
 use super::fields::{Fields, namespace};
 use super::writes::check_collation;
 use crate::cursor::{Cursor, Source, Tail};
-use crate::engine::agg::bind::{Vars, command_vars};
+use crate::engine::agg::bind::command_let;
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
@@ -87,10 +87,7 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
     let tailable = f.bool("tailable")?.unwrap_or(false);
     let await_data = f.bool("awaitData")?.unwrap_or(false);
     check_tailable(f.document("sort")?, tailable, await_data, single_batch)?;
-    let vars = match f.document("let")? {
-        Some(spec) => command_vars(spec)?,
-        None => Vars::new(),
-    };
+    let vars = command_let(f.doc)?;
     let mut filter = Filter::parse(&filter_doc)?;
     filter.bind(&vars);
     let mut projection = projection;

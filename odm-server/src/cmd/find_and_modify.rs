@@ -19,6 +19,7 @@ use super::fields::Fields;
 use super::update::{self, Statement, parse_array_filters, parse_update};
 use super::write_concern::WriteConcern;
 use super::writes::{Validator, check_collation, write_reply};
+use crate::engine::agg::bind::command_let;
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
@@ -32,12 +33,17 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let coll = f.collection()?;
     let empty = Document::new();
-    let filter = Filter::parse(f.document("query")?.unwrap_or(&empty))?;
+    let vars = command_let(ctx.body)?;
+    let mut filter = Filter::parse(f.document("query")?.unwrap_or(&empty))?;
+    filter.bind(&vars);
     let sort = SortSpec::parse(f.document("sort")?.unwrap_or(&empty))?;
     let remove = f.bool("remove")?.unwrap_or(false);
     let return_new = f.bool("new")?.unwrap_or(false);
     let upsert = f.bool("upsert")?.unwrap_or(false);
-    let projection = Projection::parse(f.document("fields")?.unwrap_or(&empty))?;
+    let mut projection = Projection::parse(f.document("fields")?.unwrap_or(&empty))?;
+    if let Some(p) = &mut projection {
+        p.bind(&vars);
+    }
     let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     let wc = WriteConcern::parse(&f)?;
@@ -54,7 +60,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             ));
         }
         (Some(u), false) => {
-            let update = parse_update(u)?;
+            let mut update = parse_update(u)?;
+            update.bind(&vars);
             // findAndModify refuses this while parsing (the update command says 72).
             if matches!(update, Update::Pipeline(_))
                 && f.array("arrayFilters")?.is_some_and(|a| !a.is_empty())

@@ -25,6 +25,7 @@ use super::writes::{
     Validator, check_collation, check_storable, run_batch, with_write_errors, write_reply,
 };
 use crate::depth::Write;
+use crate::engine::agg::bind::command_let;
 use crate::engine::matcher::Filter;
 use crate::engine::sort::SortSpec;
 use crate::engine::update::{
@@ -179,6 +180,7 @@ pub fn apply(
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
+    let vars = command_let(ctx.body)?;
     let coll = f.collection()?;
     let specs = f.documents("updates")?;
     check_batch_size(specs.len())?;
@@ -190,7 +192,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let reply = write_reply(ctx, wc, |w| {
         let mut meta: Option<CollectionMeta> = catalog::get_collection(w, ctx.db, coll)?;
         let (outcomes, errors) = run_batch(specs.iter().enumerate(), ordered, |(i, spec)| {
-            let st = Statement::parse(spec)?;
+            let mut st = Statement::parse(spec)?;
+            st.filter.bind(&vars);
+            st.update.bind(&vars);
             // A collection comes into being only when an upsert inserts.
             let m = match (&mut meta, st.upsert) {
                 (Some(m), _) => m,

@@ -17,6 +17,7 @@ use std::cmp::Ordering;
 use bson::{Bson, Document};
 
 use super::agg::expr::{self, Expression, Scope};
+use super::bits::{Bits, BitsOp};
 use super::compare::{Number, TypeRank, compare, type_rank};
 use super::path::{for_each_value, for_each_value_at};
 pub use super::pcre::{CompiledRegex, compile_regex};
@@ -41,6 +42,8 @@ pub enum Filter {
     Const(bool),
     /// `$jsonSchema`: the whole document against a schema.
     JsonSchema(Box<Schema>),
+    /// `$sampleRate`: each document with this probability.
+    SampleRate(f64),
 }
 
 /// A condition on the values at one path.
@@ -68,6 +71,8 @@ pub enum Cond {
     Not(Box<Cond>),
     /// `$all: []`: matches nothing.
     Never,
+    /// `$bitsAllSet` and the other bitwise tests.
+    Bits(Bits),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +97,23 @@ pub enum ElemMatch {
 
 fn bad_value(msg: impl Into<String>) -> CommandError {
     CommandError::bad_value(msg)
+}
+
+/// `$sampleRate`'s probability: a number from 0 to 1.
+fn parse_sample_rate(value: &Bson) -> CmdResult<f64> {
+    match crate::engine::arith::to_f64(value) {
+        Some(p)
+            if matches!(
+                value,
+                Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_)
+            ) && (0.0..=1.0).contains(&p) =>
+        {
+            Ok(p)
+        }
+        _ => Err(bad_value(format!(
+            "numeric argument to $sampleRate must be in [0, 1]: {value}"
+        ))),
+    }
 }
 
 impl Filter {
@@ -130,6 +152,7 @@ impl Filter {
                         }
                         "expr" => parts.push(Filter::Expr(Box::new(expr::parse(value)?))),
                         "comment" => {}
+                        "sampleRate" => parts.push(Filter::SampleRate(parse_sample_rate(value)?)),
                         "alwaysTrue" | "alwaysFalse" => {
                             parts.push(Filter::Const(op == "alwaysTrue"))
                         }
@@ -191,6 +214,7 @@ impl Filter {
                         .unwrap_or(false)
                 }
                 Filter::Const(b) => *b,
+                Filter::SampleRate(p) => rand::random::<f64>() < *p,
                 Filter::JsonSchema(schema) => schema.matches_document(doc),
             }
         })
@@ -242,7 +266,11 @@ impl Filter {
                 .find(|f| f.matches(doc))
                 .and_then(|f| f.array_position(doc)),
             Filter::Field { path, cond } => cond_position(doc, path, cond),
-            Filter::Nor(_) | Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) => None,
+            Filter::Nor(_)
+            | Filter::Expr(_)
+            | Filter::Const(_)
+            | Filter::JsonSchema(_)
+            | Filter::SampleRate(_) => None,
         })
     }
 
@@ -258,7 +286,7 @@ impl Filter {
                     out.push(first);
                 }
             }
-            Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) => {}
+            Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) | Filter::SampleRate(_) => {}
         })
     }
 
@@ -410,6 +438,10 @@ fn parse_operators(path: &str, ops: &Document) -> CmdResult<Cond> {
                     _ => return Err(bad_value("$not needs a regex or a document")),
                 })),
                 "$mod" => parse_mod(operand)?,
+                name if BitsOp::from_name(name).is_some() => {
+                    let op = BitsOp::from_name(name).expect("checked");
+                    Cond::Bits(Bits::parse(name, op, operand)?)
+                }
                 "$size" => Cond::Size(parse_size(operand)?),
                 "$all" => parse_all(path, operand)?,
                 "$elemMatch" => {
@@ -707,6 +739,7 @@ fn value_matches(cond: &Cond, value: &Bson) -> bool {
             None => false,
         },
         Cond::Exists => true,
+        Cond::Bits(bits) => bits.matches(value),
         Cond::Size(_)
         | Cond::ElemMatch(_)
         | Cond::All(_)

@@ -3,11 +3,12 @@
 //! Everything here is a pure function of documents, so it is tested with plain
 //! documents: [`compare`] (the BSON total order), [`decimal`] and
 //! [`decimal_arith`] (exact decimal128 comparison and arithmetic), [`path`] (dotted paths through arrays),
-//! [`matcher`] (query filters), [`schema`] (`$jsonSchema`), [`update`] (update operators), [`projection`], [`sort`]
+//! [`matcher`] (query filters, with [`bits`] for the bitwise tests), [`schema`] (`$jsonSchema`), [`update`] (update operators), [`projection`], [`sort`]
 //! and [`agg`] (aggregation pipelines).
 
 pub mod agg;
 pub mod arith;
+pub mod bits;
 pub mod compare;
 pub mod decimal;
 pub mod decimal_arith;

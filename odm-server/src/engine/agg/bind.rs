@@ -166,7 +166,7 @@ impl Filter {
             }
             Filter::Expr(e) => e.bind(vars),
             Filter::Field { cond, .. } => bind_cond(cond, vars),
-            Filter::Const(_) | Filter::JsonSchema(_) => {}
+            Filter::Const(_) | Filter::JsonSchema(_) | Filter::SampleRate(_) => {}
         })
     }
 }
@@ -177,6 +177,28 @@ fn bind_cond(cond: &mut Cond, vars: &Vars) {
         Cond::ElemMatch(ElemMatch::Value(c)) | Cond::Not(c) => bind_cond(c, vars),
         Cond::All(cs) | Cond::And(cs) => cs.iter_mut().for_each(|c| bind_cond(c, vars)),
         _ => {}
+    }
+}
+
+impl crate::engine::update::Update {
+    /// Writes the values of `vars` into a pipeline update's stages (operator and
+    /// replacement updates hold no expressions).
+    pub fn bind(&mut self, vars: &Vars) {
+        if let crate::engine::update::Update::Pipeline(p) = self {
+            p.bind(vars);
+        }
+    }
+}
+
+/// The command's `let`, when it has one (an absent `let` defines nothing).
+pub fn command_let(body: &Document) -> CmdResult<Vars> {
+    match body.get("let") {
+        None => Ok(Vars::new()),
+        Some(Bson::Document(spec)) => command_vars(spec),
+        Some(other) => Err(CommandError::type_mismatch(format!(
+            "BSON field 'let' is the wrong type '{}', expected type 'object'",
+            crate::engine::types::type_name(other)
+        ))),
     }
 }
 

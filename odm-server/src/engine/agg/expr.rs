@@ -520,6 +520,10 @@ impl Expression {
                     let base = match name.as_str() {
                         "ROOT" | "CURRENT" => Bson::Document(scope.root.clone()),
                         "NOW" => Bson::DateTime(scope.now),
+                        // What `$redact` expressions answer.
+                        "DESCEND" => Bson::String("descend".into()),
+                        "PRUNE" => Bson::String("prune".into()),
+                        "KEEP" => Bson::String("keep".into()),
                         "REMOVE" => return Ok(None),
                         other => match scope.vars.get(other) {
                             Some(v) => v.clone(),

@@ -48,6 +48,8 @@ pub enum Stage {
     Sample(u64),
     /// `$documents`: the input is these documents (an expression evaluated once).
     Documents(Expression),
+    /// `$redact`: each level of each document kept, pruned or descended into.
+    Redact(Expression),
     /// `$out` and `$merge`, always last: the command writes what the stages before
     /// them produce.
     Out(Box<Target>),
@@ -210,7 +212,7 @@ impl Pipeline {
                     g.id.bind(vars);
                     g.fields.iter_mut().for_each(|(_, _, e)| e.bind(vars));
                 }
-                Stage::ReplaceRoot(e) | Stage::Documents(e) => e.bind(vars),
+                Stage::ReplaceRoot(e) | Stage::Documents(e) | Stage::Redact(e) => e.bind(vars),
                 Stage::Lookup(l) => l.bind(vars),
                 Stage::GraphLookup(g) => g.bind(vars),
                 Stage::UnionWith(u) => u.bind(vars),
@@ -345,9 +347,10 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         "$bucketAuto" => Stage::BucketAuto(Box::new(BucketAuto::parse(arg)?)),
         "$sample" => Stage::Sample(parse_sample(arg)?),
         "$documents" => Stage::Documents(expr::parse(arg)?),
+        "$redact" => Stage::Redact(expr::parse(arg)?),
         "$out" => Stage::Out(Box::new(parse_out(arg)?)),
         "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
-        "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$redact" | "$collStats" | "$indexStats" => {
+        "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$collStats" | "$indexStats" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
                 format!("The {name} stage is not supported by this server yet"),
@@ -590,6 +593,13 @@ fn run_stage(
             }
             vec![out]
         }
+        Stage::Redact(e) => {
+            let mut out = Vec::with_capacity(docs.len());
+            for d in docs {
+                out.extend(redact(e, d)?);
+            }
+            out
+        }
         Stage::Bucket(b) => b.run(docs)?,
         Stage::BucketAuto(b) => b.run(docs)?,
         Stage::Out(_) | Stage::Merge(_) => {
@@ -709,6 +719,47 @@ fn run_stage(
             }
             out
         }
+    })
+}
+
+/// One level of `$redact`: the expression, evaluated on this (sub)document, keeps it
+/// whole, prunes it, or descends into its documents and arrays of documents.
+fn redact(e: &Expression, doc: Document) -> CmdResult<Option<Document>> {
+    crate::depth::guard(|| match e.evaluate(&mut Scope::new(&doc))? {
+        Some(Bson::String(s)) if s == "keep" => Ok(Some(doc)),
+        Some(Bson::String(s)) if s == "prune" => Ok(None),
+        Some(Bson::String(s)) if s == "descend" => {
+            let mut out = Document::new();
+            for (k, v) in doc {
+                if let Some(v) = redact_value(e, v)? {
+                    out.insert(k, v);
+                }
+            }
+            Ok(Some(out))
+        }
+        other => Err(stage_error(
+            17053,
+            format!(
+                "$redact's expression should not return anything aside from the variables $$KEEP, $$DESCEND, and $$PRUNE, but returned {}",
+                other.map_or_else(|| "MISSING".to_string(), |v| v.to_string())
+            ),
+        )),
+    })
+}
+
+fn redact_value(e: &Expression, v: Bson) -> CmdResult<Option<Bson>> {
+    crate::depth::guard(|| {
+        Ok(match v {
+            Bson::Document(d) => redact(e, d)?.map(Bson::Document),
+            Bson::Array(items) => {
+                let mut kept = Vec::with_capacity(items.len());
+                for item in items {
+                    kept.extend(redact_value(e, item)?);
+                }
+                Some(Bson::Array(kept))
+            }
+            other => Some(other),
+        })
     })
 }
 

@@ -5,11 +5,14 @@
 //!
 //! The generators are biased towards what breaks engines: every BSON type, NaN, -0.0,
 //! integer extremes, decimals, arrays of arrays, numeric path components, empty and
-//! dotted keys, and operator names in every position.
+//! dotted keys, and operator names in every position. Pipelines mix stages with random
+//! arguments and stages built from valid parts (`$lookup`, `$graphLookup`, `$bucket`,
+//! `$facet`, ...) that read the same documents as their other collection.
 
 use std::sync::LazyLock;
 
 use bson::{Bson, DateTime, Decimal128, Document, Regex, Timestamp, oid::ObjectId};
+use odm_server::engine::agg::join::Collections;
 use odm_server::engine::agg::pipeline::Pipeline;
 use odm_server::engine::matcher::Filter;
 use odm_server::engine::projection::Projection;
@@ -138,7 +141,7 @@ fn path() -> impl Strategy<Value = String> {
     .prop_map(str::to_string)
 }
 
-const QUERY_OPERATORS: [&str; 24] = [
+const QUERY_OPERATORS: [&str; 29] = [
     "$eq",
     "$ne",
     "$gt",
@@ -163,6 +166,11 @@ const QUERY_OPERATORS: [&str; 24] = [
     "$jsonSchema",
     "$comment",
     "$where",
+    "$bitsAllSet",
+    "$bitsAllClear",
+    "$bitsAnySet",
+    "$bitsAnyClear",
+    "$sampleRate",
 ];
 
 const EXPRESSION_OPERATORS: [&str; 16] = [
@@ -251,7 +259,7 @@ fn projection() -> impl Strategy<Value = Document> {
     proptest::collection::vec((path(), item), 0..4).prop_map(|f| f.into_iter().collect())
 }
 
-const STAGES: [&str; 10] = [
+const STAGES: [&str; 25] = [
     "$match",
     "$project",
     "$set",
@@ -262,24 +270,123 @@ const STAGES: [&str; 10] = [
     "$replaceWith",
     "$count",
     "$limit",
+    "$lookup",
+    "$graphLookup",
+    "$unionWith",
+    "$facet",
+    "$bucket",
+    "$bucketAuto",
+    "$sample",
+    "$documents",
+    "$redact",
+    "$sortByCount",
+    "$skip",
+    "$addFields",
+    "$replaceRoot",
+    "$out",
+    "$merge",
 ];
+
+/// A stage with a generic argument: an expression-like operand or a filter.
+fn generic_stage() -> impl Strategy<Value = Bson> {
+    (
+        proptest::sample::select(&STAGES[..]),
+        prop_oneof![
+            operand(&EXPRESSION_OPERATORS),
+            filter().prop_map(Bson::Document)
+        ],
+    )
+        .prop_map(|(stage, arg)| {
+            let mut d = Document::new();
+            d.insert(stage, arg);
+            Bson::Document(d)
+        })
+}
+
+fn stage(name: &str, spec: Document) -> Bson {
+    let mut d = Document::new();
+    d.insert(name, spec);
+    Bson::Document(d)
+}
+
+/// A field path or an expression, as `startWith` and `groupBy` take.
+fn path_or_expression() -> impl Strategy<Value = Bson> {
+    prop_oneof![
+        3 => path().prop_map(|p| Bson::String(format!("${p}"))),
+        1 => operand(&EXPRESSION_OPERATORS),
+    ]
+}
+
+/// The stages whose specifications a random operand almost never gets right, built
+/// from their parts so that their execution is exercised, not only their refusals.
+fn structured_stage() -> impl Strategy<Value = Bson> {
+    prop_oneof![
+        (path(), path(), path(), proptest::option::of(filter())).prop_map(|(l, f, a, m)| {
+            let mut spec = bson::doc! {"from": "c", "localField": l, "foreignField": f, "as": a};
+            if let Some(m) = m {
+                spec.insert("let", bson::doc! {"v": "$a"});
+                spec.insert("pipeline", vec![Bson::Document(bson::doc! {"$match": m})]);
+            }
+            stage("$lookup", spec)
+        }),
+        (path_or_expression(), path(), path(), proptest::option::of(0i32..3)).prop_map(
+            |(start, from, to, depth)| {
+                let mut spec = bson::doc! {"from": "c", "startWith": start, "connectFromField": from,
+                    "connectToField": to, "as": "g", "depthField": "d"};
+                if let Some(d) = depth {
+                    spec.insert("maxDepth", d);
+                }
+                stage("$graphLookup", spec)
+            }
+        ),
+        (
+            path_or_expression(),
+            proptest::collection::vec(value(), 0..4),
+            proptest::option::of(value())
+        )
+            .prop_map(|(g, b, default)| {
+                let mut spec = bson::doc! {"groupBy": g, "boundaries": b};
+                if let Some(d) = default {
+                    spec.insert("default", d);
+                }
+                stage("$bucket", spec)
+            }),
+        (path_or_expression(), value())
+            .prop_map(|(g, n)| stage("$bucketAuto", bson::doc! {"groupBy": g, "buckets": n})),
+        (filter(), filter()).prop_map(|(a, b)| stage(
+            "$facet",
+            bson::doc! {"x": [{"$match": a}], "y": [{"$match": b}, {"$count": "n"}]}
+        )),
+        value().prop_map(|n| stage("$sample", bson::doc! {"size": n})),
+        operand(&EXPRESSION_OPERATORS)
+            .prop_map(|e| stage("$redact", bson::doc! {"$cond": [e, "$$DESCEND", "$$PRUNE"]})),
+        Just(stage(
+            "$unionWith",
+            bson::doc! {"coll": "c", "pipeline": [{"$limit": 2}]}
+        )),
+    ]
+}
 
 fn pipeline() -> impl Strategy<Value = Vec<Bson>> {
     proptest::collection::vec(
-        (
-            proptest::sample::select(&STAGES[..]),
-            prop_oneof![
-                operand(&EXPRESSION_OPERATORS),
-                filter().prop_map(Bson::Document)
-            ],
-        )
-            .prop_map(|(stage, arg)| {
-                let mut d = Document::new();
-                d.insert(stage, arg);
-                Bson::Document(d)
-            }),
-        0..3,
+        prop_oneof![2 => generic_stage(), 1 => structured_stage()],
+        0..4,
     )
+}
+
+/// Every other collection holds the pipeline's own input: what `$lookup`,
+/// `$graphLookup` and `$unionWith` read.
+struct Same(Vec<Document>);
+
+impl Collections for Same {
+    fn find(&self, _: &str, filter: &Filter) -> odm_server::error::CmdResult<Vec<Document>> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|d| filter.matches(d))
+            .cloned()
+            .collect())
+    }
 }
 
 proptest! {
@@ -317,7 +424,7 @@ proptest! {
             }
         }
         if let Ok(p) = Pipeline::parse(&stages) {
-            let _ = p.run(docs);
+            let _ = p.run_with(docs.clone(), &Same(docs));
         }
     }
 

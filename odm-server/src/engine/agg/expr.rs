@@ -205,6 +205,16 @@ pub fn parse(value: &Bson) -> CmdResult<Expression> {
                         format!("FieldPath field names may not be empty strings: {s}"),
                     ));
                 }
+                // Only a DBRef's fields may start with `$`.
+                if let Some(bad) = path
+                    .split('.')
+                    .find(|p| p.starts_with('$') && !matches!(*p, "$id" | "$ref" | "$db"))
+                {
+                    return Err(expr_error(
+                        16410,
+                        format!("FieldPath field names may not start with '$', given '{bad}'."),
+                    ));
+                }
                 Ok(Expression::Path(
                     path.split('.').map(str::to_string).collect(),
                 ))

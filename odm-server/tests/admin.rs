@@ -263,6 +263,63 @@ async fn stats_commands() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn coll_stats_and_index_stats_stages_as_compass_sends_them() {
+    let s = TestServer::start().await;
+    let db = s.db("shop");
+    let items = db.collection::<Document>("items");
+    items
+        .insert_many((0..5).map(|i| doc! {"_id": i, "sku": format!("s{i}")}))
+        .await
+        .unwrap();
+    items
+        .create_index(mongodb::IndexModel::builder().keys(doc! {"sku": 1}).build())
+        .await
+        .unwrap();
+    let stats: Vec<Document> = items
+        .aggregate(vec![
+            doc! {"$collStats": {"storageStats": {}, "count": {}, "latencyStats": {}}},
+        ])
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(stats.len(), 1);
+    let doc = &stats[0];
+    assert_eq!(doc.get_str("ns").unwrap(), "shop.items");
+    assert_eq!(doc.get_i64("count").unwrap(), 5);
+    let storage = doc.get_document("storageStats").unwrap();
+    assert_eq!(storage.get_i64("count").unwrap(), 5);
+    assert_eq!(storage.get_i32("nindexes").unwrap(), 2);
+    assert!(doc.get_document("latencyStats").is_ok());
+
+    let names: Vec<String> = items
+        .aggregate(vec![doc! {"$indexStats": {}}, doc! {"$sort": {"name": 1}}])
+        .await
+        .unwrap()
+        .try_collect::<Vec<Document>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert!(d.get_document("accesses").is_ok(), "{d}");
+            d.get_str("name").unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(names, ["_id_", "sku_1"]);
+
+    expect_command_codes(
+        &db,
+        vec![
+            (doc! {"aggregate": "nothing_here", "pipeline": [{"$collStats": {"count": {}}}], "cursor": {}}, 26),
+            (doc! {"aggregate": "items", "pipeline": [{"$match": {}}, {"$collStats": {}}], "cursor": {}}, 40602),
+            (doc! {"aggregate": "items", "pipeline": [{"$indexStats": {"x": 1}}], "cursor": {}}, 28803),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn handshake_and_diagnostics() {
     let s = TestServer::start().await;
     let admin = s.db("admin");

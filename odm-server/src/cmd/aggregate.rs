@@ -26,6 +26,7 @@ use super::explain::query_planner;
 use super::fields::{Fields, namespace};
 use super::find::computed_cursor;
 use super::out_merge;
+use super::stats;
 use super::views;
 use super::write_concern::WriteConcern;
 use super::writes::check_collation;
@@ -179,9 +180,29 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         ));
     }
     let source = source.unwrap_or(coll);
+    let ns = namespace(ctx.db, coll);
+    if matches!(
+        pipeline.stages.first(),
+        Some(Stage::CollStats(_) | Stage::IndexStats)
+    ) && !explain
+    {
+        let first = pipeline.stages.remove(0);
+        let txn = ctx.reader()?;
+        let input = match &first {
+            Stage::CollStats(spec) => vec![stats::coll_stats_stage(ctx, &*txn, coll, spec)?],
+            _ => stats::index_stats_stage(ctx, &*txn, coll)?,
+        };
+        let snapshot = Snapshot {
+            txn: &*txn,
+            db: ctx.db,
+            sort_memory_limit: ctx.state.config.sort_memory_limit,
+        };
+        let results = pipeline.run_with(input, &snapshot)?;
+        drop(txn);
+        return finish.reply(ctx, &ns, results);
+    }
     let (mut query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
     query.sort_memory_limit = ctx.state.config.sort_memory_limit;
-    let ns = namespace(ctx.db, coll);
     let txn = ctx.reader()?;
     let snapshot = Snapshot {
         txn: &*txn,

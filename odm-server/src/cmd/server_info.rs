@@ -148,6 +148,17 @@ fn total_memory_mb() -> i64 {
         .unwrap_or(0)
 }
 
+/// `host:port`, as mongod names itself in `serverStatus` and the stats stages.
+pub fn host(state: &crate::state::ServerState) -> String {
+    format!("{}:{}", hostname(), state.addr.port())
+}
+
+/// When the server started, as a date.
+pub fn start_time(state: &crate::state::ServerState) -> bson::DateTime {
+    let started = std::time::SystemTime::now() - state.started.elapsed();
+    bson::DateTime::from_system_time(started)
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
@@ -197,7 +208,7 @@ pub fn server_status(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let uptime = s.started.elapsed();
     let persistent = matches!(s.config.storage, StorageConfig::Disk(_));
     Ok(doc! {
-        "host": format!("{}:{}", hostname(), s.addr.port()),
+        "host": host(s),
         "version": MONGODB_VERSION,
         "process": "odm-server",
         "pid": std::process::id() as i64,

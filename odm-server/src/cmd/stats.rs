@@ -7,9 +7,10 @@
 //!                               totalIndexSize, indexSizes: {name: bytes}, capped, scaleFactor, ok}
 //! ```
 //!
-//! Sizes are the bytes of stored documents and index entries, divided by `scale`.
+//! Sizes are the bytes of stored documents and index entries, divided by `scale`. The
+//! `$collStats` and `$indexStats` stages start their pipelines with documents made here.
 
-use bson::{Document, doc};
+use bson::{DateTime, Document, doc};
 
 use super::Ctx;
 use super::fields::Fields;
@@ -80,13 +81,22 @@ pub fn coll_stats(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let coll = f.collection()?;
     let scale = scale(&f)?;
     let txn = ctx.reader()?;
-    let meta = catalog::get_collection(&*txn, ctx.db, coll)?.ok_or_else(|| {
+    let meta = existing(&*txn, ctx.db, coll)?;
+    storage_stats(&*txn, &meta, scale)
+}
+
+fn existing(txn: &dyn ReadTxn, db: &str, coll: &str) -> CmdResult<CollectionMeta> {
+    catalog::get_collection(txn, db, coll)?.ok_or_else(|| {
         CommandError::new(
             ErrorCode::NamespaceNotFound,
-            format!("Collection [{}.{coll}] not found.", ctx.db),
+            format!("Collection [{db}.{coll}] not found."),
         )
-    })?;
-    let s = sizes(&*txn, &meta)?;
+    })
+}
+
+/// What `collStats` answers, and `$collStats`' `storageStats`.
+fn storage_stats(txn: &dyn ReadTxn, meta: &CollectionMeta, scale: u64) -> CmdResult<Document> {
+    let s = sizes(txn, meta)?;
     let mut index_sizes = Document::new();
     for (name, bytes) in &s.index_sizes {
         index_sizes.insert(name.clone(), (bytes / scale) as i64);
@@ -105,4 +115,75 @@ pub fn coll_stats(ctx: &Ctx<'_>) -> CmdResult<Document> {
         "capped": false,
         "scaleFactor": scale as i64,
     })
+}
+
+/// The document `$collStats` starts a pipeline with: the sections `spec` asks for.
+/// Latencies and query counts are not measured per collection: they read as zero.
+pub fn coll_stats_stage(
+    ctx: &Ctx<'_>,
+    txn: &dyn ReadTxn,
+    coll: &str,
+    spec: &Document,
+) -> CmdResult<Document> {
+    let meta = existing(txn, ctx.db, coll)?;
+    let mut out = doc! {
+        "ns": meta.ns(),
+        "host": super::server_info::host(ctx.state),
+        "localTime": DateTime::now(),
+    };
+    if spec.contains_key("latencyStats") {
+        let zero = doc! {"latency": 0_i64, "ops": 0_i64};
+        out.insert(
+            "latencyStats",
+            doc! {"reads": zero.clone(), "writes": zero.clone(), "commands": zero.clone(), "transactions": zero},
+        );
+    }
+    if let Ok(storage) = spec.get_document("storageStats") {
+        let scale = match storage.get("scale") {
+            None => 1,
+            Some(v) => match crate::engine::arith::to_i64_exact(v) {
+                Some(n) if n >= 1 => n as u64,
+                _ => return Err(CommandError::bad_value("scale has to be >= 1")),
+            },
+        };
+        out.insert("storageStats", storage_stats(txn, &meta, scale)?);
+    }
+    if spec.contains_key("count") {
+        out.insert("count", collection::stats(txn, &meta)?.0 as i64);
+    }
+    if spec.contains_key("queryExecStats") {
+        out.insert(
+            "queryExecStats",
+            doc! {"collectionScans": {"total": 0_i64, "nonTailable": 0_i64}},
+        );
+    }
+    Ok(out)
+}
+
+/// The documents `$indexStats` starts a pipeline with: one per index. Accesses are not
+/// counted per index: `accesses.ops` reads as zero since the server started.
+pub fn index_stats_stage(ctx: &Ctx<'_>, txn: &dyn ReadTxn, coll: &str) -> CmdResult<Vec<Document>> {
+    let Some(meta) = catalog::get_collection(txn, ctx.db, coll)? else {
+        return Ok(Vec::new());
+    };
+    let host = super::server_info::host(ctx.state);
+    let since = super::server_info::start_time(ctx.state);
+    let accesses = doc! {"ops": 0_i64, "since": since};
+    let mut out = vec![doc! {
+        "name": catalog::ID_INDEX_NAME,
+        "key": {"_id": 1},
+        "host": &host,
+        "accesses": accesses.clone(),
+        "spec": CollectionMeta::id_index_spec(),
+    }];
+    for index in &meta.indexes {
+        out.push(doc! {
+            "name": &index.name,
+            "key": index.key.clone(),
+            "host": &host,
+            "accesses": accesses.clone(),
+            "spec": index.spec(),
+        });
+    }
+    Ok(out)
 }

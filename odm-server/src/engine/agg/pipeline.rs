@@ -50,6 +50,10 @@ pub enum Stage {
     Documents(Expression),
     /// `$redact`: each level of each document kept, pruned or descended into.
     Redact(Expression),
+    /// `$collStats` and `$indexStats`, always first: the command makes their documents
+    /// from the catalog and the storage, and the stages after them run over those.
+    CollStats(Document),
+    IndexStats,
     /// `$out` and `$merge`, always last: the command writes what the stages before
     /// them produce.
     Out(Box<Target>),
@@ -113,6 +117,12 @@ impl Pipeline {
                 return Err(stage_error(
                     40600,
                     format!("{name} is not allowed to be used within a $facet stage"),
+                ));
+            }
+            if matches!(name.as_str(), "$collStats" | "$indexStats") && i != 0 {
+                return Err(stage_error(
+                    40602,
+                    format!("{name} is only valid as the first stage in a pipeline"),
                 ));
             }
             if matches!(name.as_str(), "$out" | "$merge") {
@@ -227,7 +237,9 @@ impl Pipeline {
                 | Stage::Unset(_)
                 | Stage::Count(_)
                 | Stage::Unwind(_)
-                | Stage::Sample(_) => {}
+                | Stage::Sample(_)
+                | Stage::CollStats(_)
+                | Stage::IndexStats => {}
             }
         }
     }
@@ -348,9 +360,14 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         "$sample" => Stage::Sample(parse_sample(arg)?),
         "$documents" => Stage::Documents(expr::parse(arg)?),
         "$redact" => Stage::Redact(expr::parse(arg)?),
+        "$collStats" => Stage::CollStats(parse_coll_stats(arg)?),
+        "$indexStats" => match arg {
+            Bson::Document(d) if d.is_empty() => Stage::IndexStats,
+            _ => return Err(stage_error(28803, "The $indexStats stage specification must be an empty object")),
+        },
         "$out" => Stage::Out(Box::new(parse_out(arg)?)),
         "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
-        "$geoNear" | "$densify" | "$fill" | "$setWindowFields" | "$collStats" | "$indexStats" => {
+        "$geoNear" | "$densify" | "$fill" | "$setWindowFields" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
                 format!("The {name} stage is not supported by this server yet"),
@@ -409,6 +426,34 @@ fn parse_facet(arg: &Bson) -> CmdResult<Vec<(String, Pipeline)>> {
         facets.push((name.clone(), Pipeline::parse_in(stages, Nesting::Facet)?));
     }
     Ok(facets)
+}
+
+/// `$collStats: {latencyStats?, storageStats?, count?, queryExecStats?}`.
+fn parse_coll_stats(arg: &Bson) -> CmdResult<Document> {
+    let Bson::Document(spec) = arg else {
+        return Err(stage_error(
+            5447000,
+            format!("$collStats must take a nested object but found: $collStats: {arg}"),
+        ));
+    };
+    if let Some(other) = spec.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "latencyStats" | "storageStats" | "count" | "queryExecStats"
+        )
+    }) {
+        return Err(stage_error(
+            40415,
+            format!("BSON field '$collStats.{other}' is an unknown field."),
+        ));
+    }
+    if let Some((k, v)) = spec.iter().find(|(_, v)| !matches!(v, Bson::Document(_))) {
+        return Err(CommandError::type_mismatch(format!(
+            "BSON field '$collStats.{k}' is the wrong type '{}', expected type 'object'",
+            crate::engine::types::type_name(v)
+        )));
+    }
+    Ok(spec.clone())
 }
 
 fn parse_sample(arg: &Bson) -> CmdResult<u64> {
@@ -602,9 +647,9 @@ fn run_stage(
         }
         Stage::Bucket(b) => b.run(docs)?,
         Stage::BucketAuto(b) => b.run(docs)?,
-        Stage::Out(_) | Stage::Merge(_) => {
+        Stage::Out(_) | Stage::Merge(_) | Stage::CollStats(_) | Stage::IndexStats => {
             return Err(CommandError::internal(
-                "$out and $merge are written by the aggregate command, not run as stages",
+                "$out, $merge, $collStats and $indexStats are the aggregate command's, not run as stages",
             ));
         }
         Stage::Sample(n) => {

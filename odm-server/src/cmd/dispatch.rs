@@ -24,6 +24,7 @@ use bson::{Binary, Bson, Document, doc, spec::BinarySubtype};
 use super::context::{Ctx, CursorBatch, ReadConcern, Reply};
 use super::{COMMANDS, Handler};
 use crate::conn::ConnInfo;
+use crate::engine::agg::expr::{CommandClock, with_clock};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::oplog::SessionInfo;
 use crate::replset::retry::{self, Outcome, Record};
@@ -72,7 +73,14 @@ pub fn execute(
 ) -> Reply {
     let operation_time = Cell::new(None);
     let batch = RefCell::new(None);
-    let (doc, batch) = match dispatch(state, conn, db, body, documents, &operation_time, &batch) {
+    let clock = CommandClock {
+        now: bson::DateTime::now(),
+        cluster_time: state.is_replica_set().then(|| state.repl.cluster_time()),
+    };
+    let outcome = with_clock(clock, || {
+        dispatch(state, conn, db, body, documents, &operation_time, &batch)
+    });
+    let (doc, batch) = match outcome {
         Ok(mut reply) => {
             if !reply.contains_key("ok") {
                 reply.insert("ok", 1.0);

@@ -460,8 +460,42 @@ impl<'a> Scope<'a> {
         Scope {
             root,
             vars: HashMap::new(),
-            now: DateTime::now(),
+            now: COMMAND_CLOCK
+                .with(|c| c.get())
+                .map_or_else(DateTime::now, |c| c.now),
         }
+    }
+}
+
+/// What `$$NOW` and `$$CLUSTER_TIME` read: fixed for the whole of one command, as in
+/// mongod, however many documents it evaluates.
+#[derive(Clone, Copy, Debug)]
+pub struct CommandClock {
+    pub now: DateTime,
+    /// `None` on a standalone server, which has no cluster time.
+    pub cluster_time: Option<bson::Timestamp>,
+}
+
+thread_local! {
+    static COMMAND_CLOCK: std::cell::Cell<Option<CommandClock>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` (a command) with `clock` as its `$$NOW` and `$$CLUSTER_TIME`. A command runs
+/// on its connection's thread from start to end, so a thread-local holds it.
+pub fn with_clock<R>(clock: CommandClock, f: impl FnOnce() -> R) -> R {
+    let before = COMMAND_CLOCK.with(|c| c.replace(Some(clock)));
+    let out = f();
+    COMMAND_CLOCK.with(|c| c.set(before));
+    out
+}
+
+fn cluster_time() -> CmdResult<Bson> {
+    match COMMAND_CLOCK.with(|c| c.get()).and_then(|c| c.cluster_time) {
+        Some(ts) => Ok(Bson::Timestamp(ts)),
+        None => Err(expr_error(
+            51144,
+            "Builtin variable '$$CLUSTER_TIME' is not available: a standalone server has no cluster time",
+        )),
     }
 }
 
@@ -530,6 +564,7 @@ impl Expression {
                     let base = match name.as_str() {
                         "ROOT" | "CURRENT" => Bson::Document(scope.root.clone()),
                         "NOW" => Bson::DateTime(scope.now),
+                        "CLUSTER_TIME" => cluster_time()?,
                         // What `$redact` expressions answer.
                         "DESCEND" => Bson::String("descend".into()),
                         "PRUNE" => Bson::String("prune".into()),

@@ -7,7 +7,7 @@
 //! integer extremes, decimals, arrays of arrays, numeric path components, empty and
 //! dotted keys, and operator names in every position. Pipelines mix stages with random
 //! arguments and stages built from valid parts (`$lookup`, `$graphLookup`, `$bucket`,
-//! `$facet`, ...) that read the same documents as their other collection.
+//! `$facet`, `$setWindowFields`, ...) that read the same documents as their other collection.
 
 use std::sync::LazyLock;
 
@@ -259,7 +259,7 @@ fn projection() -> impl Strategy<Value = Document> {
     proptest::collection::vec((path(), item), 0..4).prop_map(|f| f.into_iter().collect())
 }
 
-const STAGES: [&str; 25] = [
+const STAGES: [&str; 26] = [
     "$match",
     "$project",
     "$set",
@@ -285,6 +285,7 @@ const STAGES: [&str; 25] = [
     "$replaceRoot",
     "$out",
     "$merge",
+    "$setWindowFields",
 ];
 
 /// A stage with a generic argument: an expression-like operand or a filter.
@@ -360,6 +361,17 @@ fn structured_stage() -> impl Strategy<Value = Bson> {
         value().prop_map(|n| stage("$sample", bson::doc! {"size": n})),
         operand(&EXPRESSION_OPERATORS)
             .prop_map(|e| stage("$redact", bson::doc! {"$cond": [e, "$$DESCEND", "$$PRUNE"]})),
+        (path_or_expression(), path(), path_or_expression(), -2i32..2, 0i32..3).prop_map(
+            |(partition, sort, arg, lower, width)| stage(
+                "$setWindowFields",
+                bson::doc! {"partitionBy": partition, "sortBy": {sort: 1}, "output": {
+                    "moving": {"$avg": arg.clone(), "window": {"documents": [lower, lower + width]}},
+                    "near": {"$sum": arg.clone(), "window": {"range": [lower, lower + width]}},
+                    "rank": {"$rank": {}},
+                    "prev": {"$shift": {"output": arg, "by": -1}},
+                }}
+            )
+        ),
         Just(stage(
             "$unionWith",
             bson::doc! {"coll": "c", "pipeline": [{"$limit": 2}]}

@@ -91,6 +91,11 @@ impl SortSpec {
         Ordering::Equal
     }
 
+    /// Compares two documents by this order.
+    pub fn compare(&self, a: &Document, b: &Document) -> Ordering {
+        self.compare_keys(&self.key(a), &self.key(b))
+    }
+
     /// Sorts documents in place (stable: equal keys keep their order).
     pub fn sort(&self, docs: &mut Vec<Document>) {
         if self.is_empty() {

@@ -16,6 +16,7 @@ use super::expr::{self, Expression, Scope};
 use super::graph::GraphLookup;
 use super::join::{Collections, Lookup, NoCollections, UnionWith};
 use super::output::{Merge, Target, parse_out};
+use super::window::SetWindowFields;
 use crate::engine::compare::OrderedBson;
 use crate::engine::matcher::Filter;
 use crate::engine::path;
@@ -50,6 +51,7 @@ pub enum Stage {
     Documents(Expression),
     /// `$redact`: each level of each document kept, pruned or descended into.
     Redact(Expression),
+    SetWindowFields(Box<SetWindowFields>),
     /// `$collStats` and `$indexStats`, always first: the command makes their documents
     /// from the catalog and the storage, and the stages after them run over those.
     CollStats(Document),
@@ -171,6 +173,7 @@ impl Pipeline {
                     | Stage::Facet(_)
                     | Stage::Bucket(_)
                     | Stage::BucketAuto(_)
+                    | Stage::SetWindowFields(_)
             ) {
                 out.iter().try_for_each(crate::depth::check_output)?;
             }
@@ -229,6 +232,7 @@ impl Pipeline {
                 Stage::Facet(facets) => facets.iter_mut().for_each(|(_, p)| p.bind(vars)),
                 Stage::Bucket(b) => b.bind(vars),
                 Stage::BucketAuto(b) => b.bind(vars),
+                Stage::SetWindowFields(w) => w.bind(vars),
                 Stage::Merge(m) => m.bind(vars),
                 Stage::Out(_) => {}
                 Stage::Sort(_)
@@ -360,6 +364,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         "$sample" => Stage::Sample(parse_sample(arg)?),
         "$documents" => Stage::Documents(expr::parse(arg)?),
         "$redact" => Stage::Redact(expr::parse(arg)?),
+        "$setWindowFields" => Stage::SetWindowFields(Box::new(SetWindowFields::parse(arg)?)),
         "$collStats" => Stage::CollStats(parse_coll_stats(arg)?),
         "$indexStats" => match arg {
             Bson::Document(d) if d.is_empty() => Stage::IndexStats,
@@ -367,7 +372,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         },
         "$out" => Stage::Out(Box::new(parse_out(arg)?)),
         "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
-        "$geoNear" | "$densify" | "$fill" | "$setWindowFields" => {
+        "$geoNear" | "$densify" | "$fill" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
                 format!("The {name} stage is not supported by this server yet"),
@@ -647,6 +652,7 @@ fn run_stage(
         }
         Stage::Bucket(b) => b.run(docs)?,
         Stage::BucketAuto(b) => b.run(docs)?,
+        Stage::SetWindowFields(w) => w.run(docs)?,
         Stage::Out(_) | Stage::Merge(_) | Stage::CollStats(_) | Stage::IndexStats => {
             return Err(CommandError::internal(
                 "$out, $merge, $collStats and $indexStats are the aggregate command's, not run as stages",

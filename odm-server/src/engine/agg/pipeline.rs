@@ -13,6 +13,7 @@ use super::accumulate::{Accumulator, AccumulatorKind};
 use super::bind::Vars;
 use super::bucket::{Bucket, BucketAuto};
 use super::expr::{self, Expression, Scope};
+use super::fill::Fill;
 use super::graph::GraphLookup;
 use super::join::{Collections, Lookup, NoCollections, UnionWith};
 use super::output::{Merge, Target, parse_out};
@@ -52,6 +53,7 @@ pub enum Stage {
     /// `$redact`: each level of each document kept, pruned or descended into.
     Redact(Expression),
     SetWindowFields(Box<SetWindowFields>),
+    Fill(Box<Fill>),
     /// `$collStats` and `$indexStats`, always first: the command makes their documents
     /// from the catalog and the storage, and the stages after them run over those.
     CollStats(Document),
@@ -174,6 +176,7 @@ impl Pipeline {
                     | Stage::Bucket(_)
                     | Stage::BucketAuto(_)
                     | Stage::SetWindowFields(_)
+                    | Stage::Fill(_)
             ) {
                 out.iter().try_for_each(crate::depth::check_output)?;
             }
@@ -233,6 +236,7 @@ impl Pipeline {
                 Stage::Bucket(b) => b.bind(vars),
                 Stage::BucketAuto(b) => b.bind(vars),
                 Stage::SetWindowFields(w) => w.bind(vars),
+                Stage::Fill(f) => f.bind(vars),
                 Stage::Merge(m) => m.bind(vars),
                 Stage::Out(_) => {}
                 Stage::Sort(_)
@@ -365,6 +369,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         "$documents" => Stage::Documents(expr::parse(arg)?),
         "$redact" => Stage::Redact(expr::parse(arg)?),
         "$setWindowFields" => Stage::SetWindowFields(Box::new(SetWindowFields::parse(arg)?)),
+        "$fill" => Stage::Fill(Box::new(Fill::parse(arg)?)),
         "$collStats" => Stage::CollStats(parse_coll_stats(arg)?),
         "$indexStats" => match arg {
             Bson::Document(d) if d.is_empty() => Stage::IndexStats,
@@ -372,7 +377,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         },
         "$out" => Stage::Out(Box::new(parse_out(arg)?)),
         "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
-        "$geoNear" | "$densify" | "$fill" => {
+        "$geoNear" | "$densify" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
                 format!("The {name} stage is not supported by this server yet"),
@@ -653,6 +658,7 @@ fn run_stage(
         Stage::Bucket(b) => b.run(docs)?,
         Stage::BucketAuto(b) => b.run(docs)?,
         Stage::SetWindowFields(w) => w.run(docs)?,
+        Stage::Fill(f) => f.run(docs)?,
         Stage::Out(_) | Stage::Merge(_) | Stage::CollStats(_) | Stage::IndexStats => {
             return Err(CommandError::internal(
                 "$out, $merge, $collStats and $indexStats are the aggregate command's, not run as stages",

@@ -67,6 +67,9 @@ enum Function {
         default: Option<Expression>,
     },
     Locf(Expression),
+    /// Nulls and missing values filled on the straight line between the nearest
+    /// numbers before and after, by the `sortBy` value.
+    LinearFill(Expression),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -139,6 +142,41 @@ impl SetWindowFields {
         })
     }
 
+    /// The window stage `$fill` runs for its `method` outputs: each field filled from
+    /// itself, by the last value before (`locf`) or on the line between its neighbours
+    /// (`linear`).
+    pub(super) fn filling(
+        partition_by: Option<Expression>,
+        sort_by: Option<SortSpec>,
+        fields: &[(String, bool)],
+    ) -> CmdResult<SetWindowFields> {
+        let mut output = Vec::with_capacity(fields.len());
+        for (path, linear) in fields {
+            let own = Expression::Path(path.split('.').map(str::to_string).collect());
+            let function = if *linear {
+                if !sort_by.as_ref().is_some_and(|s| s.fields.len() == 1) {
+                    return Err(error(
+                        605001,
+                        "$fill with method 'linear' requires a sortBy of exactly one field",
+                    ));
+                }
+                Function::LinearFill(own)
+            } else {
+                Function::Locf(own)
+            };
+            output.push(Output {
+                path: path.clone(),
+                function,
+                window: Window::Partition,
+            });
+        }
+        Ok(SetWindowFields {
+            partition_by,
+            sort_by,
+            output,
+        })
+    }
+
     pub fn bind(&mut self, vars: &Vars) {
         if let Some(p) = &mut self.partition_by {
             p.bind(vars);
@@ -147,7 +185,8 @@ impl SetWindowFields {
             match &mut o.function {
                 Function::Accumulate(_, e)
                 | Function::StdDev { arg: e, .. }
-                | Function::Locf(e) => e.bind(vars),
+                | Function::Locf(e)
+                | Function::LinearFill(e) => e.bind(vars),
                 Function::Shift {
                     output, default, ..
                 } => {
@@ -253,6 +292,32 @@ impl SetWindowFields {
                 }
                 Ok(out)
             }
+            Function::LinearFill(e) => {
+                let ys = evaluate_all(e, docs)?;
+                let xs = docs
+                    .iter()
+                    .map(|d| self.sort_value(d, true))
+                    .collect::<CmdResult<Vec<f64>>>()?;
+                let known: Vec<usize> = (0..n).filter(|i| is_number(&ys[*i])).collect();
+                let mut out = Vec::with_capacity(n);
+                for i in 0..n {
+                    if is_number(&ys[i]) || !matches!(ys[i], None | Some(Bson::Null)) {
+                        out.push(ys[i].clone());
+                        continue;
+                    }
+                    let before = known.iter().rev().find(|k| **k < i);
+                    let after = known.iter().find(|k| **k > i);
+                    out.push(Some(match (before, after) {
+                        (Some(&a), Some(&b)) => {
+                            let ya = ys[a].as_ref().and_then(arith::to_f64).unwrap_or(f64::NAN);
+                            let yb = ys[b].as_ref().and_then(arith::to_f64).unwrap_or(f64::NAN);
+                            Bson::Double(ya + (yb - ya) * (xs[i] - xs[a]) / (xs[b] - xs[a]))
+                        }
+                        _ => Bson::Null,
+                    }));
+                }
+                Ok(out)
+            }
             Function::Locf(e) => {
                 let mut last = Bson::Null;
                 let mut out = Vec::with_capacity(n);
@@ -310,6 +375,28 @@ impl SetWindowFields {
         }
     }
 
+    /// The numeric value of the (single) `sortBy` field, which range windows and
+    /// `$linearFill` measure distances with.
+    fn sort_value(&self, d: &Document, allow_dates: bool) -> CmdResult<f64> {
+        let field = self
+            .sort_by
+            .as_ref()
+            .and_then(|s| s.fields.first())
+            .map(|(f, _)| f.as_str())
+            .unwrap_or("");
+        match crate::engine::path::get_path(d, field) {
+            Some(v) if is_number(&Some(v.clone())) => Ok(arith::to_f64(v).unwrap_or(f64::NAN)),
+            Some(Bson::DateTime(t)) if allow_dates => Ok(t.timestamp_millis() as f64),
+            other => Err(error(
+                5429413,
+                format!(
+                    "Invalid range: Expected the sortBy field to be a number, but it was {}",
+                    other.map_or("missing", type_name)
+                ),
+            )),
+        }
+    }
+
     /// The first and last index of the window of document `i` (empty when first > last).
     fn bounds(&self, window: Window, docs: &[Document], i: usize) -> CmdResult<(usize, usize)> {
         let n = docs.len();
@@ -333,25 +420,7 @@ impl SetWindowFields {
                 }
             }
             Window::Range(l, u) => {
-                let key = |d: &Document| -> CmdResult<f64> {
-                    let sort = self.sort_by.as_ref().expect("checked when parsed");
-                    let field = &sort.fields[0].0;
-                    match crate::engine::path::get_path(d, field) {
-                        Some(
-                            v @ (Bson::Int32(_)
-                            | Bson::Int64(_)
-                            | Bson::Double(_)
-                            | Bson::Decimal128(_)),
-                        ) => Ok(arith::to_f64(v).unwrap_or(f64::NAN)),
-                        other => Err(error(
-                            5429413,
-                            format!(
-                                "Invalid range: Expected the sortBy field to be a number, but it was {}",
-                                other.map_or("missing", type_name)
-                            ),
-                        )),
-                    }
-                };
+                let key = |d: &Document| self.sort_value(d, false);
                 let current = key(&docs[i])?;
                 let lo = match l {
                     Bound::Unbounded => 0,
@@ -383,6 +452,13 @@ impl SetWindowFields {
             }
         })
     }
+}
+
+fn is_number(v: &Option<Bson>) -> bool {
+    matches!(
+        v,
+        Some(Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_))
+    )
 }
 
 fn evaluate_all(e: &Expression, docs: &[Document]) -> CmdResult<Vec<Option<Bson>>> {
@@ -436,6 +512,7 @@ fn parse_output(path: &str, spec: &Bson, sort_by: Option<&SortSpec>) -> CmdResul
             | Function::DocumentNumber
             | Function::Shift { .. }
             | Function::Locf(_)
+            | Function::LinearFill(_)
     );
     if positional && window.is_some() {
         return Err(error(
@@ -451,6 +528,13 @@ fn parse_output(path: &str, spec: &Bson, sort_by: Option<&SortSpec>) -> CmdResul
         return Err(error(
             5371602,
             "$rank, $denseRank and $shift require a 'sortBy'",
+        ));
+    }
+    if matches!(function, Function::LinearFill(_)) && !sort_by.is_some_and(|s| s.fields.len() == 1)
+    {
+        return Err(error(
+            605001,
+            "$linearFill requires a sortBy of exactly one field",
         ));
     }
     let window = window.unwrap_or(Window::Partition);
@@ -512,6 +596,7 @@ fn parse_function(name: &str, arg: &Bson) -> CmdResult<Function> {
             arg: expr::parse(arg)?,
         },
         "$locf" => Function::Locf(expr::parse(arg)?),
+        "$linearFill" => Function::LinearFill(expr::parse(arg)?),
         "$shift" => {
             let Bson::Document(d) = arg else {
                 return Err(error(5433600, "Argument to $shift must be an object"));
@@ -560,7 +645,6 @@ fn parse_function(name: &str, arg: &Bson) -> CmdResult<Function> {
                     | "$expMovingAvg"
                     | "$covariancePop"
                     | "$covarianceSamp"
-                    | "$linearFill"
                     | "$topN"
                     | "$bottomN"
                     | "$top"
@@ -744,6 +828,32 @@ mod tests {
         assert_eq!(column(&out, "n"), [1, 2, 3, 4].map(Bson::Int64));
         assert_eq!(column(&out, "prev"), [0, 1, 2, 3].map(Bson::Int32));
         assert_eq!(column(&out, "filled"), [1, 1, 1, 4].map(Bson::Int32));
+    }
+
+    #[test]
+    fn linear_fill_interpolates_between_known_values() {
+        let docs = vec![
+            doc! {"t": 1, "v": 10},
+            doc! {"t": 2, "v": null},
+            doc! {"t": 4},
+            doc! {"t": 5, "v": 40},
+            doc! {"t": 6},
+        ];
+        let out = run(
+            doc! {"sortBy": {"t": 1}, "output": {"v": {"$linearFill": "$v"}}},
+            docs,
+        )
+        .unwrap();
+        assert_eq!(
+            column(&out, "v"),
+            [
+                Bson::Int32(10),
+                Bson::Double(17.5),
+                Bson::Double(32.5),
+                Bson::Int32(40),
+                Bson::Null
+            ]
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl SetWindowFields {
         for (path, linear) in fields {
             let own = Expression::Path(path.split('.').map(str::to_string).collect());
             let function = if *linear {
-                if !sort_by.as_ref().is_some_and(|s| s.fields.len() == 1) {
+                if sort_by.as_ref().is_none_or(|s| s.fields.len() != 1) {
                     return Err(error(
                         605001,
                         "$fill with method 'linear' requires a sortBy of exactly one field",
@@ -530,8 +530,7 @@ fn parse_output(path: &str, spec: &Bson, sort_by: Option<&SortSpec>) -> CmdResul
             "$rank, $denseRank and $shift require a 'sortBy'",
         ));
     }
-    if matches!(function, Function::LinearFill(_)) && !sort_by.is_some_and(|s| s.fields.len() == 1)
-    {
+    if matches!(function, Function::LinearFill(_)) && sort_by.is_none_or(|s| s.fields.len() != 1) {
         return Err(error(
             605001,
             "$linearFill requires a sortBy of exactly one field",

@@ -180,24 +180,42 @@ fn sum_or_product(op: &OpDef, values: &[Option<Bson>], arith_op: Op) -> CmdResul
         }
     }
     Ok(Some(match date {
-        Some(ms) => Bson::DateTime(DateTime::from_millis(
-            ms + arith::to_f64(&acc).unwrap_or(0.0).round() as i64,
-        )),
+        Some(ms) => moved_date(op, ms, arith::to_f64(&acc).unwrap_or(0.0))?,
         None => acc,
     }))
+}
+
+/// A date moved by `delta` milliseconds; a move past what a date holds (or by an
+/// infinite or NaN amount) is an overflow, as mongod reports it.
+fn moved_date(op: &OpDef, ms: i64, delta: f64) -> CmdResult<Bson> {
+    let delta = delta.round();
+    // The limits of i64 as doubles: beyond them no date can result.
+    if !delta.is_finite() || delta.abs() >= 9.223_372_036_854_776e18 {
+        return Err(date_overflow(op));
+    }
+    ms.checked_add(delta as i64)
+        .map(|t| Bson::DateTime(DateTime::from_millis(t)))
+        .ok_or_else(|| date_overflow(op))
+}
+
+fn date_overflow(op: &OpDef) -> CommandError {
+    CommandError::new(
+        crate::error::ErrorCode::Overflow,
+        format!("date overflow in {}", op.name),
+    )
 }
 
 fn subtract(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
     let (a, b) = (operand(op, &values, 0)?, operand(op, &values, 1)?);
     Ok(Some(match (a, b) {
         (a, b) if nullish(a) || nullish(b) => Bson::Null,
-        (Some(Bson::DateTime(a)), Some(Bson::DateTime(b))) => {
-            Bson::Int64(a.timestamp_millis() - b.timestamp_millis())
-        }
+        (Some(Bson::DateTime(a)), Some(Bson::DateTime(b))) => Bson::Int64(
+            a.timestamp_millis()
+                .checked_sub(b.timestamp_millis())
+                .ok_or_else(|| date_overflow(op))?,
+        ),
         (Some(Bson::DateTime(a)), Some(n)) if arith::is_number(n) => {
-            Bson::DateTime(DateTime::from_millis(
-                a.timestamp_millis() - arith::to_f64(n).unwrap_or(0.0).round() as i64,
-            ))
+            moved_date(op, a.timestamp_millis(), -arith::to_f64(n).unwrap_or(0.0))?
         }
         (Some(x), Some(y)) if arith::is_number(x) && arith::is_number(y) => {
             match arith::apply(Op::Subtract, x, y)

@@ -166,3 +166,20 @@ fn field_paths_and_built_values_are_bounded() {
     let err = eval(Bson::Array(vec![Bson::Array(vec!["$deep".into()])]), &d).unwrap_err();
     assert_eq!(err.code, ErrorCode::Overflow);
 }
+
+#[test]
+fn date_arithmetic_past_the_range_is_an_overflow_not_a_panic() {
+    let d = doc! {"dt": bson::DateTime::from_millis(i64::MAX - 5), "early": bson::DateTime::from_millis(i64::MIN)};
+    for e in [
+        doc! {"$add": ["$dt", f64::INFINITY]},
+        doc! {"$add": ["$dt", 10]},
+        doc! {"$add": ["$dt", 1e300]},
+        doc! {"$subtract": ["$early", 10]},
+        doc! {"$subtract": ["$dt", "$early"]},
+        doc! {"$subtract": ["$dt", f64::NAN]},
+    ] {
+        let parsed = parse(&Bson::Document(e.clone())).unwrap();
+        let err = parsed.evaluate(&mut Scope::new(&d)).unwrap_err();
+        assert_eq!(err.code.code(), 15, "{e}");
+    }
+}

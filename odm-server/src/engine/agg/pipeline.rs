@@ -5,22 +5,20 @@
 //! leading `$match` (and `$sort`) to the planner so that indexes narrow the input before
 //! the pipeline sees it; what remains runs here.
 
-use std::collections::BTreeMap;
-
 use bson::{Bson, Document, doc};
 
-use super::accumulate::{Accumulator, AccumulatorKind};
+use super::accumulate::AccumulatorKind;
 use super::bind::Vars;
 use super::bucket::{Bucket, BucketAuto};
 use super::expr::{self, Expression, Scope};
 use super::fill::Fill;
 use super::graph::GraphLookup;
+use super::grouping::{Group, parse_group, run_group};
 use super::join::{Collections, Lookup, NoCollections, UnionWith};
 use super::output::{Merge, Target, parse_out};
+use super::reshape::{Unwind, at_path, parse_unwind, redact, run_unwind};
 use super::window::SetWindowFields;
-use crate::engine::compare::OrderedBson;
 use crate::engine::matcher::Filter;
-use crate::engine::path;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -62,19 +60,6 @@ pub enum Stage {
     /// them produce.
     Out(Box<Target>),
     Merge(Box<Merge>),
-}
-
-#[derive(Clone, Debug)]
-pub struct Group {
-    id: Expression,
-    fields: Vec<(String, AccumulatorKind, Expression)>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Unwind {
-    path: String,
-    include_array_index: Option<String>,
-    preserve_null_and_empty: bool,
 }
 
 /// An error with one of mongod's numbered locations, as the stages report them.
@@ -502,132 +487,6 @@ fn parse_sample(arg: &Bson) -> CmdResult<u64> {
     size.ok_or_else(|| stage_error(28749, "$sample stage must specify a size"))
 }
 
-fn parse_group(spec: &Document) -> CmdResult<Group> {
-    let id = match spec.get("_id") {
-        Some(v) => expr::parse(v)?,
-        None => {
-            return Err(stage_error(
-                15955,
-                "a group specification must include an _id",
-            ));
-        }
-    };
-    Ok(Group {
-        id,
-        fields: parse_accumulators(spec, "_id")?,
-    })
-}
-
-/// The output fields of `$group` (or `$bucket`): each one accumulator over an
-/// expression; `except` names the field that is not one.
-pub(super) fn parse_accumulators(
-    spec: &Document,
-    except: &str,
-) -> CmdResult<Vec<(String, AccumulatorKind, Expression)>> {
-    let mut fields = Vec::new();
-    for (name, value) in spec {
-        if name == except {
-            continue;
-        }
-        if name.contains('.') {
-            return Err(stage_error(
-                40235,
-                format!("The field name '{name}' cannot contain '.'"),
-            ));
-        }
-        let Bson::Document(acc) = value else {
-            return Err(stage_error(
-                40234,
-                format!("The field '{name}' must be an accumulator object"),
-            ));
-        };
-        if acc.len() != 1 {
-            return Err(stage_error(
-                40238,
-                format!("The field '{name}' must specify one accumulator"),
-            ));
-        }
-        let (op, arg) = acc.iter().next().expect("one accumulator");
-        let Some(kind) = AccumulatorKind::from_name(op) else {
-            return Err(stage_error(15952, format!("unknown group operator '{op}'")));
-        };
-        let arg = if kind == AccumulatorKind::Count {
-            if !matches!(arg, Bson::Document(d) if d.is_empty()) {
-                return Err(stage_error(
-                    4544702,
-                    "$count takes no arguments, i.e. $count:{}",
-                ));
-            }
-            Expression::Literal(Bson::Int32(1))
-        } else {
-            expr::parse(arg)?
-        };
-        fields.push((name.clone(), kind, arg));
-    }
-    Ok(fields)
-}
-
-fn parse_unwind(arg: &Bson) -> CmdResult<Unwind> {
-    let (path, include_array_index, preserve) = match arg {
-        Bson::String(s) => (s.clone(), None, false),
-        Bson::Document(d) => {
-            let path = match d.get("path") {
-                Some(Bson::String(s)) => s.clone(),
-                _ => return Err(stage_error(28812, "no path specified to $unwind stage")),
-            };
-            let index = match d.get("includeArrayIndex") {
-                None => None,
-                Some(Bson::String(s)) if !s.is_empty() && !s.starts_with('$') => Some(s.clone()),
-                Some(_) => {
-                    return Err(stage_error(
-                        28810,
-                        "includeArrayIndex must be a non-empty string not starting with '$'",
-                    ));
-                }
-            };
-            let preserve = match d.get("preserveNullAndEmptyArrays") {
-                None => false,
-                Some(Bson::Boolean(b)) => *b,
-                Some(_) => {
-                    return Err(stage_error(
-                        28809,
-                        "expected a boolean for the preserveNullAndEmptyArrays option to $unwind stage",
-                    ));
-                }
-            };
-            for k in d.keys() {
-                if !matches!(
-                    k.as_str(),
-                    "path" | "includeArrayIndex" | "preserveNullAndEmptyArrays"
-                ) {
-                    return Err(stage_error(
-                        28811,
-                        format!("unrecognized option to $unwind stage: {k}"),
-                    ));
-                }
-            }
-            (path, index, preserve)
-        }
-        _ => {
-            return Err(stage_error(
-                15981,
-                "expected either a string or an object as specification for $unwind stage",
-            ));
-        }
-    };
-    let Some(stripped) = path.strip_prefix('$') else {
-        return Err(stage_error(
-            28818,
-            format!("path option to $unwind stage should be prefixed with a '$': {path}"),
-        ));
-    };
-    Ok(Unwind {
-        path: stripped.to_string(),
-        include_array_index,
-        preserve_null_and_empty: preserve,
-    })
-}
-
 fn run_stage(
     stage: &Stage,
     docs: Vec<Document>,
@@ -777,183 +636,6 @@ fn run_stage(
             out
         }
     })
-}
-
-/// One level of `$redact`: the expression, evaluated on this (sub)document, keeps it
-/// whole, prunes it, or descends into its documents and arrays of documents.
-fn redact(e: &Expression, doc: Document) -> CmdResult<Option<Document>> {
-    crate::depth::guard(|| match e.evaluate(&mut Scope::new(&doc))? {
-        Some(Bson::String(s)) if s == "keep" => Ok(Some(doc)),
-        Some(Bson::String(s)) if s == "prune" => Ok(None),
-        Some(Bson::String(s)) if s == "descend" => {
-            let mut out = Document::new();
-            for (k, v) in doc {
-                if let Some(v) = redact_value(e, v)? {
-                    out.insert(k, v);
-                }
-            }
-            Ok(Some(out))
-        }
-        other => Err(stage_error(
-            17053,
-            format!(
-                "$redact's expression should not return anything aside from the variables $$KEEP, $$DESCEND, and $$PRUNE, but returned {}",
-                other.map_or_else(|| "MISSING".to_string(), |v| v.to_string())
-            ),
-        )),
-    })
-}
-
-fn redact_value(e: &Expression, v: Bson) -> CmdResult<Option<Bson>> {
-    crate::depth::guard(|| {
-        Ok(match v {
-            Bson::Document(d) => redact(e, d)?.map(Bson::Document),
-            Bson::Array(items) => {
-                let mut kept = Vec::with_capacity(items.len());
-                for item in items {
-                    kept.extend(redact_value(e, item)?);
-                }
-                Some(Bson::Array(kept))
-            }
-            other => Some(other),
-        })
-    })
-}
-
-/// Calls `leaf` with the document that holds the last step of `steps`, descending through
-/// embedded documents and into every element of the arrays met on the way, as the paths
-/// of `$addFields`, `$set` and `$unset` stages do. With `create`, a missing parent or a
-/// value in the way (a scalar, also inside an array) is replaced by a new document.
-fn at_path(
-    doc: &mut Document,
-    steps: &[&str],
-    create: bool,
-    leaf: &mut dyn FnMut(&mut Document, &str),
-) {
-    crate::depth::guard(|| {
-        let Some((first, rest)) = steps.split_first() else {
-            return;
-        };
-        if rest.is_empty() {
-            leaf(doc, first);
-            return;
-        }
-        match doc.get_mut(*first) {
-            Some(child @ (Bson::Document(_) | Bson::Array(_))) => {
-                at_value(child, rest, create, leaf)
-            }
-            _ if create => {
-                let mut child = Document::new();
-                at_path(&mut child, rest, create, leaf);
-                doc.insert(*first, child);
-            }
-            _ => {}
-        }
-    })
-}
-
-fn at_value(
-    value: &mut Bson,
-    steps: &[&str],
-    create: bool,
-    leaf: &mut dyn FnMut(&mut Document, &str),
-) {
-    crate::depth::guard(|| match value {
-        Bson::Document(d) => at_path(d, steps, create, leaf),
-        Bson::Array(items) => items
-            .iter_mut()
-            .for_each(|item| at_value(item, steps, create, leaf)),
-        other if create => {
-            let mut d = Document::new();
-            at_path(&mut d, steps, create, leaf);
-            *other = Bson::Document(d);
-        }
-        _ => {}
-    })
-}
-
-/// Output fields of a `$group` or `$bucket`: a fresh accumulator for each.
-pub(super) type OutputFields = [(String, AccumulatorKind, Expression)];
-
-pub(super) fn new_accumulators(fields: &OutputFields) -> Vec<Accumulator> {
-    fields
-        .iter()
-        .map(|(_, kind, _)| Accumulator::new(*kind))
-        .collect()
-}
-
-/// A group's result: `{_id, field: accumulated, ...}`.
-pub(super) fn group_result(id: Bson, fields: &OutputFields, accs: Vec<Accumulator>) -> Document {
-    let mut out = doc! {"_id": id};
-    for ((name, _, _), acc) in fields.iter().zip(accs) {
-        out.insert(name.clone(), acc.finish());
-    }
-    out
-}
-
-fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
-    // Groups in order of first appearance; keys compare as values (1 == 1.0).
-    let mut positions: BTreeMap<OrderedBson, usize> = BTreeMap::new();
-    let mut groups: Vec<(Bson, Vec<Accumulator>)> = Vec::new();
-    for d in &docs {
-        let mut scope = Scope::new(d);
-        let key = group.id.evaluate(&mut scope)?.unwrap_or(Bson::Null);
-        let i = *positions
-            .entry(OrderedBson(key.clone()))
-            .or_insert_with(|| {
-                groups.push((key, new_accumulators(&group.fields)));
-                groups.len() - 1
-            });
-        for ((_, _, e), acc) in group.fields.iter().zip(groups[i].1.iter_mut()) {
-            acc.add(e.evaluate(&mut scope)?);
-        }
-    }
-    Ok(groups
-        .into_iter()
-        .map(|(key, accs)| group_result(key, &group.fields, accs))
-        .collect())
-}
-
-fn run_unwind(u: &Unwind, docs: Vec<Document>) -> Vec<Document> {
-    let mut out = Vec::with_capacity(docs.len());
-    for d in docs {
-        let value = path::get_path(&d, &u.path).cloned();
-        match value {
-            Some(Bson::Array(items)) if !items.is_empty() => {
-                for (i, item) in items.into_iter().enumerate() {
-                    let mut copy = d.clone();
-                    // The path exists (it held the array), so setting it cannot fail.
-                    let _ = path::set_path(&mut copy, &u.path, item);
-                    if let Some(name) = &u.include_array_index {
-                        copy.insert(name.clone(), Bson::Int64(i as i64));
-                    }
-                    out.push(copy);
-                }
-            }
-            Some(Bson::Array(_)) | Some(Bson::Null) | None => {
-                if u.preserve_null_and_empty {
-                    let mut copy = d;
-                    // An empty array leaves nothing behind; null and missing stay as they are.
-                    if matches!(value, Some(Bson::Array(_))) {
-                        path::remove_path(&mut copy, &u.path);
-                    }
-                    if let Some(name) = &u.include_array_index {
-                        copy.insert(name.clone(), Bson::Null);
-                    }
-                    out.push(copy);
-                }
-            }
-            Some(_) => {
-                // A non-array value unwinds as itself; it has no array index.
-                let mut copy = d;
-                if let Some(name) = &u.include_array_index {
-                    copy.insert(name.clone(), Bson::Null);
-                }
-                out.push(copy);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

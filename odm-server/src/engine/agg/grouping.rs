@@ -1,0 +1,125 @@
+//! `$group`: documents folded into one per key, with the accumulators of each output
+//! field. `$bucket`, `$bucketAuto` and `$sortByCount` build on the same pieces.
+
+use std::collections::BTreeMap;
+
+use bson::{Bson, Document, doc};
+
+use super::accumulate::{Accumulator, AccumulatorKind};
+use super::expr::{self, Expression, Scope};
+use super::pipeline::stage_error;
+use crate::engine::compare::OrderedBson;
+use crate::error::CmdResult;
+
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub(super) id: Expression,
+    pub(super) fields: Vec<(String, AccumulatorKind, Expression)>,
+}
+
+pub(super) fn parse_group(spec: &Document) -> CmdResult<Group> {
+    let id = match spec.get("_id") {
+        Some(v) => expr::parse(v)?,
+        None => {
+            return Err(stage_error(
+                15955,
+                "a group specification must include an _id",
+            ));
+        }
+    };
+    Ok(Group {
+        id,
+        fields: parse_accumulators(spec, "_id")?,
+    })
+}
+
+/// The output fields of `$group` (or `$bucket`): each one accumulator over an
+/// expression; `except` names the field that is not one.
+pub(super) fn parse_accumulators(
+    spec: &Document,
+    except: &str,
+) -> CmdResult<Vec<(String, AccumulatorKind, Expression)>> {
+    let mut fields = Vec::new();
+    for (name, value) in spec {
+        if name == except {
+            continue;
+        }
+        if name.contains('.') {
+            return Err(stage_error(
+                40235,
+                format!("The field name '{name}' cannot contain '.'"),
+            ));
+        }
+        let Bson::Document(acc) = value else {
+            return Err(stage_error(
+                40234,
+                format!("The field '{name}' must be an accumulator object"),
+            ));
+        };
+        if acc.len() != 1 {
+            return Err(stage_error(
+                40238,
+                format!("The field '{name}' must specify one accumulator"),
+            ));
+        }
+        let (op, arg) = acc.iter().next().expect("one accumulator");
+        let Some(kind) = AccumulatorKind::from_name(op) else {
+            return Err(stage_error(15952, format!("unknown group operator '{op}'")));
+        };
+        let arg = if kind == AccumulatorKind::Count {
+            if !matches!(arg, Bson::Document(d) if d.is_empty()) {
+                return Err(stage_error(
+                    4544702,
+                    "$count takes no arguments, i.e. $count:{}",
+                ));
+            }
+            Expression::Literal(Bson::Int32(1))
+        } else {
+            expr::parse(arg)?
+        };
+        fields.push((name.clone(), kind, arg));
+    }
+    Ok(fields)
+}
+
+/// Output fields of a `$group` or `$bucket`: a fresh accumulator for each.
+pub(super) type OutputFields = [(String, AccumulatorKind, Expression)];
+
+pub(super) fn new_accumulators(fields: &OutputFields) -> Vec<Accumulator> {
+    fields
+        .iter()
+        .map(|(_, kind, _)| Accumulator::new(*kind))
+        .collect()
+}
+
+/// A group's result: `{_id, field: accumulated, ...}`.
+pub(super) fn group_result(id: Bson, fields: &OutputFields, accs: Vec<Accumulator>) -> Document {
+    let mut out = doc! {"_id": id};
+    for ((name, _, _), acc) in fields.iter().zip(accs) {
+        out.insert(name.clone(), acc.finish());
+    }
+    out
+}
+
+pub(super) fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+    // Groups in order of first appearance; keys compare as values (1 == 1.0).
+    let mut positions: BTreeMap<OrderedBson, usize> = BTreeMap::new();
+    let mut groups: Vec<(Bson, Vec<Accumulator>)> = Vec::new();
+    for d in &docs {
+        let mut scope = Scope::new(d);
+        let key = group.id.evaluate(&mut scope)?.unwrap_or(Bson::Null);
+        let i = *positions
+            .entry(OrderedBson(key.clone()))
+            .or_insert_with(|| {
+                groups.push((key, new_accumulators(&group.fields)));
+                groups.len() - 1
+            });
+        for ((_, _, e), acc) in group.fields.iter().zip(groups[i].1.iter_mut()) {
+            acc.add(e.evaluate(&mut scope)?);
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(key, accs)| group_result(key, &group.fields, accs))
+        .collect())
+}

@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 16] = [
+const EXPRESSION_OPERATORS: [&str; 28] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -190,6 +190,18 @@ const EXPRESSION_OPERATORS: [&str; 16] = [
     "$size",
     "$in",
     "$literal",
+    "$setUnion",
+    "$setIntersection",
+    "$setDifference",
+    "$setEquals",
+    "$setIsSubset",
+    "$anyElementTrue",
+    "$sin",
+    "$acosh",
+    "$log",
+    "$ln",
+    "$exp",
+    "$atan2",
 ];
 
 /// Every update operator, and modifiers out of place.

@@ -19,7 +19,9 @@ mod array;
 mod compare;
 mod convert;
 mod logic;
+mod math;
 mod object;
+mod set;
 mod string;
 #[cfg(test)]
 mod tests;
@@ -147,6 +149,8 @@ const FAMILIES: &[&[OpDef]] = &[
     array::OPS,
     convert::OPS,
     object::OPS,
+    set::OPS,
+    math::OPS,
 ];
 
 /// The operator called `name`, if there is one.

@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 28] = [
+const EXPRESSION_OPERATORS: [&str; 34] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -202,6 +202,12 @@ const EXPRESSION_OPERATORS: [&str; 28] = [
     "$ln",
     "$exp",
     "$atan2",
+    "$bitAnd",
+    "$bitNot",
+    "$getField",
+    "$setField",
+    "$unsetField",
+    "$isNumber",
 ];
 
 /// Every update operator, and modifiers out of place.

@@ -1,5 +1,5 @@
-//! The type operators: `$type`, `$toString`, `$toInt`, `$toLong`, `$toDouble` and
-//! `$toBool`.
+//! The type operators: `$type`, `$isNumber`, `$toString`, `$toInt`, `$toLong`,
+//! `$toDouble` and `$toBool`.
 //!
 //! The numeric conversions share one parser, so that a string or a date becomes an int, a
 //! long or a double by the same rules, and fail with the error `$convert` gives.
@@ -11,6 +11,11 @@ use crate::engine::arith;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 pub(super) const OPS: &[OpDef] = &[
+    OpDef {
+        name: "$isNumber",
+        arity: Arity::Exactly(1),
+        eval: Eval::Values(is_number),
+    },
     OpDef {
         name: "$type",
         arity: Arity::Exactly(1),
@@ -117,4 +122,12 @@ fn convert_number(value: &Option<Bson>, target: Target) -> CmdResult<Option<Bson
         Target::Long => Bson::Int64(as_f64.trunc() as i64),
         Target::Double => Bson::Double(as_f64),
     }))
+}
+
+/// Whether the value is an int, a long, a double or a decimal (false for missing).
+fn is_number(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
+    let v = operand(op, &values, 0)?;
+    Ok(Some(Bson::Boolean(
+        v.as_ref().is_some_and(arith::is_number),
+    )))
 }

@@ -1,5 +1,5 @@
 //! The mathematical functions: `$exp $ln $log $log10`, trigonometry (`$sin` ... `$atanh`,
-//! `$atan2`) and `$degreesToRadians`/`$radiansToDegrees`.
+//! `$atan2`), `$degreesToRadians`/`$radiansToDegrees`, and `$rand`.
 //!
 //! Null and missing give null, NaN gives NaN, and any other number gives a double (a
 //! decimal argument gives a decimal, computed through a double). A value outside a
@@ -220,7 +220,23 @@ pub(super) const OPS: &[OpDef] = &[
         arity: Arity::Exactly(2),
         eval: Eval::Values(log),
     },
+    OpDef {
+        name: "$rand",
+        arity: Arity::Exactly(1),
+        eval: Eval::Values(rand_double),
+    },
 ];
+
+/// `{$rand: {}}`: a double from 0 (included) to 1 (excluded), new for every evaluation.
+fn rand_double(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
+    match operand(op, &values, 0)? {
+        Some(Bson::Document(d)) if d.is_empty() => Ok(Some(Bson::Double(rand::random::<f64>()))),
+        other => Err(expr_error(
+            3040501,
+            format!("$rand not expecting arguments: {}", type_name(other)),
+        )),
+    }
+}
 
 /// A numeric argument as a double, and whether it was a decimal (the result is one too);
 /// `None` for null or missing.

@@ -16,8 +16,10 @@
 
 mod arith;
 mod array;
+mod bitwise;
 mod compare;
 mod convert;
+mod fields;
 mod logic;
 mod math;
 mod object;
@@ -151,6 +153,8 @@ const FAMILIES: &[&[OpDef]] = &[
     object::OPS,
     set::OPS,
     math::OPS,
+    bitwise::OPS,
+    fields::OPS,
 ];
 
 /// The operator called `name`, if there is one.

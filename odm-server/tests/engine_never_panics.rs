@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 34] = [
+const EXPRESSION_OPERATORS: [&str; 40] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -208,6 +208,12 @@ const EXPRESSION_OPERATORS: [&str; 34] = [
     "$setField",
     "$unsetField",
     "$isNumber",
+    "$indexOfCP",
+    "$indexOfBytes",
+    "$substrBytes",
+    "$trim",
+    "$replaceAll",
+    "$strcasecmp",
 ];
 
 /// Every update operator, and modifiers out of place.

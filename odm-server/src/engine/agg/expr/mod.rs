@@ -27,6 +27,7 @@ mod set;
 mod string;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -155,6 +156,7 @@ const FAMILIES: &[&[OpDef]] = &[
     math::OPS,
     bitwise::OPS,
     fields::OPS,
+    text::OPS,
 ];
 
 /// The operator called `name`, if there is one.

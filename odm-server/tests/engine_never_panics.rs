@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 40] = [
+const EXPRESSION_OPERATORS: [&str; 47] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -214,6 +214,13 @@ const EXPRESSION_OPERATORS: [&str; 40] = [
     "$trim",
     "$replaceAll",
     "$strcasecmp",
+    "$range",
+    "$indexOfArray",
+    "$zip",
+    "$arrayToObject",
+    "$objectToArray",
+    "$sortArray",
+    "$maxN",
 ];
 
 /// Every update operator, and modifiers out of place.

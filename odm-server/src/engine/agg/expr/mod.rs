@@ -23,6 +23,7 @@ mod fields;
 mod logic;
 mod math;
 mod object;
+mod sequence;
 mod set;
 mod string;
 #[cfg(test)]
@@ -157,6 +158,7 @@ const FAMILIES: &[&[OpDef]] = &[
     bitwise::OPS,
     fields::OPS,
     text::OPS,
+    sequence::OPS,
 ];
 
 /// The operator called `name`, if there is one.

@@ -181,6 +181,36 @@ fn operand<'v>(op: &OpDef, values: &'v [Option<Bson>], i: usize) -> CmdResult<&'
     })
 }
 
+/// The named arguments of an operator that takes one object (`{input, chars}`, `{n,
+/// input}`, ...), evaluated, with unknown names refused. `codes` are mongod's for an
+/// unknown name and for an argument that is not an object, which differ by operator.
+fn named<'v>(
+    op: &OpDef,
+    values: &'v [Option<Bson>],
+    allowed: &[&str],
+    codes: (i32, i32),
+) -> CmdResult<&'v Document> {
+    match operand(op, values, 0)? {
+        Some(Bson::Document(d)) => {
+            if let Some(unknown) = d.keys().find(|k| !allowed.contains(&k.as_str())) {
+                return Err(expr_error(
+                    codes.0,
+                    format!("{} found an unknown argument: {unknown}", op.name),
+                ));
+            }
+            Ok(d)
+        }
+        other => Err(expr_error(
+            codes.1,
+            format!(
+                "{} only supports an object as an argument, found: {}",
+                op.name,
+                type_name(other)
+            ),
+        )),
+    }
+}
+
 /// What an operator met that its checks should have ruled out: an internal error rather
 /// than a panic.
 fn broken_invariant(op: &OpDef, what: &str) -> CommandError {

@@ -8,7 +8,7 @@
 
 use bson::{Bson, Document, doc};
 
-use super::{Arity, Eval, OpDef, display_string, expr_error, nullish, operand, type_name};
+use super::{Arity, Eval, OpDef, display_string, expr_error, named, nullish, operand, type_name};
 use crate::engine::arith;
 use crate::engine::compare::{compare, values_equal};
 use crate::engine::sort::SortSpec;
@@ -155,31 +155,13 @@ fn index_of_array(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bso
     Ok(Some(Bson::Int32(found.map_or(-1, |i| i as i32))))
 }
 
-/// The evaluated named arguments of an operator that takes an object.
-fn named<'v>(op: &OpDef, values: &'v [Option<Bson>], allowed: &[&str]) -> CmdResult<&'v Document> {
-    match operand(op, values, 0)? {
-        Some(Bson::Document(d)) => {
-            if let Some(unknown) = d.keys().find(|k| !allowed.contains(&k.as_str())) {
-                return Err(expr_error(
-                    34464,
-                    format!("{} found an unknown argument: {unknown}", op.name),
-                ));
-            }
-            Ok(d)
-        }
-        other => Err(expr_error(
-            34460,
-            format!(
-                "{} only supports an object as an argument, found: {}",
-                op.name,
-                type_name(other)
-            ),
-        )),
-    }
-}
-
 fn zip(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    let d = named(op, &values, &["inputs", "useLongestLength", "defaults"])?;
+    let d = named(
+        op,
+        &values,
+        &["inputs", "useLongestLength", "defaults"],
+        (34464, 34460),
+    )?;
     let inputs = match d.get("inputs") {
         Some(Bson::Array(inputs)) => inputs,
         other => {
@@ -317,7 +299,7 @@ fn object_to_array(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bs
 }
 
 fn sort_array(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    let d = named(op, &values, &["input", "sortBy"])?;
+    let d = named(op, &values, &["input", "sortBy"], (34464, 34460))?;
     let items = match d.get("input") {
         None | Some(Bson::Null) | Some(Bson::Undefined) => return Ok(Some(Bson::Null)),
         Some(Bson::Array(items)) => items.clone(),
@@ -363,7 +345,7 @@ fn sort_array(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> 
 
 /// `$firstN`, `$lastN`, `$maxN`, `$minN` on an array: `{n, input}`.
 fn n_of(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    let d = named(op, &values, &["n", "input"])?;
+    let d = named(op, &values, &["n", "input"], (34464, 34460))?;
     let n = match d.get("n").and_then(arith::to_i64_exact) {
         Some(n) if n > 0 => n as usize,
         _ => {

@@ -6,9 +6,9 @@
 //! form counts code points. `$trim` and the replacements take named arguments
 //! (`{input, chars}`, `{input, find, replacement}`): null or missing ones give null.
 
-use bson::{Bson, Document};
+use bson::Bson;
 
-use super::{Arity, Eval, OpDef, display_string, expr_error, nullish, operand, type_name};
+use super::{Arity, Eval, OpDef, display_string, expr_error, named, nullish, operand, type_name};
 use crate::engine::arith;
 use crate::error::CmdResult;
 
@@ -257,29 +257,6 @@ fn strcasecmp(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> 
     })))
 }
 
-/// The named arguments of `$trim` and the replacements, checked for unknown names.
-fn named<'v>(op: &OpDef, values: &'v [Option<Bson>], allowed: &[&str]) -> CmdResult<&'v Document> {
-    match operand(op, values, 0)? {
-        Some(Bson::Document(d)) => {
-            if let Some(unknown) = d.keys().find(|k| !allowed.contains(&k.as_str())) {
-                return Err(expr_error(
-                    50694,
-                    format!("{} found an unknown argument: {unknown}", op.name),
-                ));
-            }
-            Ok(d)
-        }
-        other => Err(expr_error(
-            50696,
-            format!(
-                "{} only supports an object as an argument, found: {}",
-                op.name,
-                type_name(other)
-            ),
-        )),
-    }
-}
-
 /// What `$trim` removes when no `chars` are given: whitespace as mongod lists it.
 fn is_default_space(c: char) -> bool {
     matches!(
@@ -290,7 +267,7 @@ fn is_default_space(c: char) -> bool {
 }
 
 fn trim(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    let d = named(op, &values, &["input", "chars"])?;
+    let d = named(op, &values, &["input", "chars"], (50694, 50696))?;
     let input = match d.get("input") {
         None | Some(Bson::Null) | Some(Bson::Undefined) => return Ok(Some(Bson::Null)),
         Some(Bson::String(s)) => s,
@@ -332,7 +309,12 @@ fn trim(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
 }
 
 fn replace(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    let d = named(op, &values, &["input", "find", "replacement"])?;
+    let d = named(
+        op,
+        &values,
+        &["input", "find", "replacement"],
+        (50694, 50696),
+    )?;
     let mut parts = Vec::with_capacity(3);
     for (name, code) in [("input", 51746), ("find", 51745), ("replacement", 51744)] {
         match d.get(name) {

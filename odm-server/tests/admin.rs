@@ -5,7 +5,7 @@
 mod common;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, expect_code, expect_command_codes};
+use common::{TestServer, aggregate_all, expect_code, expect_command_codes};
 use futures::TryStreamExt;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -275,15 +275,12 @@ async fn coll_stats_and_index_stats_stages_as_compass_sends_them() {
         .create_index(mongodb::IndexModel::builder().keys(doc! {"sku": 1}).build())
         .await
         .unwrap();
-    let stats: Vec<Document> = items
-        .aggregate(vec![
-            doc! {"$collStats": {"storageStats": {}, "count": {}, "latencyStats": {}}},
-        ])
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+    let stats = aggregate_all(
+        &items,
+        vec![doc! {"$collStats": {"storageStats": {}, "count": {}, "latencyStats": {}}}],
+    )
+    .await
+    .unwrap();
     assert_eq!(stats.len(), 1);
     let doc = &stats[0];
     assert_eq!(doc.get_str("ns").unwrap(), "shop.items");
@@ -293,19 +290,18 @@ async fn coll_stats_and_index_stats_stages_as_compass_sends_them() {
     assert_eq!(storage.get_i32("nindexes").unwrap(), 2);
     assert!(doc.get_document("latencyStats").is_ok());
 
-    let names: Vec<String> = items
-        .aggregate(vec![doc! {"$indexStats": {}}, doc! {"$sort": {"name": 1}}])
-        .await
-        .unwrap()
-        .try_collect::<Vec<Document>>()
-        .await
-        .unwrap()
-        .iter()
-        .map(|d| {
-            assert!(d.get_document("accesses").is_ok(), "{d}");
-            d.get_str("name").unwrap().to_string()
-        })
-        .collect();
+    let names: Vec<String> = aggregate_all(
+        &items,
+        vec![doc! {"$indexStats": {}}, doc! {"$sort": {"name": 1}}],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|d| {
+        assert!(d.get_document("accesses").is_ok(), "{d}");
+        d.get_str("name").unwrap().to_string()
+    })
+    .collect();
     assert_eq!(names, ["_id_", "sku_1"]);
 
     expect_command_codes(

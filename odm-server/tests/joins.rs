@@ -7,8 +7,7 @@ mod common;
 use std::time::Instant;
 
 use bson::{Document, doc};
-use common::TestServer;
-use futures::TryStreamExt;
+use common::{TestServer, aggregate_all};
 
 const ORDERS: i32 = 10_000;
 const CUSTOMERS: i32 = 1_000;
@@ -61,12 +60,7 @@ async fn lookup_of_ten_thousand_orders_uses_the_customers_id_index() {
     );
 
     let started = Instant::now();
-    let joined: Vec<Document> = db
-        .collection::<Document>("orders")
-        .aggregate(join())
-        .await
-        .unwrap()
-        .try_collect()
+    let joined: Vec<Document> = aggregate_all(&db.collection::<Document>("orders"), join())
         .await
         .unwrap();
     // Reported, not asserted: time belongs to the benchmark (a debug build on a shared
@@ -118,12 +112,7 @@ async fn a_secondary_index_serves_a_join_on_another_field() {
         lookup.get_array("indexesUsed").unwrap(),
         &vec![bson::Bson::String("customer_id_1".into())]
     );
-    let counts: Vec<Document> = db
-        .collection::<Document>("customers")
-        .aggregate(pipeline)
-        .await
-        .unwrap()
-        .try_collect()
+    let counts: Vec<Document> = aggregate_all(&db.collection::<Document>("customers"), pipeline)
         .await
         .unwrap();
     assert_eq!(

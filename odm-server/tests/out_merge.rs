@@ -5,7 +5,7 @@
 mod common;
 
 use bson::{Document, doc};
-use common::{TestServer, expect_code};
+use common::{TestServer, aggregate_all, expect_code};
 use futures::TryStreamExt;
 use mongodb::Collection;
 
@@ -17,13 +17,6 @@ async fn contents(c: &Collection<Document>) -> Vec<Document> {
         .try_collect()
         .await
         .unwrap()
-}
-
-async fn run(
-    c: &Collection<Document>,
-    pipeline: Vec<Document>,
-) -> mongodb::error::Result<Vec<Document>> {
-    c.aggregate(pipeline).await?.try_collect().await
 }
 
 async fn seed(s: &TestServer) -> Collection<Document> {
@@ -60,7 +53,7 @@ async fn out_replaces_the_target_and_keeps_its_indexes() {
         )
         .await
         .unwrap();
-    let returned = run(&sales, vec![totals(), doc! {"$out": "report"}])
+    let returned = aggregate_all(&sales, vec![totals(), doc! {"$out": "report"}])
         .await
         .unwrap();
     assert!(
@@ -75,7 +68,7 @@ async fn out_replaces_the_target_and_keeps_its_indexes() {
     assert!(names.contains(&"total_1".to_string()), "{names:?}");
 
     // Into another database, and results without _id get one.
-    run(
+    aggregate_all(
         &sales,
         vec![
             doc! {"$project": {"_id": 0, "item": 1}},
@@ -97,7 +90,7 @@ async fn a_failed_out_leaves_the_target_as_it_was() {
     report.insert_one(doc! {"_id": "kept"}).await.unwrap();
     // Two results with the same _id: a duplicate key, nothing written.
     expect_code(
-        run(
+        aggregate_all(
             &sales,
             vec![doc! {"$project": {"_id": "$item"}}, doc! {"$out": "report"}],
         )
@@ -117,7 +110,9 @@ async fn merge_rerun_is_idempotent_and_modes_combine_documents() {
         .await
         .unwrap();
     let merge = doc! {"$merge": {"into": "summary"}};
-    run(&sales, vec![totals(), merge.clone()]).await.unwrap();
+    aggregate_all(&sales, vec![totals(), merge.clone()])
+        .await
+        .unwrap();
     let once = contents(&summary).await;
     assert_eq!(
         once,
@@ -126,7 +121,7 @@ async fn merge_rerun_is_idempotent_and_modes_combine_documents() {
             doc! {"_id": "b", "total": 5},
         ]
     );
-    run(&sales, vec![totals(), merge]).await.unwrap();
+    aggregate_all(&sales, vec![totals(), merge]).await.unwrap();
     assert_eq!(
         contents(&summary).await,
         once,
@@ -138,7 +133,7 @@ async fn merge_rerun_is_idempotent_and_modes_combine_documents() {
         .insert_one(doc! {"_id": 4, "item": "c", "qty": 7})
         .await
         .unwrap();
-    run(
+    aggregate_all(
         &sales,
         vec![
             totals(),
@@ -150,7 +145,7 @@ async fn merge_rerun_is_idempotent_and_modes_combine_documents() {
     assert_eq!(contents(&summary).await, once);
 
     // A pipeline adds to what is there; $$new is the result.
-    run(
+    aggregate_all(
         &sales,
         vec![
             totals(),
@@ -177,7 +172,7 @@ async fn merge_refusals_name_the_problem() {
     summary.insert_one(doc! {"_id": "a"}).await.unwrap();
     // `on` another field needs a unique index on it.
     expect_code(
-        run(
+        aggregate_all(
             &sales,
             vec![doc! {"$merge": {"into": "summary", "on": "item"}}],
         )
@@ -186,7 +181,7 @@ async fn merge_refusals_name_the_problem() {
     );
     // whenMatched fail on a match; whenNotMatched fail on a miss; neither writes.
     expect_code(
-        run(
+        aggregate_all(
             &sales,
             vec![
                 totals(),
@@ -197,7 +192,7 @@ async fn merge_refusals_name_the_problem() {
         11000,
     );
     expect_code(
-        run(
+        aggregate_all(
             &sales,
             vec![
                 totals(),
@@ -228,8 +223,10 @@ async fn merge_refusals_name_the_problem() {
         doc! {"$project": {"_id": 0, "item": "$_id", "total": 1}},
         doc! {"$merge": {"into": "by_item", "on": "item"}},
     ];
-    run(&sales, by_item_pipeline.clone()).await.unwrap();
-    run(&sales, by_item_pipeline).await.unwrap();
+    aggregate_all(&sales, by_item_pipeline.clone())
+        .await
+        .unwrap();
+    aggregate_all(&sales, by_item_pipeline).await.unwrap();
     let rows: Vec<Document> = contents(&by_item).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     // Not inside a transaction.

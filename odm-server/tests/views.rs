@@ -5,14 +5,8 @@
 mod common;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, expect_code, expect_command_codes};
+use common::{TestServer, aggregate_all, expect_code, expect_command_codes, find_all};
 use futures::TryStreamExt;
-use mongodb::Collection;
-
-/// Every document `filter` finds, in the order the server gives them.
-async fn all(c: &Collection<Document>, filter: Document) -> Vec<Document> {
-    c.find(filter).await.unwrap().try_collect().await.unwrap()
-}
 
 async fn seed(s: &TestServer) {
     let db = s.db("shop");
@@ -63,16 +57,15 @@ async fn reads_run_the_views_pipeline() {
         view.distinct("item", doc! {}).await.unwrap(),
         vec![Bson::String("a".into()), Bson::String("c".into())]
     );
-    let totals: Vec<Document> = view
-        .aggregate(vec![
+    let totals: Vec<Document> = aggregate_all(
+        &view,
+        vec![
             doc! {"$group": {"_id": "$item", "qty": {"$sum": "$qty"}}},
             doc! {"$sort": {"_id": 1}},
-        ])
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         totals,
         vec![doc! {"_id": "a", "qty": 7}, doc! {"_id": "c", "qty": 8}]
@@ -82,7 +75,7 @@ async fn reads_run_the_views_pipeline() {
     db.run_command(doc! {"create": "big_open", "viewOn": "open_orders", "pipeline": [{"$match": {"qty": {"$gt": 4}}}]})
         .await
         .unwrap();
-    let big = all(&db.collection::<Document>("big_open"), doc! {}).await;
+    let big = find_all(&db.collection::<Document>("big_open"), doc! {}).await;
     assert_eq!(
         big,
         vec![
@@ -169,7 +162,7 @@ async fn coll_mod_redefines_a_view_but_not_into_a_cycle() {
     db.run_command(doc! {"collMod": "open_orders", "pipeline": [{"$match": {"status": "done"}}]})
         .await
         .unwrap();
-    let done = all(&db.collection::<Document>("open_orders"), doc! {}).await;
+    let done = find_all(&db.collection::<Document>("open_orders"), doc! {}).await;
     assert_eq!(
         done,
         vec![doc! {"_id": 2, "item": "b", "qty": 1, "status": "done"}]

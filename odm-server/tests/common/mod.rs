@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+use bson::Document;
+use futures::TryStreamExt;
 use mongodb::error::{Error, ErrorKind, WriteFailure};
-use mongodb::{Client, Database};
+use mongodb::{Client, Collection, Database};
 use odm_server::{Config, Server, ServerHandle};
 
 /// A running in-memory server and a driver client connected to it.
@@ -95,4 +97,17 @@ pub async fn all_of(coll: &mongodb::Collection<bson::Document>) -> Vec<bson::Doc
         .try_collect()
         .await
         .unwrap()
+}
+
+/// Every document `filter` finds, in the order the server gives them.
+pub async fn find_all(c: &Collection<Document>, filter: Document) -> Vec<Document> {
+    c.find(filter).await.unwrap().try_collect().await.unwrap()
+}
+
+/// Every document a pipeline yields, or the error it failed with.
+pub async fn aggregate_all(
+    c: &Collection<Document>,
+    pipeline: Vec<Document>,
+) -> mongodb::error::Result<Vec<Document>> {
+    c.aggregate(pipeline).await?.try_collect().await
 }

@@ -109,9 +109,13 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         catalog::validate_collection_name(ctx.db, coll)?;
     }
     let stages = f.array("pipeline")?.ok_or_else(|| f.missing("pipeline"))?;
+    // One snapshot for the whole command: the views it resolves, the collections it
+    // reads and the stats it reports all come from it.
+    let txn = ctx.reader()?;
+    let snapshot = Snapshot::new(ctx, &*txn);
     // A view: its pipeline runs first, over the collection at the bottom.
     let view = match coll {
-        Some(c) => views::resolve(&*ctx.reader()?, ctx.db, c)?,
+        Some(c) => views::resolve(&*txn, ctx.db, c)?,
         None => None,
     };
     let combined: Vec<Bson>;
@@ -164,14 +168,24 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             .and_then(Bson::as_document)
             .and_then(|d| d.keys().next())
             .map_or("an empty pipeline", String::as_str);
-        return run_database_level(
-            ctx,
-            pipeline,
-            first_stage,
-            starts_with_documents,
-            explain,
-            finish,
-        );
+        if !starts_with_documents {
+            return Err(CommandError::new(
+                ErrorCode::InvalidNamespace,
+                format!(
+                    "{{aggregate: 1}} is not valid for '{first_stage}'; a collection is required (this server starts a database-level aggregation with $documents only)"
+                ),
+            ));
+        }
+        let ns = format!("{}.$cmd.aggregate", ctx.db);
+        if explain {
+            return Ok(doc! {
+                "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "DOCUMENTS"}},
+                "remainingStages": pipeline.stages.len() as i32 - 1,
+            });
+        }
+        let results = pipeline.run_with(Vec::new(), &snapshot)?;
+        drop(txn);
+        return finish.reply(ctx, &ns, results);
     };
     if starts_with_documents {
         return Err(CommandError::new(
@@ -187,28 +201,16 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     ) && !explain
     {
         let first = pipeline.stages.remove(0);
-        let txn = ctx.reader()?;
         let input = match &first {
             Stage::CollStats(spec) => vec![stats::coll_stats_stage(ctx, &*txn, coll, spec)?],
             _ => stats::index_stats_stage(ctx, &*txn, coll)?,
-        };
-        let snapshot = Snapshot {
-            txn: &*txn,
-            db: ctx.db,
-            sort_memory_limit: ctx.state.config.sort_memory_limit,
         };
         let results = pipeline.run_with(input, &snapshot)?;
         drop(txn);
         return finish.reply(ctx, &ns, results);
     }
     let (mut query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
-    query.sort_memory_limit = ctx.state.config.sort_memory_limit;
-    let txn = ctx.reader()?;
-    let snapshot = Snapshot {
-        txn: &*txn,
-        db: ctx.db,
-        sort_memory_limit: query.sort_memory_limit,
-    };
+    query.sort_memory_limit = snapshot.sort_memory_limit;
     if oplog_collection::is_oplog(ctx.state, ctx.db, source) && !explain {
         let input = oplog_collection::collect(&*txn, &query)?;
         let results = rest.run_with(input, &snapshot)?;
@@ -255,42 +257,6 @@ impl Finish {
     }
 }
 
-/// `{aggregate: 1, pipeline: [{$documents: [...]}, ...]}`: no collection; the first
-/// stage makes the documents.
-fn run_database_level(
-    ctx: &Ctx<'_>,
-    pipeline: Pipeline,
-    first_stage: &str,
-    starts_with_documents: bool,
-    explain: bool,
-    finish: Finish,
-) -> CmdResult<Document> {
-    if !starts_with_documents {
-        return Err(CommandError::new(
-            ErrorCode::InvalidNamespace,
-            format!(
-                "{{aggregate: 1}} is not valid for '{first_stage}'; a collection is required (this server starts a database-level aggregation with $documents only)"
-            ),
-        ));
-    }
-    let ns = format!("{}.$cmd.aggregate", ctx.db);
-    if explain {
-        return Ok(doc! {
-            "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "DOCUMENTS"}},
-            "remainingStages": pipeline.stages.len() as i32 - 1,
-        });
-    }
-    let txn = ctx.reader()?;
-    let snapshot = Snapshot {
-        txn: &*txn,
-        db: ctx.db,
-        sort_memory_limit: ctx.state.config.sort_memory_limit,
-    };
-    let results = pipeline.run_with(Vec::new(), &snapshot)?;
-    drop(txn);
-    finish.reply(ctx, &ns, results)
-}
-
 /// Each `$lookup` of the stages after the leading query, with the index its equality
 /// uses on the foreign collection (`indexesUsed`, empty for a collection scan).
 fn joins_explained(snapshot: &Snapshot<'_>, rest: &Pipeline) -> CmdResult<Vec<Bson>> {
@@ -325,7 +291,16 @@ pub(super) struct Snapshot<'a> {
     pub sort_memory_limit: usize,
 }
 
-impl Snapshot<'_> {
+impl<'a> Snapshot<'a> {
+    /// The command's database in `txn`, with the server's sort memory limit.
+    pub fn new(ctx: &'a Ctx<'_>, txn: &'a dyn ReadTxn) -> Self {
+        Snapshot {
+            txn,
+            db: ctx.db,
+            sort_memory_limit: ctx.state.config.sort_memory_limit,
+        }
+    }
+
     /// Runs `pipeline` over `coll`: its leading stages become the query the planner
     /// sees, the rest run over what it yields.
     pub fn run(

@@ -69,12 +69,7 @@ pub fn read(
 ) -> CmdResult<Vec<Document>> {
     let mut pipeline = Pipeline::parse(&view.stages)?;
     pipeline.stages.extend(then);
-    let snapshot = Snapshot {
-        txn,
-        db: ctx.db,
-        sort_memory_limit: ctx.state.config.sort_memory_limit,
-    };
-    snapshot.run(&view.source, pipeline, None, false)
+    Snapshot::new(ctx, txn).run(&view.source, pipeline, None, false)
 }
 
 /// A `find`'s query as stages after a view's: filter, sort, skip, limit, projection.

@@ -23,7 +23,7 @@ use bson::{Bson, Document, doc};
 use super::accumulate::{Accumulator, AccumulatorKind};
 use super::bind::Vars;
 use super::expr::{self, Expression, Scope};
-use super::grouping::{group_result, new_accumulators, parse_accumulators};
+use super::grouping::{accumulate, group_result, new_accumulators, parse_accumulators};
 use super::pipeline::stage_error as error;
 use crate::engine::compare::{compare, type_rank};
 use crate::engine::types::type_name;
@@ -136,9 +136,7 @@ impl Bucket {
                 }
             };
             let accs = slots[slot].get_or_insert_with(|| new_accumulators(&self.output));
-            for ((_, _, e), acc) in self.output.iter().zip(accs.iter_mut()) {
-                acc.add(e.evaluate(&mut scope)?);
-            }
+            accumulate(&self.output, accs, &mut scope)?;
         }
         // The last slot (one past the last lower bound) holds the default bucket.
         let mut out: Vec<(Bson, Vec<Accumulator>)> = Vec::new();
@@ -293,7 +291,7 @@ impl BucketAuto {
             let last_bucket = made.len() + 1 == self.buckets;
             let mut accs = new_accumulators(&self.output);
             let mut max = first.clone();
-            self.add(&mut accs, &d)?;
+            accumulate(&self.output, &mut accs, &mut Scope::new(&d))?;
             let mut taken = 1;
             while let Some((key, _)) = rest.peek() {
                 let same_as_max = compare(key, &max) == Ordering::Equal;
@@ -301,7 +299,7 @@ impl BucketAuto {
                     break;
                 }
                 let (key, d) = rest.next().expect("peeked");
-                self.add(&mut accs, &d)?;
+                accumulate(&self.output, &mut accs, &mut Scope::new(&d))?;
                 max = key;
                 taken += 1;
             }
@@ -321,14 +319,6 @@ impl BucketAuto {
                 )
             })
             .collect())
-    }
-
-    fn add(&self, accs: &mut [Accumulator], d: &Document) -> CmdResult<()> {
-        let mut scope = Scope::new(d);
-        for ((_, _, e), acc) in self.output.iter().zip(accs.iter_mut()) {
-            acc.add(e.evaluate(&mut scope)?);
-        }
-        Ok(())
     }
 }
 

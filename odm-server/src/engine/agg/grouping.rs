@@ -92,6 +92,18 @@ pub(super) fn new_accumulators(fields: &OutputFields) -> Vec<Accumulator> {
         .collect()
 }
 
+/// Adds one document to the accumulators of `fields` (evaluated in `scope`).
+pub(super) fn accumulate(
+    fields: &OutputFields,
+    accs: &mut [Accumulator],
+    scope: &mut Scope<'_>,
+) -> CmdResult<()> {
+    for ((_, _, e), acc) in fields.iter().zip(accs.iter_mut()) {
+        acc.add(e.evaluate(scope)?);
+    }
+    Ok(())
+}
+
 /// A group's result: `{_id, field: accumulated, ...}`.
 pub(super) fn group_result(id: Bson, fields: &OutputFields, accs: Vec<Accumulator>) -> Document {
     let mut out = doc! {"_id": id};
@@ -114,9 +126,7 @@ pub(super) fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Doc
                 groups.push((key, new_accumulators(&group.fields)));
                 groups.len() - 1
             });
-        for ((_, _, e), acc) in group.fields.iter().zip(groups[i].1.iter_mut()) {
-            acc.add(e.evaluate(&mut scope)?);
-        }
+        accumulate(&group.fields, &mut groups[i].1, &mut scope)?;
     }
     Ok(groups
         .into_iter()

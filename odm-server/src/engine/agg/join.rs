@@ -18,6 +18,7 @@
 //! share one query, so joining many orders to few customers asks once per customer.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use bson::{Bson, Document, doc};
 
@@ -211,11 +212,12 @@ impl Lookup {
                 (Some((local, foreign)), Some(from)) => {
                     let values = local_values(&d, local);
                     let key: Vec<OrderedBson> = values.iter().cloned().map(OrderedBson).collect();
-                    if !by_values.contains_key(&key) {
-                        let found = source.find(from, &join_filter(foreign, values)?)?;
-                        by_values.insert(key.clone(), found);
+                    match by_values.entry(key) {
+                        Entry::Occupied(known) => known.into_mut(),
+                        Entry::Vacant(new) => {
+                            new.insert(source.find(from, &join_filter(foreign, values)?)?)
+                        }
                     }
-                    &by_values[&key]
                 }
                 (None, Some(from)) => {
                     if everything.is_none() {

@@ -201,41 +201,43 @@ impl SetWindowFields {
     }
 
     pub fn run(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
-        // (partition key, document), ordered by the key, then by `sortBy`.
-        let mut keyed = Vec::with_capacity(docs.len());
+        // (partition key, sort key, document): each key computed once, then ordered by
+        // the partition, then by `sortBy`.
+        let mut rows = Vec::with_capacity(docs.len());
         for d in docs {
-            let key = match &self.partition_by {
+            let partition = match &self.partition_by {
                 Some(p) => p.evaluate(&mut Scope::new(&d))?.unwrap_or(Bson::Null),
                 None => Bson::Null,
             };
-            keyed.push((key, d));
+            let sort_key = self.sort_by.as_ref().map(|s| s.key(&d)).unwrap_or_default();
+            rows.push((partition, sort_key, d));
         }
-        keyed.sort_by(|a, b| {
+        rows.sort_by(|a, b| {
             compare(&a.0, &b.0).then_with(|| match &self.sort_by {
-                Some(s) => s.compare(&a.1, &b.1),
+                Some(s) => s.compare_keys(&a.1, &b.1),
                 None => Ordering::Equal,
             })
         });
-        let mut out = Vec::with_capacity(keyed.len());
-        let mut start = 0;
-        while start < keyed.len() {
-            let end = start
-                + keyed[start..]
-                    .iter()
-                    .take_while(|(k, _)| compare(k, &keyed[start].0) == Ordering::Equal)
-                    .count();
-            let partition: Vec<Document> =
-                keyed[start..end].iter().map(|(_, d)| d.clone()).collect();
-            out.extend(self.run_partition(partition)?);
-            start = end;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut rows = rows.into_iter().peekable();
+        while let Some((partition, key, doc)) = rows.next() {
+            let (mut keys, mut docs) = (vec![key], vec![doc]);
+            while let Some((_, key, doc)) =
+                rows.next_if(|(p, _, _)| compare(p, &partition) == Ordering::Equal)
+            {
+                keys.push(key);
+                docs.push(doc);
+            }
+            out.extend(self.run_partition(docs, &keys)?);
         }
         Ok(out)
     }
 
-    fn run_partition(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
+    /// `keys` are the documents' `sortBy` keys, in the same order.
+    fn run_partition(&self, docs: Vec<Document>, keys: &[Vec<Bson>]) -> CmdResult<Vec<Document>> {
         let mut values: Vec<Vec<Option<Bson>>> = Vec::with_capacity(self.output.len());
         for o in &self.output {
-            values.push(self.compute(o, &docs)?);
+            values.push(self.compute(o, &docs, keys)?);
         }
         let mut out = docs;
         for (o, column) in self.output.iter().zip(values) {
@@ -247,16 +249,26 @@ impl SetWindowFields {
     }
 
     /// One output field's value for every document of a partition.
-    fn compute(&self, o: &Output, docs: &[Document]) -> CmdResult<Vec<Option<Bson>>> {
+    fn compute(
+        &self,
+        o: &Output,
+        docs: &[Document],
+        keys: &[Vec<Bson>],
+    ) -> CmdResult<Vec<Option<Bson>>> {
         let n = docs.len();
         match &o.function {
             Function::DocumentNumber => Ok((1..=n as i64).map(|i| Some(Bson::Int64(i))).collect()),
             Function::Rank | Function::DenseRank => {
-                let sort = self.sort_by.as_ref().expect("checked when parsed");
+                // Equal sort keys share a rank, whichever way the sort runs.
+                let same = |a: &[Bson], b: &[Bson]| {
+                    a.iter()
+                        .zip(b)
+                        .all(|(x, y)| compare(x, y) == Ordering::Equal)
+                };
                 let mut out = Vec::with_capacity(n);
                 let mut dense = 0;
                 for i in 0..n {
-                    let tied = i > 0 && sort.compare(&docs[i - 1], &docs[i]) == Ordering::Equal;
+                    let tied = i > 0 && same(&keys[i - 1], &keys[i]);
                     if !tied {
                         dense += 1;
                     }
@@ -332,9 +344,10 @@ impl SetWindowFields {
             }
             Function::Accumulate(kind, e) => {
                 let args = evaluate_all(e, docs)?;
+                let xs = self.range_values(o.window, docs)?;
                 let mut out = Vec::with_capacity(n);
                 for i in 0..n {
-                    let (lo, hi) = self.bounds(o.window, docs, i)?;
+                    let (lo, hi) = Self::bounds(o.window, n, &xs, i);
                     let mut acc = Accumulator::new(*kind);
                     if lo <= hi {
                         for v in &args[lo..=hi] {
@@ -347,9 +360,10 @@ impl SetWindowFields {
             }
             Function::StdDev { sample, arg } => {
                 let args = evaluate_all(arg, docs)?;
+                let xs = self.range_values(o.window, docs)?;
                 let mut out = Vec::with_capacity(n);
                 for i in 0..n {
-                    let (lo, hi) = self.bounds(o.window, docs, i)?;
+                    let (lo, hi) = Self::bounds(o.window, n, &xs, i);
                     let xs: Vec<f64> = if lo <= hi {
                         args[lo..=hi]
                             .iter()
@@ -372,6 +386,15 @@ impl SetWindowFields {
                 }
                 Ok(out)
             }
+        }
+    }
+
+    /// Each document's `sortBy` value, when a range window measures by them (read once
+    /// per partition, not per window).
+    fn range_values(&self, window: Window, docs: &[Document]) -> CmdResult<Vec<f64>> {
+        match window {
+            Window::Range(..) => docs.iter().map(|d| self.sort_value(d, false)).collect(),
+            _ => Ok(Vec::new()),
         }
     }
 
@@ -398,10 +421,10 @@ impl SetWindowFields {
     }
 
     /// The first and last index of the window of document `i` (empty when first > last).
-    fn bounds(&self, window: Window, docs: &[Document], i: usize) -> CmdResult<(usize, usize)> {
-        let n = docs.len();
+    /// `xs` are the partition's `sortBy` values, which only range windows read.
+    fn bounds(window: Window, n: usize, xs: &[f64], i: usize) -> (usize, usize) {
         let last = n.saturating_sub(1);
-        Ok(match window {
+        match window {
             Window::Partition => (0, last),
             Window::Documents(l, u) => {
                 let at = |b: Bound, unbounded: i64| -> i64 {
@@ -420,28 +443,19 @@ impl SetWindowFields {
                 }
             }
             Window::Range(l, u) => {
-                let key = |d: &Document| self.sort_value(d, false);
-                let current = key(&docs[i])?;
+                let current = xs[i];
                 let lo = match l {
                     Bound::Unbounded => 0,
                     Bound::Current => i,
-                    Bound::Offset(k) => {
-                        let mut j = 0;
-                        while j < n && key(&docs[j])? < current + k {
-                            j += 1;
-                        }
-                        j
-                    }
+                    Bound::Offset(k) => xs.iter().take_while(|x| **x < current + k).count(),
                 };
                 let hi = match u {
                     Bound::Unbounded => last as i64,
                     Bound::Current => i as i64,
                     Bound::Offset(k) => {
-                        let mut j = n as i64 - 1;
-                        while j >= 0 && key(&docs[j as usize])? > current + k {
-                            j -= 1;
-                        }
-                        j
+                        n as i64
+                            - 1
+                            - xs.iter().rev().take_while(|x| **x > current + k).count() as i64
                     }
                 };
                 if hi < 0 || lo as i64 > hi {
@@ -450,7 +464,7 @@ impl SetWindowFields {
                     (lo, hi as usize)
                 }
             }
-        })
+        }
     }
 }
 
@@ -752,140 +766,4 @@ fn parse_window(v: &Bson) -> CmdResult<Window> {
 }
 
 #[cfg(test)]
-mod tests {
-    use bson::doc;
-
-    use super::*;
-    use crate::engine::agg::pipeline::Pipeline;
-
-    fn run(spec: Document, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
-        Pipeline::parse(&[Bson::Document(doc! {"$setWindowFields": spec})])?.run(docs)
-    }
-
-    fn sales() -> Vec<Document> {
-        vec![
-            doc! {"_id": 1, "state": "CA", "day": 1, "qty": 10},
-            doc! {"_id": 2, "state": "WA", "day": 1, "qty": 5},
-            doc! {"_id": 3, "state": "CA", "day": 2, "qty": 20},
-            doc! {"_id": 4, "state": "CA", "day": 4, "qty": 30},
-            doc! {"_id": 5, "state": "WA", "day": 3, "qty": 15},
-        ]
-    }
-
-    fn column(out: &[Document], field: &str) -> Vec<Bson> {
-        out.iter()
-            .map(|d| d.get(field).cloned().unwrap_or(Bson::Null))
-            .collect()
-    }
-
-    #[test]
-    fn running_totals_moving_windows_and_ranges() {
-        let out = run(
-            doc! {"partitionBy": "$state", "sortBy": {"day": 1}, "output": {
-                "running": {"$sum": "$qty", "window": {"documents": ["unbounded", "current"]}},
-                "moving": {"$avg": "$qty", "window": {"documents": [-1, 0]}},
-                "near": {"$sum": "$qty", "window": {"range": [-1, 1]}},
-                "total": {"$sum": "$qty"},
-            }},
-            sales(),
-        )
-        .unwrap();
-        let ids = column(&out, "_id");
-        assert_eq!(ids, [1, 3, 4, 2, 5].map(Bson::Int32));
-        assert_eq!(
-            column(&out, "running"),
-            [10, 30, 60, 5, 20].map(Bson::Int32)
-        );
-        assert_eq!(
-            column(&out, "moving"),
-            [10.0, 15.0, 25.0, 5.0, 10.0].map(Bson::Double)
-        );
-        // CA days 1, 2, 4: within one day of each other: 1-2, 1-2, 4 alone.
-        assert_eq!(column(&out, "near"), [30, 30, 30, 5, 15].map(Bson::Int32));
-        assert_eq!(column(&out, "total"), [60, 60, 60, 20, 20].map(Bson::Int32));
-    }
-
-    #[test]
-    fn ranks_shift_and_locf() {
-        let docs = vec![
-            doc! {"_id": 1, "score": 5, "v": 1},
-            doc! {"_id": 2, "score": 7, "v": null},
-            doc! {"_id": 3, "score": 7},
-            doc! {"_id": 4, "score": 9, "v": 4},
-        ];
-        let out = run(
-            doc! {"sortBy": {"score": 1}, "output": {
-                "rank": {"$rank": {}}, "dense": {"$denseRank": {}}, "n": {"$documentNumber": {}},
-                "prev": {"$shift": {"output": "$_id", "by": -1, "default": 0}},
-                "filled": {"$locf": "$v"},
-            }},
-            docs,
-        )
-        .unwrap();
-        assert_eq!(column(&out, "rank"), [1, 2, 2, 4].map(Bson::Int64));
-        assert_eq!(column(&out, "dense"), [1, 2, 2, 3].map(Bson::Int64));
-        assert_eq!(column(&out, "n"), [1, 2, 3, 4].map(Bson::Int64));
-        assert_eq!(column(&out, "prev"), [0, 1, 2, 3].map(Bson::Int32));
-        assert_eq!(column(&out, "filled"), [1, 1, 1, 4].map(Bson::Int32));
-    }
-
-    #[test]
-    fn linear_fill_interpolates_between_known_values() {
-        let docs = vec![
-            doc! {"t": 1, "v": 10},
-            doc! {"t": 2, "v": null},
-            doc! {"t": 4},
-            doc! {"t": 5, "v": 40},
-            doc! {"t": 6},
-        ];
-        let out = run(
-            doc! {"sortBy": {"t": 1}, "output": {"v": {"$linearFill": "$v"}}},
-            docs,
-        )
-        .unwrap();
-        assert_eq!(
-            column(&out, "v"),
-            [
-                Bson::Int32(10),
-                Bson::Double(17.5),
-                Bson::Double(32.5),
-                Bson::Int32(40),
-                Bson::Null
-            ]
-        );
-    }
-
-    #[test]
-    fn bad_specifications_name_the_problem() {
-        for (spec, code) in [
-            (doc! {"sortBy": {"a": 1}}, 40414),
-            (doc! {"output": {"r": {"$rank": {}}}}, 5371602),
-            (
-                doc! {"sortBy": {"a": 1}, "output": {"r": {"$rank": {}, "window": {"documents": [0, 1]}}}},
-                5371601,
-            ),
-            (
-                doc! {"sortBy": {"a": 1}, "output": {"s": {"$sum": "$a", "window": {"documents": [1, 0]}}}},
-                5339900,
-            ),
-            (
-                doc! {"sortBy": {"a": 1, "b": 1}, "output": {"s": {"$sum": "$a", "window": {"range": [0, 1]}}}},
-                5339902,
-            ),
-            (doc! {"output": {"s": {"$frob": "$a"}}}, 5371602),
-            (doc! {"output": {"s": {"$integral": "$a"}}}, 2),
-        ] {
-            assert_eq!(
-                run(spec.clone(), vec![]).unwrap_err().code.code(),
-                code,
-                "{spec}"
-            );
-        }
-        let err = run(
-            doc! {"sortBy": {"a": 1}, "output": {"s": {"$sum": 1, "window": {"range": [0, 1]}}}},
-            vec![doc! {"a": "x"}],
-        )
-        .unwrap_err();
-        assert_eq!(err.code.code(), 5429413);
-    }
-}
+mod tests;

@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 47] = [
+const EXPRESSION_OPERATORS: [&str; 50] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -221,6 +221,9 @@ const EXPRESSION_OPERATORS: [&str; 47] = [
     "$objectToArray",
     "$sortArray",
     "$maxN",
+    "$median",
+    "$percentile",
+    "$stdDevPop",
 ];
 
 /// Every update operator, and modifiers out of place.
@@ -400,6 +403,31 @@ fn structured_stage() -> impl Strategy<Value = Bson> {
                     "near": {"$sum": arg.clone(), "window": {"range": [lower, lower + width]}},
                     "rank": {"$rank": {}},
                     "prev": {"$shift": {"output": arg, "by": -1}},
+                }}
+            )
+        ),
+        (path_or_expression(), path(), path_or_expression(), value(), value()).prop_map(
+            |(key, sort, arg, n, p)| stage(
+                "$group",
+                bson::doc! {"_id": key, "top": {"$topN": {"output": arg.clone(), "sortBy": {sort.clone(): -1}, "n": n.clone()}},
+                    "bottom": {"$bottom": {"output": arg.clone(), "sortBy": {sort: 1}}},
+                    "first": {"$firstN": {"input": arg.clone(), "n": n.clone()}},
+                    "max": {"$maxN": {"input": arg.clone(), "n": n}},
+                    "median": {"$median": {"input": arg.clone(), "method": "approximate"}},
+                    "pct": {"$percentile": {"input": arg.clone(), "p": [p], "method": "continuous"}},
+                    "dev": {"$stdDevSamp": arg.clone()},
+                    "merged": {"$mergeObjects": arg}}
+            )
+        ),
+        (path(), path_or_expression(), path_or_expression(), -2i32..2, 0i32..3, value()).prop_map(
+            |(sort, x, y, lower, width, unit)| stage(
+                "$setWindowFields",
+                bson::doc! {"sortBy": {sort: 1}, "output": {
+                    "slope": {"$derivative": {"input": x.clone()}, "window": {"documents": [lower, lower + width]}},
+                    "area": {"$integral": {"input": x.clone(), "unit": unit.clone()}, "window": {"range": [lower, lower + width], "unit": unit}},
+                    "ema": {"$expMovingAvg": {"input": x.clone(), "alpha": 0.5}},
+                    "cov": {"$covarianceSamp": [x.clone(), y], "window": {"documents": [lower, lower + width]}},
+                    "low": {"$minN": {"input": x, "n": 2}, "window": {"documents": ["unbounded", "current"]}},
                 }}
             )
         ),

@@ -20,7 +20,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Document, doc};
 
-use super::accumulate::{Accumulator, AccumulatorKind};
+use super::accumulate::{Accumulator, AccumulatorKind, AccumulatorSpec};
 use super::bind::Vars;
 use super::expr::{self, Expression, Scope};
 use super::grouping::{accumulate, group_result, new_accumulators, parse_accumulators};
@@ -34,7 +34,7 @@ pub struct Bucket {
     group_by: Expression,
     boundaries: Vec<Bson>,
     default: Option<Bson>,
-    output: Vec<(String, AccumulatorKind, Expression)>,
+    output: Vec<(String, AccumulatorSpec)>,
 }
 
 impl Bucket {
@@ -114,7 +114,7 @@ impl Bucket {
 
     pub fn bind(&mut self, vars: &Vars) {
         self.group_by.bind(vars);
-        self.output.iter_mut().for_each(|(_, _, e)| e.bind(vars));
+        self.output.iter_mut().for_each(|(_, spec)| spec.bind(vars));
     }
 
     pub fn run(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
@@ -135,7 +135,10 @@ impl Bucket {
                     ));
                 }
             };
-            let accs = slots[slot].get_or_insert_with(|| new_accumulators(&self.output));
+            let accs = match &mut slots[slot] {
+                Some(accs) => accs,
+                empty => empty.insert(new_accumulators(&self.output, &Bson::Null)?),
+            };
             accumulate(&self.output, accs, &mut scope)?;
         }
         // The last slot (one past the last lower bound) holds the default bucket.
@@ -172,7 +175,7 @@ impl Bucket {
 pub struct BucketAuto {
     group_by: Expression,
     buckets: usize,
-    output: Vec<(String, AccumulatorKind, Expression)>,
+    output: Vec<(String, AccumulatorSpec)>,
 }
 
 impl BucketAuto {
@@ -270,7 +273,7 @@ impl BucketAuto {
 
     pub fn bind(&mut self, vars: &Vars) {
         self.group_by.bind(vars);
-        self.output.iter_mut().for_each(|(_, _, e)| e.bind(vars));
+        self.output.iter_mut().for_each(|(_, spec)| spec.bind(vars));
     }
 
     pub fn run(&self, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
@@ -289,7 +292,7 @@ impl BucketAuto {
         let mut rest = keyed.into_iter().peekable();
         while let Some((first, d)) = rest.next() {
             let last_bucket = made.len() + 1 == self.buckets;
-            let mut accs = new_accumulators(&self.output);
+            let mut accs = new_accumulators(&self.output, &Bson::Null)?;
             let mut max = first.clone();
             accumulate(&self.output, &mut accs, &mut Scope::new(&d))?;
             let mut taken = 1;
@@ -323,11 +326,10 @@ impl BucketAuto {
 }
 
 /// Without `output`, a bucket counts its documents.
-fn count_output() -> Vec<(String, AccumulatorKind, Expression)> {
+fn count_output() -> Vec<(String, AccumulatorSpec)> {
     vec![(
         "count".into(),
-        AccumulatorKind::Sum,
-        Expression::Literal(Bson::Int32(1)),
+        AccumulatorSpec::simple(AccumulatorKind::Sum, Expression::Literal(Bson::Int32(1))),
     )]
 }
 

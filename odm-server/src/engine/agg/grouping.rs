@@ -5,16 +5,16 @@ use std::collections::BTreeMap;
 
 use bson::{Bson, Document, doc};
 
-use super::accumulate::{Accumulator, AccumulatorKind};
+use super::accumulate::{Accumulator, AccumulatorSpec};
 use super::expr::{self, Expression, Scope};
 use super::pipeline::stage_error;
 use crate::engine::compare::OrderedBson;
-use crate::error::CmdResult;
+use crate::error::{CmdResult, CommandError, ErrorCode};
 
 #[derive(Clone, Debug)]
 pub struct Group {
     pub(super) id: Expression,
-    pub(super) fields: Vec<(String, AccumulatorKind, Expression)>,
+    pub(super) fields: Vec<(String, AccumulatorSpec)>,
 }
 
 pub(super) fn parse_group(spec: &Document) -> CmdResult<Group> {
@@ -38,7 +38,7 @@ pub(super) fn parse_group(spec: &Document) -> CmdResult<Group> {
 pub(super) fn parse_accumulators(
     spec: &Document,
     except: &str,
-) -> CmdResult<Vec<(String, AccumulatorKind, Expression)>> {
+) -> CmdResult<Vec<(String, AccumulatorSpec)>> {
     let mut fields = Vec::new();
     for (name, value) in spec {
         if name == except {
@@ -62,34 +62,29 @@ pub(super) fn parse_accumulators(
                 format!("The field '{name}' must specify one accumulator"),
             ));
         }
-        let (op, arg) = acc.iter().next().expect("one accumulator");
-        let Some(kind) = AccumulatorKind::from_name(op) else {
+        let Some((op, arg)) = acc.iter().next() else {
+            continue;
+        };
+        if op == "$accumulator" {
+            return Err(CommandError::new(
+                ErrorCode::Location(31264),
+                "$accumulator is not allowed: this server runs no JavaScript",
+            ));
+        }
+        let Some(spec) = AccumulatorSpec::parse(op, arg)? else {
             return Err(stage_error(15952, format!("unknown group operator '{op}'")));
         };
-        let arg = if kind == AccumulatorKind::Count {
-            if !matches!(arg, Bson::Document(d) if d.is_empty()) {
-                return Err(stage_error(
-                    4544702,
-                    "$count takes no arguments, i.e. $count:{}",
-                ));
-            }
-            Expression::Literal(Bson::Int32(1))
-        } else {
-            expr::parse(arg)?
-        };
-        fields.push((name.clone(), kind, arg));
+        fields.push((name.clone(), spec));
     }
     Ok(fields)
 }
 
 /// Output fields of a `$group` or `$bucket`: a fresh accumulator for each.
-pub(super) type OutputFields = [(String, AccumulatorKind, Expression)];
+pub(super) type OutputFields = [(String, AccumulatorSpec)];
 
-pub(super) fn new_accumulators(fields: &OutputFields) -> Vec<Accumulator> {
-    fields
-        .iter()
-        .map(|(_, kind, _)| Accumulator::new(*kind))
-        .collect()
+/// Fresh accumulators for the group keyed `key`.
+pub(super) fn new_accumulators(fields: &OutputFields, key: &Bson) -> CmdResult<Vec<Accumulator>> {
+    fields.iter().map(|(_, spec)| spec.start(key)).collect()
 }
 
 /// Adds one document to the accumulators of `fields` (evaluated in `scope`).
@@ -98,8 +93,8 @@ pub(super) fn accumulate(
     accs: &mut [Accumulator],
     scope: &mut Scope<'_>,
 ) -> CmdResult<()> {
-    for ((_, _, e), acc) in fields.iter().zip(accs.iter_mut()) {
-        acc.add(e.evaluate(scope)?);
+    for ((_, spec), acc) in fields.iter().zip(accs.iter_mut()) {
+        acc.add_input(spec.input(scope)?)?;
     }
     Ok(())
 }
@@ -107,7 +102,7 @@ pub(super) fn accumulate(
 /// A group's result: `{_id, field: accumulated, ...}`.
 pub(super) fn group_result(id: Bson, fields: &OutputFields, accs: Vec<Accumulator>) -> Document {
     let mut out = doc! {"_id": id};
-    for ((name, _, _), acc) in fields.iter().zip(accs) {
+    for ((name, _), acc) in fields.iter().zip(accs) {
         out.insert(name.clone(), acc.finish());
     }
     out
@@ -120,12 +115,15 @@ pub(super) fn run_group(group: &Group, docs: Vec<Document>) -> CmdResult<Vec<Doc
     for d in &docs {
         let mut scope = Scope::new(d);
         let key = group.id.evaluate(&mut scope)?.unwrap_or(Bson::Null);
-        let i = *positions
-            .entry(OrderedBson(key.clone()))
-            .or_insert_with(|| {
-                groups.push((key, new_accumulators(&group.fields)));
+        let i = match positions.get(&OrderedBson(key.clone())) {
+            Some(i) => *i,
+            None => {
+                let accs = new_accumulators(&group.fields, &key)?;
+                positions.insert(OrderedBson(key.clone()), groups.len());
+                groups.push((key, accs));
                 groups.len() - 1
-            });
+            }
+        };
         accumulate(&group.fields, &mut groups[i].1, &mut scope)?;
     }
     Ok(groups

@@ -7,7 +7,7 @@
 
 use bson::{Bson, Document, doc};
 
-use super::accumulate::AccumulatorKind;
+use super::accumulate::{AccumulatorKind, AccumulatorSpec};
 use super::bind::Vars;
 use super::bucket::{Bucket, BucketAuto};
 use super::expr::{self, Expression, Scope};
@@ -211,7 +211,7 @@ impl Pipeline {
                 Stage::AddFields(fields) => fields.iter_mut().for_each(|(_, e)| e.bind(vars)),
                 Stage::Group(g) => {
                     g.id.bind(vars);
-                    g.fields.iter_mut().for_each(|(_, _, e)| e.bind(vars));
+                    g.fields.iter_mut().for_each(|(_, spec)| spec.bind(vars));
                 }
                 Stage::ReplaceRoot(e) | Stage::Documents(e) | Stage::Redact(e) => e.bind(vars),
                 Stage::Lookup(l) => l.bind(vars),
@@ -341,7 +341,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         }
         "$replaceWith" => Stage::ReplaceRoot(expr::parse(arg)?),
         "$sortByCount" => {
-            let group = Group { id: expr::parse(arg)?, fields: vec![("count".into(), AccumulatorKind::Sum, Expression::Literal(Bson::Int32(1)))] };
+            let group = Group { id: expr::parse(arg)?, fields: vec![("count".into(), AccumulatorSpec::simple(AccumulatorKind::Sum, Expression::Literal(Bson::Int32(1))))] };
             return Ok(vec![Stage::Group(group), Stage::Sort(SortSpec { fields: vec![("count".into(), true)] })]);
         }
         "$lookup" => Stage::Lookup(Box::new(Lookup::parse(arg)?)),

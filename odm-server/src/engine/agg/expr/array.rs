@@ -1,14 +1,9 @@
 //! The array operators: `$size`, `$arrayElemAt`, `$in`, `$isArray`, `$concatArrays`,
-//! `$reverseArray`, `$slice`, `$first`, `$last`, and `$sum`, `$avg`, `$min` and `$max`
-//! over an array.
-//!
-//! `$sum` and the others fold their input with `$group`'s accumulators, so that an
-//! expression and a group stage agree on every type and overflow rule.
+//! `$reverseArray`, `$slice`, `$first` and `$last`.
 
 use bson::Bson;
 
 use super::{Arity, Eval, OpDef, broken_invariant, expr_error, nullish, operand, type_name};
-use crate::engine::agg::accumulate::{Accumulator, AccumulatorKind};
 use crate::engine::arith;
 use crate::engine::compare::values_equal;
 use crate::error::CmdResult;
@@ -58,26 +53,6 @@ pub(super) const OPS: &[OpDef] = &[
         name: "$last",
         arity: Arity::Exactly(1),
         eval: Eval::Values(last),
-    },
-    OpDef {
-        name: "$sum",
-        arity: Arity::Any,
-        eval: Eval::Values(sum),
-    },
-    OpDef {
-        name: "$avg",
-        arity: Arity::Any,
-        eval: Eval::Values(avg),
-    },
-    OpDef {
-        name: "$min",
-        arity: Arity::Any,
-        eval: Eval::Values(min),
-    },
-    OpDef {
-        name: "$max",
-        arity: Arity::Any,
-        eval: Eval::Values(max),
     },
 ];
 
@@ -255,34 +230,4 @@ fn end(
             format!("{} requires an array, found: {}", op.name, type_name(other)),
         )),
     }
-}
-
-fn sum(_: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    accumulate(AccumulatorKind::Sum, values)
-}
-
-fn avg(_: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    accumulate(AccumulatorKind::Avg, values)
-}
-
-fn min(_: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    accumulate(AccumulatorKind::Min, values)
-}
-
-fn max(_: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    accumulate(AccumulatorKind::Max, values)
-}
-
-/// One array argument means "over its elements"; several arguments, over them (missing
-/// ones left out).
-fn accumulate(kind: AccumulatorKind, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
-    let items: Vec<Bson> = match values.as_slice() {
-        [Some(Bson::Array(items))] => items.clone(),
-        _ => values.into_iter().flatten().collect(),
-    };
-    let mut acc = Accumulator::new(kind);
-    for i in items {
-        acc.add(Some(i));
-    }
-    Ok(Some(acc.finish()))
 }

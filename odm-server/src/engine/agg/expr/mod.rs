@@ -23,8 +23,10 @@ mod fields;
 mod logic;
 mod math;
 mod object;
+mod regex;
 mod sequence;
 mod set;
+mod statistics;
 mod string;
 #[cfg(test)]
 mod tests;
@@ -159,6 +161,8 @@ const FAMILIES: &[&[OpDef]] = &[
     fields::OPS,
     text::OPS,
     sequence::OPS,
+    statistics::OPS,
+    regex::OPS,
 ];
 
 /// The operator called `name`, if there is one.

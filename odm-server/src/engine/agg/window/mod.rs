@@ -17,16 +17,19 @@
 //!   document's position;
 //! - no window: the whole partition.
 //!
-//! Functions: the accumulators (`$sum $avg $min $max $count $push $addToSet $first $last
-//! $stdDevPop $stdDevSamp`) over the window; `$rank`, `$denseRank`, `$documentNumber`
-//! and `$shift` by position in the sorted partition; `$locf` (the last non-null value so
-//! far). The others are refused as not supported yet.
+//! Functions: every accumulator (`$sum`, `$stdDevPop`, `$topN`, `$percentile`, ...) over
+//! the window; `$rank`, `$denseRank`, `$documentNumber` and `$shift` by position in the
+//! sorted partition; `$locf` (the last non-null value so far) and `$linearFill`; and in
+//! `calculus.rs` `$derivative`, `$integral`, `$expMovingAvg` and the covariances.
+//! A range window may count in a time `unit` (`week` or smaller) over a date `sortBy`.
+
+mod calculus;
 
 use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
-use super::accumulate::{Accumulator, AccumulatorKind};
+use super::accumulate::{AccumulatorKind, AccumulatorSpec, Input};
 use super::bind::Vars;
 use super::expr::{self, Expression, Scope};
 use super::join::set_overwriting;
@@ -36,6 +39,7 @@ use crate::engine::compare::compare;
 use crate::engine::sort::SortSpec;
 use crate::engine::types::type_name;
 use crate::error::{CmdResult, CommandError};
+use calculus::Calculus;
 
 #[derive(Clone, Debug)]
 pub struct SetWindowFields {
@@ -53,11 +57,8 @@ struct Output {
 
 #[derive(Clone, Debug)]
 enum Function {
-    Accumulate(AccumulatorKind, Expression),
-    StdDev {
-        sample: bool,
-        arg: Expression,
-    },
+    Accumulate(AccumulatorSpec),
+    Calculus(Calculus),
     Rank,
     DenseRank,
     DocumentNumber,
@@ -83,7 +84,9 @@ enum Bound {
 enum Window {
     Partition,
     Documents(Bound, Bound),
-    Range(Bound, Bound),
+    /// Bounds on the `sortBy` value; with a unit (its length in milliseconds), the value
+    /// is a date and the bounds count units.
+    Range(Bound, Bound, Option<f64>),
 }
 
 impl SetWindowFields {
@@ -183,10 +186,9 @@ impl SetWindowFields {
         }
         for o in &mut self.output {
             match &mut o.function {
-                Function::Accumulate(_, e)
-                | Function::StdDev { arg: e, .. }
-                | Function::Locf(e)
-                | Function::LinearFill(e) => e.bind(vars),
+                Function::Accumulate(spec) => spec.bind(vars),
+                Function::Calculus(c) => c.bind(vars),
+                Function::Locf(e) | Function::LinearFill(e) => e.bind(vars),
                 Function::Shift {
                     output, default, ..
                 } => {
@@ -342,47 +344,23 @@ impl SetWindowFields {
                 }
                 Ok(out)
             }
-            Function::Accumulate(kind, e) => {
-                let args = evaluate_all(e, docs)?;
+            Function::Calculus(c) => c.compute(self, o.window, docs),
+            Function::Accumulate(spec) => {
+                let inputs = docs
+                    .iter()
+                    .map(|d| spec.input(&mut Scope::new(d)))
+                    .collect::<CmdResult<Vec<Input>>>()?;
                 let xs = self.range_values(o.window, docs)?;
                 let mut out = Vec::with_capacity(n);
                 for i in 0..n {
                     let (lo, hi) = Self::bounds(o.window, n, &xs, i);
-                    let mut acc = Accumulator::new(*kind);
+                    let mut acc = spec.start(&Bson::Null)?;
                     if lo <= hi {
-                        for v in &args[lo..=hi] {
-                            acc.add(v.clone());
+                        for input in &inputs[lo..=hi] {
+                            acc.add_input(input.clone())?;
                         }
                     }
                     out.push(Some(acc.finish()));
-                }
-                Ok(out)
-            }
-            Function::StdDev { sample, arg } => {
-                let args = evaluate_all(arg, docs)?;
-                let xs = self.range_values(o.window, docs)?;
-                let mut out = Vec::with_capacity(n);
-                for i in 0..n {
-                    let (lo, hi) = Self::bounds(o.window, n, &xs, i);
-                    let xs: Vec<f64> = if lo <= hi {
-                        args[lo..=hi]
-                            .iter()
-                            .flatten()
-                            .filter(|v| {
-                                matches!(
-                                    v,
-                                    Bson::Int32(_)
-                                        | Bson::Int64(_)
-                                        | Bson::Double(_)
-                                        | Bson::Decimal128(_)
-                                )
-                            })
-                            .filter_map(arith::to_f64)
-                            .collect()
-                    } else {
-                        Vec::new()
-                    };
-                    out.push(Some(std_dev(&xs, *sample)));
                 }
                 Ok(out)
             }
@@ -393,7 +371,11 @@ impl SetWindowFields {
     /// per partition, not per window).
     fn range_values(&self, window: Window, docs: &[Document]) -> CmdResult<Vec<f64>> {
         match window {
-            Window::Range(..) => docs.iter().map(|d| self.sort_value(d, false)).collect(),
+            Window::Range(_, _, None) => docs.iter().map(|d| self.sort_value(d, false)).collect(),
+            Window::Range(_, _, Some(unit_ms)) => docs
+                .iter()
+                .map(|d| self.date_value(d).map(|ms| ms / unit_ms))
+                .collect(),
             _ => Ok(Vec::new()),
         }
     }
@@ -414,6 +396,26 @@ impl SetWindowFields {
                 5429413,
                 format!(
                     "Invalid range: Expected the sortBy field to be a number, but it was {}",
+                    other.map_or("missing", type_name)
+                ),
+            )),
+        }
+    }
+
+    /// The (single) `sortBy` field as a date, in milliseconds, for a range window with a
+    /// unit.
+    fn date_value(&self, d: &Document) -> CmdResult<f64> {
+        let field = self
+            .sort_by
+            .as_ref()
+            .and_then(|s| s.fields.first())
+            .map_or("", |(f, _)| f.as_str());
+        match crate::engine::path::get_path(d, field) {
+            Some(Bson::DateTime(t)) => Ok(t.timestamp_millis() as f64),
+            other => Err(error(
+                5429513,
+                format!(
+                    "Invalid range: Expected the sortBy field to be a Date, but it was {}",
                     other.map_or("missing", type_name)
                 ),
             )),
@@ -442,7 +444,7 @@ impl SetWindowFields {
                     (lo as usize, hi as usize)
                 }
             }
-            Window::Range(l, u) => {
+            Window::Range(l, u, _) => {
                 let current = xs[i];
                 let lo = match l {
                     Bound::Unbounded => 0,
@@ -481,16 +483,6 @@ fn evaluate_all(e: &Expression, docs: &[Document]) -> CmdResult<Vec<Option<Bson>
         .collect()
 }
 
-fn std_dev(xs: &[f64], sample: bool) -> Bson {
-    let n = xs.len() as f64;
-    if xs.is_empty() || (sample && xs.len() < 2) {
-        return Bson::Null;
-    }
-    let mean = xs.iter().sum::<f64>() / n;
-    let squares: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
-    Bson::Double((squares / if sample { n - 1.0 } else { n }).sqrt())
-}
-
 fn parse_output(path: &str, spec: &Bson, sort_by: Option<&SortSpec>) -> CmdResult<Output> {
     let Bson::Document(spec) = spec else {
         return Err(error(
@@ -511,13 +503,17 @@ fn parse_output(path: &str, spec: &Bson, sort_by: Option<&SortSpec>) -> CmdResul
                 format!("'output' specification for '{path}' must have exactly one function"),
             ));
         }
-        function = Some(parse_function(name, value)?);
+        function = Some((name, value));
     }
-    let Some(function) = function else {
+    let Some((name, value)) = function else {
         return Err(error(
             5371603,
             format!("'output' specification for '{path}' must have exactly one function"),
         ));
+    };
+    let function = match Calculus::parse(name, value, sort_by, window.is_some())? {
+        Some(c) => Function::Calculus(c),
+        None => parse_function(name, value)?,
     };
     let positional = matches!(
         function,
@@ -602,12 +598,11 @@ fn parse_function(name: &str, arg: &Bson) -> CmdResult<Function> {
         }
         "$count" => {
             empty_object("$count")?;
-            Function::Accumulate(AccumulatorKind::Count, Expression::Literal(Bson::Int32(1)))
+            Function::Accumulate(AccumulatorSpec::simple(
+                AccumulatorKind::Sum,
+                Expression::Literal(Bson::Int32(1)),
+            ))
         }
-        "$stdDevPop" | "$stdDevSamp" => Function::StdDev {
-            sample: name == "$stdDevSamp",
-            arg: expr::parse(arg)?,
-        },
         "$locf" => Function::Locf(expr::parse(arg)?),
         "$linearFill" => Function::LinearFill(expr::parse(arg)?),
         "$shift" => {
@@ -649,31 +644,8 @@ fn parse_function(name: &str, arg: &Bson) -> CmdResult<Function> {
                 default,
             }
         }
-        other => match AccumulatorKind::from_name(other) {
-            Some(kind) => Function::Accumulate(kind, expr::parse(arg)?),
-            None if matches!(
-                other,
-                "$derivative"
-                    | "$integral"
-                    | "$expMovingAvg"
-                    | "$covariancePop"
-                    | "$covarianceSamp"
-                    | "$topN"
-                    | "$bottomN"
-                    | "$top"
-                    | "$bottom"
-                    | "$firstN"
-                    | "$lastN"
-                    | "$minN"
-                    | "$maxN"
-                    | "$median"
-                    | "$percentile"
-            ) =>
-            {
-                return Err(CommandError::bad_value(format!(
-                    "the window function {other} is not supported by this server yet"
-                )));
-            }
+        other => match AccumulatorSpec::parse(other, arg)? {
+            Some(spec) => Function::Accumulate(spec),
             None => {
                 return Err(error(
                     5371602,
@@ -737,19 +709,22 @@ fn parse_window(v: &Bson) -> CmdResult<Window> {
         Ok((l, u))
     };
     let mut window = None;
+    let mut unit = None;
     for (k, v) in d {
-        window = Some(match k.as_str() {
-            "documents" => {
+        match k.as_str() {
+            "documents" if window.is_none() => {
                 let (l, u) = bounds(v, "documents")?;
-                Window::Documents(l, u)
+                window = Some(Window::Documents(l, u));
             }
-            "range" => {
+            "range" if window.is_none() => {
                 let (l, u) = bounds(v, "range")?;
-                Window::Range(l, u)
+                window = Some(Window::Range(l, u, None));
             }
-            "unit" => {
-                return Err(CommandError::bad_value(
-                    "time-unit range windows ('unit') are not supported by this server yet",
+            "unit" => unit = Some(calculus::unit_millis(v)?),
+            "documents" | "range" => {
+                return Err(error(
+                    5371603,
+                    "'window' field can only contain one of 'documents' or 'range'",
                 ));
             }
             other => {
@@ -760,9 +735,20 @@ fn parse_window(v: &Bson) -> CmdResult<Window> {
                     ),
                 ));
             }
-        });
+        }
     }
-    window.ok_or_else(|| error(5371603, "'window' field must have 'documents' or 'range'"))
+    match (window, unit) {
+        (Some(Window::Range(l, u, None)), unit) => Ok(Window::Range(l, u, unit)),
+        (Some(_), Some(_)) => Err(error(
+            5371603,
+            "'unit' can only be specified with a 'range' window",
+        )),
+        (Some(w), None) => Ok(w),
+        (None, _) => Err(error(
+            5371603,
+            "'window' field must have 'documents' or 'range'",
+        )),
+    }
 }
 
 #[cfg(test)]

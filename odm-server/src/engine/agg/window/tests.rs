@@ -120,7 +120,8 @@ fn bad_specifications_name_the_problem() {
             5339902,
         ),
         (doc! {"output": {"s": {"$frob": "$a"}}}, 5371602),
-        (doc! {"output": {"s": {"$integral": "$a"}}}, 2),
+        // $integral needs a sortBy to measure along.
+        (doc! {"output": {"s": {"$integral": {"input": "$a"}}}}, 9),
     ] {
         assert_eq!(
             run(spec.clone(), vec![]).unwrap_err().code.code(),

@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 50] = [
+const EXPRESSION_OPERATORS: [&str; 55] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -224,6 +224,11 @@ const EXPRESSION_OPERATORS: [&str; 50] = [
     "$median",
     "$percentile",
     "$stdDevPop",
+    "$convert",
+    "$toDecimal",
+    "$toObjectId",
+    "$regexFind",
+    "$regexFindAll",
 ];
 
 /// Every update operator, and modifiers out of place.

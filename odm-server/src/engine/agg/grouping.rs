@@ -9,7 +9,7 @@ use super::accumulate::{Accumulator, AccumulatorSpec};
 use super::expr::{self, Expression, Scope};
 use super::pipeline::stage_error;
 use crate::engine::compare::OrderedBson;
-use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::error::CmdResult;
 
 #[derive(Clone, Debug)]
 pub struct Group {
@@ -66,10 +66,7 @@ pub(super) fn parse_accumulators(
             continue;
         };
         if op == "$accumulator" {
-            return Err(CommandError::new(
-                ErrorCode::Location(31264),
-                "$accumulator is not allowed: this server runs no JavaScript",
-            ));
+            return Err(expr::no_javascript());
         }
         let Some(spec) = AccumulatorSpec::parse(op, arg)? else {
             return Err(stage_error(15952, format!("unknown group operator '{op}'")));

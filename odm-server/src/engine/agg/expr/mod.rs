@@ -221,6 +221,15 @@ fn broken_invariant(op: &OpDef, what: &str) -> CommandError {
     CommandError::internal(format!("{}: {what}", op.name))
 }
 
+/// `$function` and `$accumulator` run JavaScript, which this server has no engine for:
+/// mongod's answer when its engine is switched off.
+pub fn no_javascript() -> CommandError {
+    CommandError::new(
+        ErrorCode::Location(31264),
+        "Cannot run server-side javascript without the javascript engine enabled",
+    )
+}
+
 fn expr_error(code: i32, message: impl Into<String>) -> CommandError {
     CommandError::new(ErrorCode::Location(code), message)
 }
@@ -423,6 +432,7 @@ fn parse_operator(name: &str, operand: &Bson) -> CmdResult<Expression> {
             })
         }
         "$literal" => Ok(Expression::Literal(operand.clone())),
+        "$function" => Err(no_javascript()),
         _ => {
             let Some(op) = lookup(name) else {
                 return Err(CommandError::new(

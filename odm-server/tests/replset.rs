@@ -10,14 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, all_of, code};
+use common::{TestServer, all_of, code, raw_command as raw};
 use futures::{FutureExt, TryStreamExt};
 use mongodb::Client;
 use mongodb::error::{Error, TRANSIENT_TRANSACTION_ERROR};
 use mongodb::options::{Acknowledgment, ReadConcern, TransactionOptions, WriteConcern};
 use odm_server::Config;
-use odm_server::wire::{self, op_msg};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -371,16 +369,6 @@ async fn concurrent_transfers_keep_the_total_exact_at_every_snapshot() {
     assert_eq!(sum, total);
     assert!(docs.iter().any(|d| d.get_i64("balance").unwrap() != 1000));
     s.stop().await;
-}
-
-/// Sends one command on a raw connection (the driver would add its own session fields).
-async fn raw(stream: &mut TcpStream, body: Document) -> Document {
-    stream
-        .write_all(&op_msg::encode_request(1, 0, &body, &[]))
-        .await
-        .unwrap();
-    let (_, reply) = wire::read_message(stream).await.unwrap().unwrap();
-    Document::from_reader(&reply[5..]).unwrap()
 }
 
 fn without_times(mut reply: Document) -> Document {

@@ -166,7 +166,7 @@ async fn legacy_op_query_handshake_gets_op_reply() {
     assert_eq!(op, wire::OP_REPLY);
     assert!(reply.get_bool("ismaster").unwrap());
     assert!(reply.get_bool("helloOk").unwrap());
-    assert_eq!(reply.get_i32("maxWireVersion").unwrap(), 21);
+    assert_eq!(reply.get_i32("maxWireVersion").unwrap(), 25);
 
     // Wrapped in $query, as some drivers send it.
     stream

@@ -39,6 +39,7 @@ const IN_TRANSACTION: &[&str] = &[
     "getMore",
     "killCursors",
     "insert",
+    "bulkWrite",
     "update",
     "delete",
     "findAndModify",
@@ -55,6 +56,7 @@ const IN_TRANSACTION: &[&str] = &[
 /// Commands a driver retries with the same transaction number.
 const RETRYABLE: &[&str] = &[
     "insert",
+    "bulkWrite",
     "update",
     "delete",
     "findAndModify",

@@ -6,7 +6,7 @@
 //! reply    {isWritablePrimary | ismaster: true, helloOk?, maxBsonObjectSize: 16777216,
 //!           maxMessageSizeBytes: 48000000, maxWriteBatchSize: 100000, localTime,
 //!           logicalSessionTimeoutMinutes: 30, connectionId, minWireVersion: 0,
-//!           maxWireVersion: 21, readOnly: false, ok: 1}
+//!           maxWireVersion: 25, readOnly: false, ok: 1}
 //! ```
 //!
 //! As a replica-set member (the default) the reply adds the set: `setName`, `setVersion`,
@@ -23,8 +23,8 @@ use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::session::SESSION_TIMEOUT_MINUTES;
 use crate::wire::{MAX_DOCUMENT_LEN, MAX_MESSAGE_LEN, MAX_WRITE_BATCH};
 
-/// The wire version of MongoDB 7.0, the server this one answers as.
-pub const MAX_WIRE_VERSION: i32 = 21;
+/// The wire version of MongoDB 8.0, the server this one answers as.
+pub const MAX_WIRE_VERSION: i32 = 25;
 
 pub fn hello(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let name = ctx

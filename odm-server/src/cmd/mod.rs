@@ -9,6 +9,7 @@
 //! `{ok: 0, errmsg, code, codeName}`.
 
 pub mod aggregate;
+pub mod bulk_write;
 pub mod change_stream;
 pub mod coll_mod;
 pub mod count;
@@ -149,6 +150,12 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
         false,
     ),
     ("insert", insert::run, "inserts documents", false),
+    (
+        "bulkWrite",
+        bulk_write::run,
+        "inserts, updates and deletes over several namespaces",
+        true,
+    ),
     ("find", find::run, "queries a collection", false),
     (
         "getMore",

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! {ping: 1}                         -> {ok: 1}
-//! {buildInfo: 1}                    -> {version: "7.0.0", versionArray, gitVersion, bits, maxBsonObjectSize, ...}
+//! {buildInfo: 1}                    -> {version: "8.0.0", versionArray, gitVersion, bits, maxBsonObjectSize, ...}
 //! {getParameter: "*" | 1, <name>: 1} -> {<name>: value, ...}
 //! {getLog: "*" | "global" | "startupWarnings"} -> {names} | {totalLinesWritten, log: [json lines]}
 //! {whatsmyuri: 1}                   -> {you: "host:port"}
@@ -20,7 +20,7 @@ use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::wire::MAX_DOCUMENT_LEN;
 
 /// The MongoDB version this server answers as (wire version 21).
-pub const MONGODB_VERSION: &str = "7.0.0";
+pub const MONGODB_VERSION: &str = "8.0.0";
 
 pub fn ping(_ctx: &Ctx<'_>) -> CmdResult<Document> {
     Ok(doc! {})
@@ -30,7 +30,7 @@ pub fn build_info(_ctx: &Ctx<'_>) -> CmdResult<Document> {
     Ok(doc! {
         "version": MONGODB_VERSION,
         "gitVersion": concat!("odm-server-", env!("CARGO_PKG_VERSION")),
-        "versionArray": [7, 0, 0, 0],
+        "versionArray": [8, 0, 0, 0],
         "odmServerVersion": env!("CARGO_PKG_VERSION"),
         "bits": 64,
         "debug": cfg!(debug_assertions),
@@ -47,7 +47,7 @@ pub fn build_info(_ctx: &Ctx<'_>) -> CmdResult<Document> {
 
 fn parameters(ctx: &Ctx<'_>) -> Document {
     doc! {
-        "featureCompatibilityVersion": {"version": "7.0"},
+        "featureCompatibilityVersion": {"version": "8.0"},
         "maxBSONDepth": crate::depth::MAX_BSON_DEPTH as i32,
         "cursorTimeoutMillis": ctx.state.config.cursor_timeout.as_millis() as i64,
         "journalCommitInterval": ctx.state.config.journal_commit_interval.as_millis() as i32,

@@ -8,7 +8,8 @@
 //!           writeErrors?: [{index, code, errmsg}], ok: 1}
 //! ```
 //!
-//! `u` is a replacement document or update operators. The matching documents are read
+//! `u` is a replacement document or update operators. `sort` (MongoDB 8.0) chooses which
+//! document a single update changes when several match. The matching documents are read
 //! first and then changed, so a multi-update never sees its own writes. With `upsert`
 //! and no match, the new document starts from the filter's equality fields (and `_id`),
 //! then the update applies with `$setOnInsert`.
@@ -31,7 +32,7 @@ use crate::engine::sort::SortSpec;
 use crate::engine::update::{
     ApplyContext, ArrayFilters, Update, ensure_id_first, identical, upsert_seed,
 };
-use crate::error::{CmdResult, CommandError};
+use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::{Query, collect};
 use crate::planner::Hint;
 use crate::replset::writer::Writer;
@@ -66,13 +67,21 @@ impl Statement {
         }
         let array_filters = parse_array_filters(&f, &update, &spec["u"])?;
         check_collation(f.document("collation")?)?;
+        let sort = SortSpec::parse(f.document("sort")?.unwrap_or(&Document::new()))?;
+        // MongoDB 8.0's `sort` picks the one document an updateOne or replaceOne changes.
+        if multi && !sort.is_empty() {
+            return Err(CommandError::new(
+                ErrorCode::InvalidOptions,
+                "Cannot specify sort with multi=true",
+            ));
+        }
         Ok(Statement {
             filter,
             update,
             upsert: f.bool("upsert")?.unwrap_or(false),
             multi,
             hint: spec.get("hint").map(Hint::parse).transpose()?.flatten(),
-            sort: SortSpec::parse(f.document("sort")?.unwrap_or(&Document::new()))?,
+            sort,
             array_filters,
         })
     }

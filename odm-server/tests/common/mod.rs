@@ -111,3 +111,18 @@ pub async fn aggregate_all(
 ) -> mongodb::error::Result<Vec<Document>> {
     c.aggregate(pipeline).await?.try_collect().await
 }
+
+/// Sends one command on a raw connection and reads its reply: for what the driver would
+/// change (it adds its own session fields and retries by itself).
+pub async fn raw_command(stream: &mut tokio::net::TcpStream, body: Document) -> Document {
+    use tokio::io::AsyncWriteExt;
+    stream
+        .write_all(&odm_server::wire::op_msg::encode_request(1, 0, &body, &[]))
+        .await
+        .unwrap();
+    let (_, reply) = odm_server::wire::read_message(stream)
+        .await
+        .unwrap()
+        .unwrap();
+    Document::from_reader(&reply[5..]).unwrap()
+}

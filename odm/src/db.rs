@@ -87,7 +87,13 @@ impl Db {
     /// Connects to a MongoDB (`mongodb://...` or `mongodb+srv://...`). The database is
     /// the one the URI names, or `odm`.
     pub async fn connect(uri: &str) -> Result<Db> {
-        let options = mongodb::options::ClientOptions::parse(uri).await?;
+        Self::connect_with_options(mongodb::options::ClientOptions::parse(uri).await?)
+    }
+
+    /// Connects with driver options of your own: a connection pool's size, an app name,
+    /// command monitoring (`command_event_handler`), TLS settings. The database is the
+    /// options' default one, or `odm`.
+    pub fn connect_with_options(options: mongodb::options::ClientOptions) -> Result<Db> {
         let name = options
             .default_database
             .clone()

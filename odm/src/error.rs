@@ -1,6 +1,6 @@
 //! The one error type of the ODM.
 
-use bson::Document;
+use bson::{Bson, Document};
 use mongodb::error::{ErrorKind, WriteFailure};
 
 use crate::validate::ValidationErrors;
@@ -46,6 +46,26 @@ pub enum Error {
     /// inserted (`insert_one` fills the id).
     #[error("the id is None: this document has not been inserted, so it has no id yet")]
     MissingId,
+
+    /// A reference was read that the query did not populate (see [`crate::Ref::loaded`]).
+    #[error(
+        "the reference to {collection} {id} was not populated: add this path to the query's populate"
+    )]
+    NotPopulated {
+        /// The referenced model's collection.
+        collection: &'static str,
+        /// The stored id.
+        id: Box<Bson>,
+    },
+
+    /// A populated reference whose document does not exist (deleted, or never there).
+    #[error("dangling reference: no document in {collection} has _id {id}")]
+    Dangling {
+        /// The referenced model's collection.
+        collection: &'static str,
+        /// The stored id that names nothing.
+        id: Box<Bson>,
+    },
 
     /// A value could not be converted to or from BSON.
     #[error("invalid value: {0}")]

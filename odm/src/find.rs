@@ -19,16 +19,16 @@ use crate::transaction::SharedSession;
 /// A query being built; finish it with `.await` (every result, as `all()`), `first()`,
 /// `stream()` or `page_after()`.
 pub struct Find<M: Model, R = M> {
-    collection: mongodb::Collection<Document>,
+    pub(crate) collection: mongodb::Collection<Document>,
     /// The transaction the query reads in, for a collection from a `Tx`.
-    session: Option<SharedSession>,
-    filter: Filter<M>,
-    sort: Option<Sort<M>>,
-    skip: Option<u64>,
-    limit: Option<i64>,
-    batch_size: Option<u32>,
-    projection: Option<Document>,
-    _output: PhantomData<fn() -> R>,
+    pub(crate) session: Option<SharedSession>,
+    pub(crate) filter: Filter<M>,
+    pub(crate) sort: Option<Sort<M>>,
+    pub(crate) skip: Option<u64>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) batch_size: Option<u32>,
+    pub(crate) projection: Option<Document>,
+    pub(crate) _output: PhantomData<fn() -> R>,
 }
 
 impl<M: Model> Find<M> {

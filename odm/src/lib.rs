@@ -38,6 +38,8 @@
 //! - [`collection`]: typed CRUD through the official driver; [`find`]: queries and keyset
 //!   pages; [`db`]: connecting, to the
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
+//! - [`reference`]: `Ref<T>`, a field that stores another model's id; [`populate`]:
+//!   loading what references name, one query per path, and the reverse side;
 //! - [`transaction`]: `Db::transaction`, a closure run in a multi-document transaction
 //!   and retried as the drivers' convenient API; [`change_stream`]: `Collection::watch`,
 //!   typed change events;
@@ -53,6 +55,8 @@ pub mod find;
 pub mod id;
 pub mod index;
 pub mod model;
+pub mod populate;
+pub mod reference;
 pub mod sort;
 pub mod transaction;
 pub mod types;
@@ -73,6 +77,8 @@ pub use id::IdValue;
 pub use index::{IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
 pub use odm_derive::{Embedded, Model, Projection, Value, model};
+pub use populate::{Populate, PopulatePath, Referred};
+pub use reference::Ref;
 pub use sort::Sort;
 pub use transaction::{TransactionOptions, Tx};
 pub use update::Update;
@@ -90,7 +96,8 @@ pub use odm_server as server;
 /// What a model file needs: the derives, `Db`, builders, and serde's derives.
 pub mod prelude {
     pub use crate::{
-        Db, Embedded, Error, Filter, Model, Projection, Sort, Update, Validate, Value,
+        Db, Embedded, Error, Filter, Model, PopulatePath, Projection, Ref, Sort, Update, Validate,
+        Value,
     };
     pub use bson::oid::ObjectId;
     pub use bson::{Bson, DateTime, doc};

@@ -124,3 +124,67 @@ async fn a_secondary_index_serves_a_join_on_another_field() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graph_lookup_follows_links_through_an_index() {
+    let s = TestServer::start().await;
+    let db = s.db("org");
+    let people = db.collection::<Document>("people");
+    people
+        .insert_many(vec![
+            doc! {"_id": 1, "name": "Dev", "reportsTo": "Eliot"},
+            doc! {"_id": 2, "name": "Eliot", "reportsTo": "Ron"},
+            doc! {"_id": 3, "name": "Ron", "reportsTo": "Andrew"},
+            doc! {"_id": 4, "name": "Andrew"},
+        ])
+        .await
+        .unwrap();
+    people
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! {"name": 1})
+                .build(),
+        )
+        .await
+        .unwrap();
+    let pipeline = vec![
+        doc! {"$match": {"name": "Dev"}},
+        doc! {"$graphLookup": {"from": "people", "startWith": "$reportsTo", "connectFromField": "reportsTo",
+        "connectToField": "name", "as": "chain", "depthField": "depth"}},
+    ];
+    let found = aggregate_all(&people, pipeline.clone()).await.unwrap();
+    let mut chain: Vec<(String, i64)> = found[0]
+        .get_array("chain")
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let d = d.as_document().unwrap();
+            (
+                d.get_str("name").unwrap().to_string(),
+                d.get_i64("depth").unwrap(),
+            )
+        })
+        .collect();
+    chain.sort_by_key(|(_, depth)| *depth);
+    assert_eq!(
+        chain,
+        vec![("Eliot".into(), 0), ("Ron".into(), 1), ("Andrew".into(), 2)]
+    );
+    let explained = db
+        .run_command(doc! {"aggregate": "people", "pipeline": pipeline, "explain": true})
+        .await
+        .unwrap();
+    let graph = explained.get_array("stages").unwrap()[0]
+        .as_document()
+        .unwrap()
+        .get_document("$graphLookup")
+        .unwrap()
+        .clone();
+    assert_eq!(graph.get_str("connectToField").unwrap(), "name");
+    assert_eq!(
+        graph.get_array("indexesUsed").unwrap(),
+        &vec![bson::Bson::String("name_1".into())],
+        "{explained}"
+    );
+    s.stop().await;
+}

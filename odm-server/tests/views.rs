@@ -115,6 +115,41 @@ async fn reads_run_the_views_pipeline() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_the_aggregation_a_view_runs() {
+    let s = TestServer::start().await;
+    seed(&s).await;
+    let db = s.db("shop");
+    db.collection::<Document>("orders")
+        .create_index(
+            mongodb::IndexModel::builder()
+                .keys(doc! {"status": 1})
+                .build(),
+        )
+        .await
+        .unwrap();
+    for inner in [
+        doc! {"find": "open_orders", "filter": {"qty": {"$gt": 1}}},
+        doc! {"count": "open_orders", "query": {}},
+        doc! {"aggregate": "open_orders", "pipeline": [{"$limit": 1}], "cursor": {}},
+    ] {
+        let explained = db
+            .run_command(doc! {"explain": inner.clone(), "verbosity": "queryPlanner"})
+            .await
+            .unwrap();
+        let planner = explained.get_document("queryPlanner").unwrap();
+        // The collection underneath, read through its index by the view's own $match.
+        assert_eq!(
+            planner.get_str("namespace").unwrap(),
+            "shop.orders",
+            "{inner}"
+        );
+        let plan = planner.get_document("winningPlan").unwrap().to_string();
+        assert!(plan.contains("status_1"), "{inner}: {plan}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn writes_and_index_commands_are_refused() {
     let s = TestServer::start().await;
     seed(&s).await;
@@ -125,6 +160,8 @@ async fn writes_and_index_commands_are_refused() {
     expect_code(view.update_one(doc! {}, doc! {"$set": {"x": 1}}).await, 166);
     expect_code(view.delete_many(doc! {}).await, 166);
     expect_code(view.find_one_and_delete(doc! {}).await, 166);
+    // A view has no changes of its own to watch.
+    expect_code(view.watch().await.map(|_| ()), 166);
     expect_command_codes(
         &db,
         vec![

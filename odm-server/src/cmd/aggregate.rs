@@ -84,7 +84,13 @@ pub fn split_leading(
 }
 
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
-    let f = Fields::new(ctx.body);
+    run_body(ctx, ctx.body)
+}
+
+/// [`run`] for an aggregate command other than the one received: `explain` of a find,
+/// count or distinct on a view runs as the aggregation the view makes of it.
+pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
+    let f = Fields::new(body);
     if let Some(stages) = f.array("pipeline")?
         && let Some(spec) = stages
             .first()
@@ -95,7 +101,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     // `None`: a database-level aggregation (`{aggregate: 1}`), whose first stage makes
     // the input.
-    let coll = match ctx.body.get("aggregate") {
+    let coll = match body.get("aggregate") {
         Some(Bson::String(s)) => Some(s.as_str()),
         Some(Bson::Int32(1)) | Some(Bson::Int64(1)) | Some(Bson::Double(1.0)) => None,
         _ => {
@@ -144,8 +150,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         None => None,
     };
     check_collation(f.document("collation")?)?;
-    let vars = command_let(ctx.body)?;
-    let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
+    let vars = command_let(body)?;
+    let hint = body.get("hint").map(Hint::parse).transpose()?.flatten();
     let mut pipeline = Pipeline::parse(stages)?;
     pipeline.bind(&vars);
     // `$out` / `$merge` (always last): the stages before it run, then the command writes.
@@ -257,16 +263,24 @@ impl Finish {
     }
 }
 
-/// Each `$lookup` of the stages after the leading query, with the index its equality
-/// uses on the foreign collection (`indexesUsed`, empty for a collection scan).
+/// Each `$lookup` and `$graphLookup` of the stages after the leading query, with the
+/// index its equality uses on the foreign collection (`indexesUsed`, empty for a
+/// collection scan).
 fn joins_explained(snapshot: &Snapshot<'_>, rest: &Pipeline) -> CmdResult<Vec<Bson>> {
     let mut out = Vec::new();
     for stage in &rest.stages {
-        let Stage::Lookup(lookup) = stage else {
-            continue;
+        let (name, mut shown, filter, from) = match stage {
+            Stage::Lookup(lookup) => {
+                let (shown, filter) = lookup.explain()?;
+                ("$lookup", shown, filter, lookup.from())
+            }
+            Stage::GraphLookup(graph) => {
+                let (shown, filter) = graph.explain()?;
+                ("$graphLookup", shown, Some(filter), Some(graph.from()))
+            }
+            _ => continue,
         };
-        let (mut shown, filter) = lookup.explain()?;
-        let meta = match lookup.from() {
+        let meta = match from {
             Some(from) => catalog::get(snapshot.txn, snapshot.db, from)?,
             None => None,
         };
@@ -277,7 +291,9 @@ fn joins_explained(snapshot: &Snapshot<'_>, rest: &Pipeline) -> CmdResult<Vec<Bs
                 chosen.index_name().into_iter().collect::<Vec<_>>(),
             );
         }
-        out.push(Bson::Document(doc! {"$lookup": shown}));
+        let mut entry = Document::new();
+        entry.insert(name, shown);
+        out.push(Bson::Document(entry));
     }
     Ok(out)
 }

@@ -37,13 +37,17 @@ pub fn open(ctx: &Ctx<'_>, f: &Fields<'_>, spec: &Document, rest: &[Bson]) -> Cm
     }
     let whole_cluster = spec.get_bool("allChangesForCluster").unwrap_or(false);
     let (scope, ns) = match ctx.body.get("aggregate") {
-        Some(Bson::String(coll)) if !whole_cluster => (
-            Scope::Collection {
-                db: ctx.db.to_owned(),
-                coll: coll.clone(),
-            },
-            namespace(ctx.db, coll),
-        ),
+        Some(Bson::String(coll)) if !whole_cluster => {
+            // A view has no changes of its own to report.
+            crate::storage::catalog::get_collection(&*ctx.reader()?, ctx.db, coll)?;
+            (
+                Scope::Collection {
+                    db: ctx.db.to_owned(),
+                    coll: coll.clone(),
+                },
+                namespace(ctx.db, coll),
+            )
+        }
         Some(Bson::Int32(1) | Bson::Int64(1) | Bson::Double(1.0)) if whole_cluster => {
             if ctx.db != "admin" {
                 return Err(CommandError::new(

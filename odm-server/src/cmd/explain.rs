@@ -7,6 +7,9 @@
 //!           "IXSCAN", indexName, keyPattern, indexBounds, direction}}, rejectedPlans: []},
 //!           executionStats?: {nReturned, executionTimeMillis, totalDocsExamined}, ok: 1}
 //! ```
+//!
+//! A command on a view is explained as the aggregation it becomes: the view's pipeline
+//! over the collection underneath, then the command's own stages.
 
 use std::time::Instant;
 
@@ -82,6 +85,55 @@ fn query_of(inner: &Document) -> CmdResult<(String, Query)> {
     }
 }
 
+/// A command on a view is explained as the aggregation it runs: the view's stages over
+/// the collection at the bottom, then the command's own as stages.
+fn explain_on_view(ctx: &Ctx<'_>, inner: &Document, view: &str) -> CmdResult<Document> {
+    let name = inner.keys().next().map(String::as_str).unwrap_or("");
+    let get = |k: &str| inner.get(k).filter(|v| !matches!(v, Bson::Null));
+    let mut stages: Vec<Bson> = Vec::new();
+    let mut push = |stage: &str, value: Option<&Bson>| {
+        if let Some(v) = value {
+            stages.push(Bson::Document(doc! {stage: v.clone()}));
+        }
+    };
+    match name {
+        "find" => {
+            push("$match", get("filter"));
+            push("$sort", get("sort"));
+            push("$skip", get("skip"));
+            push("$limit", get("limit"));
+            push("$project", get("projection"));
+        }
+        "count" => {
+            push("$match", get("query"));
+            push("$count", Some(&Bson::String("count".into())));
+        }
+        "distinct" => {
+            push("$match", get("query"));
+            let key = inner.get_str("key").unwrap_or("");
+            push(
+                "$group",
+                Some(&Bson::Document(doc! {"_id": format!("${key}")})),
+            );
+        }
+        "aggregate" => {
+            if let Some(Bson::Array(pipeline)) = get("pipeline") {
+                stages.extend(pipeline.iter().cloned());
+            }
+        }
+        other => {
+            return Err(CommandError::bad_value(format!(
+                "explain of '{other}' is not supported by this server yet"
+            )));
+        }
+    }
+    let mut body = doc! {"aggregate": view, "pipeline": stages, "explain": true};
+    if let Some(hint) = get("hint") {
+        body.insert("hint", hint.clone());
+    }
+    super::aggregate::run_body(ctx, &body)
+}
+
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let inner = f.document("explain")?.ok_or_else(|| f.missing("explain"))?;
@@ -94,8 +146,13 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             "verbosity string must be one of queryPlanner, executionStats, allPlansExecution, not '{verbosity}'"
         )));
     }
-    let (coll, query) = query_of(inner)?;
     let txn = ctx.reader()?;
+    let target = inner.values().next().and_then(Bson::as_str).unwrap_or("");
+    if super::views::resolve(&*txn, ctx.db, target)?.is_some() {
+        drop(txn);
+        return explain_on_view(ctx, inner, target);
+    }
+    let (coll, query) = query_of(inner)?;
     let Some(meta) = catalog::get(&*txn, ctx.db, &coll)? else {
         return Ok(
             doc! {"queryPlanner": {"namespace": namespace(ctx.db, &coll), "winningPlan": {"stage": "EOF"}, "rejectedPlans": []}},

@@ -153,6 +153,22 @@ impl GraphLookup {
         &self.from
     }
 
+    /// For `explain`: the stage's collections and fields, and the filter each step of its
+    /// search asks of `from` (with a stand-in value: the plan depends on the field).
+    pub fn explain(&self) -> CmdResult<(Document, Filter)> {
+        let shown = doc! {
+            "from": &self.from,
+            "connectFromField": &self.connect_from,
+            "connectToField": &self.connect_to,
+            "as": &self.as_path,
+        };
+        let mut filter = vec![Filter::parse(&doc! {&self.connect_to: {"$in": [0]}})?];
+        if let Some(r) = &self.restrict {
+            filter.push(r.clone());
+        }
+        Ok((shown, Filter::And(filter)))
+    }
+
     pub fn bind(&mut self, vars: &Vars) {
         self.start_with.bind(vars);
         if let Some(f) = &mut self.restrict {

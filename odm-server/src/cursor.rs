@@ -219,6 +219,29 @@ impl CursorRegistry {
         before - slots.len()
     }
 
+    /// The cursors waiting for a `getMore`, as `$currentOp` shows idle cursors.
+    pub fn describe(&self) -> Vec<bson::Document> {
+        self.lock()
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Idle(c) => {
+                    let mut d = bson::doc! {
+                        "cursorId": c.id,
+                        "ns": &c.ns,
+                        "lastAccessDate": crate::cmd::current_op::before_now(c.last_used.elapsed()),
+                        "noCursorTimeout": false,
+                        "tailable": c.tail.is_some(),
+                    };
+                    if let Some(lsid) = &c.lsid {
+                        d.insert("lsid", lsid.clone());
+                    }
+                    Some(d)
+                }
+                Slot::InUse { .. } => None,
+            })
+            .collect()
+    }
+
     /// How many cursors are open.
     pub fn open_count(&self) -> usize {
         self.lock().len()

@@ -38,6 +38,7 @@
 //! - [`oplog_collection`]: the oplog read as `local.oplog.rs` (queries, tailable
 //!   cursors) and the writes to it that are refused.
 //! - [`failpoint`]: `failCommand` fail points for tests.
+//! - [`operations`]: the commands running now, which `$currentOp` reports.
 //! - [`raw_bson`]: BSON written as bytes on the hot paths (oplog entries, cursor
 //!   batches handed from storage to the socket undecoded).
 //! - [`state`]: the state every connection shares.
@@ -55,6 +56,7 @@ pub mod engine;
 pub mod error;
 pub(crate) mod exec;
 pub(crate) mod failpoint;
+pub(crate) mod operations;
 pub(crate) mod oplog_collection;
 pub(crate) mod planner;
 pub(crate) mod raw_bson;

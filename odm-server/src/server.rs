@@ -96,6 +96,7 @@ impl Server {
             transaction_lifetime_secs: AtomicU64::new(config.transaction_lifetime.as_secs().max(1)),
             fail_points: FailPoints::default(),
             stopping: Default::default(),
+            operations: Default::default(),
             store,
             cursors: CursorRegistry::new(config.cursor_timeout),
             sessions: Sessions::default(),

@@ -55,6 +55,11 @@ impl Session {
         *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
 
+    /// When the session was last used, as a date.
+    pub fn last_use(&self) -> bson::DateTime {
+        crate::cmd::current_op::before_now(self.idle_for(Instant::now()))
+    }
+
     fn idle_for(&self, now: Instant) -> Duration {
         now.duration_since(*self.last_used.lock().unwrap_or_else(|p| p.into_inner()))
     }

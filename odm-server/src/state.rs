@@ -130,6 +130,8 @@ pub struct ServerState {
     pub fail_points: FailPoints,
     /// Set when the server stops.
     pub stopping: Stopping,
+    /// The commands running now, for `$currentOp`.
+    pub operations: crate::operations::Operations,
 }
 
 /// Set once, when the server stops: what waits on a timer for a client (an awaitable

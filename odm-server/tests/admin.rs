@@ -458,3 +458,104 @@ async fn handshake_and_diagnostics() {
     expect_code(admin.run_command(doc! {"saslStart": 1, "mechanism": "SCRAM-SHA-256", "payload": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![] }}).await, 18);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn current_op_and_local_sessions() {
+    let s = TestServer::start().await;
+    let coll = s.db("app").collection::<Document>("c");
+    coll.insert_many((0..10).map(|i| doc! {"_id": i}))
+        .await
+        .unwrap();
+    // An open cursor, waiting for its getMore.
+    let mut session = s.client.start_session().await.unwrap();
+    let mut cursor = coll
+        .find(doc! {})
+        .batch_size(2)
+        .session(&mut session)
+        .await
+        .unwrap();
+    assert!(cursor.advance(&mut session).await.unwrap());
+
+    let admin = s.db("admin");
+    let reply = admin
+        .run_command(doc! {"aggregate": 1, "pipeline": [{"$currentOp": {"idleCursors": true}}], "cursor": {}})
+        .await
+        .unwrap();
+    let batch = reply
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap()
+        .clone();
+    // The aggregation itself is running.
+    let me = batch
+        .iter()
+        .filter_map(Bson::as_document)
+        .find(|d| d.get_str("type").ok() == Some("op"))
+        .unwrap_or_else(|| panic!("no running op in {batch:?}"));
+    assert_eq!(me.get_str("ns").unwrap(), "admin.$cmd");
+    assert!(
+        me.get_document("command")
+            .unwrap()
+            .contains_key("aggregate")
+    );
+    assert!(me.get_bool("active").unwrap());
+    // The find's cursor is idle, with its namespace.
+    assert!(
+        batch.iter().filter_map(Bson::as_document).any(|d| {
+            d.get_str("type").ok() == Some("idleCursor")
+                && d.get_document("cursor").unwrap().get_str("ns").ok() == Some("app.c")
+        }),
+        "{batch:?}"
+    );
+    // The command mongosh's db.currentOp() sends, with a filter.
+    let inprog = admin
+        .run_command(doc! {"currentOp": 1, "op": "query"})
+        .await
+        .unwrap();
+    assert!(inprog.get_array("inprog").unwrap().is_empty(), "{inprog}");
+    let inprog = admin
+        .run_command(doc! {"currentOp": 1, "op": "command"})
+        .await
+        .unwrap();
+    assert_eq!(inprog.get_array("inprog").unwrap().len(), 1, "{inprog}");
+
+    // The session the cursor runs in is a local session.
+    let lsid = session.id().clone();
+    let sessions = admin
+        .run_command(doc! {"aggregate": 1, "pipeline": [{"$listLocalSessions": {}}, {"$match": {"_id": lsid}}], "cursor": {}})
+        .await
+        .unwrap();
+    let found = sessions
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap();
+    assert_eq!(found.len(), 1, "{sessions}");
+    assert!(
+        found[0]
+            .as_document()
+            .unwrap()
+            .get_datetime("lastUse")
+            .is_ok()
+    );
+
+    expect_command_codes(
+        &s.db("app"),
+        vec![
+            (doc! {"aggregate": 1, "pipeline": [{"$currentOp": {}}], "cursor": {}}, 73),
+            (doc! {"aggregate": "c", "pipeline": [{"$listLocalSessions": {}}], "cursor": {}}, 73),
+            (doc! {"aggregate": 1, "pipeline": [{"$match": {}}, {"$currentOp": {}}], "cursor": {}}, 40602),
+        ],
+    )
+    .await;
+    expect_command_codes(
+        &admin,
+        vec![(
+            doc! {"aggregate": 1, "pipeline": [{"$currentOp": {"bogus": true}}], "cursor": {}},
+            9,
+        )],
+    )
+    .await;
+    drop(cursor);
+}

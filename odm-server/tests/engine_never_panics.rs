@@ -298,7 +298,7 @@ fn projection() -> impl Strategy<Value = Document> {
     proptest::collection::vec((path(), item), 0..4).prop_map(|f| f.into_iter().collect())
 }
 
-const STAGES: [&str; 26] = [
+const STAGES: [&str; 27] = [
     "$match",
     "$project",
     "$set",
@@ -325,6 +325,7 @@ const STAGES: [&str; 26] = [
     "$out",
     "$merge",
     "$setWindowFields",
+    "$densify",
 ];
 
 /// A stage with a generic argument: an expression-like operand or a filter.
@@ -435,6 +436,15 @@ fn structured_stage() -> impl Strategy<Value = Bson> {
                     "low": {"$minN": {"input": x, "n": 2}, "window": {"documents": ["unbounded", "current"]}},
                 }}
             )
+        ),
+        (path(), path(), value(), prop_oneof![Just(Bson::String("full".into())), Just(Bson::String("partition".into())), (value(), value()).prop_map(|(a, b)| Bson::Array(vec![a, b]))], proptest::option::of(Just("hour"))).prop_map(
+            |(field, partition, step, bounds, unit)| {
+                let mut range = bson::doc! {"step": step, "bounds": bounds};
+                if let Some(u) = unit {
+                    range.insert("unit", u);
+                }
+                stage("$densify", bson::doc! {"field": field, "partitionByFields": [partition], "range": range})
+            }
         ),
         Just(stage(
             "$unionWith",

@@ -22,6 +22,7 @@
 use bson::{Bson, Document, doc};
 
 use super::Ctx;
+use super::current_op;
 use super::explain::query_planner;
 use super::fields::{Fields, namespace};
 use super::find::computed_cursor;
@@ -168,7 +169,27 @@ pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
         catalog::validate_collection_name(ctx.db, foreign)?;
     }
     let starts_with_documents = matches!(pipeline.stages.first(), Some(Stage::Documents(_)));
+    let server_source = matches!(
+        pipeline.stages.first(),
+        Some(Stage::CurrentOp(_) | Stage::ListLocalSessions)
+    );
     let Some(coll) = coll else {
+        let ns = format!("{}.$cmd.aggregate", ctx.db);
+        if server_source {
+            let input = match pipeline.stages.remove(0) {
+                Stage::CurrentOp(options) => current_op::current_op(ctx, &options)?,
+                _ => current_op::list_local_sessions(ctx),
+            };
+            if explain {
+                return Ok(doc! {
+                    "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "SERVER_STATE"}},
+                    "remainingStages": pipeline.stages.len() as i32,
+                });
+            }
+            let results = pipeline.run_with(input, &snapshot)?;
+            drop(txn);
+            return finish.reply(ctx, &ns, results);
+        }
         let first_stage = stages
             .first()
             .and_then(Bson::as_document)
@@ -178,11 +199,10 @@ pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
             return Err(CommandError::new(
                 ErrorCode::InvalidNamespace,
                 format!(
-                    "{{aggregate: 1}} is not valid for '{first_stage}'; a collection is required (this server starts a database-level aggregation with $documents only)"
+                    "{{aggregate: 1}} is not valid for '{first_stage}'; a collection is required (this server starts a database-level aggregation with $documents, $currentOp or $listLocalSessions only)"
                 ),
             ));
         }
-        let ns = format!("{}.$cmd.aggregate", ctx.db);
         if explain {
             return Ok(doc! {
                 "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "DOCUMENTS"}},
@@ -193,10 +213,10 @@ pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
         drop(txn);
         return finish.reply(ctx, &ns, results);
     };
-    if starts_with_documents {
+    if starts_with_documents || server_source {
         return Err(CommandError::new(
             ErrorCode::InvalidNamespace,
-            "$documents can only be the first stage of a database-level aggregation ({aggregate: 1})",
+            "$documents, $currentOp and $listLocalSessions can only be the first stage of a database-level aggregation ({aggregate: 1})",
         ));
     }
     let source = source.unwrap_or(coll);

@@ -73,6 +73,7 @@ pub fn execute(
     body: &Document,
     documents: Option<&DocumentSequence>,
 ) -> Reply {
+    let _running = state.operations.begin(conn, db, body);
     let operation_time = Cell::new(None);
     let batch = RefCell::new(None);
     let clock = CommandClock {

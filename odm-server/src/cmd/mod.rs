@@ -15,6 +15,7 @@ pub mod coll_mod;
 pub mod count;
 pub mod create;
 pub mod create_indexes;
+pub mod current_op;
 pub mod delete;
 pub mod distinct;
 pub mod drop;
@@ -150,6 +151,12 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
         false,
     ),
     ("insert", insert::run, "inserts documents", false),
+    (
+        "currentOp",
+        current_op::run,
+        "the commands running now (and idle cursors with $all)",
+        true,
+    ),
     (
         "bulkWrite",
         bulk_write::run,

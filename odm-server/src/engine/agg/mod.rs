@@ -11,6 +11,7 @@
 pub mod accumulate;
 pub mod bind;
 pub mod bucket;
+pub mod densify;
 pub mod expr;
 pub mod fill;
 pub mod graph;

@@ -10,6 +10,7 @@ use bson::{Bson, Document, doc};
 use super::accumulate::{AccumulatorKind, AccumulatorSpec};
 use super::bind::Vars;
 use super::bucket::{Bucket, BucketAuto};
+use super::densify::Densify;
 use super::expr::{self, Expression, Scope};
 use super::fill::Fill;
 use super::graph::GraphLookup;
@@ -52,10 +53,14 @@ pub enum Stage {
     Redact(Expression),
     SetWindowFields(Box<SetWindowFields>),
     Fill(Box<Fill>),
+    Densify(Box<Densify>),
     /// `$collStats` and `$indexStats`, always first: the command makes their documents
     /// from the catalog and the storage, and the stages after them run over those.
     CollStats(Document),
     IndexStats,
+    /// `$currentOp`'s options (`idleCursors`, ...): read by the aggregate command.
+    CurrentOp(Document),
+    ListLocalSessions,
     /// `$out` and `$merge`, always last: the command writes what the stages before
     /// them produce.
     Out(Box<Target>),
@@ -108,7 +113,11 @@ impl Pipeline {
                     format!("{name} is not allowed to be used within a $facet stage"),
                 ));
             }
-            if matches!(name.as_str(), "$collStats" | "$indexStats") && i != 0 {
+            if matches!(
+                name.as_str(),
+                "$collStats" | "$indexStats" | "$currentOp" | "$listLocalSessions"
+            ) && i != 0
+            {
                 return Err(stage_error(
                     40602,
                     format!("{name} is only valid as the first stage in a pipeline"),
@@ -162,6 +171,7 @@ impl Pipeline {
                     | Stage::BucketAuto(_)
                     | Stage::SetWindowFields(_)
                     | Stage::Fill(_)
+                    | Stage::Densify(_)
             ) {
                 out.iter().try_for_each(crate::depth::check_output)?;
             }
@@ -223,7 +233,7 @@ impl Pipeline {
                 Stage::SetWindowFields(w) => w.bind(vars),
                 Stage::Fill(f) => f.bind(vars),
                 Stage::Merge(m) => m.bind(vars),
-                Stage::Out(_) => {}
+                Stage::Out(_) | Stage::Densify(_) => {}
                 Stage::Sort(_)
                 | Stage::Skip(_)
                 | Stage::Limit(_)
@@ -232,7 +242,9 @@ impl Pipeline {
                 | Stage::Unwind(_)
                 | Stage::Sample(_)
                 | Stage::CollStats(_)
-                | Stage::IndexStats => {}
+                | Stage::IndexStats
+                | Stage::CurrentOp(_)
+                | Stage::ListLocalSessions => {}
             }
         }
     }
@@ -356,13 +368,26 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         "$setWindowFields" => Stage::SetWindowFields(Box::new(SetWindowFields::parse(arg)?)),
         "$fill" => Stage::Fill(Box::new(Fill::parse(arg)?)),
         "$collStats" => Stage::CollStats(parse_coll_stats(arg)?),
+        "$currentOp" => Stage::CurrentOp(parse_current_op(arg)?),
+        "$listLocalSessions" => match arg {
+            Bson::Document(d) if d.keys().all(|k| matches!(k.as_str(), "allUsers" | "users")) => {
+                Stage::ListLocalSessions
+            }
+            _ => {
+                return Err(stage_error(
+                    40415,
+                    "$listLocalSessions takes {}, {allUsers: true} or {users: [...]}",
+                ));
+            }
+        },
         "$indexStats" => match arg {
             Bson::Document(d) if d.is_empty() => Stage::IndexStats,
             _ => return Err(stage_error(28803, "The $indexStats stage specification must be an empty object")),
         },
         "$out" => Stage::Out(Box::new(parse_out(arg)?)),
         "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
-        "$geoNear" | "$densify" => {
+        "$densify" => Stage::Densify(Box::new(Densify::parse(arg)?)),
+        "$geoNear" => {
             return Err(CommandError::new(
                 ErrorCode::Location(40324),
                 format!("The {name} stage is not supported by this server yet"),
@@ -518,9 +543,15 @@ fn run_stage(
         Stage::BucketAuto(b) => b.run(docs)?,
         Stage::SetWindowFields(w) => w.run(docs)?,
         Stage::Fill(f) => f.run(docs)?,
-        Stage::Out(_) | Stage::Merge(_) | Stage::CollStats(_) | Stage::IndexStats => {
+        Stage::Densify(d) => d.run(docs)?,
+        Stage::Out(_)
+        | Stage::Merge(_)
+        | Stage::CollStats(_)
+        | Stage::IndexStats
+        | Stage::CurrentOp(_)
+        | Stage::ListLocalSessions => {
             return Err(CommandError::internal(
-                "$out, $merge, $collStats and $indexStats are the aggregate command's, not run as stages",
+                "$out, $merge, $collStats, $indexStats, $currentOp and $listLocalSessions are the aggregate command's, not run as stages",
             ));
         }
         Stage::Sample(n) => {
@@ -638,161 +669,34 @@ fn run_stage(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(stages: Vec<Document>, docs: Vec<Document>) -> CmdResult<Vec<Document>> {
-        Pipeline::parse(&stages.into_iter().map(Bson::Document).collect::<Vec<_>>())?.run(docs)
+/// `$currentOp`'s options: every one mongod takes is accepted (this server has no users
+/// to filter by, and one node: `localOps` changes nothing); `idleCursors` adds the open
+/// cursors.
+fn parse_current_op(arg: &Bson) -> CmdResult<Document> {
+    let Bson::Document(d) = arg else {
+        return Err(CommandError::failed_to_parse(format!(
+            "$currentOp options must be specified in an object, but found: {arg}"
+        )));
+    };
+    for (k, v) in d {
+        match k.as_str() {
+            "allUsers" | "idleConnections" | "idleCursors" | "idleSessions" | "localOps"
+            | "backtrace" | "truncateOps" | "targetAllNodes" => {
+                if !matches!(v, Bson::Boolean(_)) {
+                    return Err(CommandError::failed_to_parse(format!(
+                        "The '{k}' parameter of the $currentOp stage must be a boolean value, but found: {v}"
+                    )));
+                }
+            }
+            other => {
+                return Err(CommandError::failed_to_parse(format!(
+                    "Unrecognized option '{other}' in $currentOp stage."
+                )));
+            }
+        }
     }
-
-    fn sample() -> Vec<Document> {
-        vec![
-            doc! {"_id": 1, "cat": "a", "n": 5, "tags": ["x", "y"]},
-            doc! {"_id": 2, "cat": "b", "n": 1, "tags": []},
-            doc! {"_id": 3, "cat": "a", "n": 2.5},
-        ]
-    }
-
-    #[test]
-    fn count_documents_shape() {
-        // What the drivers send for count_documents.
-        let out = run(
-            vec![
-                doc! {"$match": {"cat": "a"}},
-                doc! {"$skip": 0},
-                doc! {"$group": {"_id": 1, "n": {"$sum": 1}}},
-            ],
-            sample(),
-        )
-        .unwrap();
-        assert_eq!(out, vec![doc! {"_id": 1, "n": 2}]);
-        let out = run(
-            vec![
-                doc! {"$match": {"cat": "zzz"}},
-                doc! {"$group": {"_id": 1, "n": {"$sum": 1}}},
-            ],
-            sample(),
-        )
-        .unwrap();
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn group_with_accumulators() {
-        let out = run(
-            vec![
-                doc! {"$group": {"_id": "$cat", "total": {"$sum": "$n"}, "avg": {"$avg": "$n"}, "max": {"$max": "$n"}, "ids": {"$push": "$_id"}, "first": {"$first": "$_id"}, "last": {"$last": "$_id"}, "min": {"$min": "$n"}}},
-                doc! {"$sort": {"_id": 1}},
-            ],
-            sample(),
-        )
-        .unwrap();
-        assert_eq!(
-            out[0],
-            doc! {"_id": "a", "total": 7.5, "avg": 3.75, "max": 5, "ids": [1, 3], "first": 1, "last": 3, "min": 2.5}
-        );
-        assert_eq!(out[1].get_i32("total").unwrap(), 1);
-    }
-
-    #[test]
-    fn unwind_project_count_limit() {
-        let out = run(
-            vec![
-                doc! {"$unwind": "$tags"},
-                doc! {"$project": {"tags": 1, "_id": 0}},
-            ],
-            sample(),
-        )
-        .unwrap();
-        assert_eq!(out, vec![doc! {"tags": "x"}, doc! {"tags": "y"}]);
-        let out = run(vec![doc! {"$unwind": {"path": "$tags", "preserveNullAndEmptyArrays": true, "includeArrayIndex": "i"}}], sample()).unwrap();
-        assert_eq!(out.len(), 4);
-        let out = run(
-            vec![
-                doc! {"$sort": {"n": -1}},
-                doc! {"$limit": 2},
-                doc! {"$count": "c"},
-            ],
-            sample(),
-        )
-        .unwrap();
-        assert_eq!(out, vec![doc! {"c": 2}]);
-    }
-
-    #[test]
-    fn add_fields_unset_replace_root() {
-        let out = run(
-            vec![
-                doc! {"$addFields": {"double": {"$multiply": ["$n", 2]}, "meta.k": "v"}},
-                doc! {"$unset": ["tags", "cat"]},
-                doc! {"$limit": 1},
-            ],
-            sample(),
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            vec![doc! {"_id": 1, "n": 5, "double": 10, "meta": {"k": "v"}}]
-        );
-        let out = run(
-            vec![doc! {"$replaceWith": {"k": "$cat"}}, doc! {"$limit": 1}],
-            sample(),
-        )
-        .unwrap();
-        assert_eq!(out, vec![doc! {"k": "a"}]);
-    }
-
-    #[test]
-    fn add_fields_paths_go_through_arrays_and_merge_objects() {
-        let docs = vec![doc! {"_id": 1, "a": [{"x": 1}, 5, {"x": 2}], "s": {"k": 1}, "n": 3}];
-        let out = run(
-            vec![doc! {"$addFields": {"a.b": 0, "s": {"j": 2}, "n.m": 1}}],
-            docs.clone(),
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            vec![
-                doc! {"_id": 1, "a": [{"x": 1, "b": 0}, {"b": 0}, {"x": 2, "b": 0}], "s": {"k": 1, "j": 2}, "n": {"m": 1}}
-            ]
-        );
-        let out = run(vec![doc! {"$unset": "a.x"}], docs).unwrap();
-        assert_eq!(
-            out,
-            vec![doc! {"_id": 1, "a": [{}, 5, {}], "s": {"k": 1}, "n": 3}]
-        );
-    }
-
-    #[test]
-    fn errors_name_the_problem() {
-        assert_eq!(
-            run(vec![doc! {"$frob": {}}], vec![])
-                .unwrap_err()
-                .code
-                .code(),
-            40324
-        );
-        assert_eq!(
-            run(vec![doc! {"$limit": 0}], vec![])
-                .unwrap_err()
-                .code
-                .code(),
-            15958
-        );
-        assert_eq!(
-            run(vec![doc! {"$group": {"n": {"$sum": 1}}}], vec![])
-                .unwrap_err()
-                .code
-                .code(),
-            15955
-        );
-        assert_eq!(
-            run(vec![doc! {"$unwind": "tags"}], vec![])
-                .unwrap_err()
-                .code
-                .code(),
-            28818
-        );
-    }
+    Ok(d.clone())
 }
+
+#[cfg(test)]
+mod tests;

@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 55] = [
+const EXPRESSION_OPERATORS: [&str; 58] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -229,6 +229,9 @@ const EXPRESSION_OPERATORS: [&str; 55] = [
     "$toObjectId",
     "$regexFind",
     "$regexFindAll",
+    "$toHashedIndexKey",
+    "$bsonSize",
+    "$binarySize",
 ];
 
 /// Every update operator, and modifiers out of place.

@@ -12,6 +12,7 @@ pub mod bits;
 pub mod compare;
 pub mod decimal;
 pub mod decimal_arith;
+pub mod hashed;
 pub mod matcher;
 pub mod path;
 pub mod pcre;

@@ -19,6 +19,7 @@ mod array;
 mod bitwise;
 mod compare;
 mod convert;
+mod data;
 mod fields;
 mod logic;
 mod math;
@@ -163,6 +164,7 @@ const FAMILIES: &[&[OpDef]] = &[
     sequence::OPS,
     statistics::OPS,
     regex::OPS,
+    data::OPS,
 ];
 
 /// The operator called `name`, if there is one.

@@ -91,6 +91,7 @@ error_codes! {
     InvalidIndexSpecificationOption = 197, "InvalidIndexSpecificationOption";
     TransactionTooOld = 225, "TransactionTooOld";
     SnapshotTooOld = 239, "SnapshotTooOld";
+    ConversionFailure = 241, "ConversionFailure";
     NoSuchTransaction = 251, "NoSuchTransaction";
     TransactionCommitted = 256, "TransactionCommitted";
     InvalidResumeToken = 260, "InvalidResumeToken";

@@ -19,6 +19,7 @@ mod array;
 mod bitwise;
 mod compare;
 mod convert;
+mod date;
 mod fields;
 mod logic;
 mod math;
@@ -159,6 +160,7 @@ const FAMILIES: &[&[OpDef]] = &[
     fields::OPS,
     text::OPS,
     sequence::OPS,
+    date::OPS,
 ];
 
 /// The operator called `name`, if there is one.

@@ -81,7 +81,8 @@ error_codes! {
     ViewDepthLimitExceeded = 149, "ViewDepthLimitExceeded";
     CommandNotSupportedOnView = 166, "CommandNotSupportedOnView";
     OptionNotSupportedOnView = 167, "OptionNotSupportedOnView";
-    GraphContainsCycle = 168, "GraphContainsCycle";
+    GraphContainsCycle = 5, "GraphContainsCycle";
+    InvalidPipelineOperator = 168, "InvalidPipelineOperator";
     NotSingleValueField = 102, "NotSingleValueField";
     WriteConflict = 112, "WriteConflict";
     IndexOptionsNotSupported = 115, "IndexOptionsNotSupported";
@@ -91,6 +92,7 @@ error_codes! {
     InvalidIndexSpecificationOption = 197, "InvalidIndexSpecificationOption";
     TransactionTooOld = 225, "TransactionTooOld";
     SnapshotTooOld = 239, "SnapshotTooOld";
+    ConversionFailure = 241, "ConversionFailure";
     NoSuchTransaction = 251, "NoSuchTransaction";
     TransactionCommitted = 256, "TransactionCommitted";
     InvalidResumeToken = 260, "InvalidResumeToken";

@@ -331,7 +331,7 @@ async fn handshake_and_diagnostics() {
     );
     assert_eq!(hello.get_i32("maxMessageSizeBytes").unwrap(), 48_000_000);
     assert_eq!(hello.get_i32("maxWriteBatchSize").unwrap(), 100_000);
-    assert_eq!(hello.get_i32("maxWireVersion").unwrap(), 21);
+    assert_eq!(hello.get_i32("maxWireVersion").unwrap(), 25);
     assert_eq!(hello.get_i32("logicalSessionTimeoutMinutes").unwrap(), 30);
     // The primary of the one-member set rs0, known by the address clients dial.
     assert!(hello.get_document("topologyVersion").is_ok());
@@ -358,8 +358,8 @@ async fn handshake_and_diagnostics() {
         ["ok", "operationTime", "$clusterTime"]
     );
     let build = admin.run_command(doc! {"buildInfo": 1}).await.unwrap();
-    assert_eq!(build.get_str("version").unwrap(), "7.0.0");
-    assert_eq!(build.get_array("versionArray").unwrap()[0], Bson::Int32(7));
+    assert_eq!(build.get_str("version").unwrap(), "8.0.0");
+    assert_eq!(build.get_array("versionArray").unwrap()[0], Bson::Int32(8));
     let all = admin.run_command(doc! {"getParameter": "*"}).await.unwrap();
     assert!(all.contains_key("featureCompatibilityVersion"));
     let fcv = admin
@@ -371,7 +371,7 @@ async fn handshake_and_diagnostics() {
             .unwrap()
             .get_str("version")
             .unwrap(),
-        "7.0"
+        "8.0"
     );
     expect_code(
         admin

@@ -173,7 +173,7 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 58] = [
+const EXPRESSION_OPERATORS: [&str; 82] = [
     "$add",
     "$subtract",
     "$multiply",
@@ -232,7 +232,128 @@ const EXPRESSION_OPERATORS: [&str; 58] = [
     "$toHashedIndexKey",
     "$bsonSize",
     "$binarySize",
+    "$year",
+    "$month",
+    "$dayOfMonth",
+    "$hour",
+    "$minute",
+    "$second",
+    "$millisecond",
+    "$dayOfWeek",
+    "$dayOfYear",
+    "$week",
+    "$isoWeek",
+    "$isoWeekYear",
+    "$isoDayOfWeek",
+    "$dateToParts",
+    "$dateFromParts",
+    "$dateToString",
+    "$dateFromString",
+    "$dateAdd",
+    "$dateSubtract",
+    "$dateDiff",
+    "$dateTrunc",
+    "$toDate",
+    "$tsSecond",
+    "$tsIncrement",
 ];
+
+/// The date operators that take an object of named arguments, which a random operand
+/// almost never spells: [`date_expression`] builds them from their argument names.
+const DATE_OPERATORS: [&str; 11] = [
+    "$year",
+    "$isoWeekYear",
+    "$dateToParts",
+    "$dateFromParts",
+    "$dateToString",
+    "$dateFromString",
+    "$dateAdd",
+    "$dateSubtract",
+    "$dateDiff",
+    "$dateTrunc",
+    "$toDate",
+];
+
+const DATE_ARGUMENTS: [&str; 23] = [
+    "date",
+    "timezone",
+    "format",
+    "onNull",
+    "onError",
+    "dateString",
+    "unit",
+    "amount",
+    "startDate",
+    "endDate",
+    "binSize",
+    "startOfWeek",
+    "iso8601",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "millisecond",
+    "isoWeekYear",
+    "isoWeek",
+    "isoDayOfWeek",
+];
+
+/// Values at the edges of what the date operators read: dates at the ends of the BSON
+/// range, units, zones (with skipped and repeated hours), formats, date strings and
+/// amounts that overflow.
+fn date_argument() -> impl Strategy<Value = Bson> {
+    let text = |items: &'static [&'static str]| {
+        proptest::sample::select(items).prop_map(|s| Bson::String(s.to_string()))
+    };
+    prop_oneof![
+        3 => value(),
+        3 => prop_oneof![
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(0),
+            Just(-1),
+            Just(253_402_300_800_000),
+            Just(-62_198_755_200_000),
+            Just(1_604_210_400_000),
+            any::<i64>(),
+        ]
+        .prop_map(|m| Bson::DateTime(DateTime::from_millis(m))),
+        2 => text(&["year", "quarter", "month", "week", "day", "hour", "minute", "second", "millisecond", "decade"]),
+        2 => text(&["UTC", "GMT", "America/New_York", "Europe/Paris", "Australia/Lord_Howe", "Asia/Kathmandu", "+04:45", "-0530", "+99", "Mars/Olympus"]),
+        1 => text(&["%Y-%m-%dT%H:%M:%S.%L", "%G-W%V-%u", "%z %Z", "%j %U %w", "%b %B", "%", "%n", "%Y-%j", "%m/%d/%G"]),
+        1 => text(&["2017-07-04T11:56:02Z", "July 4th, 2017 11am", "@-99999999999999", "2017-W53-7", "04-07-2017", "9999-12-31T23:59:59 GMT+24:00", "1-1-1", "noon", "\0", "Tue, 04 Jul 2017 11:56:02 +0000", "2017-02-29"]),
+        1 => text(&["mon", "SUNDAY", "fri", "Saturday", "x"]),
+        1 => prop_oneof![Just(i64::MAX), Just(i64::MIN), Just(32_768), Just(-32_769), Just(100_000_000_001), any::<i64>()]
+            .prop_map(Bson::Int64),
+    ]
+}
+
+/// A date operator with named arguments drawn from every operator's names.
+fn date_expression() -> impl Strategy<Value = Bson> {
+    (
+        proptest::sample::select(&DATE_OPERATORS[..]),
+        proptest::collection::vec(
+            (
+                proptest::sample::select(&DATE_ARGUMENTS[..]),
+                date_argument(),
+            ),
+            0..6,
+        ),
+        date_argument(),
+    )
+        .prop_map(|(op, args, direct)| {
+            let mut d = Document::new();
+            if args.is_empty() {
+                d.insert(op, direct);
+            } else {
+                let args: Document = args.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+                d.insert(op, args);
+            }
+            Bson::Document(d)
+        })
+}
 
 /// Every update operator, and modifiers out of place.
 static UPDATE_NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
@@ -512,6 +633,15 @@ proptest! {
                 let _ = update.apply(d, false);
             }
         }
+        if let Ok(p) = Pipeline::parse(&stages) {
+            let _ = p.run_with(docs.clone(), &Same(docs));
+        }
+    }
+
+    #[test]
+    fn date_operators_answer_or_refuse(exprs in proptest::collection::vec(date_expression(), 1..4), docs in proptest::collection::vec(document(), 1..3)) {
+        let fields: Document = exprs.into_iter().enumerate().map(|(i, e)| (format!("r{i}"), e)).collect();
+        let stages = vec![stage("$project", fields)];
         if let Ok(p) = Pipeline::parse(&stages) {
             let _ = p.run_with(docs.clone(), &Same(docs));
         }

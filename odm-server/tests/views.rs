@@ -209,7 +209,7 @@ async fn coll_mod_redefines_a_view_but_not_into_a_cycle() {
         .unwrap();
     expect_command_codes(
         &db,
-        vec![(doc! {"collMod": "open_orders", "viewOn": "above"}, 168)],
+        vec![(doc! {"collMod": "open_orders", "viewOn": "above"}, 5)],
     )
     .await;
     db.collection::<Document>("above").drop().await.unwrap();

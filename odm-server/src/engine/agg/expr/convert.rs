@@ -18,7 +18,7 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use bson::spec::BinarySubtype;
-use bson::{Binary, Bson, DateTime, Decimal128, oid::ObjectId};
+use bson::{Binary, Bson, Decimal128, oid::ObjectId};
 
 use super::{Arity, Eval, Expression, OpDef, Scope, nullish, operand, truthy, type_name};
 use crate::engine::arith;
@@ -174,7 +174,7 @@ impl Target {
 /// A conversion that failed: mongod's wording without the `onError` clause.
 fn failure(message: String) -> CommandError {
     CommandError::new(
-        ErrorCode::Location(241),
+        ErrorCode::ConversionFailure,
         format!("{message} in $convert with no onError value"),
     )
 }
@@ -212,7 +212,7 @@ pub(super) fn convert(value: &Bson, to: Target, format: Option<&str>) -> CmdResu
             Bson::Undefined => Err(unsupported(value, to)),
             v => Ok(Bson::Boolean(truthy(Some(v)))),
         },
-        Target::Date => to_date(value),
+        Target::Date => super::date::to_date(&Some(value.clone())).map(|d| d.unwrap_or(Bson::Null)),
         Target::Int => to_integer(value, false),
         Target::Long => to_integer(value, true),
         Target::Decimal => to_decimal(value),
@@ -353,37 +353,6 @@ fn to_decimal(value: &Bson) -> CmdResult<Bson> {
     }))
 }
 
-fn to_date(value: &Bson) -> CmdResult<Bson> {
-    let from_millis = |ms: Option<i64>, shown: &dyn std::fmt::Display| {
-        ms.map(|ms| Bson::DateTime(DateTime::from_millis(ms)))
-            .ok_or_else(|| failure(format!("Conversion would overflow target type: {shown}")))
-    };
-    match value {
-        Bson::DateTime(d) => Ok(Bson::DateTime(*d)),
-        Bson::Int64(n) => from_millis(Some(*n), n),
-        Bson::Double(d) => {
-            let ok = d.is_finite() && d.abs() < TWO_POW_63;
-            from_millis(ok.then(|| d.trunc() as i64), &format_double(*d))
-        }
-        Bson::Decimal128(d) => from_millis(
-            Dec::from_decimal128(d)
-                .to_integral(Rounding::TowardZero)
-                .to_i64(),
-            d,
-        ),
-        Bson::ObjectId(o) => Ok(Bson::DateTime(DateTime::from_millis(
-            o.timestamp().timestamp_millis(),
-        ))),
-        Bson::Timestamp(t) => Ok(Bson::DateTime(DateTime::from_millis(
-            i64::from(t.time) * 1000,
-        ))),
-        Bson::String(s) => parse_date_string(s)
-            .map(Bson::DateTime)
-            .map_err(|e| CommandError::new(ErrorCode::Location(241), e.message)),
-        other => Err(unsupported(other, Target::Date)),
-    }
-}
-
 fn to_string(value: &Bson, format: Option<&str>) -> CmdResult<Bson> {
     Ok(Bson::String(match value {
         Bson::String(s) => s.clone(),
@@ -393,34 +362,10 @@ fn to_string(value: &Bson, format: Option<&str>) -> CmdResult<Bson> {
         Bson::Decimal128(d) => d.to_string(),
         Bson::Boolean(b) => b.to_string(),
         Bson::ObjectId(o) => o.to_hex(),
-        Bson::DateTime(d) => iso_string(*d)?,
+        Bson::DateTime(d) => super::date::iso_string(*d)?,
         Bson::Binary(b) => binary_to_string(b, format)?,
         other => return Err(unsupported(other, Target::String)),
     }))
-}
-
-/// A date string as `$toDate` reads it (ISO 8601 with a zone).
-fn parse_date_string(s: &str) -> CmdResult<DateTime> {
-    DateTime::parse_rfc3339_str(s).map_err(|_| {
-        CommandError::new(
-            ErrorCode::Location(241),
-            format!("Error parsing date string '{s}'"),
-        )
-    })
-}
-
-/// A date as mongod prints it by default: `%Y-%m-%dT%H:%M:%S.%LZ`.
-fn iso_string(d: DateTime) -> CmdResult<String> {
-    let text = d.try_to_rfc3339_string().map_err(|_| {
-        failure(format!(
-            "Date {} cannot be shown in ISO 8601",
-            d.timestamp_millis()
-        ))
-    })?;
-    Ok(match text.strip_suffix('Z') {
-        Some(rest) if !rest.contains('.') => format!("{rest}.000Z"),
-        _ => text,
-    })
 }
 
 /// A double as C's `%g` prints it (six significant digits), which is how mongod
@@ -613,7 +558,7 @@ fn convert_operator(args: &[Expression], scope: &mut Scope<'_>) -> CmdResult<Opt
     };
     match convert(&value, target, format.as_deref()) {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.code == ErrorCode::Location(241) => match get("onError") {
+        Err(e) if e.code == ErrorCode::ConversionFailure => match get("onError") {
             Some(on_error) => on_error.evaluate(scope),
             None => Err(e),
         },
@@ -658,6 +603,7 @@ fn is_number(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bson::DateTime;
 
     #[test]
     fn doubles_print_as_percent_g() {
@@ -690,7 +636,7 @@ mod tests {
         ];
         for (value, to) in cases {
             let err = convert(&value, to, None).unwrap_err();
-            assert_eq!(err.code, ErrorCode::Location(241), "{value} to {to:?}");
+            assert_eq!(err.code, ErrorCode::ConversionFailure, "{value} to {to:?}");
         }
     }
 }

@@ -20,6 +20,7 @@ mod bitwise;
 mod compare;
 mod convert;
 mod data;
+mod date;
 mod fields;
 mod logic;
 mod math;
@@ -165,6 +166,7 @@ const FAMILIES: &[&[OpDef]] = &[
     statistics::OPS,
     regex::OPS,
     data::OPS,
+    date::OPS,
 ];
 
 /// The operator called `name`, if there is one.

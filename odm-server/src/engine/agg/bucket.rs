@@ -23,11 +23,13 @@ use bson::{Bson, Document, doc};
 use super::accumulate::{Accumulator, AccumulatorKind, AccumulatorSpec};
 use super::bind::Vars;
 use super::expr::{self, Expression, Scope};
+use super::granularity::Granularity;
 use super::grouping::{accumulate, group_result, new_accumulators, parse_accumulators};
 use super::pipeline::stage_error as error;
+use crate::engine::arith;
 use crate::engine::compare::{compare, type_rank};
 use crate::engine::types::type_name;
-use crate::error::{CmdResult, CommandError};
+use crate::error::CmdResult;
 
 #[derive(Clone, Debug)]
 pub struct Bucket {
@@ -176,6 +178,7 @@ pub struct BucketAuto {
     group_by: Expression,
     buckets: usize,
     output: Vec<(String, AccumulatorSpec)>,
+    granularity: Option<Granularity>,
 }
 
 impl BucketAuto {
@@ -189,7 +192,7 @@ impl BucketAuto {
                 ),
             ));
         };
-        let (mut group_by, mut buckets, mut output) = (None, None, None);
+        let (mut group_by, mut buckets, mut output, mut granularity) = (None, None, None, None);
         for (name, value) in spec {
             match name.as_str() {
                 "groupBy" => {
@@ -246,9 +249,13 @@ impl BucketAuto {
                     output = Some(parse_accumulators(fields, "")?);
                 }
                 "granularity" => {
-                    return Err(CommandError::bad_value(
-                        "the $bucketAuto 'granularity' option is not supported by this server yet",
-                    ));
+                    let found = match value {
+                        Bson::String(name) => Granularity::parse(name),
+                        _ => None,
+                    };
+                    granularity = Some(found.ok_or_else(|| {
+                        error(40257, format!("Unknown rounding granularity '{value}'"))
+                    })?);
                 }
                 other => {
                     return Err(error(
@@ -268,6 +275,7 @@ impl BucketAuto {
             group_by,
             buckets,
             output: output.unwrap_or_else(count_output),
+            granularity,
         })
     }
 
@@ -287,30 +295,57 @@ impl BucketAuto {
         }
         keyed.sort_by(|a, b| compare(&a.0, &b.0));
         let size = ((keyed.len() as f64 / self.buckets as f64).round() as usize).max(1);
-        // Each bucket: its smallest and largest value and its accumulators.
+        // Each bucket: its lower and upper boundary and its accumulators.
         let mut made: Vec<(Bson, Bson, Vec<Accumulator>)> = Vec::new();
         let mut rest = keyed.into_iter().peekable();
-        while let Some((first, d)) = rest.next() {
+        while made.len() < self.buckets {
+            let Some((first, d)) = rest.next() else { break };
             let last_bucket = made.len() + 1 == self.buckets;
             let mut accs = new_accumulators(&self.output, &Bson::Null)?;
-            let mut max = first.clone();
+            let min = match (&self.granularity, made.last()) {
+                (Some(_), Some((_, previous_max, _))) => previous_max.clone(),
+                (Some(g), None) => g.round_down(&first)?,
+                (None, _) => first.clone(),
+            };
+            let mut max = first;
             accumulate(&self.output, &mut accs, &mut Scope::new(&d))?;
             let mut taken = 1;
-            while let Some((key, _)) = rest.peek() {
-                let same_as_max = compare(key, &max) == Ordering::Equal;
-                if !(last_bucket || taken < size || same_as_max) {
-                    break;
-                }
-                let (key, d) = rest.next().expect("peeked");
+            while rest.peek().is_some() && (last_bucket || taken < size) {
+                let Some((key, d)) = rest.next() else { break };
                 accumulate(&self.output, &mut accs, &mut Scope::new(&d))?;
                 max = key;
                 taken += 1;
             }
-            // A bucket's max is the next one's min (exclusive) when there is a next one.
-            if let Some((_, prev_max, _)) = made.last_mut() {
-                *prev_max = first.clone();
+            // Values the boundary takes in: equal to the last one, or (with a granularity)
+            // below the rounded boundary.
+            let boundary = match &self.granularity {
+                Some(g) => Some(g.round_up(&max)?),
+                None => None,
+            };
+            while let Some((key, _)) = rest.peek() {
+                let absorbed = match &boundary {
+                    Some(b) => compare(b, key) == Ordering::Greater || compare(&max, key).is_eq(),
+                    None => compare(&max, key).is_eq(),
+                };
+                if !absorbed {
+                    break;
+                }
+                let Some((key, d)) = rest.next() else { break };
+                accumulate(&self.output, &mut accs, &mut Scope::new(&d))?;
+                max = key;
             }
-            made.push((first, max, accs));
+            // The upper boundary: the rounded one, else the next bucket's first value (the
+            // last bucket keeps its largest value, inclusive).
+            let upper = match (boundary, rest.peek()) {
+                (Some(b), Some((next, _))) if arith::to_f64(&b) == Some(0.0) => self
+                    .granularity
+                    .as_ref()
+                    .map_or(Ok(b.clone()), |g| g.round_down(next))?,
+                (Some(b), _) => b,
+                (None, Some((next, _))) => next.clone(),
+                (None, None) => max,
+            };
+            made.push((min, upper, accs));
         }
         Ok(made
             .into_iter()

@@ -13,7 +13,8 @@
 //! partition's fields. A document off the grid stays and generation resumes at the next
 //! grid value above it. Documents whose field is null or missing pass through
 //! untouched. Numbers keep their type as `$add` would (an int step over int values makes
-//! ints); a date range steps by `unit`s.
+//! ints); a date range steps by `unit`s as `$dateAdd` does (a month from January 31st is
+//! February's last day).
 //!
 //! The output is ordered as mongod orders it: by the partition fields and the field
 //! (by the field alone for `"full"`), null and missing first.
@@ -22,6 +23,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, DateTime, Document};
 
+use super::expr::add_time_units;
 use super::pipeline::stage_error as error;
 use crate::engine::arith::{self, Op, Outcome};
 use crate::engine::compare::{OrderedBson, compare};
@@ -34,8 +36,8 @@ pub struct Densify {
     field: String,
     partitions: Vec<String>,
     step: Bson,
-    /// The length of `unit` in milliseconds, for dates.
-    unit_ms: Option<i64>,
+    /// For dates: the time unit and the whole number of them a step is.
+    unit: Option<(String, i64)>,
     bounds: Bounds,
 }
 
@@ -53,24 +55,6 @@ enum Bounds {
 
 fn failed(message: impl Into<String>) -> CommandError {
     CommandError::failed_to_parse(message)
-}
-
-/// A time unit whose length is fixed, in milliseconds.
-fn unit_millis(unit: &str) -> CmdResult<i64> {
-    Ok(match unit {
-        "millisecond" => 1,
-        "second" => 1_000,
-        "minute" => 60_000,
-        "hour" => 3_600_000,
-        "day" => 86_400_000,
-        "week" => 604_800_000,
-        "month" | "quarter" | "year" => {
-            return Err(CommandError::bad_value(format!(
-                "$densify by calendar {unit}s is not supported by this server yet: use a step in days or weeks"
-            )));
-        }
-        other => return Err(failed(format!("unknown time unit value: {other}"))),
-    })
 }
 
 impl Densify {
@@ -154,7 +138,7 @@ impl Densify {
                 "The step parameter in a range statement must be a strictly positive numeric value",
             ));
         }
-        let unit_ms = match range.get("unit") {
+        let unit = match range.get("unit") {
             None => None,
             Some(Bson::String(u)) => {
                 let Some(whole) = arith::to_i64_exact(&step) else {
@@ -163,11 +147,9 @@ impl Densify {
                         "The step parameter in a range statement must be a whole number when densifying a date range",
                     ));
                 };
-                Some(
-                    unit_millis(u)?
-                        .checked_mul(whole)
-                        .ok_or_else(|| CommandError::bad_value("$densify step is too large"))?,
-                )
+                // An unknown unit is refused here, before any document.
+                add_time_units(0, u, 0)?;
+                Some((u.clone(), whole))
             }
             Some(other) => {
                 return Err(CommandError::type_mismatch(format!(
@@ -193,7 +175,7 @@ impl Densify {
                     ));
                 };
                 match (lower, upper) {
-                    (Bson::DateTime(_), Bson::DateTime(_)) if unit_ms.is_none() => {
+                    (Bson::DateTime(_), Bson::DateTime(_)) if unit.is_none() => {
                         return Err(error(
                             5733410,
                             "A bounding array of dates must specify a unit",
@@ -201,7 +183,7 @@ impl Densify {
                     }
                     (Bson::DateTime(_), Bson::DateTime(_)) => {}
                     (l, u) if arith::is_number(l) && arith::is_number(u) => {
-                        if unit_ms.is_some() {
+                        if unit.is_some() {
                             return Err(error(
                                 5733409,
                                 "Numeric bounds may not have unit parameter",
@@ -241,19 +223,18 @@ impl Densify {
             field,
             partitions,
             step,
-            unit_ms,
+            unit,
             bounds,
         })
     }
 
     /// The next value of the range after `value`.
     fn next(&self, value: &Bson) -> CmdResult<Bson> {
-        match (value, self.unit_ms) {
-            (Bson::DateTime(d), Some(ms)) => d
-                .timestamp_millis()
-                .checked_add(ms)
-                .map(|t| Bson::DateTime(DateTime::from_millis(t)))
-                .ok_or_else(|| CommandError::bad_value("$densify went past the largest date")),
+        match (value, &self.unit) {
+            (Bson::DateTime(d), Some((unit, step))) => {
+                add_time_units(d.timestamp_millis(), unit, *step)
+                    .map(|t| Bson::DateTime(DateTime::from_millis(t)))
+            }
             _ => match arith::apply(Op::Add, value, &self.step) {
                 Some(Outcome::Value(v)) => Ok(v),
                 _ => Err(CommandError::bad_value(
@@ -267,8 +248,8 @@ impl Densify {
     fn value_of(&self, doc: &Document) -> CmdResult<Option<Bson>> {
         match get_path(doc, &self.field) {
             None | Some(Bson::Null) | Some(Bson::Undefined) => Ok(None),
-            Some(v) if arith::is_number(v) && self.unit_ms.is_none() => Ok(Some(v.clone())),
-            Some(Bson::DateTime(d)) if self.unit_ms.is_some() => Ok(Some(Bson::DateTime(*d))),
+            Some(v) if arith::is_number(v) && self.unit.is_none() => Ok(Some(v.clone())),
+            Some(Bson::DateTime(d)) if self.unit.is_some() => Ok(Some(Bson::DateTime(*d))),
             Some(Bson::DateTime(_)) => Err(error(
                 5733410,
                 "Densify field type is a date, so the range must specify a unit",

@@ -225,6 +225,12 @@ fn broken_invariant(op: &OpDef, what: &str) -> CommandError {
     CommandError::internal(format!("{}: {what}", op.name))
 }
 
+/// A date (milliseconds) moved by `amount` time `unit`s, calendar units included, as
+/// `$dateAdd` moves it in UTC.
+pub fn add_time_units(millis: i64, unit: &str, amount: i64) -> CmdResult<i64> {
+    date::add_units(millis, unit, amount)
+}
+
 /// `$function` and `$accumulator` run JavaScript, which this server has no engine for:
 /// mongod's answer when its engine is switched off.
 pub fn no_javascript() -> CommandError {

@@ -21,7 +21,8 @@
 //! the window; `$rank`, `$denseRank`, `$documentNumber` and `$shift` by position in the
 //! sorted partition; `$locf` (the last non-null value so far) and `$linearFill`; and in
 //! `calculus.rs` `$derivative`, `$integral`, `$expMovingAvg` and the covariances.
-//! A range window may count in a time `unit` (`week` or smaller) over a date `sortBy`.
+//! A range window may count in a time `unit` (calendar units included) over a date
+//! `sortBy`.
 
 mod calculus;
 
@@ -84,9 +85,9 @@ enum Bound {
 enum Window {
     Partition,
     Documents(Bound, Bound),
-    /// Bounds on the `sortBy` value; with a unit (its length in milliseconds), the value
-    /// is a date and the bounds count units.
-    Range(Bound, Bound, Option<f64>),
+    /// Bounds on the `sortBy` value; with a time unit, the value is a date and the bounds
+    /// count units, calendar ones as `$dateAdd` counts them.
+    Range(Bound, Bound, Option<&'static str>),
 }
 
 impl SetWindowFields {
@@ -372,10 +373,7 @@ impl SetWindowFields {
     fn range_values(&self, window: Window, docs: &[Document]) -> CmdResult<Vec<f64>> {
         match window {
             Window::Range(_, _, None) => docs.iter().map(|d| self.sort_value(d, false)).collect(),
-            Window::Range(_, _, Some(unit_ms)) => docs
-                .iter()
-                .map(|d| self.date_value(d).map(|ms| ms / unit_ms))
-                .collect(),
+            Window::Range(_, _, Some(_)) => docs.iter().map(|d| self.date_value(d)).collect(),
             _ => Ok(Vec::new()),
         }
     }
@@ -444,20 +442,30 @@ impl SetWindowFields {
                     (lo as usize, hi as usize)
                 }
             }
-            Window::Range(l, u, _) => {
+            Window::Range(l, u, unit) => {
                 let current = xs[i];
+                // The current value moved by `k`: plus `k`, or `k` time units later.
+                let shifted = |k: f64, past_end: f64| match unit {
+                    None => current + k,
+                    Some(unit) => {
+                        crate::engine::agg::expr::add_time_units(current as i64, unit, k as i64)
+                            .map_or(past_end, |ms| ms as f64)
+                    }
+                };
                 let lo = match l {
                     Bound::Unbounded => 0,
                     Bound::Current => i,
-                    Bound::Offset(k) => xs.iter().take_while(|x| **x < current + k).count(),
+                    Bound::Offset(k) => {
+                        let from = shifted(k, f64::NEG_INFINITY);
+                        xs.iter().take_while(|x| **x < from).count()
+                    }
                 };
                 let hi = match u {
                     Bound::Unbounded => last as i64,
                     Bound::Current => i as i64,
                     Bound::Offset(k) => {
-                        n as i64
-                            - 1
-                            - xs.iter().rev().take_while(|x| **x > current + k).count() as i64
+                        let to = shifted(k, f64::INFINITY);
+                        n as i64 - 1 - xs.iter().rev().take_while(|x| **x > to).count() as i64
                     }
                 };
                 if hi < 0 || lo as i64 > hi {
@@ -656,6 +664,31 @@ fn parse_function(name: &str, arg: &Bson) -> CmdResult<Function> {
     })
 }
 
+/// A range window's `unit`: any unit `$dateAdd` takes.
+fn time_unit(v: &Bson) -> CmdResult<&'static str> {
+    const UNITS: [&str; 9] = [
+        "year",
+        "quarter",
+        "month",
+        "week",
+        "day",
+        "hour",
+        "minute",
+        "second",
+        "millisecond",
+    ];
+    match v {
+        Bson::String(s) => UNITS
+            .iter()
+            .find(|u| **u == s.as_str())
+            .copied()
+            .ok_or_else(|| CommandError::failed_to_parse(format!("unknown time unit value: {s}"))),
+        other => Err(CommandError::failed_to_parse(format!(
+            "'unit' must be a string, but got {other}"
+        ))),
+    }
+}
+
 fn parse_window(v: &Bson) -> CmdResult<Window> {
     let Bson::Document(d) = v else {
         return Err(error(5371603, "'window' field must be an object"));
@@ -720,7 +753,7 @@ fn parse_window(v: &Bson) -> CmdResult<Window> {
                 let (l, u) = bounds(v, "range")?;
                 window = Some(Window::Range(l, u, None));
             }
-            "unit" => unit = Some(calculus::unit_millis(v)?),
+            "unit" => unit = Some(time_unit(v)?),
             "documents" | "range" => {
                 return Err(error(
                     5371603,

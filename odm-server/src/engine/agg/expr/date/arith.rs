@@ -122,7 +122,7 @@ fn amount_limit(unit: Unit) -> i64 {
 
 /// mongod's dateAdd: `amount` units after the instant `millis` (before it when negative),
 /// counted in `zone`.
-fn add(millis: i64, unit: Unit, amount: i64, zone: &Zone) -> CmdResult<i64> {
+pub(super) fn add(millis: i64, unit: Unit, amount: i64, zone: &Zone) -> CmdResult<i64> {
     let overflow = || expr_error(5166406, "dateAdd overflowed");
     if unit == Unit::Millisecond {
         return millis.checked_add(amount).ok_or_else(overflow);

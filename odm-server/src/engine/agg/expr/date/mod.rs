@@ -215,7 +215,7 @@ fn zone_value(value: Option<Option<Bson>>, context: &str) -> CmdResult<Option<Zo
 
 /// A calendar unit of `$dateAdd`, `$dateDiff` and `$dateTrunc`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Unit {
+pub(super) enum Unit {
     Year,
     Quarter,
     Month,
@@ -333,6 +333,15 @@ fn conversion_failure(message: impl Into<String>) -> CommandError {
 /// `$dateFromString` accepts without a format, in UTC unless the string names an offset.
 pub(super) fn parse_date_string(text: &str) -> CmdResult<DateTime> {
     parse::from_string(text, None, &Zone::Utc).map(DateTime::from_millis)
+}
+
+/// `millis` moved by `amount` `unit`s in UTC as `$dateAdd` moves it (calendar units
+/// keep the day of the month, clamped to the month's end), for the stages that step by
+/// time units (`$densify`, range windows).
+pub(super) fn add_units(millis: i64, unit: &str, amount: i64) -> CmdResult<i64> {
+    let unit = Unit::named(unit)
+        .ok_or_else(|| CommandError::failed_to_parse(format!("unknown time unit value: {unit}")))?;
+    arith::add(millis, unit, amount, &Zone::Utc)
 }
 
 /// A date as `$toString` and `$convert` show it: `%Y-%m-%dT%H:%M:%S.%LZ` in UTC.

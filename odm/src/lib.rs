@@ -36,7 +36,9 @@
 //! - [`validate`]: validation rules and errors; [`index`]: declared indexes; [`id`]: ids
 //!   as the model holds them (`Option<ObjectId>`) accepted by the methods taking one;
 //! - [`collection`]: typed CRUD through the official driver; [`find`]: queries and keyset
-//!   pages; [`db`]: connecting, to the
+//!   pages; [`pipeline`]: typed aggregation pipelines (`Pipeline<In, Out>`: stages over
+//!   typed paths, accumulators checked by the compiler) run by `Collection::aggregate`;
+//!   [`db`]: connecting, to the
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
 //! - [`transaction`]: `Db::transaction`, a closure run in a multi-document transaction
 //!   and retried as the drivers' convenient API; [`change_stream`]: `Collection::watch`,
@@ -53,6 +55,7 @@ pub mod find;
 pub mod id;
 pub mod index;
 pub mod model;
+pub mod pipeline;
 pub mod sort;
 pub mod transaction;
 pub mod types;
@@ -73,6 +76,7 @@ pub use id::IdValue;
 pub use index::{IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
 pub use odm_derive::{Embedded, Model, Projection, Value, model};
+pub use pipeline::Pipeline;
 pub use sort::Sort;
 pub use transaction::{TransactionOptions, Tx};
 pub use update::Update;
@@ -90,7 +94,7 @@ pub use odm_server as server;
 /// What a model file needs: the derives, `Db`, builders, and serde's derives.
 pub mod prelude {
     pub use crate::{
-        Db, Embedded, Error, Filter, Model, Projection, Sort, Update, Validate, Value,
+        Db, Embedded, Error, Filter, Model, Pipeline, Projection, Sort, Update, Validate, Value,
     };
     pub use bson::oid::ObjectId;
     pub use bson::{Bson, DateTime, doc};

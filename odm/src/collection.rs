@@ -124,6 +124,11 @@ impl<M: Model> Collection<M> {
         Ok(())
     }
 
+    /// The transaction this collection's operations belong to, if any.
+    pub(crate) fn session(&self) -> Option<&SharedSession> {
+        self.session.as_ref()
+    }
+
     /// The collection's name.
     pub fn name(&self) -> &str {
         self.raw.name()

@@ -181,6 +181,11 @@ impl<M, P: Paths + AsField<M>> AsField<M> for LazyPaths<P> {
 
 /// Anything that names a field of model `M`: a `Field`, or the paths of an array or an
 /// embedded document (which stand for the field itself). Update methods take these.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a path of `{M}`",
+    label = "a path of another type",
+    note = "a model's paths come from `Model::fields()`; in a pipeline, after a stage that reshapes the documents, they are its output type's: `odm::pipeline::fields::<Out>()`"
+)]
 pub trait AsField<M>: Copy {
     /// The field's Rust type.
     type Type;

@@ -151,8 +151,8 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
     }
 }
 
-/// An open cursor, in a transaction's session or not.
-enum Rows<R> {
+/// An open cursor, in a transaction's session or not (a find's, or an aggregation's).
+pub(crate) enum Rows<R> {
     Plain(mongodb::Cursor<R>),
     InSession(SharedSession, mongodb::SessionCursor<R>),
 }
@@ -160,7 +160,7 @@ enum Rows<R> {
 impl<R: DeserializeOwned + Send + Sync + Unpin> Rows<R> {
     /// The results one by one. In a session, the session is locked only while a batch
     /// is fetched, so that the transaction's other operations can run between reads.
-    fn into_stream(self) -> impl Stream<Item = Result<R>> + Send + Unpin {
+    pub(crate) fn into_stream(self) -> impl Stream<Item = Result<R>> + Send + Unpin + use<R> {
         match self {
             Rows::Plain(cursor) => {
                 futures::future::Either::Left(cursor.map(|r| r.map_err(Error::from)))

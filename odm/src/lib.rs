@@ -36,7 +36,9 @@
 //! - [`validate`]: validation rules and errors; [`index`]: declared indexes; [`id`]: ids
 //!   as the model holds them (`Option<ObjectId>`) accepted by the methods taking one;
 //! - [`collection`]: typed CRUD through the official driver; [`find`]: queries and keyset
-//!   pages; [`db`]: connecting, to the
+//!   pages; [`pipeline`]: typed aggregation pipelines (`Pipeline<In, Out>`: stages over
+//!   typed paths, accumulators checked by the compiler) run by `Collection::aggregate`;
+//!   [`db`]: connecting, to the
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
 //! - [`reference`]: `Ref<T>`, a field that stores another model's id; [`populate`]:
 //!   loading what references name, one query per path, and the reverse side;
@@ -55,6 +57,7 @@ pub mod find;
 pub mod id;
 pub mod index;
 pub mod model;
+pub mod pipeline;
 pub mod populate;
 pub mod reference;
 pub mod sort;
@@ -77,6 +80,7 @@ pub use id::IdValue;
 pub use index::{IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
 pub use odm_derive::{Embedded, Model, Projection, Value, model};
+pub use pipeline::Pipeline;
 pub use populate::{Populate, PopulatePath, Referred};
 pub use reference::Ref;
 pub use sort::Sort;
@@ -96,8 +100,8 @@ pub use odm_server as server;
 /// What a model file needs: the derives, `Db`, builders, and serde's derives.
 pub mod prelude {
     pub use crate::{
-        Db, Embedded, Error, Filter, Model, PopulatePath, Projection, Ref, Sort, Update, Validate,
-        Value,
+        Db, Embedded, Error, Filter, Model, Pipeline, PopulatePath, Projection, Ref, Sort, Update,
+        Validate, Value,
     };
     pub use bson::oid::ObjectId;
     pub use bson::{Bson, DateTime, doc};

@@ -51,6 +51,42 @@ fn indexes(c: &Container<'_>, p: &TokenStream) -> TokenStream {
     quote!(::std::vec![#(#specs),*])
 }
 
+/// `FieldType` for a derived struct, with `paths` as its paths inside another document.
+fn field_type_impl(c: &Container<'_>, p: &TokenStream, paths: TokenStream) -> TokenStream {
+    let ty = c.ident;
+    quote! {
+        #[automatically_derived]
+        impl #p::FieldType for #ty {
+            type Scalar = #ty;
+            type Item = #ty;
+            type Paths<OdmRoot: 'static> = #paths;
+            fn to_bson(value: &Self) -> ::core::result::Result<#p::Bson, #p::bson::error::Error> {
+                #p::serialize(value)
+            }
+            fn validate_inner(&self, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
+                #p::Validate::validate_at(self, __odm_prefix, __odm_errors)
+            }
+            fn validate_inner_stored(
+                __odm_path: ::core::option::Option<&str>,
+                __odm_value: &#p::Bson,
+                __odm_prefix: &str,
+                __odm_errors: &mut #p::ValidationErrors,
+            ) {
+                match __odm_path {
+                    ::core::option::Option::Some(__odm_path) => {
+                        <Self as #p::Validate>::validate_stored_value(__odm_path, __odm_value, __odm_prefix, __odm_errors)
+                    }
+                    ::core::option::Option::None => {
+                        if let ::core::option::Option::Some(__odm_v) = #p::stored_value::<Self>(__odm_value, __odm_prefix, __odm_errors) {
+                            #p::Validate::validate_at(&__odm_v, __odm_prefix, __odm_errors)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub fn expand_model(c: &Container<'_>) -> TokenStream {
     let p = private();
     let ty = c.ident;
@@ -117,11 +153,17 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
     } else {
         TokenStream::new()
     };
+    // A model is also a value another document may hold: the documents a pipeline's
+    // `lookup` joins in (`Vec<Customer>` in its output type), or a copy kept inside
+    // another model. It is one value there, without nested paths.
+    let field_type = field_type_impl(c, &p, quote!(#p::Field<OdmRoot, #ty>));
     let validate = validate_impl(c, &p);
     quote! {
         #fields_def
 
         const _: () = {
+            #field_type
+
             #[automatically_derived]
             impl #p::Model for #ty {
                 type Fields = #fields_name;
@@ -157,6 +199,7 @@ pub fn expand_embedded(c: &Container<'_>) -> TokenStream {
     let ty = c.ident;
     let fields_name = fields_ident(c);
     let (fields_def, paths_impls) = embedded_paths(c, &p);
+    let field_type = field_type_impl(c, &p, quote!(#fields_name<OdmRoot, #ty>));
     let validate = validate_impl(c, &p);
     quote! {
         #fields_def
@@ -164,35 +207,7 @@ pub fn expand_embedded(c: &Container<'_>) -> TokenStream {
         const _: () = {
             #paths_impls
 
-            #[automatically_derived]
-            impl #p::FieldType for #ty {
-                type Scalar = #ty;
-                type Item = #ty;
-                type Paths<OdmRoot: 'static> = #fields_name<OdmRoot, #ty>;
-                fn to_bson(value: &Self) -> ::core::result::Result<#p::Bson, #p::bson::error::Error> {
-                    #p::serialize(value)
-                }
-                fn validate_inner(&self, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
-                    #p::Validate::validate_at(self, __odm_prefix, __odm_errors)
-                }
-                fn validate_inner_stored(
-                    __odm_path: ::core::option::Option<&str>,
-                    __odm_value: &#p::Bson,
-                    __odm_prefix: &str,
-                    __odm_errors: &mut #p::ValidationErrors,
-                ) {
-                    match __odm_path {
-                        ::core::option::Option::Some(__odm_path) => {
-                            <Self as #p::Validate>::validate_stored_value(__odm_path, __odm_value, __odm_prefix, __odm_errors)
-                        }
-                        ::core::option::Option::None => {
-                            if let ::core::option::Option::Some(__odm_v) = #p::stored_value::<Self>(__odm_value, __odm_prefix, __odm_errors) {
-                                #p::Validate::validate_at(&__odm_v, __odm_prefix, __odm_errors)
-                            }
-                        }
-                    }
-                }
-            }
+            #field_type
 
             #[automatically_derived]
             impl #p::Embedded for #ty {}

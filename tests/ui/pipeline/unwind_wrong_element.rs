@@ -1,0 +1,24 @@
+use odm::pipeline::fields;
+use odm::prelude::*;
+
+#[odm::model]
+#[derive(Model, Serialize, Deserialize)]
+struct Order {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    customer: ObjectId,
+    status: String,
+    amount: f64,
+    paid: bool,
+    tags: Vec<String>,
+}
+
+#[derive(Embedded, Serialize, Deserialize)]
+struct Unwound {
+    tags: Vec<String>,
+}
+
+fn main() {
+    let (o, u) = (Order::fields(), fields::<Unwound>());
+    let _ = Pipeline::new().unwind(o.tags, u.tags);
+}

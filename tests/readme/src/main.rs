@@ -31,10 +31,26 @@ struct User {
     updated_at: Option<DateTime>, // ...and on every write (either field may be left out)
 }
 
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug)]
+struct Post {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    author: Ref<User>, // stored as the user's _id; `populate` loads the user
+    title: String,
+}
+
+#[derive(Embedded, Serialize, Deserialize, Debug)]
+struct PostsPerAuthor {
+    #[serde(rename = "_id")]
+    author: Ref<User>,
+    posts: i64,
+}
+
 #[tokio::main]
 async fn main() -> odm::Result<()> {
     let db = Db::open("./data").await?; // or Db::memory(), or Db::connect(uri)
-    db.sync_indexes_for::<(User,)>().await?; // at startup, every model's declared indexes
+    db.sync_indexes_for::<(User, Post)>().await?; // at startup, every model's declared indexes
     let users = db.collection::<User>(); // collection "users"
 
     let mut alice = User {
@@ -63,6 +79,25 @@ async fn main() -> odm::Result<()> {
     let stored = users.get(alice.id).await?;
     assert_eq!((admins.len(), stored.name.as_str()), (1, "Alice B."));
 
+    // References: one query per path loads them, however many posts there are.
+    let posts = db.collection::<Post>();
+    let mut hello = Post {
+        id: None,
+        author: Ref::to(&alice)?,
+        title: "Hello".into(),
+    };
+    posts.insert_one(&mut hello).await?;
+    let p = Post::fields();
+    let loaded = posts.find(p.title.eq("Hello")).populate(p.author).await?;
+    assert_eq!(loaded[0].author.loaded()?.name, "Alice B."); // or Error::Dangling
+
+    // A typed pipeline: its output is a type you name, its accumulators checked.
+    let out = odm::pipeline::fields::<PostsPerAuthor>();
+    let per_author: Vec<PostsPerAuthor> = posts
+        .aggregate(Pipeline::new().group(p.author, out.author, |g| g.count(out.posts)))
+        .await?;
+    assert_eq!(per_author[0].posts, 1);
+
     // Every write of the closure is stored, or none; retried on a conflict.
     let audited = db
         .transaction(|tx| async move {
@@ -89,6 +124,7 @@ async fn main() -> odm::Result<()> {
     assert_eq!(audited, 1);
     users.delete_by_id(alice.id).await?;
     users.delete_many(Filter::all()).await?; // "everything" has to be said
+    posts.delete_many(Filter::all()).await?;
     db.close().await;
     Ok(())
 }

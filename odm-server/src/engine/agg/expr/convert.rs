@@ -515,6 +515,14 @@ fn convert_operator(args: &[Expression], scope: &mut Scope<'_>) -> CmdResult<Opt
             format!("$convert found an unknown argument: {unknown}"),
         ));
     }
+    if let Some((name, _)) = fields
+        .iter()
+        .find(|(k, _)| matches!(k.as_str(), "base" | "byteOrder"))
+    {
+        return Err(CommandError::bad_value(format!(
+            "$convert's '{name}' (numbers to and from binData, strings in other bases) is not supported by this server yet"
+        )));
+    }
     let input = get("input").ok_or_else(|| {
         CommandError::new(
             ErrorCode::FailedToParse,

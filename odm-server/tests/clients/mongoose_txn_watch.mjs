@@ -35,6 +35,41 @@ const transferSchema = new mongoose.Schema({
   amount: { type: Number, required: true, min: 1 },
 });
 
+const authorSchema = new mongoose.Schema({ name: String });
+const postSchema = new mongoose.Schema({
+  title: String,
+  author: { type: mongoose.Schema.Types.ObjectId, ref: "Author" },
+  tags: [String],
+});
+
+// What a new user tries first: populate, a $lookup report, a faceted search, a $merge.
+async function populateAndAggregate(conn) {
+  const Author = conn.model("Author", authorSchema);
+  const Post = conn.model("Post", postSchema);
+  const [ann, bob] = await Author.create([{ name: "ann" }, { name: "bob" }]);
+  await Post.create([
+    { title: "a", author: ann._id, tags: ["x"] },
+    { title: "b", author: bob._id, tags: ["x", "y"] },
+    { title: "c", author: ann._id, tags: [] },
+  ]);
+  const posts = await Post.find().sort({ title: 1 }).populate("author").lean();
+  check("populate", posts.map((p) => [p.title, p.author.name]), [["a", "ann"], ["b", "bob"], ["c", "ann"]]);
+  const joined = await Author.aggregate([
+    { $sort: { name: 1 } },
+    { $lookup: { from: "posts", localField: "_id", foreignField: "author", as: "posts" } },
+    { $project: { _id: 0, name: 1, n: { $size: "$posts" } } },
+  ]);
+  check("$lookup", joined, [{ name: "ann", n: 2 }, { name: "bob", n: 1 }]);
+  const [facets] = await Post.aggregate([
+    { $facet: { count: [{ $count: "n" }], byTag: [{ $unwind: "$tags" }, { $sortByCount: "$tags" }] } },
+  ]);
+  check("$facet", facets, { count: [{ n: 3 }], byTag: [{ _id: "x", count: 2 }, { _id: "y", count: 1 }] });
+  const report = [{ $group: { _id: "$author", posts: { $sum: 1 } } }, { $merge: { into: "post_counts" } }];
+  await Post.aggregate(report);
+  await Post.aggregate(report);
+  check("$merge run twice", await conn.db.collection("post_counts").countDocuments(), 2);
+}
+
 async function balances(Account) {
   const docs = await Account.find().sort({ name: 1 }).lean();
   return Object.fromEntries(docs.map((d) => [d.name, d.balance]));
@@ -130,8 +165,9 @@ try {
   await Promise.all([Account.init(), Transfer.init()]);
   await transactions(conn, Account, Transfer);
   await changeStreams(Account);
+  await populateAndAggregate(conn);
   await conn.dropDatabase();
-  console.log(`Mongoose ${mongoose.version} transactions and change streams passed`);
+  console.log(`Mongoose ${mongoose.version} transactions, change streams, populate and aggregation passed`);
 } catch (e) {
   console.error(`FAIL ${e.message}`);
   process.exitCode = 1;

@@ -20,7 +20,13 @@ expect("duplicate key", code, 11000);
 expect("countDocuments", db.items.countDocuments({}), 3);
 expect("getIndexes", db.items.getIndexes().map((i) => i.name), ["_id_", "a_1"]);
 expect("aggregate", db.items.aggregate([{ $group: { _id: null, s: { $sum: "$a" } } }]).toArray(), [{ _id: null, s: 6 }]);
-expect("version", db.version(), "7.0.0");
+expect(
+  "dateToString in a time zone",
+  db.items.aggregate([{ $limit: 1 }, { $project: { _id: 0, d: { $dateToString: { date: ISODate("2024-03-05T10:00:00Z"), format: "%Y/%m/%d %H:%M", timezone: "Europe/Paris" } } } }]).toArray(),
+  [{ d: "2024/03/05 11:00" }]
+);
+expect("currentOp", db.currentOp().inprog.length > 0, true);
+expect("version", db.version(), "8.0.0");
 db.items.drop();
 expect("drop", db.getCollectionNames().includes("items"), false);
 print("mongosh smoke test passed");

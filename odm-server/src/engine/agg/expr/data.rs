@@ -1,6 +1,11 @@
-//! The operators about how a value is stored: `$bsonSize` (a document's encoded size),
-//! `$binarySize` (a string's or binData's bytes) and `$toHashedIndexKey` (the hash a
-//! hashed index keys the value by).
+//! The operators about how a value is stored and what the server knows of it:
+//! `$bsonSize` (a document's encoded size), `$binarySize` (a string's or binData's
+//! bytes), `$toHashedIndexKey` (the hash a hashed index keys the value by) and `$meta`
+//! (a document's metadata).
+//!
+//! This server attaches no metadata to documents yet (no text or vector search, no
+//! `$geoNear`), so `$meta` is missing for every keyword but `textScore`, which, as on
+//! mongod without a `$text` query, is an error.
 
 use bson::Bson;
 
@@ -18,6 +23,11 @@ pub(super) const OPS: &[OpDef] = &[
         name: "$binarySize",
         arity: Arity::Exactly(1),
         eval: Eval::Values(binary_size),
+    },
+    OpDef {
+        name: "$meta",
+        arity: Arity::Exactly(1),
+        eval: Eval::Values(meta),
     },
     OpDef {
         name: "$toHashedIndexKey",
@@ -70,4 +80,43 @@ fn binary_size(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>>
 fn to_hashed_index_key(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
     let value = operand(op, &values, 0)?.clone().unwrap_or(Bson::Null);
     Ok(Some(Bson::Int64(hash64(&value))))
+}
+
+/// The keywords `$meta` takes.
+const META: &[&str] = &[
+    "textScore",
+    "randVal",
+    "searchScore",
+    "searchHighlights",
+    "searchScoreDetails",
+    "searchSequenceToken",
+    "vectorSearchScore",
+    "score",
+    "scoreDetails",
+    "geoNearDistance",
+    "geoNearPoint",
+    "indexKey",
+    "sortKey",
+    "recordId",
+];
+
+fn meta(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
+    match operand(op, &values, 0)? {
+        Some(Bson::String(k)) if k == "textScore" => Err(expr_error(
+            40218,
+            "query requires text score metadata, but it is not available",
+        )),
+        Some(Bson::String(k)) if META.contains(&k.as_str()) => Ok(None),
+        Some(Bson::String(k)) => Err(expr_error(
+            17308,
+            format!("Unsupported argument to $meta: {k}"),
+        )),
+        other => Err(expr_error(
+            17307,
+            format!(
+                "$meta only supports string arguments, found: {}",
+                type_name(other)
+            ),
+        )),
+    }
 }

@@ -173,90 +173,12 @@ const QUERY_OPERATORS: [&str; 29] = [
     "$sampleRate",
 ];
 
-const EXPRESSION_OPERATORS: [&str; 82] = [
-    "$add",
-    "$subtract",
-    "$multiply",
-    "$divide",
-    "$mod",
-    "$eq",
-    "$lt",
-    "$cmp",
-    "$cond",
-    "$ifNull",
-    "$and",
-    "$not",
-    "$concat",
-    "$size",
-    "$in",
-    "$literal",
-    "$setUnion",
-    "$setIntersection",
-    "$setDifference",
-    "$setEquals",
-    "$setIsSubset",
-    "$anyElementTrue",
-    "$sin",
-    "$acosh",
-    "$log",
-    "$ln",
-    "$exp",
-    "$atan2",
-    "$bitAnd",
-    "$bitNot",
-    "$getField",
-    "$setField",
-    "$unsetField",
-    "$isNumber",
-    "$indexOfCP",
-    "$indexOfBytes",
-    "$substrBytes",
-    "$trim",
-    "$replaceAll",
-    "$strcasecmp",
-    "$range",
-    "$indexOfArray",
-    "$zip",
-    "$arrayToObject",
-    "$objectToArray",
-    "$sortArray",
-    "$maxN",
-    "$median",
-    "$percentile",
-    "$stdDevPop",
-    "$convert",
-    "$toDecimal",
-    "$toObjectId",
-    "$regexFind",
-    "$regexFindAll",
-    "$toHashedIndexKey",
-    "$bsonSize",
-    "$binarySize",
-    "$year",
-    "$month",
-    "$dayOfMonth",
-    "$hour",
-    "$minute",
-    "$second",
-    "$millisecond",
-    "$dayOfWeek",
-    "$dayOfYear",
-    "$week",
-    "$isoWeek",
-    "$isoWeekYear",
-    "$isoDayOfWeek",
-    "$dateToParts",
-    "$dateFromParts",
-    "$dateToString",
-    "$dateFromString",
-    "$dateAdd",
-    "$dateSubtract",
-    "$dateDiff",
-    "$dateTrunc",
-    "$toDate",
-    "$tsSecond",
-    "$tsIncrement",
-];
+/// Every expression operator the server declares (its registry), and names it does not.
+static EXPRESSION_OPERATORS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let mut names = odm_server::engine::agg::expr::operator_names();
+    names.extend(["$nope", "$accumulator", "$meta"]);
+    names
+});
 
 /// The date operators that take an object of named arguments, which a random operand
 /// almost never spells: [`date_expression`] builds them from their argument names.
@@ -386,14 +308,39 @@ fn operand(operators: &'static [&'static str]) -> impl Strategy<Value = Bson> {
     })
 }
 
+/// Filters that parse: paths with values or comparisons, so that matching, not only
+/// parsing, is exercised.
+fn well_formed_filter() -> impl Strategy<Value = Document> {
+    let condition = prop_oneof![
+        2 => value(),
+        2 => (
+            proptest::sample::select(&["$eq", "$ne", "$gt", "$gte", "$lt", "$lte"][..]),
+            value()
+        )
+            .prop_map(|(op, v)| Bson::Document(bson::doc! {op: v})),
+        1 => proptest::collection::vec(value(), 0..3).prop_map(|vs| Bson::Document(bson::doc! {"$in": vs})),
+        1 => any::<bool>().prop_map(|b| Bson::Document(bson::doc! {"$exists": b})),
+        1 => (0i32..3).prop_map(|n| Bson::Document(bson::doc! {"$size": n})),
+        1 => Just(Bson::Document(bson::doc! {"$regex": "^a", "$options": "i"})),
+    ];
+    proptest::collection::vec((path(), condition), 1..3).prop_map(|f| f.into_iter().collect())
+}
+
 fn filter() -> impl Strategy<Value = Document> {
+    prop_oneof![2 => well_formed_filter(), 1 => any_filter()]
+}
+
+fn any_filter() -> impl Strategy<Value = Document> {
     proptest::collection::vec(
         (
             prop_oneof![
                 path(),
                 proptest::sample::select(&QUERY_OPERATORS[..]).prop_map(str::to_string)
             ],
-            prop_oneof![operand(&QUERY_OPERATORS), operand(&EXPRESSION_OPERATORS)],
+            prop_oneof![
+                operand(&QUERY_OPERATORS),
+                operand(&EXPRESSION_OPERATORS[..])
+            ],
         ),
         0..4,
     )
@@ -422,7 +369,7 @@ fn projection() -> impl Strategy<Value = Document> {
     proptest::collection::vec((path(), item), 0..4).prop_map(|f| f.into_iter().collect())
 }
 
-const STAGES: [&str; 27] = [
+const STAGES: [&str; 32] = [
     "$match",
     "$project",
     "$set",
@@ -450,6 +397,11 @@ const STAGES: [&str; 27] = [
     "$merge",
     "$setWindowFields",
     "$densify",
+    "$fill",
+    "$collStats",
+    "$indexStats",
+    "$currentOp",
+    "$listLocalSessions",
 ];
 
 /// A stage with a generic argument: an expression-like operand or a filter.
@@ -457,7 +409,7 @@ fn generic_stage() -> impl Strategy<Value = Bson> {
     (
         proptest::sample::select(&STAGES[..]),
         prop_oneof![
-            operand(&EXPRESSION_OPERATORS),
+            operand(&EXPRESSION_OPERATORS[..]),
             filter().prop_map(Bson::Document)
         ],
     )
@@ -478,7 +430,7 @@ fn stage(name: &str, spec: Document) -> Bson {
 fn path_or_expression() -> impl Strategy<Value = Bson> {
     prop_oneof![
         3 => path().prop_map(|p| Bson::String(format!("${p}"))),
-        1 => operand(&EXPRESSION_OPERATORS),
+        1 => operand(&EXPRESSION_OPERATORS[..]),
     ]
 }
 
@@ -523,7 +475,7 @@ fn structured_stage() -> impl Strategy<Value = Bson> {
             bson::doc! {"x": [{"$match": a}], "y": [{"$match": b}, {"$count": "n"}]}
         )),
         value().prop_map(|n| stage("$sample", bson::doc! {"size": n})),
-        operand(&EXPRESSION_OPERATORS)
+        operand(&EXPRESSION_OPERATORS[..])
             .prop_map(|e| stage("$redact", bson::doc! {"$cond": [e, "$$DESCEND", "$$PRUNE"]})),
         (path_or_expression(), path(), path_or_expression(), -2i32..2, 0i32..3).prop_map(
             |(partition, sort, arg, lower, width)| stage(
@@ -648,7 +600,7 @@ proptest! {
     }
 
     #[test]
-    fn projections_and_sorts_apply_or_refuse(p in projection(), s in proptest::collection::vec((path(), value()), 0..3), q in filter(), mut docs in proptest::collection::vec(document(), 0..5)) {
+    fn projections_and_sorts_apply_or_refuse(p in projection(), s in proptest::collection::vec((path(), prop_oneof![4 => Just(Bson::Int32(1)), 4 => Just(Bson::Int32(-1)), 1 => value()]), 0..3), q in filter(), mut docs in proptest::collection::vec(document(), 0..5)) {
         let query = Filter::parse(&q).unwrap_or(Filter::Const(true));
         if let Ok(Some(projection)) = Projection::parse(&p) {
             for d in &docs {

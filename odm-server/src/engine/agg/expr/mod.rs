@@ -169,6 +169,29 @@ const FAMILIES: &[&[OpDef]] = &[
     date::OPS,
 ];
 
+/// Every expression operator's name: the special forms and each family's table. The
+/// fuzzer draws from it, so a new operator is exercised as soon as it is declared.
+pub fn operator_names() -> Vec<&'static str> {
+    const SPECIAL: [&str; 8] = [
+        "$cond",
+        "$switch",
+        "$let",
+        "$map",
+        "$filter",
+        "$reduce",
+        "$literal",
+        "$function",
+    ];
+    SPECIAL
+        .into_iter()
+        .chain(
+            FAMILIES
+                .iter()
+                .flat_map(|family| family.iter().map(|op| op.name)),
+        )
+        .collect()
+}
+
 /// The operator called `name`, if there is one.
 fn lookup(name: &str) -> Option<&'static OpDef> {
     FAMILIES

@@ -156,6 +156,11 @@ impl<'a> Container<'a> {
             .find(|f| f.stored() && !f.attrs.flatten && f.name == "_id")
     }
 
+    /// The `#[odm(version)]` field, if there is one.
+    pub fn version_field(&self) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.attrs.version.is_some())
+    }
+
     /// A field by its Rust name.
     pub fn field(&self, rust_name: &str) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.ident == rust_name)

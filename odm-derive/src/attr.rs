@@ -42,6 +42,8 @@ pub const NON_EMPTY: &str = "non_empty";
 pub const CUSTOM: &str = "custom";
 /// The model's id: stored as `_id` (written for serde by `#[odm::model]`).
 pub const ID: &str = "id";
+/// The model's version for optimistic concurrency: an integer `save` checks and bumps.
+pub const VERSION: &str = "version";
 /// Once needed for an embedded type's rules to apply; they always do now, so the key is
 /// refused with that explanation rather than silently accepted.
 pub const NESTED: &str = "nested";
@@ -55,7 +57,8 @@ pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
 pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS];
 pub const MODEL_FIELD_KEYS: &[&str] = &[
-    ID, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM, NESTED,
+    ID, VERSION, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM,
+    NESTED,
 ];
 pub const EMBEDDED_FIELD_KEYS: &[&str] = &[
     LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM, NESTED,
@@ -130,6 +133,8 @@ pub struct Rule {
 pub struct FieldAttrs {
     /// `#[odm(id)]`: this field is the `_id`.
     pub id: Option<Span>,
+    /// `#[odm(version)]`: this field is the optimistic-concurrency version.
+    pub version: Option<Span>,
     pub unique: Option<Span>,
     pub index: Option<Span>,
     pub rules: Vec<Rule>,
@@ -436,6 +441,7 @@ pub fn parse_field(attrs: &[Attribute], kind: ContainerKind, errors: &mut Errors
             let rule = |kind| Rule { kind, span };
             match name.as_str() {
                 ID => out.id = Some(span),
+                VERSION => out.version = Some(span),
                 UNIQUE => out.unique = Some(span),
                 INDEX => out.index = Some(span),
                 NESTED => errors.spanned(

@@ -85,6 +85,24 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
     if marked.len() > 1 {
         errors.spanned(marked[1].ident, "a model has one `#[odm(id)]` field");
     }
+    let versions: Vec<_> = c
+        .fields
+        .iter()
+        .filter(|f| f.attrs.version.is_some())
+        .collect();
+    if versions.len() > 1 {
+        errors.spanned(versions[1].ident, "a model has one `#[odm(version)]` field");
+    }
+    for f in &versions {
+        if !f.stored() || f.attrs.flatten {
+            errors.spanned(
+                f.ident,
+                "the `#[odm(version)]` field must be stored: it cannot be skipped or flattened",
+            );
+        } else if f.attrs.id.is_some() {
+            errors.spanned(f.ident, "the `#[odm(id)]` field cannot also be the version");
+        }
+    }
     if c.id_field().is_none() && marked.is_empty() {
         errors.spanned(
             c.ident,

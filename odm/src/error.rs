@@ -38,6 +38,20 @@ pub enum Error {
     #[error("write error {code}: {message}")]
     Write { code: i32, message: String },
 
+    /// `save` or `replace_one` found the stored document at another version than the one
+    /// the model was loaded at: someone else wrote it since. Nothing was written; load it
+    /// again, apply the change, and save.
+    #[error(
+        "version conflict in {collection}: the model was loaded at version {expected}, the stored document is at version {stored}"
+    )]
+    VersionConflict {
+        collection: &'static str,
+        /// The version the model holds (the one it was loaded at).
+        expected: i64,
+        /// The stored document's version.
+        stored: i64,
+    },
+
     /// The document asked for does not exist.
     #[error("document not found")]
     NotFound,

@@ -70,7 +70,9 @@ pub mod validate;
 pub mod chrono_datetime;
 
 pub use change_stream::{Change, ChangeEvent, ChangeStream};
-pub use collection::{BulkInsertReport, Collection, FindOneAndUpdate, Projection, UpdateResult};
+pub use collection::{
+    BulkInsertReport, Collection, FindOneAndUpdate, Projection, SaveOutcome, UpdateResult,
+};
 pub use db::{Db, Models};
 pub use error::{Error, Result};
 pub use field::{AsField, Field, FieldType};
@@ -117,7 +119,7 @@ pub mod __private {
         shared_paths,
     };
     pub use crate::index::IndexSpec;
-    pub use crate::model::{Embedded, Model, Timestamp};
+    pub use crate::model::{Embedded, Model, Timestamp, Version};
     pub use crate::validate::{
         CanBeEmpty, HasLength, InRange, IsText, Validate, ValidationErrors, check_custom,
         check_email, check_length, check_non_empty, check_one_of, check_pattern, check_range,

@@ -55,7 +55,44 @@ pub trait Model: Serialize + DeserializeOwned + Validate + Send + Sync + Unpin +
 
     /// Sets the timestamp fields: both on insert, the updated one otherwise.
     fn set_timestamps(&mut self, _now: DateTime, _inserting: bool) {}
+
+    /// The path of the `#[odm(version)]` field: every write through the ODM increments
+    /// it, and `save`/`replace_one` only replace the version they loaded.
+    const VERSION: Option<&'static str> = None;
+
+    /// The version the model holds (`None` without a version field).
+    fn version(&self) -> Option<i64> {
+        None
+    }
+
+    /// Sets the version field.
+    fn set_version(&mut self, _version: i64) {}
 }
+
+/// Types a version field may have: integers, counted from 0.
+#[diagnostic::on_unimplemented(
+    message = "an `#[odm(version)]` field counts writes: it must be an integer (`u32`, `u64`, `i32` or `i64`), not `{Self}`",
+    label = "not an integer type"
+)]
+pub trait Version {
+    fn get(&self) -> i64;
+    fn from_count(count: i64) -> Self;
+}
+
+macro_rules! version_types {
+    ($($t:ty),*) => {$(
+        impl Version for $t {
+            fn get(&self) -> i64 {
+                i64::try_from(*self).unwrap_or(i64::MAX)
+            }
+            fn from_count(count: i64) -> Self {
+                <$t>::try_from(count).unwrap_or(<$t>::MAX)
+            }
+        }
+    )*};
+}
+
+version_types!(u32, u64, i32, i64);
 
 /// A struct stored as a sub-document of a model (derive it): its fields get nested paths
 /// (`f.address.city`), and its rules are checked wherever it is used.

@@ -153,6 +153,25 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
     } else {
         TokenStream::new()
     };
+    // `#[odm(version)]`: read and written through `Version`, whose bound on the field's
+    // type is what reports a version that is not an integer, at the type.
+    let version = match c.version_field() {
+        Some(f) => {
+            let (ident, fty, name) = (f.ident, f.ty, &f.name);
+            let get = quote_spanned!(fty.span()=> <#fty as #p::Version>::get(&self.#ident));
+            let set = quote_spanned!(fty.span()=> <#fty as #p::Version>::from_count(__odm_version));
+            quote! {
+                const VERSION: ::core::option::Option<&'static str> = ::core::option::Option::Some(#name);
+                fn version(&self) -> ::core::option::Option<i64> {
+                    ::core::option::Option::Some(#get)
+                }
+                fn set_version(&mut self, __odm_version: i64) {
+                    self.#ident = #set;
+                }
+            }
+        }
+        None => TokenStream::new(),
+    };
     // A model is also a value another document may hold: the documents a pipeline's
     // `lookup` joins in (`Vec<Customer>` in its output type), or a copy kept inside
     // another model. It is one value there, without nested paths.
@@ -170,6 +189,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                 type Id = #id_type;
                 const COLLECTION: &'static str = #collection;
                 #timestamps
+                #version
 
                 fn fields() -> &'static #fields_name {
                     static __FIELDS: #p::OnceLock<#fields_name> = #p::OnceLock::new();

@@ -1,80 +1,37 @@
-//! `Collection<M>`: typed CRUD on a model's collection, through the official driver.
-//!
-//! Every write validates first (nothing is sent when a rule fails), inserts fill the
-//! `_id` (an ObjectId when the model has none) and the timestamps, updates are checked
-//! against the rules of the fields they `$set`, and operations that touch many documents
-//! take a `Filter` (`Filter::all()` for all of them).
-
-use std::marker::PhantomData;
+//! Writes: inserts, updates, replacements, `save` and deletes. Each validates before it
+//! sends anything, fills `_id` and the timestamps, and (for a model with an
+//! `#[odm(version)]` field) increments the version and checks it where a whole document
+//! replaces another.
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, RawBsonRef, RawDocumentBuf, doc};
-use futures::TryStreamExt;
-use mongodb::options::ReturnDocument;
-use serde::de::DeserializeOwned;
 
+use super::write_errors::{decoded, first_failed_position, write_error_of};
+use super::{Collection, UpdateResult};
 use crate::error::{Error, Result};
-use crate::field::{AsField, FieldType};
 use crate::filter::Filter;
-use crate::find::Find;
 use crate::id::IdValue;
-use crate::index::{EnsuredIndexes, IndexReport, IndexSpec};
 use crate::model::Model;
-use crate::sort::Sort;
-use crate::transaction::{SharedSession, send_in};
+use crate::transaction::send_in;
 use crate::update::Update;
 use crate::validate::ValidationErrors;
 
-/// A model's collection.
-pub struct Collection<M: Model> {
-    raw: mongodb::Collection<Document>,
-    /// The models whose declared indexes this `Db` has created; `None` when the
-    /// `Db` leaves indexes to `sync_indexes` alone.
-    auto_index: Option<EnsuredIndexes>,
-    /// The transaction every operation belongs to, for a collection from a
-    /// [`Tx`](crate::transaction::Tx).
-    session: Option<SharedSession>,
-    _model: PhantomData<fn() -> M>,
+/// What `save` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// The model was new: inserted (it holds its id now).
+    Inserted,
+    /// The stored document was replaced.
+    Replaced,
 }
 
-impl<M: Model> Clone for Collection<M> {
-    fn clone(&self) -> Self {
-        Collection {
-            raw: self.raw.clone(),
-            auto_index: self.auto_index.clone(),
-            session: self.session.clone(),
-            _model: PhantomData,
-        }
+/// The document a replacement stores: the model, without a null `_id`.
+fn replacement<M: Model>(model: &M) -> Result<Document> {
+    let mut doc = bson::serialize_to_document(model)?;
+    if matches!(doc.get("_id"), Some(Bson::Null)) {
+        doc.remove("_id");
     }
-}
-
-/// What an update did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UpdateResult {
-    /// Documents the filter matched.
-    pub matched: u64,
-    /// Documents actually changed (a `$set` to the same value changes nothing).
-    pub modified: u64,
-    /// The `_id` of the document an upsert inserted.
-    pub upserted_id: Option<Bson>,
-}
-
-impl From<mongodb::results::UpdateResult> for UpdateResult {
-    fn from(r: mongodb::results::UpdateResult) -> Self {
-        UpdateResult {
-            matched: r.matched_count,
-            modified: r.modified_count,
-            upserted_id: r.upserted_id,
-        }
-    }
-}
-
-/// A type to read query results into instead of the whole model: derive it with
-/// `#[derive(Projection)] #[odm(model = User)]`; each field must exist in the model with
-/// the same type.
-pub trait Projection<M: Model>: DeserializeOwned + Send + Sync + Unpin {
-    /// The projection document (`{name: 1, email: 1}`).
-    fn projection() -> Document;
+    Ok(doc)
 }
 
 /// What `bulk_insert` did, position by position.
@@ -87,58 +44,6 @@ pub struct BulkInsertReport {
 }
 
 impl<M: Model> Collection<M> {
-    pub(crate) fn new(db: &mongodb::Database, auto_index: Option<EnsuredIndexes>) -> Self {
-        Collection {
-            raw: db.collection(M::COLLECTION),
-            auto_index,
-            session: None,
-            _model: PhantomData,
-        }
-    }
-
-    pub(crate) fn in_session(mut self, session: Option<SharedSession>) -> Self {
-        self.session = session;
-        self
-    }
-
-    /// Before the first write through this model in this `Db`: creates the indexes it
-    /// declares, so that a unique rule holds from the first document even when
-    /// `sync_indexes` was never called. Creating an index that exists as declared does
-    /// nothing; one declared differently from the stored one is an error that names it
-    /// (`sync_indexes` replaces it). Index builds are not part of a transaction: in one,
-    /// they run beside it.
-    async fn ensure_indexes(&self) -> Result<()> {
-        let Some(ensured) = &self.auto_index else {
-            return Ok(());
-        };
-        if ensured.contains::<M>() {
-            return Ok(());
-        }
-        let declared = M::indexes();
-        if !declared.is_empty() {
-            self.raw
-                .create_indexes(declared.iter().map(IndexSpec::to_model))
-                .await?;
-        }
-        ensured.insert::<M>();
-        Ok(())
-    }
-
-    /// The transaction this collection's operations belong to, if any.
-    pub(crate) fn session(&self) -> Option<&SharedSession> {
-        self.session.as_ref()
-    }
-
-    /// The collection's name.
-    pub fn name(&self) -> &str {
-        self.raw.name()
-    }
-
-    /// The driver's collection, for what the typed API does not cover.
-    pub fn raw(&self) -> &mongodb::Collection<Document> {
-        &self.raw
-    }
-
     /// Validates, sets timestamps and the `_id` (an ObjectId when the model has none), and
     /// inserts. On success `model` holds what was stored.
     pub async fn insert_one(&self, model: &mut M) -> Result<()> {
@@ -263,53 +168,6 @@ impl<M: Model> Collection<M> {
         Ok(report)
     }
 
-    /// A query: add `sort`, `skip`, `limit`, `batch_size`, `project`, then `all()`,
-    /// `first()` or `stream()`.
-    pub fn find(&self, filter: Filter<M>) -> Find<M> {
-        Find::new(self.raw.clone(), self.session.clone(), filter)
-    }
-
-    /// The document with this `_id`, if any. The id may be given as the model holds it
-    /// (`user.id`, an `Option<ObjectId>`: `None` is `Error::MissingId`) or bare.
-    pub async fn find_by_id(&self, id: impl IdValue<M::Id>) -> Result<Option<M>> {
-        self.find(Filter::raw_unchecked(doc! {"_id": id.into_id()?}))
-            .first()
-            .await
-    }
-
-    /// The document with this `_id`, or `Error::NotFound`.
-    pub async fn get(&self, id: impl IdValue<M::Id>) -> Result<M> {
-        self.find_by_id(id).await?.ok_or(Error::NotFound)
-    }
-
-    /// How many documents match.
-    pub async fn count(&self, filter: Filter<M>) -> Result<u64> {
-        let filter = filter.into_document()?;
-        Ok(send_in!(&self.session, self.raw.count_documents(filter))?)
-    }
-
-    /// Whether any document matches.
-    pub async fn exists(&self, filter: Filter<M>) -> Result<bool> {
-        let filter = filter.into_document()?;
-        let found = send_in!(&self.session, self.raw.count_documents(filter).limit(1))?;
-        Ok(found > 0)
-    }
-
-    /// The distinct values of a field among matching documents (array fields give their
-    /// elements).
-    pub async fn distinct<T: FieldType>(
-        &self,
-        field: impl AsField<M, Type = T>,
-        filter: Filter<M>,
-    ) -> Result<Vec<T::Item>> {
-        let (path, filter) = (field.as_field().path(), filter.into_document()?);
-        let values = send_in!(&self.session, self.raw.distinct(path, filter))?;
-        values
-            .into_iter()
-            .map(|v| bson::deserialize_from_bson(v).map_err(Error::from))
-            .collect()
-    }
-
     /// Applies `update` to the first matching document.
     pub async fn update_one(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
@@ -356,31 +214,112 @@ impl<M: Model> Collection<M> {
     }
 
     /// Replaces the first matching document by `model` (validated; its updated
-    /// timestamp is set).
+    /// timestamp is set). With an `#[odm(version)]` field, only a document still at the
+    /// model's version is replaced, and the stored version goes up by one: a match at
+    /// another version is `Error::VersionConflict`, with nothing written.
     pub async fn replace_one(&self, filter: Filter<M>, model: &mut M) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
         model.validate()?;
         model.set_timestamps(DateTime::now(), false);
-        let mut doc = bson::serialize_to_document(&*model)?;
-        if matches!(doc.get("_id"), Some(Bson::Null)) {
-            doc.remove("_id");
-        }
         let filter = filter.into_document()?;
-        send_in!(&self.session, self.raw.replace_one(filter, &doc))
-            .map_err(|e| self.write_error(e, &doc))
-            .map(UpdateResult::from)
+        let (Some(path), Some(loaded)) = (M::VERSION, model.version()) else {
+            let doc = replacement(model)?;
+            return send_in!(&self.session, self.raw.replace_one(filter, &doc))
+                .map_err(|e| self.write_error(e, &doc))
+                .map(UpdateResult::from);
+        };
+        model.set_version(loaded + 1);
+        let doc = replacement(model)?;
+        let guarded = doc! {"$and": [filter.clone(), {path: loaded}]};
+        let result = send_in!(&self.session, self.raw.replace_one(guarded, &doc))
+            .map_err(|e| self.write_error(e, &doc));
+        match result {
+            Ok(r) if r.matched_count == 1 => Ok(UpdateResult::from(r)),
+            other => {
+                model.set_version(loaded);
+                let r = other?;
+                // Nothing at the loaded version: another version, or nothing at all.
+                match self.stored_version(filter).await? {
+                    Some(stored) => Err(self.conflict(loaded, stored)),
+                    None => Ok(UpdateResult::from(r)),
+                }
+            }
+        }
     }
 
-    /// Updates the first matching document and returns it: as it was before (default)
-    /// or after (`.return_after()`).
-    pub fn find_one_and_update(&self, filter: Filter<M>, update: Update<M>) -> FindOneAndUpdate<M> {
-        FindOneAndUpdate {
-            collection: self.clone(),
-            filter,
-            update,
-            after: false,
-            sort: None,
-            upsert: false,
+    /// Stores `model`: inserts it when it has no id (or no document has its id), else
+    /// replaces the stored document by it. With an `#[odm(version)]` field, the stored
+    /// document must still be at the version the model was loaded at (else
+    /// `Error::VersionConflict`, nothing written), and the version goes up by one. Two
+    /// tasks that load the same document and both save it: the first wins, the second
+    /// gets the conflict.
+    pub async fn save(&self, model: &mut M) -> Result<SaveOutcome> {
+        let id = bson::serialize_to_bson(model.id())?;
+        if matches!(id, Bson::Null) {
+            self.insert_one(model).await?;
+            return Ok(SaveOutcome::Inserted);
+        }
+        let by_id = Filter::raw_unchecked(doc! {"_id": id});
+        if M::VERSION.is_some() {
+            let replaced = self.replace_one(by_id, model).await?;
+            if replaced.matched == 1 {
+                return Ok(SaveOutcome::Replaced);
+            }
+            // No document has the id: the model is new. A concurrent insert of the same
+            // id loses on `_id`'s uniqueness, as a conflict.
+            return match self.insert_one(model).await {
+                Ok(()) => Ok(SaveOutcome::Inserted),
+                Err(Error::DuplicateKey { index, .. }) if index == "_id_" => {
+                    let id = bson::serialize_to_bson(model.id())?;
+                    let stored = self.stored_version(doc! {"_id": id}).await?.unwrap_or(0);
+                    Err(self.conflict(model.version().unwrap_or(0), stored))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        self.ensure_indexes().await?;
+        model.validate()?;
+        let stored_before = self.exists(by_id.clone()).await?;
+        model.set_timestamps(DateTime::now(), !stored_before);
+        let doc = replacement(model)?;
+        let filter = by_id.into_document()?;
+        let r = send_in!(
+            &self.session,
+            self.raw.replace_one(filter, &doc).upsert(true)
+        )
+        .map_err(|e| self.write_error(e, &doc))?;
+        Ok(match r.upserted_id {
+            Some(_) => SaveOutcome::Inserted,
+            None => SaveOutcome::Replaced,
+        })
+    }
+
+    /// The version of the first document matching `filter`, if one does.
+    async fn stored_version(&self, filter: Document) -> Result<Option<i64>> {
+        let Some(path) = M::VERSION else {
+            return Ok(None);
+        };
+        let found = send_in!(
+            &self.session,
+            self.raw.find_one(filter).projection(doc! {path: 1})
+        )?;
+        Ok(found.map(|d| {
+            super::get_path(&d, path)
+                .and_then(|v| match v {
+                    Bson::Int32(n) => Some(i64::from(*n)),
+                    Bson::Int64(n) => Some(*n),
+                    Bson::Double(d) => Some(*d as i64),
+                    _ => None,
+                })
+                .unwrap_or(0)
+        }))
+    }
+
+    fn conflict(&self, expected: i64, stored: i64) -> Error {
+        Error::VersionConflict {
+            collection: M::COLLECTION,
+            expected,
+            stored,
         }
     }
 
@@ -403,138 +342,10 @@ impl<M: Model> Collection<M> {
         Ok(send_in!(&self.session, self.raw.delete_many(filter))?.deleted_count)
     }
 
-    /// Makes the collection's indexes what the model declares: creates the missing ones,
-    /// drops the ones it no longer declares (or declares differently, then recreates
-    /// them). The `_id` index is never touched.
-    pub async fn sync_indexes(&self) -> Result<IndexReport> {
-        self.outside_transaction("sync_indexes")?;
-        let declared = M::indexes();
-        let existing: Vec<Document> = match self.raw.list_indexes().await {
-            Ok(cursor) => cursor
-                .try_collect::<Vec<_>>()
-                .await?
-                .into_iter()
-                .map(|m| bson::serialize_to_document(&m))
-                .collect::<Result<_, _>>()?,
-            // A collection that does not exist yet has no indexes.
-            Err(e) if crate::error::Error::from(e.clone()).code() == Some(26) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
-        let mut report = IndexReport::default();
-        for index in &existing {
-            // The driver's IndexModel serializes flat, as listIndexes describes an index.
-            let name = index.get_str("name").unwrap_or_default().to_string();
-            if name == "_id_" {
-                continue;
-            }
-            match declared.iter().find(|d| d.name() == name) {
-                Some(d) if d.matches(index) => report.unchanged.push(name),
-                _ => {
-                    self.raw.drop_index(&name).await?;
-                    report.dropped.push(name);
-                }
-            }
-        }
-        for d in &declared {
-            let name = d.name();
-            if !report.unchanged.contains(&name) {
-                self.raw.create_index(d.to_model()).await?;
-                report.created.push(name);
-            }
-        }
-        if let Some(ensured) = &self.auto_index {
-            ensured.insert::<M>();
-        }
-        Ok(report)
-    }
-
-    /// Drops the collection with its documents and indexes.
-    pub async fn drop(&self) -> Result<()> {
-        self.outside_transaction("drop")?;
-        Ok(self.raw.drop().await?)
-    }
-
-    /// Refuses an operation on the collection itself in a transaction: MongoDB does not
-    /// run them in one, and sending them beside it would escape its all-or-nothing.
-    fn outside_transaction(&self, operation: &str) -> Result<()> {
-        match self.session {
-            Some(_) => Err(Error::InvalidValue(format!(
-                "{operation} changes the collection itself, which is not part of a transaction: call it on db.collection(), outside the closure"
-            ))),
-            None => Ok(()),
-        }
-    }
-
     /// The collection for documents this ODM has already encoded: inserts send their
     /// bytes as they are.
     fn encoded(&self) -> mongodb::Collection<RawDocumentBuf> {
         self.raw.clone_with_type()
-    }
-
-    /// Turns a driver error into an `Error`, filling a duplicate key's value from the
-    /// document written when the server did not send it.
-    fn write_error(&self, e: mongodb::error::Error, written: &Document) -> Error {
-        match Error::from(e) {
-            Error::DuplicateKey { index, key } if key.is_empty() => Error::DuplicateKey {
-                key: key_of(&index, written, &M::indexes()),
-                index,
-            },
-            other => other,
-        }
-    }
-}
-
-/// The key a document has in an index, by the index's name.
-fn key_of(index: &str, doc: &Document, declared: &[crate::index::IndexSpec]) -> Document {
-    let paths: Vec<String> = if index == "_id_" {
-        vec!["_id".to_string()]
-    } else {
-        declared
-            .iter()
-            .find(|d| d.name() == index)
-            .map(|d| d.keys.keys().cloned().collect())
-            .unwrap_or_default()
-    };
-    let mut key = Document::new();
-    for p in paths {
-        key.insert(p.clone(), get_path(doc, &p).cloned().unwrap_or(Bson::Null));
-    }
-    key
-}
-
-pub(crate) fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
-    let mut steps = path.split('.');
-    let mut current = doc.get(steps.next()?)?;
-    for step in steps {
-        current = current.as_document()?.get(step)?;
-    }
-    Some(current)
-}
-
-fn write_error_of(
-    code: i32,
-    message: &str,
-    doc: &Document,
-    declared: &[crate::index::IndexSpec],
-) -> Error {
-    if code == 11000 {
-        let index = crate::error::index_from_message(message);
-        let key = key_of(&index, doc, declared);
-        Error::DuplicateKey { index, key }
-    } else {
-        Error::Write {
-            code,
-            message: message.to_string(),
-        }
-    }
-}
-
-fn first_failed_position(e: &mongodb::error::Error) -> Option<usize> {
-    match &*e.kind {
-        mongodb::error::ErrorKind::InsertMany(many) => {
-            many.write_errors.as_ref()?.first().map(|w| w.index)
-        }
-        _ => None,
     }
 }
 
@@ -573,14 +384,9 @@ fn prepare_insert<M: Model>(model: &mut M) -> Result<(RawDocumentBuf, Option<Obj
     }
 }
 
-/// A document this ODM encoded, decoded again for an error message.
-fn decoded(doc: &RawDocumentBuf) -> Document {
-    Document::try_from(doc).unwrap_or_default()
-}
-
 /// Checks the values an upsert copies from the filter into the new document (its
 /// equality conditions) against the model's rules.
-fn validate_upsert_seed<M: Model>(filter: &Document) -> Result<()> {
+pub(super) fn validate_upsert_seed<M: Model>(filter: &Document) -> Result<()> {
     let mut errors = ValidationErrors::new();
     let mut check = |doc: &Document| {
         for (path, value) in doc {
@@ -600,7 +406,7 @@ fn validate_upsert_seed<M: Model>(filter: &Document) -> Result<()> {
 }
 
 /// Checks an update against the model's rules and adds the timestamps.
-fn prepare_update<M: Model>(update: Update<M>, upsert: bool) -> Result<Document> {
+pub(super) fn prepare_update<M: Model>(update: Update<M>, upsert: bool) -> Result<Document> {
     let mut errors = ValidationErrors::new();
     // Values the update may store as they are.
     for op in ["$set", "$setOnInsert", "$min", "$max"] {
@@ -650,6 +456,16 @@ fn prepare_update<M: Model>(update: Update<M>, upsert: bool) -> Result<Document>
             "an update needs at least one operator".into(),
         ));
     }
+    // Every write moves the version on, so that a model loaded before it cannot be
+    // saved over it.
+    if let Some(version) = M::VERSION
+        && !mentions(&doc, version)
+        && !doc
+            .get_document("$inc")
+            .is_ok_and(|f| f.contains_key(version))
+    {
+        set_in(&mut doc, "$inc", version, Bson::Int32(1));
+    }
     Ok(doc)
 }
 
@@ -659,70 +475,5 @@ fn set_in(doc: &mut Document, op: &str, path: &str, value: Bson) {
         .or_insert_with(|| Bson::Document(Document::new()));
     if let Bson::Document(fields) = entry {
         fields.insert(path, value);
-    }
-}
-
-/// A `find_one_and_update` being built; `.await` it.
-pub struct FindOneAndUpdate<M: Model> {
-    collection: Collection<M>,
-    filter: Filter<M>,
-    update: Update<M>,
-    after: bool,
-    sort: Option<Sort<M>>,
-    upsert: bool,
-}
-
-impl<M: Model> FindOneAndUpdate<M> {
-    /// Return the document as it is after the update (default: before).
-    pub fn return_after(mut self) -> Self {
-        self.after = true;
-        self
-    }
-
-    /// Which matching document to update first.
-    pub fn sort(mut self, sort: Sort<M>) -> Self {
-        self.sort = Some(sort);
-        self
-    }
-
-    /// Insert a document when none matches.
-    pub fn upsert(mut self) -> Self {
-        self.upsert = true;
-        self
-    }
-
-    async fn run(self) -> Result<Option<M>> {
-        self.collection.ensure_indexes().await?;
-        let update = prepare_update(self.update, self.upsert)?;
-        let filter = self.filter.into_document()?;
-        if self.upsert {
-            validate_upsert_seed::<M>(&filter)?;
-        }
-        let typed = self.collection.raw.clone_with_type::<M>();
-        let options = mongodb::options::FindOneAndUpdateOptions::builder()
-            .return_document(if self.after {
-                ReturnDocument::After
-            } else {
-                ReturnDocument::Before
-            })
-            .upsert(self.upsert)
-            .sort(self.sort.map(|s| s.to_document()))
-            .build();
-        send_in!(
-            &self.collection.session,
-            typed
-                .find_one_and_update(filter, update)
-                .with_options(options)
-        )
-        .map_err(|e| self.collection.write_error(e, &Document::new()))
-    }
-}
-
-impl<M: Model> std::future::IntoFuture for FindOneAndUpdate<M> {
-    type Output = Result<Option<M>>;
-    type IntoFuture =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<M>>> + Send>>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
     }
 }

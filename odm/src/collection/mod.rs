@@ -1,0 +1,256 @@
+//! `Collection<M>`: typed CRUD on a model's collection, through the official driver.
+//!
+//! Every write validates first (nothing is sent when a rule fails), inserts fill the
+//! `_id` (an ObjectId when the model has none) and the timestamps, updates are checked
+//! against the rules of the fields they `$set`, and operations that touch many documents
+//! take a `Filter` (`Filter::all()` for all of them).
+//!
+//! This file holds the handle, the reads and the collection's own operations (indexes,
+//! drop); `writes.rs` the writes and `save`, `find_and_modify.rs` `find_one_and_update`,
+//! `write_errors.rs` how a driver error becomes an `Error`.
+
+mod find_and_modify;
+mod write_errors;
+mod writes;
+
+pub use find_and_modify::FindOneAndUpdate;
+pub use writes::{BulkInsertReport, SaveOutcome};
+
+use std::marker::PhantomData;
+
+use bson::{Bson, Document, doc};
+use futures::TryStreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::field::{AsField, FieldType};
+use crate::filter::Filter;
+use crate::find::Find;
+use crate::id::IdValue;
+use crate::index::{EnsuredIndexes, IndexReport, IndexSpec};
+use crate::model::Model;
+use crate::transaction::{SharedSession, send_in};
+
+/// A model's collection.
+pub struct Collection<M: Model> {
+    raw: mongodb::Collection<Document>,
+    /// The models whose declared indexes this `Db` has created; `None` when the
+    /// `Db` leaves indexes to `sync_indexes` alone.
+    auto_index: Option<EnsuredIndexes>,
+    /// The transaction every operation belongs to, for a collection from a
+    /// [`Tx`](crate::transaction::Tx).
+    session: Option<SharedSession>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Clone for Collection<M> {
+    fn clone(&self) -> Self {
+        Collection {
+            raw: self.raw.clone(),
+            auto_index: self.auto_index.clone(),
+            session: self.session.clone(),
+            _model: PhantomData,
+        }
+    }
+}
+
+/// What an update did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpdateResult {
+    /// Documents the filter matched.
+    pub matched: u64,
+    /// Documents actually changed (a `$set` to the same value changes nothing).
+    pub modified: u64,
+    /// The `_id` of the document an upsert inserted.
+    pub upserted_id: Option<Bson>,
+}
+
+impl From<mongodb::results::UpdateResult> for UpdateResult {
+    fn from(r: mongodb::results::UpdateResult) -> Self {
+        UpdateResult {
+            matched: r.matched_count,
+            modified: r.modified_count,
+            upserted_id: r.upserted_id,
+        }
+    }
+}
+
+/// A type to read query results into instead of the whole model: derive it with
+/// `#[derive(Projection)] #[odm(model = User)]`; each field must exist in the model with
+/// the same type.
+pub trait Projection<M: Model>: DeserializeOwned + Send + Sync + Unpin {
+    /// The projection document (`{name: 1, email: 1}`).
+    fn projection() -> Document;
+}
+
+impl<M: Model> Collection<M> {
+    pub(crate) fn new(db: &mongodb::Database, auto_index: Option<EnsuredIndexes>) -> Self {
+        Collection {
+            raw: db.collection(M::COLLECTION),
+            auto_index,
+            session: None,
+            _model: PhantomData,
+        }
+    }
+
+    pub(crate) fn in_session(mut self, session: Option<SharedSession>) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Before the first write through this model in this `Db`: creates the indexes it
+    /// declares, so that a unique rule holds from the first document even when
+    /// `sync_indexes` was never called. Creating an index that exists as declared does
+    /// nothing; one declared differently from the stored one is an error that names it
+    /// (`sync_indexes` replaces it). Index builds are not part of a transaction: in one,
+    /// they run beside it.
+    async fn ensure_indexes(&self) -> Result<()> {
+        let Some(ensured) = &self.auto_index else {
+            return Ok(());
+        };
+        if ensured.contains::<M>() {
+            return Ok(());
+        }
+        let declared = M::indexes();
+        if !declared.is_empty() {
+            self.raw
+                .create_indexes(declared.iter().map(IndexSpec::to_model))
+                .await?;
+        }
+        ensured.insert::<M>();
+        Ok(())
+    }
+
+    /// The transaction this collection's operations belong to, if any.
+    pub(crate) fn session(&self) -> Option<&SharedSession> {
+        self.session.as_ref()
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        self.raw.name()
+    }
+
+    /// The driver's collection, for what the typed API does not cover.
+    pub fn raw(&self) -> &mongodb::Collection<Document> {
+        &self.raw
+    }
+
+    /// A query: add `sort`, `skip`, `limit`, `batch_size`, `project`, then `all()`,
+    /// `first()` or `stream()`.
+    pub fn find(&self, filter: Filter<M>) -> Find<M> {
+        Find::new(self.raw.clone(), self.session.clone(), filter)
+    }
+
+    /// The document with this `_id`, if any. The id may be given as the model holds it
+    /// (`user.id`, an `Option<ObjectId>`: `None` is `Error::MissingId`) or bare.
+    pub async fn find_by_id(&self, id: impl IdValue<M::Id>) -> Result<Option<M>> {
+        self.find(Filter::raw_unchecked(doc! {"_id": id.into_id()?}))
+            .first()
+            .await
+    }
+
+    /// The document with this `_id`, or `Error::NotFound`.
+    pub async fn get(&self, id: impl IdValue<M::Id>) -> Result<M> {
+        self.find_by_id(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// How many documents match.
+    pub async fn count(&self, filter: Filter<M>) -> Result<u64> {
+        let filter = filter.into_document()?;
+        Ok(send_in!(&self.session, self.raw.count_documents(filter))?)
+    }
+
+    /// Whether any document matches.
+    pub async fn exists(&self, filter: Filter<M>) -> Result<bool> {
+        let filter = filter.into_document()?;
+        let found = send_in!(&self.session, self.raw.count_documents(filter).limit(1))?;
+        Ok(found > 0)
+    }
+
+    /// The distinct values of a field among matching documents (array fields give their
+    /// elements).
+    pub async fn distinct<T: FieldType>(
+        &self,
+        field: impl AsField<M, Type = T>,
+        filter: Filter<M>,
+    ) -> Result<Vec<T::Item>> {
+        let (path, filter) = (field.as_field().path(), filter.into_document()?);
+        let values = send_in!(&self.session, self.raw.distinct(path, filter))?;
+        values
+            .into_iter()
+            .map(|v| bson::deserialize_from_bson(v).map_err(Error::from))
+            .collect()
+    }
+
+    /// Makes the collection's indexes what the model declares: creates the missing ones,
+    /// drops the ones it no longer declares (or declares differently, then recreates
+    /// them). The `_id` index is never touched.
+    pub async fn sync_indexes(&self) -> Result<IndexReport> {
+        self.outside_transaction("sync_indexes")?;
+        let declared = M::indexes();
+        let existing: Vec<Document> = match self.raw.list_indexes().await {
+            Ok(cursor) => cursor
+                .try_collect::<Vec<_>>()
+                .await?
+                .into_iter()
+                .map(|m| bson::serialize_to_document(&m))
+                .collect::<Result<_, _>>()?,
+            // A collection that does not exist yet has no indexes.
+            Err(e) if crate::error::Error::from(e.clone()).code() == Some(26) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let mut report = IndexReport::default();
+        for index in &existing {
+            // The driver's IndexModel serializes flat, as listIndexes describes an index.
+            let name = index.get_str("name").unwrap_or_default().to_string();
+            if name == "_id_" {
+                continue;
+            }
+            match declared.iter().find(|d| d.name() == name) {
+                Some(d) if d.matches(index) => report.unchanged.push(name),
+                _ => {
+                    self.raw.drop_index(&name).await?;
+                    report.dropped.push(name);
+                }
+            }
+        }
+        for d in &declared {
+            let name = d.name();
+            if !report.unchanged.contains(&name) {
+                self.raw.create_index(d.to_model()).await?;
+                report.created.push(name);
+            }
+        }
+        if let Some(ensured) = &self.auto_index {
+            ensured.insert::<M>();
+        }
+        Ok(report)
+    }
+
+    /// Drops the collection with its documents and indexes.
+    pub async fn drop(&self) -> Result<()> {
+        self.outside_transaction("drop")?;
+        Ok(self.raw.drop().await?)
+    }
+
+    /// Refuses an operation on the collection itself in a transaction: MongoDB does not
+    /// run them in one, and sending them beside it would escape its all-or-nothing.
+    fn outside_transaction(&self, operation: &str) -> Result<()> {
+        match self.session {
+            Some(_) => Err(Error::InvalidValue(format!(
+                "{operation} changes the collection itself, which is not part of a transaction: call it on db.collection(), outside the closure"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+pub(crate) fn get_path<'a>(doc: &'a Document, path: &str) -> Option<&'a Bson> {
+    let mut steps = path.split('.');
+    let mut current = doc.get(steps.next()?)?;
+    for step in steps {
+        current = current.as_document()?.get(step)?;
+    }
+    Some(current)
+}

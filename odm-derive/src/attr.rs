@@ -20,6 +20,8 @@ pub const ODM: &str = "odm";
 pub const COLLECTION: &str = "collection";
 pub const INDEX: &str = "index";
 pub const TIMESTAMPS: &str = "timestamps";
+/// The model implements `Hooks` itself (else the derive implements it with no hooks).
+pub const HOOKS: &str = "hooks";
 pub const MODEL: &str = "model";
 pub const ORDERED: &str = "ordered";
 pub const NUMERIC: &str = "numeric";
@@ -52,7 +54,7 @@ pub const NESTED: &str = "nested";
 pub const MIN: &str = "min";
 pub const MAX: &str = "max";
 
-pub const MODEL_CONTAINER_KEYS: &[&str] = &[COLLECTION, INDEX, TIMESTAMPS];
+pub const MODEL_CONTAINER_KEYS: &[&str] = &[COLLECTION, INDEX, TIMESTAMPS, HOOKS];
 pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
 pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS];
@@ -89,6 +91,8 @@ pub struct ContainerAttrs {
     pub collection: Option<LitStr>,
     pub indexes: Vec<IndexAttr>,
     pub timestamps: Option<Span>,
+    /// `#[odm(hooks)]`: the model implements `Hooks` itself.
+    pub hooks: Option<Span>,
     pub model: Option<syn::Path>,
     pub ordered: bool,
     pub numeric: bool,
@@ -254,6 +258,7 @@ pub fn parse_container(
                     }
                 }
                 TIMESTAMPS => out.timestamps = Some(meta.path.span()),
+                HOOKS => out.hooks = Some(meta.path.span()),
                 MODEL => out.model = Some(meta.value()?.parse()?),
                 ORDERED => out.ordered = true,
                 NUMERIC => out.numeric = true,

@@ -42,6 +42,7 @@
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
 //! - [`reference`]: `Ref<T>`, a field that stores another model's id; [`populate`]:
 //!   loading what references name, one query per path, and the reverse side;
+//! - [`hooks`]: `Hooks`, what a model runs before and after its writes;
 //! - [`transaction`]: `Db::transaction`, a closure run in a multi-document transaction
 //!   and retried as the drivers' convenient API; [`change_stream`]: `Collection::watch`,
 //!   typed change events;
@@ -54,6 +55,7 @@ pub mod error;
 pub mod field;
 pub mod filter;
 pub mod find;
+pub mod hooks;
 pub mod id;
 pub mod index;
 pub mod model;
@@ -78,6 +80,7 @@ pub use error::{Error, Result};
 pub use field::{AsField, Field, FieldType};
 pub use filter::Filter;
 pub use find::Find;
+pub use hooks::{HookContext, Hooks};
 pub use id::IdValue;
 pub use index::{IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
@@ -118,6 +121,7 @@ pub mod __private {
         ArrayPaths, AsField, Field, FieldType, Numeric, Ordered, Paths, Text, join_path, serialize,
         shared_paths,
     };
+    pub use crate::hooks::Hooks;
     pub use crate::index::IndexSpec;
     pub use crate::model::{Embedded, Model, Timestamp, Version};
     pub use crate::validate::{

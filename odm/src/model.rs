@@ -4,6 +4,7 @@ use bson::{Bson, DateTime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::hooks::Hooks;
 use crate::index::IndexSpec;
 use crate::validate::Validate;
 
@@ -24,7 +25,9 @@ use crate::validate::Validate;
 /// assert_eq!(User::COLLECTION, "users");
 /// assert_eq!(User::fields().email.path(), "email");
 /// ```
-pub trait Model: Serialize + DeserializeOwned + Validate + Send + Sync + Unpin + 'static {
+pub trait Model:
+    Serialize + DeserializeOwned + Validate + Hooks + Send + Sync + Unpin + 'static
+{
     /// The typed paths of the fields (`User::fields().email`).
     type Fields: Sync + 'static;
     /// The type of the `_id` field.

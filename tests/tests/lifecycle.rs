@@ -165,3 +165,205 @@ async fn save_without_a_version_inserts_or_replaces_by_id() {
     assert_eq!(notes.count(Filter::all()).await.unwrap(), 1);
     common::finish(db).await;
 }
+
+/// What the hooks of `Page` saw, in order.
+static CALLS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn record(call: impl Into<String>) {
+    CALLS.lock().unwrap().push(call.into());
+}
+
+fn calls() -> Vec<String> {
+    std::mem::take(&mut *CALLS.lock().unwrap())
+}
+
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[odm(collection = "lifecycle_pages", hooks)]
+struct Page {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    #[odm(length(min = 1, max = 20))]
+    title: String,
+    slug: String,
+    edits: u32,
+}
+
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(collection = "lifecycle_audit")]
+struct Audit {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    event: String,
+}
+
+impl odm::Hooks for Page {
+    async fn before_validate(&mut self, _cx: &odm::HookContext) -> odm::Result<()> {
+        record("before_validate");
+        self.title = self.title.trim().to_string();
+        Ok(())
+    }
+
+    async fn before_insert(&mut self, _cx: &odm::HookContext) -> odm::Result<()> {
+        record("before_insert");
+        if self.title == "forbidden" {
+            return Err(Error::custom("this title is not allowed"));
+        }
+        self.slug = self.title.to_lowercase().replace(' ', "-");
+        Ok(())
+    }
+
+    async fn after_insert(&self, cx: &odm::HookContext) -> odm::Result<()> {
+        record("after_insert");
+        let mut audit = Audit {
+            id: None,
+            event: format!("created {}", self.slug),
+        };
+        cx.collection::<Audit>().insert_one(&mut audit).await
+    }
+
+    async fn before_save(&mut self, _cx: &odm::HookContext) -> odm::Result<()> {
+        record("before_save");
+        self.edits += 1;
+        Ok(())
+    }
+
+    async fn after_save(&self, _cx: &odm::HookContext) -> odm::Result<()> {
+        record("after_save");
+        Ok(())
+    }
+
+    async fn before_update(
+        _filter: &Filter<Self>,
+        update: &mut Update<Self>,
+        _cx: &odm::HookContext,
+    ) -> odm::Result<()> {
+        record("before_update");
+        *update &= Page::fields().edits.inc(1);
+        Ok(())
+    }
+
+    async fn after_update(result: &odm::UpdateResult, _cx: &odm::HookContext) -> odm::Result<()> {
+        record(format!("after_update {}", result.modified));
+        Ok(())
+    }
+
+    async fn before_delete(_filter: &Filter<Self>, _cx: &odm::HookContext) -> odm::Result<()> {
+        record("before_delete");
+        Ok(())
+    }
+
+    async fn after_delete(deleted: u64, _cx: &odm::HookContext) -> odm::Result<()> {
+        record(format!("after_delete {deleted}"));
+        Ok(())
+    }
+}
+
+/// The hook tests share `CALLS`: one runs at a time.
+static HOOK_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_run_in_order_and_a_failing_one_writes_nothing() {
+    let _one_at_a_time = HOOK_TESTS.lock().await;
+    let db = common::db().await;
+    let pages = db.collection::<Page>();
+    let f = Page::fields();
+    calls();
+    let mut page = Page {
+        title: "  Hello World ".into(),
+        ..Default::default()
+    };
+    pages.insert_one(&mut page).await.unwrap();
+    assert_eq!(
+        calls(),
+        ["before_validate", "before_insert", "after_insert"]
+    );
+    assert_eq!(
+        (page.title.as_str(), page.slug.as_str()),
+        ("Hello World", "hello-world")
+    );
+
+    page.title = "Hello again".into();
+    pages.save(&mut page).await.unwrap();
+    assert_eq!(calls(), ["before_validate", "before_save", "after_save"]);
+    pages
+        .update_by_id(page.id, f.title.set("Updated"))
+        .await
+        .unwrap();
+    assert_eq!(calls(), ["before_update", "after_update 1"]);
+    let stored = pages.get(page.id).await.unwrap();
+    assert_eq!((stored.title.as_str(), stored.edits), ("Updated", 2));
+
+    // A before-hook's error aborts the write: nothing stored, no after-hook.
+    let mut forbidden = Page {
+        title: "forbidden".into(),
+        ..Default::default()
+    };
+    let err = pages.insert_one(&mut forbidden).await.unwrap_err();
+    assert!(matches!(err, Error::Custom(_)), "{err:?}");
+    assert_eq!(calls(), ["before_validate", "before_insert"]);
+    assert_eq!(pages.count(f.title.eq("forbidden")).await.unwrap(), 0);
+
+    // Bulk inserts run them per document; the failing one is reported at its position.
+    let report = pages
+        .bulk_insert(vec![
+            Page {
+                title: "one".into(),
+                ..Default::default()
+            },
+            Page {
+                title: "forbidden".into(),
+                ..Default::default()
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(report.inserted.len(), 1);
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].0, 1);
+
+    assert_eq!(pages.delete_many(Filter::all()).await.unwrap(), 2);
+    let seen = calls();
+    assert_eq!(&seen[seen.len() - 2..], ["before_delete", "after_delete 2"]);
+    common::finish(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_write_inside_the_callers_transaction() {
+    let _one_at_a_time = HOOK_TESTS.lock().await;
+    let db = common::db().await;
+    calls();
+    // The transaction fails after the insert: its hook's audit entry goes with it.
+    let failed = db
+        .transaction(|tx| async move {
+            let mut page = Page {
+                title: "draft".into(),
+                ..Default::default()
+            };
+            tx.collection::<Page>().insert_one(&mut page).await?;
+            Err::<(), _>(Error::custom("changed my mind"))
+        })
+        .await;
+    assert!(failed.is_err());
+    let audits = db.collection::<Audit>();
+    assert_eq!(audits.count(Filter::all()).await.unwrap(), 0);
+    db.transaction(|tx| async move {
+        let mut page = Page {
+            title: "kept".into(),
+            ..Default::default()
+        };
+        tx.collection::<Page>().insert_one(&mut page).await
+    })
+    .await
+    .unwrap();
+    let logged: Vec<String> = audits
+        .find(Filter::all())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.event)
+        .collect();
+    assert_eq!(logged, ["created kept"]);
+    common::finish(db).await;
+}

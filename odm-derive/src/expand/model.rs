@@ -177,11 +177,20 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
     // another model. It is one value there, without nested paths.
     let field_type = field_type_impl(c, &p, quote!(#p::Field<OdmRoot, #ty>));
     let validate = validate_impl(c, &p);
+    // `#[odm(hooks)]`: the user's `impl Hooks`; else none.
+    let hooks = match c.attrs.hooks {
+        Some(_) => TokenStream::new(),
+        None => quote! {
+            #[automatically_derived]
+            impl #p::Hooks for #ty {}
+        },
+    };
     quote! {
         #fields_def
 
         const _: () = {
             #field_type
+            #hooks
 
             #[automatically_derived]
             impl #p::Model for #ty {

@@ -3,8 +3,8 @@
 use bson::Document;
 use mongodb::options::ReturnDocument;
 
-use super::Collection;
 use super::writes::{prepare_update, validate_upsert_seed};
+use super::{Collection, UpdateResult};
 use crate::error::Result;
 use crate::filter::Filter;
 use crate::model::Model;
@@ -56,8 +56,10 @@ impl<M: Model> FindOneAndUpdate<M> {
         self
     }
 
-    async fn run(self) -> Result<Option<M>> {
+    async fn run(mut self) -> Result<Option<M>> {
         self.collection.ensure_indexes().await?;
+        let cx = self.collection.hook_context();
+        M::before_update(&self.filter, &mut self.update, &cx).await?;
         let update = prepare_update(self.update, self.upsert)?;
         let filter = self.filter.into_document()?;
         if self.upsert {
@@ -73,13 +75,22 @@ impl<M: Model> FindOneAndUpdate<M> {
             .upsert(self.upsert)
             .sort(self.sort.map(|s| s.to_document()))
             .build();
-        send_in!(
+        let found = send_in!(
             &self.collection.session,
             typed
                 .find_one_and_update(filter, update)
                 .with_options(options)
         )
-        .map_err(|e| self.collection.write_error(e, &Document::new()))
+        .map_err(|e| self.collection.write_error(e, &Document::new()))?;
+        // The server says which document it changed, not whether the change was a no-op.
+        let touched = u64::from(found.is_some());
+        let result = UpdateResult {
+            matched: touched,
+            modified: touched,
+            upserted_id: None,
+        };
+        M::after_update(&result, &cx).await?;
+        Ok(found)
     }
 }
 

@@ -121,6 +121,12 @@ impl<M: Model> Collection<M> {
         Ok(())
     }
 
+    /// What this collection's hooks run with: its database, in its transaction.
+    pub(crate) fn hook_context(&self) -> crate::hooks::HookContext {
+        let database = self.raw.client().database(&self.raw.namespace().db);
+        crate::hooks::HookContext::new(database, self.session.clone())
+    }
+
     /// The transaction this collection's operations belong to, if any.
     pub(crate) fn session(&self) -> Option<&SharedSession> {
         self.session.as_ref()

@@ -47,8 +47,17 @@ impl<M: Model> Collection<M> {
     /// Validates, sets timestamps and the `_id` (an ObjectId when the model has none), and
     /// inserts. On success `model` holds what was stored.
     pub async fn insert_one(&self, model: &mut M) -> Result<()> {
-        self.ensure_indexes().await?;
+        let cx = self.hook_context();
+        model.before_validate(&cx).await?;
         model.validate()?;
+        model.before_insert(&cx).await?;
+        self.insert_validated(model).await?;
+        model.after_insert(&cx).await
+    }
+
+    /// `insert_one` without its hooks and rules: for `save`, which runs its own.
+    async fn insert_validated(&self, model: &mut M) -> Result<()> {
+        self.ensure_indexes().await?;
         let (doc, generated) = prepare_insert(model)?;
         send_in!(&self.session, self.encoded().insert_one(&doc))
             .map_err(|e| self.write_error(e, &decoded(&doc)))?;
@@ -66,7 +75,14 @@ impl<M: Model> Collection<M> {
         if models.is_empty() {
             return Ok(());
         }
+        let cx = self.hook_context();
+        for m in models.iter_mut() {
+            m.before_validate(&cx).await?;
+        }
         validate_all(models.iter())?;
+        for m in models.iter_mut() {
+            m.before_insert(&cx).await?;
+        }
         let mut docs = Vec::with_capacity(models.len());
         let mut generated = Vec::with_capacity(models.len());
         for m in models.iter_mut() {
@@ -90,6 +106,9 @@ impl<M: Model> Collection<M> {
                 m.set_id(Bson::ObjectId(id))?;
             }
         }
+        for m in models.iter().take(stored) {
+            m.after_insert(&cx).await?;
+        }
         outcome.map(|_| ()).map_err(|e| {
             let failed = first_failed_position(&e)
                 .and_then(|i| docs.get(i))
@@ -103,18 +122,30 @@ impl<M: Model> Collection<M> {
     /// unordered batches, and the report says what happened to each position.
     pub async fn bulk_insert(&self, models: Vec<M>) -> Result<BulkInsertReport> {
         self.ensure_indexes().await?;
+        let cx = self.hook_context();
         let mut report = BulkInsertReport::default();
         let mut docs = Vec::new();
         let mut positions = Vec::new();
+        // The models that go out, kept for their `after_insert`.
+        let mut sent = Vec::new();
         for (i, mut m) in models.into_iter().enumerate() {
+            if let Err(e) = m.before_validate(&cx).await {
+                report.failed.push((i, e));
+                continue;
+            }
             if let Err(errors) = m.validate() {
                 report.failed.push((i, Error::Validation(errors)));
+                continue;
+            }
+            if let Err(e) = m.before_insert(&cx).await {
+                report.failed.push((i, e));
                 continue;
             }
             match prepare_insert(&mut m) {
                 Ok((doc, _)) => {
                     docs.push(doc);
                     positions.push(i);
+                    sent.push(m);
                 }
                 Err(e) => report.failed.push((i, e)),
             }
@@ -164,18 +195,33 @@ impl<M: Model> Collection<M> {
                 report.failed.push((chunk_positions[i], err));
             }
         }
+        for (i, m) in positions.iter().zip(&sent) {
+            if report.inserted.iter().any(|(p, _)| p == i)
+                && let Err(e) = m.after_insert(&cx).await
+            {
+                report.failed.push((*i, e));
+            }
+        }
         report.failed.sort_by_key(|(i, _)| *i);
         Ok(report)
     }
 
     /// Applies `update` to the first matching document.
-    pub async fn update_one(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+    pub async fn update_one(
+        &self,
+        filter: Filter<M>,
+        mut update: Update<M>,
+    ) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
+        let cx = self.hook_context();
+        M::before_update(&filter, &mut update, &cx).await?;
         let update = prepare_update(update, false)?;
         let filter = filter.into_document()?;
-        send_in!(&self.session, self.raw.update_one(filter, update))
+        let result = send_in!(&self.session, self.raw.update_one(filter, update))
             .map_err(|e| self.write_error(e, &Document::new()))
-            .map(UpdateResult::from)
+            .map(UpdateResult::from)?;
+        M::after_update(&result, &cx).await?;
+        Ok(result)
     }
 
     /// Applies `update` to the document with this `_id` (given as in [`Self::get`]).
@@ -189,28 +235,40 @@ impl<M: Model> Collection<M> {
     }
 
     /// Applies `update` to every matching document.
-    pub async fn update_many(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+    pub async fn update_many(
+        &self,
+        filter: Filter<M>,
+        mut update: Update<M>,
+    ) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
+        let cx = self.hook_context();
+        M::before_update(&filter, &mut update, &cx).await?;
         let update = prepare_update(update, false)?;
         let filter = filter.into_document()?;
-        send_in!(&self.session, self.raw.update_many(filter, update))
+        let result = send_in!(&self.session, self.raw.update_many(filter, update))
             .map_err(|e| self.write_error(e, &Document::new()))
-            .map(UpdateResult::from)
+            .map(UpdateResult::from)?;
+        M::after_update(&result, &cx).await?;
+        Ok(result)
     }
 
     /// Applies `update` to the first matching document, or inserts one built from the
     /// filter's equality fields and the update when none matches.
-    pub async fn upsert(&self, filter: Filter<M>, update: Update<M>) -> Result<UpdateResult> {
+    pub async fn upsert(&self, filter: Filter<M>, mut update: Update<M>) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
+        let cx = self.hook_context();
+        M::before_update(&filter, &mut update, &cx).await?;
         let update = prepare_update(update, true)?;
         let filter = filter.into_document()?;
         validate_upsert_seed::<M>(&filter)?;
-        send_in!(
+        let result = send_in!(
             &self.session,
             self.raw.update_one(filter, update).upsert(true)
         )
         .map_err(|e| self.write_error(e, &Document::new()))
-        .map(UpdateResult::from)
+        .map(UpdateResult::from)?;
+        M::after_update(&result, &cx).await?;
+        Ok(result)
     }
 
     /// Replaces the first matching document by `model` (validated; its updated
@@ -218,8 +276,18 @@ impl<M: Model> Collection<M> {
     /// model's version is replaced, and the stored version goes up by one: a match at
     /// another version is `Error::VersionConflict`, with nothing written.
     pub async fn replace_one(&self, filter: Filter<M>, model: &mut M) -> Result<UpdateResult> {
-        self.ensure_indexes().await?;
+        let cx = self.hook_context();
+        model.before_validate(&cx).await?;
         model.validate()?;
+        model.before_save(&cx).await?;
+        let result = self.replace_validated(filter, model).await?;
+        model.after_save(&cx).await?;
+        Ok(result)
+    }
+
+    /// `replace_one` without its hooks and rules: for `save`, which runs its own.
+    async fn replace_validated(&self, filter: Filter<M>, model: &mut M) -> Result<UpdateResult> {
+        self.ensure_indexes().await?;
         model.set_timestamps(DateTime::now(), false);
         let filter = filter.into_document()?;
         let (Some(path), Some(loaded)) = (M::VERSION, model.version()) else {
@@ -254,23 +322,32 @@ impl<M: Model> Collection<M> {
     /// tasks that load the same document and both save it: the first wins, the second
     /// gets the conflict.
     pub async fn save(&self, model: &mut M) -> Result<SaveOutcome> {
+        let cx = self.hook_context();
+        model.before_validate(&cx).await?;
+        model.validate()?;
+        model.before_save(&cx).await?;
+        let outcome = self.save_validated(model).await?;
+        model.after_save(&cx).await?;
+        Ok(outcome)
+    }
+
+    async fn save_validated(&self, model: &mut M) -> Result<SaveOutcome> {
         let id = bson::serialize_to_bson(model.id())?;
         if matches!(id, Bson::Null) {
-            self.insert_one(model).await?;
+            self.insert_validated(model).await?;
             return Ok(SaveOutcome::Inserted);
         }
-        let by_id = Filter::raw_unchecked(doc! {"_id": id});
+        let by_id = Filter::raw_unchecked(doc! {"_id": id.clone()});
         if M::VERSION.is_some() {
-            let replaced = self.replace_one(by_id, model).await?;
+            let replaced = self.replace_validated(by_id, model).await?;
             if replaced.matched == 1 {
                 return Ok(SaveOutcome::Replaced);
             }
             // No document has the id: the model is new. A concurrent insert of the same
             // id loses on `_id`'s uniqueness, as a conflict.
-            return match self.insert_one(model).await {
+            return match self.insert_validated(model).await {
                 Ok(()) => Ok(SaveOutcome::Inserted),
                 Err(Error::DuplicateKey { index, .. }) if index == "_id_" => {
-                    let id = bson::serialize_to_bson(model.id())?;
                     let stored = self.stored_version(doc! {"_id": id}).await?.unwrap_or(0);
                     Err(self.conflict(model.version().unwrap_or(0), stored))
                 }
@@ -278,7 +355,6 @@ impl<M: Model> Collection<M> {
             };
         }
         self.ensure_indexes().await?;
-        model.validate()?;
         let stored_before = self.exists(by_id.clone()).await?;
         model.set_timestamps(DateTime::now(), !stored_before);
         let doc = replacement(model)?;
@@ -325,8 +401,12 @@ impl<M: Model> Collection<M> {
 
     /// Deletes the first matching document; returns how many were deleted (0 or 1).
     pub async fn delete_one(&self, filter: Filter<M>) -> Result<u64> {
+        let cx = self.hook_context();
+        M::before_delete(&filter, &cx).await?;
         let filter = filter.into_document()?;
-        Ok(send_in!(&self.session, self.raw.delete_one(filter))?.deleted_count)
+        let deleted = send_in!(&self.session, self.raw.delete_one(filter))?.deleted_count;
+        M::after_delete(deleted, &cx).await?;
+        Ok(deleted)
     }
 
     /// Deletes the document with this `_id` (given as in [`Self::get`]); returns whether
@@ -338,8 +418,12 @@ impl<M: Model> Collection<M> {
 
     /// Deletes every matching document (`Filter::all()` for all); returns how many.
     pub async fn delete_many(&self, filter: Filter<M>) -> Result<u64> {
+        let cx = self.hook_context();
+        M::before_delete(&filter, &cx).await?;
         let filter = filter.into_document()?;
-        Ok(send_in!(&self.session, self.raw.delete_many(filter))?.deleted_count)
+        let deleted = send_in!(&self.session, self.raw.delete_many(filter))?.deleted_count;
+        M::after_delete(deleted, &cx).await?;
+        Ok(deleted)
     }
 
     /// The collection for documents this ODM has already encoded: inserts send their

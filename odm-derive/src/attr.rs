@@ -46,6 +46,9 @@ pub const CUSTOM: &str = "custom";
 pub const ID: &str = "id";
 /// The model's version for optimistic concurrency: an integer `save` checks and bumps.
 pub const VERSION: &str = "version";
+/// A field's default: read back where a stored document lacks the field, and filled on
+/// insert where an `Option` field is `None` (written for serde by `#[odm::model]`).
+pub const DEFAULT: &str = "default";
 /// Once needed for an embedded type's rules to apply; they always do now, so the key is
 /// refused with that explanation rather than silently accepted.
 pub const NESTED: &str = "nested";
@@ -59,11 +62,11 @@ pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
 pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS];
 pub const MODEL_FIELD_KEYS: &[&str] = &[
-    ID, VERSION, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM,
-    NESTED,
+    ID, VERSION, DEFAULT, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY,
+    CUSTOM, NESTED,
 ];
 pub const EMBEDDED_FIELD_KEYS: &[&str] = &[
-    LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM, NESTED,
+    DEFAULT, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY, CUSTOM, NESTED,
 ];
 pub const BOUND_KEYS: &[&str] = &[MIN, MAX];
 
@@ -139,6 +142,10 @@ pub struct FieldAttrs {
     pub id: Option<Span>,
     /// `#[odm(version)]`: this field is the optimistic-concurrency version.
     pub version: Option<Span>,
+    /// `#[odm(default = expr)]`.
+    pub default: Option<Expr>,
+    /// `#[serde(default ...)]`: a missing stored field reads as a default.
+    pub serde_default: bool,
     pub unique: Option<Span>,
     pub index: Option<Span>,
     pub rules: Vec<Rule>,
@@ -447,6 +454,7 @@ pub fn parse_field(attrs: &[Attribute], kind: ContainerKind, errors: &mut Errors
             match name.as_str() {
                 ID => out.id = Some(span),
                 VERSION => out.version = Some(span),
+                DEFAULT => out.default = Some(meta.value()?.parse()?),
                 UNIQUE => out.unique = Some(span),
                 INDEX => out.index = Some(span),
                 NESTED => errors.spanned(
@@ -568,6 +576,10 @@ fn parse_serde_field(attrs: &[Attribute], out: &mut FieldAttrs, _errors: &mut Er
             match name.as_str() {
                 "rename" => out.rename = serialized_name(&meta)?.or(out.rename.take()),
                 "flatten" => out.flatten = true,
+                "default" => {
+                    out.serde_default = true;
+                    skip_value(&meta)?;
+                }
                 "skip" | "skip_serializing" => {
                     out.skip = true;
                     skip_value(&meta)?;

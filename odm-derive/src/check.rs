@@ -10,6 +10,9 @@ pub fn check(c: &Container<'_>, errors: &mut Errors) {
     if c.kind == Kind::Model {
         check_model(c, errors);
     }
+    if c.kind == Kind::Embedded {
+        check_defaults(c, errors);
+    }
     if let Some(span) = c.attrs.transparent {
         errors.push(syn::Error::new(span, "a serde-transparent struct is stored as its field, not as a document: derive `odm::Value` for it instead"));
     }
@@ -69,7 +72,23 @@ pub fn check(c: &Container<'_>, errors: &mut Errors) {
     }
 }
 
+/// `default` is written for serde by `#[odm::model]`: without it a stored document that
+/// lacks the field would fail to read, silently against what the attribute promises.
+fn check_defaults(c: &Container<'_>, errors: &mut Errors) {
+    for f in &c.fields {
+        if let Some(expr) = &f.attrs.default
+            && !f.attrs.serde_default
+        {
+            errors.spanned(
+                expr,
+                "`default` needs `#[odm::model]` above the `#[derive(...)]`: it writes the `#[serde(default = ...)]` that reads the default back",
+            );
+        }
+    }
+}
+
 fn check_model(c: &Container<'_>, errors: &mut Errors) {
+    check_defaults(c, errors);
     let marked: Vec<_> = c.fields.iter().filter(|f| f.attrs.id.is_some()).collect();
     for f in &marked {
         if f.name != "_id" {

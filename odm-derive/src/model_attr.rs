@@ -8,14 +8,21 @@
 //! `skip_serializing_if`. Everything else is left as written; `#[derive(Model)]` checks
 //! that an `#[odm(id)]` field is stored as `_id`, so forgetting this attribute is a
 //! compile error, not a silent `id` field.
+//!
+//! A field with `#[odm(default = expr)]` gets a function returning the default (`expr`,
+//! or `Some(expr)` for an `Option` field) and `#[serde(default = "that function")]`, so
+//! that a document stored before the field existed reads back with it. The function
+//! holds the expression with its own span: a default of the wrong type is reported
+//! there.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote, quote_spanned};
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Fields, ItemStruct, Meta, Token, parse_quote};
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Fields, ItemStruct, Meta, Token, parse_quote};
 
 use crate::Errors;
-use crate::attr::{ID, ODM};
+use crate::attr::{DEFAULT, ID, ODM};
 
 pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::new();
@@ -29,8 +36,30 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         Ok(item) => item,
         Err(e) => return e.to_compile_error(),
     };
+    let mut default_fns = Vec::new();
+    let struct_name = item.ident.clone();
     if let Fields::Named(fields) = &mut item.fields {
         for field in fields.named.iter_mut() {
+            if let (Some(expr), Some(ident)) = (default_of(&field.attrs), &field.ident)
+                && !serde_says(&field.attrs, "default")
+            {
+                let name = format_ident!("__odm_default_{}_{}", struct_name, ident);
+                let ty = &field.ty;
+                let value = if is_option(ty) {
+                    quote_spanned!(expr.span()=> ::core::option::Option::Some(#expr))
+                } else {
+                    quote_spanned!(expr.span()=> #expr)
+                };
+                default_fns.push(quote! {
+                    #[doc(hidden)]
+                    #[allow(non_snake_case)]
+                    fn #name() -> #ty {
+                        #value
+                    }
+                });
+                let path = name.to_string();
+                field.attrs.push(parse_quote!(#[serde(default = #path)]));
+            }
             if !marks_id(&field.attrs) {
                 continue;
             }
@@ -55,11 +84,19 @@ pub fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         );
     }
     let compile_errors = errors.to_compile_errors();
-    quote!(#compile_errors #item)
+    quote!(#compile_errors #item #(#default_fns)*)
 }
 
-/// Whether one of the field's `#[odm(...)]` lists holds the bare key `id`.
-fn marks_id(attrs: &[Attribute]) -> bool {
+/// The expression of the field's `#[odm(default = expr)]`, if it has one.
+fn default_of(attrs: &[Attribute]) -> Option<Expr> {
+    odm_keys(attrs).find_map(|m| match m {
+        Meta::NameValue(nv) if nv.path.is_ident(DEFAULT) => Some(nv.value),
+        _ => None,
+    })
+}
+
+/// The keys of the field's `#[odm(...)]` lists.
+fn odm_keys(attrs: &[Attribute]) -> impl Iterator<Item = Meta> + '_ {
     attrs
         .iter()
         .filter(|a| a.path().is_ident(ODM))
@@ -67,11 +104,12 @@ fn marks_id(attrs: &[Attribute]) -> bool {
             a.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
                 .ok()
         })
-        .any(|metas| {
-            metas
-                .iter()
-                .any(|m| matches!(m, Meta::Path(p) if p.is_ident(ID)))
-        })
+        .flat_map(|metas| metas.into_iter())
+}
+
+/// Whether one of the field's `#[odm(...)]` lists holds the bare key `id`.
+fn marks_id(attrs: &[Attribute]) -> bool {
+    odm_keys(attrs).any(|m| matches!(m, Meta::Path(p) if p.is_ident(ID)))
 }
 
 /// Whether a `#[serde(...)]` attribute of the field names `key`.
@@ -86,7 +124,8 @@ fn serde_says(attrs: &[Attribute], key: &str) -> bool {
         .any(|metas| metas.iter().any(|m| m.path().is_ident(key)))
 }
 
-fn is_option(ty: &syn::Type) -> bool {
+/// Whether a type is written `Option<..>` (the attribute sees syntax, not types).
+pub fn is_option(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(p) if p.qself.is_none()
         && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
 }

@@ -70,6 +70,10 @@ pub trait Model:
 
     /// Sets the version field.
     fn set_version(&mut self, _version: i64) {}
+
+    /// Fills the `Option` fields declared `#[odm(default = ..)]` that are `None`: what an
+    /// insert does before it stores the model.
+    fn fill_defaults(&mut self) {}
 }
 
 /// Types a version field may have: integers, counted from 0.

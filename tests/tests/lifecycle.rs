@@ -367,3 +367,96 @@ async fn hooks_write_inside_the_callers_transaction() {
     assert_eq!(logged, ["created kept"]);
     common::finish(db).await;
 }
+
+#[odm::model]
+#[derive(Embedded, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+struct Settings {
+    #[odm(default = 30)]
+    timeout_secs: u32,
+}
+
+/// The same collection as `TaskV1`, after fields were added.
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(collection = "lifecycle_tasks")]
+struct Task {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    title: String,
+    #[odm(default = 3, range(max = 10))]
+    retries: u32,
+    #[odm(default = "draft".to_string())]
+    status: String,
+    #[odm(default = 5)]
+    priority: Option<u32>,
+    #[odm(default = Settings { timeout_secs: 30 })]
+    settings: Settings,
+}
+
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(collection = "lifecycle_tasks")]
+struct TaskV1 {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    title: String,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_from_before_a_field_read_back_with_its_default() {
+    let db = common::db().await;
+    let mut old = TaskV1 {
+        id: None,
+        title: "written by v1".into(),
+    };
+    db.collection::<TaskV1>()
+        .insert_one(&mut old)
+        .await
+        .unwrap();
+    // An older shape of an embedded document too.
+    db.collection::<TaskV1>()
+        .raw()
+        .insert_one(doc! {"title": "nested", "retries": 1, "status": "done", "settings": {}})
+        .await
+        .unwrap();
+
+    let tasks = db.collection::<Task>();
+    let f = Task::fields();
+    let read = tasks.get(old.id).await.unwrap();
+    assert_eq!(
+        (
+            read.retries,
+            read.status.as_str(),
+            read.priority,
+            read.settings.timeout_secs
+        ),
+        (3, "draft", Some(5), 30)
+    );
+    let nested = tasks
+        .find(f.title.eq("nested"))
+        .first()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((nested.retries, nested.settings.timeout_secs), (1, 30));
+
+    // On insert, an `Option` left `None` takes its default.
+    let mut fresh = Task {
+        id: None,
+        title: "new".into(),
+        retries: 0,
+        status: "open".into(),
+        priority: None,
+        settings: Settings::default(),
+    };
+    tasks.insert_one(&mut fresh).await.unwrap();
+    assert_eq!(fresh.priority, Some(5));
+    let raw = tasks
+        .raw()
+        .find_one(doc! {"title": "new"})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get_i64("priority").unwrap(), 5);
+    common::finish(db).await;
+}

@@ -172,6 +172,32 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
         }
         None => TokenStream::new(),
     };
+    // `#[odm(default = ..)]` on an `Option` field: `None` on insert takes the default.
+    let fills: Vec<TokenStream> = c
+        .fields
+        .iter()
+        .filter(|f| {
+            f.attrs.default.is_some() && f.attrs.serde_default && crate::model_attr::is_option(f.ty)
+        })
+        .map(|f| {
+            let ident = f.ident;
+            let function = quote::format_ident!("__odm_default_{}_{}", ty, ident);
+            quote! {
+                if self.#ident.is_none() {
+                    self.#ident = #function();
+                }
+            }
+        })
+        .collect();
+    let fill_defaults = if fills.is_empty() {
+        TokenStream::new()
+    } else {
+        quote! {
+            fn fill_defaults(&mut self) {
+                #(#fills)*
+            }
+        }
+    };
     // A model is also a value another document may hold: the documents a pipeline's
     // `lookup` joins in (`Vec<Customer>` in its output type), or a copy kept inside
     // another model. It is one value there, without nested paths.
@@ -199,6 +225,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                 const COLLECTION: &'static str = #collection;
                 #timestamps
                 #version
+                #fill_defaults
 
                 fn fields() -> &'static #fields_name {
                     static __FIELDS: #p::OnceLock<#fields_name> = #p::OnceLock::new();

@@ -48,6 +48,7 @@ impl<M: Model> Collection<M> {
     /// inserts. On success `model` holds what was stored.
     pub async fn insert_one(&self, model: &mut M) -> Result<()> {
         let cx = self.hook_context();
+        model.fill_defaults();
         model.before_validate(&cx).await?;
         model.validate()?;
         model.before_insert(&cx).await?;
@@ -77,6 +78,7 @@ impl<M: Model> Collection<M> {
         }
         let cx = self.hook_context();
         for m in models.iter_mut() {
+            m.fill_defaults();
             m.before_validate(&cx).await?;
         }
         validate_all(models.iter())?;
@@ -129,6 +131,7 @@ impl<M: Model> Collection<M> {
         // The models that go out, kept for their `after_insert`.
         let mut sent = Vec::new();
         for (i, mut m) in models.into_iter().enumerate() {
+            m.fill_defaults();
             if let Err(e) = m.before_validate(&cx).await {
                 report.failed.push((i, e));
                 continue;
@@ -323,6 +326,9 @@ impl<M: Model> Collection<M> {
     /// gets the conflict.
     pub async fn save(&self, model: &mut M) -> Result<SaveOutcome> {
         let cx = self.hook_context();
+        if matches!(bson::serialize_to_bson(model.id())?, Bson::Null) {
+            model.fill_defaults();
+        }
         model.before_validate(&cx).await?;
         model.validate()?;
         model.before_save(&cx).await?;
@@ -444,6 +450,7 @@ fn validate_all<'a, M: Model>(models: impl Iterator<Item = &'a M>) -> Result<()>
 /// Sets timestamps, serializes, and gives the document an `_id` (first) if it has none:
 /// returns the document and the ObjectId generated, if any.
 fn prepare_insert<M: Model>(model: &mut M) -> Result<(RawDocumentBuf, Option<ObjectId>)> {
+    model.fill_defaults();
     model.set_timestamps(DateTime::now(), true);
     // Encoded once, straight from the model: the driver sends these bytes as they are.
     let doc = bson::serialize_to_raw_document_buf(&*model)?;

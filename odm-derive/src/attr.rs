@@ -22,6 +22,8 @@ pub const INDEX: &str = "index";
 pub const TIMESTAMPS: &str = "timestamps";
 /// The model implements `Hooks` itself (else the derive implements it with no hooks).
 pub const HOOKS: &str = "hooks";
+/// Deletes set `deleted_at` and reads leave those documents out.
+pub const SOFT_DELETE: &str = "soft_delete";
 pub const MODEL: &str = "model";
 pub const ORDERED: &str = "ordered";
 pub const NUMERIC: &str = "numeric";
@@ -57,7 +59,7 @@ pub const NESTED: &str = "nested";
 pub const MIN: &str = "min";
 pub const MAX: &str = "max";
 
-pub const MODEL_CONTAINER_KEYS: &[&str] = &[COLLECTION, INDEX, TIMESTAMPS, HOOKS];
+pub const MODEL_CONTAINER_KEYS: &[&str] = &[COLLECTION, INDEX, TIMESTAMPS, HOOKS, SOFT_DELETE];
 pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
 pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS];
@@ -96,6 +98,8 @@ pub struct ContainerAttrs {
     pub timestamps: Option<Span>,
     /// `#[odm(hooks)]`: the model implements `Hooks` itself.
     pub hooks: Option<Span>,
+    /// `#[odm(soft_delete)]`.
+    pub soft_delete: Option<Span>,
     pub model: Option<syn::Path>,
     pub ordered: bool,
     pub numeric: bool,
@@ -266,6 +270,7 @@ pub fn parse_container(
                 }
                 TIMESTAMPS => out.timestamps = Some(meta.path.span()),
                 HOOKS => out.hooks = Some(meta.path.span()),
+                SOFT_DELETE => out.soft_delete = Some(meta.path.span()),
                 MODEL => out.model = Some(meta.value()?.parse()?),
                 ORDERED => out.ordered = true,
                 NUMERIC => out.numeric = true,

@@ -138,6 +138,14 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
             errors.spanned(lit, format!("invalid collection name `{name}`: it must be non-empty, without `$` or NUL, and not start with `system.`"));
         }
     }
+    if let Some(span) = c.attrs.soft_delete
+        && !c.field("deleted_at").is_some_and(|f| f.stored())
+    {
+        errors.push(syn::Error::new(
+            span,
+            "`soft_delete` needs a stored field `deleted_at: Option<bson::DateTime>`: deletes set it, reads leave out the documents that have it",
+        ));
+    }
     if let Some(span) = c.attrs.timestamps {
         let stored = |name: &str| c.field(name).is_some_and(|f| f.stored());
         if !stored("created_at") && !stored("updated_at") {

@@ -123,7 +123,7 @@ pub mod __private {
     };
     pub use crate::hooks::Hooks;
     pub use crate::index::IndexSpec;
-    pub use crate::model::{Embedded, Model, Timestamp, Version};
+    pub use crate::model::{DeletedAt, Embedded, Model, Timestamp, Version};
     pub use crate::validate::{
         CanBeEmpty, HasLength, InRange, IsText, Validate, ValidationErrors, check_custom,
         check_email, check_length, check_non_empty, check_one_of, check_pattern, check_range,

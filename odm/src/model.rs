@@ -71,10 +71,26 @@ pub trait Model:
     /// Sets the version field.
     fn set_version(&mut self, _version: i64) {}
 
+    /// The path of the deletion date of a `#[odm(soft_delete)]` model: deletes set it,
+    /// reads leave out the documents that have it.
+    const SOFT_DELETE: Option<&'static str> = None;
+
     /// Fills the `Option` fields declared `#[odm(default = ..)]` that are `None`: what an
     /// insert does before it stores the model.
     fn fill_defaults(&mut self) {}
 }
+
+/// Types a `deleted_at` field of a `#[odm(soft_delete)]` model may have.
+#[diagnostic::on_unimplemented(
+    message = "`soft_delete` stores the deletion date in `deleted_at`, which must be an `Option` of a date (`Option<bson::DateTime>`), not `{Self}`",
+    label = "not an optional date"
+)]
+pub trait DeletedAt {}
+
+impl DeletedAt for Option<DateTime> {}
+
+#[cfg(feature = "chrono")]
+impl DeletedAt for Option<chrono::DateTime<chrono::Utc>> {}
 
 /// Types a version field may have: integers, counted from 0.
 #[diagnostic::on_unimplemented(

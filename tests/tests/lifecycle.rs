@@ -460,3 +460,64 @@ async fn documents_from_before_a_field_read_back_with_its_default() {
     assert_eq!(raw.get_i64("priority").unwrap(), 5);
     common::finish(db).await;
 }
+
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(collection = "lifecycle_comments", soft_delete)]
+struct Remark {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    text: String,
+    deleted_at: Option<DateTime>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn soft_deleted_documents_vanish_from_reads_and_come_back_with_deleted() {
+    let db = common::db().await;
+    let remarks = db.collection::<Remark>();
+    let f = Remark::fields();
+    for text in ["keep", "spam", "more spam"] {
+        let mut r = Remark {
+            id: None,
+            text: text.into(),
+            deleted_at: None,
+        };
+        remarks.insert_one(&mut r).await.unwrap();
+    }
+    assert_eq!(
+        remarks.delete_many(f.text.regex("spam", "")).await.unwrap(),
+        2
+    );
+    // Deleting again changes nothing: the first deletion date stays.
+    assert_eq!(
+        remarks.delete_many(f.text.regex("spam", "")).await.unwrap(),
+        0
+    );
+
+    let visible: Vec<String> = remarks
+        .find(Filter::all())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.text)
+        .collect();
+    assert_eq!(visible, ["keep"]);
+    assert_eq!(remarks.count(Filter::all()).await.unwrap(), 1);
+    assert!(!remarks.exists(f.text.eq("spam")).await.unwrap());
+    let all = remarks.with_deleted();
+    assert_eq!(all.count(Filter::all()).await.unwrap(), 3);
+    let deleted = remarks.only_deleted().find(Filter::all()).await.unwrap();
+    assert_eq!(deleted.len(), 2);
+    assert!(deleted.iter().all(|r| r.deleted_at.is_some()));
+    // The documents are still stored, until a hard delete.
+    assert_eq!(remarks.raw().count_documents(doc! {}).await.unwrap(), 3);
+    assert_eq!(
+        remarks
+            .hard_delete_many(f.text.regex("spam", ""))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(remarks.raw().count_documents(doc! {}).await.unwrap(), 1);
+    common::finish(db).await;
+}

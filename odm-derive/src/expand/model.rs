@@ -172,6 +172,31 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
         }
         None => TokenStream::new(),
     };
+    // `#[odm(soft_delete)]`: the deletion date's path, its type checked at the type.
+    let (soft_delete, soft_delete_check) = match c
+        .attrs
+        .soft_delete
+        .and(c.field("deleted_at"))
+        .filter(|f| f.stored())
+    {
+        Some(f) => {
+            let (name, fty) = (&f.name, f.ty);
+            let check = quote_spanned!(fty.span()=> __odm_deleted_at::<#fty>(););
+            (
+                quote! {
+                    const SOFT_DELETE: ::core::option::Option<&'static str> = ::core::option::Option::Some(#name);
+                },
+                quote! {
+                    #[allow(dead_code)]
+                    fn __odm_soft_delete_check() {
+                        fn __odm_deleted_at<T: #p::DeletedAt>() {}
+                        #check
+                    }
+                },
+            )
+        }
+        None => (TokenStream::new(), TokenStream::new()),
+    };
     // `#[odm(default = ..)]` on an `Option` field: `None` on insert takes the default.
     let fills: Vec<TokenStream> = c
         .fields
@@ -217,6 +242,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
         const _: () = {
             #field_type
             #hooks
+            #soft_delete_check
 
             #[automatically_derived]
             impl #p::Model for #ty {
@@ -226,6 +252,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                 #timestamps
                 #version
                 #fill_defaults
+                #soft_delete
 
                 fn fields() -> &'static #fields_name {
                     static __FIELDS: #p::OnceLock<#fields_name> = #p::OnceLock::new();

@@ -40,7 +40,17 @@ pub struct Collection<M: Model> {
     /// The transaction every operation belongs to, for a collection from a
     /// [`Tx`](crate::transaction::Tx).
     session: Option<SharedSession>,
+    /// Which soft-deleted documents reads see (for a `#[odm(soft_delete)]` model).
+    deleted: Deleted,
     _model: PhantomData<fn() -> M>,
+}
+
+/// Which documents of a soft-deleting model a collection's reads see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deleted {
+    Hidden,
+    Included,
+    Only,
 }
 
 impl<M: Model> Clone for Collection<M> {
@@ -49,6 +59,7 @@ impl<M: Model> Clone for Collection<M> {
             raw: self.raw.clone(),
             auto_index: self.auto_index.clone(),
             session: self.session.clone(),
+            deleted: self.deleted,
             _model: PhantomData,
         }
     }
@@ -89,7 +100,38 @@ impl<M: Model> Collection<M> {
             raw: db.collection(M::COLLECTION),
             auto_index,
             session: None,
+            deleted: Deleted::Hidden,
             _model: PhantomData,
+        }
+    }
+
+    /// The same collection, whose reads also see soft-deleted documents
+    /// (`#[odm(soft_delete)]`).
+    pub fn with_deleted(&self) -> Self {
+        Collection {
+            deleted: Deleted::Included,
+            ..self.clone()
+        }
+    }
+
+    /// The same collection, whose reads see only soft-deleted documents.
+    pub fn only_deleted(&self) -> Self {
+        Collection {
+            deleted: Deleted::Only,
+            ..self.clone()
+        }
+    }
+
+    /// `filter`, narrowed to the documents this collection's reads see: for a model
+    /// that soft-deletes, those without a deletion date unless asked otherwise.
+    pub(crate) fn visible(&self, filter: Filter<M>) -> Filter<M> {
+        let Some(path) = M::SOFT_DELETE else {
+            return filter;
+        };
+        match self.deleted {
+            Deleted::Hidden => filter & Filter::raw_unchecked(doc! {path: null}),
+            Deleted::Only => filter & Filter::raw_unchecked(doc! {path: {"$ne": null}}),
+            Deleted::Included => filter,
         }
     }
 
@@ -145,7 +187,7 @@ impl<M: Model> Collection<M> {
     /// A query: add `sort`, `skip`, `limit`, `batch_size`, `project`, then `all()`,
     /// `first()` or `stream()`.
     pub fn find(&self, filter: Filter<M>) -> Find<M> {
-        Find::new(self.raw.clone(), self.session.clone(), filter)
+        Find::new(self.raw.clone(), self.session.clone(), self.visible(filter))
     }
 
     /// The document with this `_id`, if any. The id may be given as the model holds it
@@ -163,13 +205,13 @@ impl<M: Model> Collection<M> {
 
     /// How many documents match.
     pub async fn count(&self, filter: Filter<M>) -> Result<u64> {
-        let filter = filter.into_document()?;
+        let filter = self.visible(filter).into_document()?;
         Ok(send_in!(&self.session, self.raw.count_documents(filter))?)
     }
 
     /// Whether any document matches.
     pub async fn exists(&self, filter: Filter<M>) -> Result<bool> {
-        let filter = filter.into_document()?;
+        let filter = self.visible(filter).into_document()?;
         let found = send_in!(&self.session, self.raw.count_documents(filter).limit(1))?;
         Ok(found > 0)
     }
@@ -181,7 +223,10 @@ impl<M: Model> Collection<M> {
         field: impl AsField<M, Type = T>,
         filter: Filter<M>,
     ) -> Result<Vec<T::Item>> {
-        let (path, filter) = (field.as_field().path(), filter.into_document()?);
+        let (path, filter) = (
+            field.as_field().path(),
+            self.visible(filter).into_document()?,
+        );
         let values = send_in!(&self.session, self.raw.distinct(path, filter))?;
         values
             .into_iter()

@@ -406,11 +406,49 @@ impl<M: Model> Collection<M> {
     }
 
     /// Deletes the first matching document; returns how many were deleted (0 or 1).
+    /// For a `#[odm(soft_delete)]` model: sets its deletion date instead (reads no
+    /// longer see it; [`Self::hard_delete_one`] removes it).
     pub async fn delete_one(&self, filter: Filter<M>) -> Result<u64> {
+        self.delete(filter, false, M::SOFT_DELETE.is_some()).await
+    }
+
+    /// Removes the first matching document, also for a model that soft-deletes.
+    pub async fn hard_delete_one(&self, filter: Filter<M>) -> Result<u64> {
+        self.delete(filter, false, false).await
+    }
+
+    /// Removes every matching document, also for a model that soft-deletes.
+    pub async fn hard_delete_many(&self, filter: Filter<M>) -> Result<u64> {
+        self.delete(filter, true, false).await
+    }
+
+    async fn delete(&self, filter: Filter<M>, many: bool, soft: bool) -> Result<u64> {
         let cx = self.hook_context();
         M::before_delete(&filter, &cx).await?;
-        let filter = filter.into_document()?;
-        let deleted = send_in!(&self.session, self.raw.delete_one(filter))?.deleted_count;
+        let deleted = match (soft, M::SOFT_DELETE) {
+            (true, Some(path)) => {
+                // Only documents not deleted yet: deleting twice keeps the first date.
+                let filter = (filter & Filter::raw_unchecked(doc! {path: null})).into_document()?;
+                let mut update = doc! {"$set": {path: DateTime::now()}};
+                if let Some(version) = M::VERSION {
+                    update.insert("$inc", doc! {version: 1});
+                }
+                let r = if many {
+                    send_in!(&self.session, self.raw.update_many(filter, update))?
+                } else {
+                    send_in!(&self.session, self.raw.update_one(filter, update))?
+                };
+                r.modified_count
+            }
+            _ => {
+                let filter = filter.into_document()?;
+                if many {
+                    send_in!(&self.session, self.raw.delete_many(filter))?.deleted_count
+                } else {
+                    send_in!(&self.session, self.raw.delete_one(filter))?.deleted_count
+                }
+            }
+        };
         M::after_delete(deleted, &cx).await?;
         Ok(deleted)
     }
@@ -423,13 +461,9 @@ impl<M: Model> Collection<M> {
     }
 
     /// Deletes every matching document (`Filter::all()` for all); returns how many.
+    /// For a `#[odm(soft_delete)]` model: sets their deletion date instead.
     pub async fn delete_many(&self, filter: Filter<M>) -> Result<u64> {
-        let cx = self.hook_context();
-        M::before_delete(&filter, &cx).await?;
-        let filter = filter.into_document()?;
-        let deleted = send_in!(&self.session, self.raw.delete_many(filter))?.deleted_count;
-        M::after_delete(deleted, &cx).await?;
-        Ok(deleted)
+        self.delete(filter, true, M::SOFT_DELETE.is_some()).await
     }
 
     /// The collection for documents this ODM has already encoded: inserts send their

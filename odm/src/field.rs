@@ -224,6 +224,20 @@ pub trait FieldType: 'static {
     /// The BSON a value of this type is stored as.
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error>;
 
+    /// Whether a value may be absent or null (`Option`): left out of a `$jsonSchema`'s
+    /// `required`.
+    const OPTIONAL: bool = false;
+
+    /// The `$jsonSchema` a stored value of this type satisfies (`bsonType`, `items`,
+    /// `properties`...); empty for a type it does not constrain.
+    fn json_schema() -> bson::Document {
+        bson::Document::new()
+    }
+
+    /// The keywords a `length` rule becomes on this type: `minLength`/`maxLength` for
+    /// strings, `minItems`/`maxItems` for arrays.
+    const LENGTH_KEYWORDS: (&'static str, &'static str) = ("minLength", "maxLength");
+
     /// Checks the rules declared inside a value of this type: the fields of an embedded
     /// document, through any depth of `Option`, `Vec`, `Box` and maps. Plain values
     /// declare none. Every field of a model is checked this way, so the rules of an

@@ -42,6 +42,7 @@
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
 //! - [`reference`]: `Ref<T>`, a field that stores another model's id; [`populate`]:
 //!   loading what references name, one query per path, and the reverse side;
+//! - [`schema`]: a model's `$jsonSchema`, installed by `sync_schema`;
 //! - [`hooks`]: `Hooks`, what a model runs before and after its writes;
 //! - [`transaction`]: `Db::transaction`, a closure run in a multi-document transaction
 //!   and retried as the drivers' convenient API; [`change_stream`]: `Collection::watch`,
@@ -62,6 +63,7 @@ pub mod model;
 pub mod pipeline;
 pub mod populate;
 pub mod reference;
+pub mod schema;
 pub mod sort;
 pub mod transaction;
 pub mod types;
@@ -124,6 +126,7 @@ pub mod __private {
     pub use crate::hooks::Hooks;
     pub use crate::index::IndexSpec;
     pub use crate::model::{DeletedAt, Embedded, Model, Timestamp, Version};
+    pub use crate::schema::{DepthGuard, object as schema_object};
     pub use crate::validate::{
         CanBeEmpty, HasLength, InRange, IsText, Validate, ValidationErrors, check_custom,
         check_email, check_length, check_non_empty, check_one_of, check_pattern, check_range,

@@ -71,6 +71,12 @@ pub trait Model:
     /// Sets the version field.
     fn set_version(&mut self, _version: i64) {}
 
+    /// The `$jsonSchema` documents of this model satisfy: the types of its fields and the
+    /// rules JSON Schema can express (see [`crate::schema`]).
+    fn json_schema() -> bson::Document {
+        bson::Document::new()
+    }
+
     /// The path of the deletion date of a `#[odm(soft_delete)]` model: deletes set it,
     /// reads leave out the documents that have it.
     const SOFT_DELETE: Option<&'static str> = None;

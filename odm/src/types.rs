@@ -14,7 +14,7 @@ use crate::field::{
 use crate::validate::{ValidationErrors, join, split_path};
 
 macro_rules! scalar {
-    ($($t:ty => [$($kind:ident),*]);* $(;)?) => {$(
+    ($($t:ty => [$($kind:ident),*] $(, $bson:expr)?);* $(;)?) => {$(
         impl FieldType for $t {
             type Scalar = $t;
             type Item = $t;
@@ -22,31 +22,39 @@ macro_rules! scalar {
             fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
                 serialize(value)
             }
+            $(fn json_schema() -> Document {
+                bson::doc! {"bsonType": $bson}
+            })?
         }
         $(impl $kind for $t {})*
     )*};
 }
 
+// The BSON types a value reads back from: integers from either integer type, floats from
+// any number (serde reads an int into an f64, not a double into an int).
+const INTEGER: [&str; 2] = ["int", "long"];
+const FLOAT: [&str; 3] = ["double", "int", "long"];
+
 scalar! {
-    i8 => [Ordered, Numeric];
-    i16 => [Ordered, Numeric];
-    i32 => [Ordered, Numeric];
-    i64 => [Ordered, Numeric];
-    u8 => [Ordered, Numeric];
-    u16 => [Ordered, Numeric];
-    u32 => [Ordered, Numeric];
-    u64 => [Ordered, Numeric];
-    f32 => [Ordered, Numeric];
-    f64 => [Ordered, Numeric];
-    bool => [];
-    String => [Ordered, Text];
-    ObjectId => [Ordered];
-    DateTime => [Ordered];
-    Decimal128 => [Ordered, Numeric];
-    Timestamp => [Ordered];
-    Binary => [];
-    Uuid => [];
-    Document => [];
+    i8 => [Ordered, Numeric], INTEGER.as_slice();
+    i16 => [Ordered, Numeric], INTEGER.as_slice();
+    i32 => [Ordered, Numeric], INTEGER.as_slice();
+    i64 => [Ordered, Numeric], INTEGER.as_slice();
+    u8 => [Ordered, Numeric], INTEGER.as_slice();
+    u16 => [Ordered, Numeric], INTEGER.as_slice();
+    u32 => [Ordered, Numeric], INTEGER.as_slice();
+    u64 => [Ordered, Numeric], INTEGER.as_slice();
+    f32 => [Ordered, Numeric], FLOAT.as_slice();
+    f64 => [Ordered, Numeric], FLOAT.as_slice();
+    bool => [], "bool";
+    String => [Ordered, Text], "string";
+    ObjectId => [Ordered], "objectId";
+    DateTime => [Ordered], "date";
+    Decimal128 => [Ordered, Numeric], "decimal";
+    Timestamp => [Ordered], "timestamp";
+    Binary => [], "binData";
+    Uuid => [], "binData";
+    Document => [], "object";
     Bson => [];
 }
 
@@ -59,11 +67,17 @@ impl<T: FieldType + Serialize> FieldType for Option<T> {
     type Item = Option<T::Item>;
     type Paths<M: 'static> = <T::Paths<M> as Paths>::Optional;
     const IS_ARRAY: bool = T::IS_ARRAY;
+    const OPTIONAL: bool = true;
+    const LENGTH_KEYWORDS: (&'static str, &'static str) = T::LENGTH_KEYWORDS;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         match value {
             Some(v) => T::to_bson(v),
             None => Ok(Bson::Null),
         }
+    }
+    /// The inner type's, with null allowed as a `bsonType`.
+    fn json_schema() -> Document {
+        crate::schema::nullable(T::json_schema())
     }
     fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
         if let Some(v) = self {
@@ -89,6 +103,15 @@ impl<E: FieldType> FieldType for Vec<E> {
     type Item = E::Item;
     type Paths<M: 'static> = ArrayPaths<M, Vec<E>, E>;
     const IS_ARRAY: bool = true;
+    const LENGTH_KEYWORDS: (&'static str, &'static str) = ("minItems", "maxItems");
+    fn json_schema() -> Document {
+        let items = E::json_schema();
+        let mut schema = bson::doc! {"bsonType": "array"};
+        if !items.is_empty() {
+            schema.insert("items", items);
+        }
+        schema
+    }
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         value
             .iter()
@@ -131,8 +154,13 @@ impl<T: FieldType> FieldType for Box<T> {
     /// Built on first use, so that a type may contain a box of itself.
     type Paths<M: 'static> = LazyPaths<T::Paths<M>>;
     const IS_ARRAY: bool = T::IS_ARRAY;
+    const OPTIONAL: bool = T::OPTIONAL;
+    const LENGTH_KEYWORDS: (&'static str, &'static str) = T::LENGTH_KEYWORDS;
     fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
         T::to_bson(value)
+    }
+    fn json_schema() -> Document {
+        T::json_schema()
     }
     fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
         (**self).validate_inner(at, errors)
@@ -198,6 +226,14 @@ macro_rules! map_field_type {
             type Paths<M: 'static> = Field<M, $map<String, V>>;
             fn to_bson(value: &Self) -> Result<Bson, bson::error::Error> {
                 map_to_bson(value.iter())
+            }
+            fn json_schema() -> Document {
+                let values = V::json_schema();
+                let mut schema = bson::doc! {"bsonType": "object"};
+                if !values.is_empty() {
+                    schema.insert("additionalProperties", values);
+                }
+                schema
             }
             fn validate_inner(&self, at: &str, errors: &mut ValidationErrors) {
                 map_validate_inner(self.iter(), at, errors)

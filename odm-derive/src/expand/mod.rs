@@ -4,6 +4,7 @@
 mod fields;
 mod model;
 mod projection;
+mod schema;
 mod validate;
 mod value;
 

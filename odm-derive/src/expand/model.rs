@@ -54,6 +54,7 @@ fn indexes(c: &Container<'_>, p: &TokenStream) -> TokenStream {
 /// `FieldType` for a derived struct, with `paths` as its paths inside another document.
 fn field_type_impl(c: &Container<'_>, p: &TokenStream, paths: TokenStream) -> TokenStream {
     let ty = c.ident;
+    let json_schema = super::schema::json_schema_fn(c, p);
     quote! {
         #[automatically_derived]
         impl #p::FieldType for #ty {
@@ -63,6 +64,7 @@ fn field_type_impl(c: &Container<'_>, p: &TokenStream, paths: TokenStream) -> To
             fn to_bson(value: &Self) -> ::core::result::Result<#p::Bson, #p::bson::error::Error> {
                 #p::serialize(value)
             }
+            #json_schema
             fn validate_inner(&self, __odm_prefix: &str, __odm_errors: &mut #p::ValidationErrors) {
                 #p::Validate::validate_at(self, __odm_prefix, __odm_errors)
             }
@@ -253,6 +255,10 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                 #version
                 #fill_defaults
                 #soft_delete
+
+                fn json_schema() -> #p::Document {
+                    <Self as #p::FieldType>::json_schema()
+                }
 
                 fn fields() -> &'static #fields_name {
                     static __FIELDS: #p::OnceLock<#fields_name> = #p::OnceLock::new();

@@ -279,6 +279,47 @@ impl<M: Model> Collection<M> {
         Ok(report)
     }
 
+    /// Installs the model's `$jsonSchema` ([`Model::json_schema`]) as the collection's
+    /// validator (`validationLevel: strict`, `validationAction: error`), creating the
+    /// collection if needed: from then on the server refuses (code 121) any write that
+    /// breaks a rule the schema expresses, whoever sends it. Returns the schema.
+    pub async fn sync_schema(&self) -> Result<Document> {
+        self.sync_schema_with("strict", "error").await
+    }
+
+    /// [`Self::sync_schema`] with a chosen `validationLevel` (`"strict"`, `"moderate"`:
+    /// documents that already broke a rule may still be updated, `"off"`) and
+    /// `validationAction` (`"error"`, or `"warn"`: logged, not refused).
+    pub async fn sync_schema_with(&self, level: &str, action: &str) -> Result<Document> {
+        self.outside_transaction("sync_schema")?;
+        let schema = M::json_schema();
+        let db = self.raw.client().database(&self.raw.namespace().db);
+        let validator = doc! {"$jsonSchema": schema.clone()};
+        let changed = db
+            .run_command(doc! {
+                "collMod": self.raw.name(),
+                "validator": validator.clone(),
+                "validationLevel": level,
+                "validationAction": action,
+            })
+            .await;
+        match changed {
+            Ok(_) => {}
+            // No collection yet: create it with the validator.
+            Err(e) if Error::from(e.clone()).code() == Some(26) => {
+                db.run_command(doc! {
+                    "create": self.raw.name(),
+                    "validator": validator,
+                    "validationLevel": level,
+                    "validationAction": action,
+                })
+                .await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(schema)
+    }
+
     /// Drops the collection with its documents and indexes.
     pub async fn drop(&self) -> Result<()> {
         self.outside_transaction("drop")?;

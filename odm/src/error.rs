@@ -52,6 +52,11 @@ pub enum Error {
         stored: i64,
     },
 
+    /// Another `migrate` or `rollback` holds the migration lock (until `until`, unless it
+    /// renews it); nothing was applied.
+    #[error("another migration runner holds the lock (until {until})")]
+    MigrationLocked { until: bson::DateTime },
+
     /// The document asked for does not exist.
     #[error("document not found")]
     NotFound,

@@ -43,6 +43,7 @@
 //! - [`reference`]: `Ref<T>`, a field that stores another model's id; [`populate`]:
 //!   loading what references name, one query per path, and the reverse side;
 //! - [`schema`]: a model's `$jsonSchema`, installed by `sync_schema`;
+//! - [`migrate`]: versioned data migrations, `db.migrate(&[...])`;
 //! - [`hooks`]: `Hooks`, what a model runs before and after its writes;
 //! - [`transaction`]: `Db::transaction`, a closure run in a multi-document transaction
 //!   and retried as the drivers' convenient API; [`change_stream`]: `Collection::watch`,
@@ -59,6 +60,7 @@ pub mod find;
 pub mod hooks;
 pub mod id;
 pub mod index;
+pub mod migrate;
 pub mod model;
 pub mod pipeline;
 pub mod populate;

@@ -95,6 +95,11 @@ impl Tx {
             .in_session(Some(self.session.clone()))
     }
 
+    /// The transaction's session and database, for the ODM's own writes in it.
+    pub(crate) fn parts(&self) -> (&Db, &SharedSession) {
+        (&self.db, &self.session)
+    }
+
     /// The same transaction in another database of the same server (a transaction may
     /// span databases).
     pub fn database(&self, name: &str) -> Tx {

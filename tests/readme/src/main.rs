@@ -29,15 +29,27 @@ struct User {
     tags: Vec<String>,
     created_at: Option<DateTime>, // `timestamps`: set on insert...
     updated_at: Option<DateTime>, // ...and on every write (either field may be left out)
+    #[odm(version)]
+    version: u64, // every write moves it on; `save` only replaces the version it loaded
 }
 
 #[odm::model]
 #[derive(Model, Serialize, Deserialize, Debug)]
+#[odm(hooks)] // implements `odm::Hooks` below
 struct Post {
     #[odm(id)]
     id: Option<ObjectId>,
     author: Ref<User>, // stored as the user's _id; `populate` loads the user
     title: String,
+    slug: String,
+}
+
+impl odm::Hooks for Post {
+    // Also before/after save, update and delete; an error aborts the write.
+    async fn before_insert(&mut self, _cx: &odm::HookContext) -> odm::Result<()> {
+        self.slug = self.title.to_lowercase().replace(' ', "-");
+        Ok(())
+    }
 }
 
 #[derive(Embedded, Serialize, Deserialize, Debug)]
@@ -79,16 +91,29 @@ async fn main() -> odm::Result<()> {
     let stored = users.get(alice.id).await?;
     assert_eq!((admins.len(), stored.name.as_str()), (1, "Alice B."));
 
+    // Load, change, save: a save over a write made since it was loaded is refused.
+    let (mut mine, mut theirs) = (users.get(alice.id).await?, users.get(alice.id).await?);
+    mine.age = 31;
+    users.save(&mut mine).await?;
+    theirs.age = 99;
+    let refused = users.save(&mut theirs).await;
+    assert!(matches!(refused, Err(odm::Error::VersionConflict { .. })));
+
     // References: one query per path loads them, however many posts there are.
     let posts = db.collection::<Post>();
     let mut hello = Post {
         id: None,
         author: Ref::to(&alice)?,
-        title: "Hello".into(),
+        title: "Hello World".into(),
+        slug: String::new(),
     };
-    posts.insert_one(&mut hello).await?;
+    posts.insert_one(&mut hello).await?; // its hook fills the slug
+    assert_eq!(hello.slug, "hello-world");
     let p = Post::fields();
-    let loaded = posts.find(p.title.eq("Hello")).populate(p.author).await?;
+    let loaded = posts
+        .find(p.slug.eq("hello-world"))
+        .populate(p.author)
+        .await?;
     assert_eq!(loaded[0].author.loaded()?.name, "Alice B."); // or Error::Dangling
 
     // A typed pipeline: its output is a type you name, its accumulators checked.

@@ -21,8 +21,21 @@ pub struct Container<'a> {
     pub vis: &'a Visibility,
     pub attrs: ContainerAttrs,
     /// Named fields of a struct (empty for enums and tuple structs, which only `Value`
-    /// accepts).
+    /// and, for enums, a polymorphic `Model` accept).
     pub fields: Vec<Field<'a>>,
+    /// A polymorphic model's variants (an enum deriving `Model`); empty otherwise.
+    pub variants: Vec<Variant<'a>>,
+    /// Whether the input is an enum.
+    pub is_enum: bool,
+}
+
+/// One variant of a polymorphic model: `Dog(Dog)`.
+pub struct Variant<'a> {
+    pub ident: &'a Ident,
+    /// The tag value documents of this variant are stored with.
+    pub name: String,
+    /// The model struct the variant holds.
+    pub ty: &'a Type,
 }
 
 pub struct Field<'a> {
@@ -93,6 +106,7 @@ impl<'a> Container<'a> {
             return None;
         }
         let mut fields = Vec::new();
+        let mut variants = Vec::new();
         match (&input.data, kind) {
             (Data::Struct(s), _) => match &s.fields {
                 Fields::Named(named) => {
@@ -128,9 +142,46 @@ impl<'a> Container<'a> {
                 }
             },
             (Data::Enum(_), Kind::Value) => {}
+            (Data::Enum(e), Kind::Model) => {
+                for v in &e.variants {
+                    let ty = match &v.fields {
+                        Fields::Unnamed(one) if one.unnamed.len() == 1 => &one.unnamed[0].ty,
+                        _ => {
+                            errors.spanned(
+                                v,
+                                format!(
+                                    "each variant of a polymorphic model holds one model struct, marked `#[odm(variant_of = {})]`: write `{}({})`",
+                                    input.ident, v.ident, v.ident
+                                ),
+                            );
+                            continue;
+                        }
+                    };
+                    let rust_name = v.ident.to_string();
+                    let name = match (attr::serde_rename(&v.attrs), attrs.rename_all) {
+                        (Some(n), _) => n,
+                        (None, Some(rule)) => rule.apply_to_variant(&rust_name),
+                        (None, None) => rust_name,
+                    };
+                    variants.push(Variant {
+                        ident: &v.ident,
+                        name,
+                        ty,
+                    });
+                }
+                if e.variants.is_empty() {
+                    errors.spanned(
+                        &input.ident,
+                        "a polymorphic model needs at least one variant",
+                    );
+                }
+            }
             _ => {
                 let what = match kind {
                     Kind::Value => "an enum or a struct",
+                    Kind::Model => {
+                        "a struct with named fields, or a serde internally tagged enum of model structs"
+                    }
                     _ => "a struct with named fields",
                 };
                 errors.push(syn::Error::new(
@@ -146,7 +197,14 @@ impl<'a> Container<'a> {
             vis: &input.vis,
             attrs,
             fields,
+            variants,
+            is_enum: matches!(input.data, Data::Enum(_)),
         })
+    }
+
+    /// Whether this is a polymorphic model: an enum deriving `Model`.
+    pub fn is_polymorphic(&self) -> bool {
+        self.kind == Kind::Model && self.is_enum
     }
 
     /// The field stored as `_id`, if any.

@@ -24,6 +24,10 @@ pub const TIMESTAMPS: &str = "timestamps";
 pub const HOOKS: &str = "hooks";
 /// Deletes set `deleted_at` and reads leave those documents out.
 pub const SOFT_DELETE: &str = "soft_delete";
+/// On a model struct: the polymorphic model (a tagged enum) it is one variant of.
+pub const VARIANT_OF: &str = "variant_of";
+/// On a polymorphic model: the fields every variant has, which get paths on the parent.
+pub const SHARED: &str = "shared";
 pub const MODEL: &str = "model";
 pub const ORDERED: &str = "ordered";
 pub const NUMERIC: &str = "numeric";
@@ -59,7 +63,15 @@ pub const NESTED: &str = "nested";
 pub const MIN: &str = "min";
 pub const MAX: &str = "max";
 
-pub const MODEL_CONTAINER_KEYS: &[&str] = &[COLLECTION, INDEX, TIMESTAMPS, HOOKS, SOFT_DELETE];
+pub const MODEL_CONTAINER_KEYS: &[&str] = &[
+    COLLECTION,
+    INDEX,
+    TIMESTAMPS,
+    HOOKS,
+    SOFT_DELETE,
+    VARIANT_OF,
+    SHARED,
+];
 pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
 pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS];
@@ -101,11 +113,20 @@ pub struct ContainerAttrs {
     /// `#[odm(soft_delete)]`.
     pub soft_delete: Option<Span>,
     pub model: Option<syn::Path>,
+    /// `variant_of = Animal`.
+    pub variant_of: Option<syn::Path>,
+    /// `shared(id, name)`, with the span of `shared`.
+    pub shared: Option<(Span, Vec<Ident>)>,
     pub ordered: bool,
     pub numeric: bool,
     pub rename_all: Option<RenameRule>,
     /// `#[serde(transparent)]`: the struct is stored as its one field.
     pub transparent: Option<Span>,
+    /// `#[serde(tag = "...")]`: an enum's tag key.
+    pub tag: Option<LitStr>,
+    /// `#[serde(content = "...")]` or `#[serde(untagged)]`: an enum stored another way
+    /// than with its tag beside the variant's fields.
+    pub not_internally_tagged: Option<(Span, &'static str)>,
 }
 
 /// A numeric bound (`min = 1`, `max = -2.5`), with its tokens for error spans.
@@ -272,6 +293,19 @@ pub fn parse_container(
                 HOOKS => out.hooks = Some(meta.path.span()),
                 SOFT_DELETE => out.soft_delete = Some(meta.path.span()),
                 MODEL => out.model = Some(meta.value()?.parse()?),
+                VARIANT_OF => out.variant_of = Some(meta.value()?.parse()?),
+                SHARED => {
+                    let span = meta.path.span();
+                    let mut names = Vec::new();
+                    meta.parse_nested_meta(|inner| {
+                        match inner.path.get_ident() {
+                            Some(ident) => names.push(ident.clone()),
+                            None => errors.spanned(&inner.path, "`shared(...)` lists field names"),
+                        }
+                        Ok(())
+                    })?;
+                    out.shared = Some((span, names));
+                }
                 ORDERED => out.ordered = true,
                 NUMERIC => out.numeric = true,
                 _ => unreachable!("checked against the known keys"),
@@ -282,7 +316,7 @@ pub fn parse_container(
             errors.push(e);
         }
     }
-    (out.rename_all, out.transparent) = parse_serde_container(attrs, errors);
+    parse_serde_container(attrs, &mut out, errors);
     out
 }
 
@@ -542,19 +576,14 @@ fn serialized_name(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<String>> {
     Ok(name)
 }
 
-fn parse_serde_container(
-    attrs: &[Attribute],
-    errors: &mut Errors,
-) -> (Option<RenameRule>, Option<Span>) {
-    let mut rule = None;
-    let mut transparent = None;
+fn parse_serde_container(attrs: &[Attribute], out: &mut ContainerAttrs, errors: &mut Errors) {
     for attr in serde_attrs(attrs) {
         let result = attr.parse_nested_meta(|meta| {
+            let span = meta.path.span();
             if meta.path.is_ident("rename_all") {
-                let span = meta.path.span();
                 if let Some(name) = serialized_name(&meta)? {
                     match RenameRule::from_name(&name) {
-                        Some(r) => rule = Some(r),
+                        Some(r) => out.rename_all = Some(r),
                         None => errors.push(syn::Error::new(
                             span,
                             format!("unknown serde rename_all rule `{name}`"),
@@ -563,15 +592,38 @@ fn parse_serde_container(
                 }
                 return Ok(());
             }
+            if meta.path.is_ident("tag") {
+                out.tag = Some(meta.value()?.parse()?);
+                return Ok(());
+            }
             if meta.path.is_ident("transparent") {
-                transparent = Some(meta.path.span());
+                out.transparent = Some(span);
+            } else if meta.path.is_ident("content") {
+                out.not_internally_tagged = Some((span, "adjacently tagged (`content`)"));
+            } else if meta.path.is_ident("untagged") {
+                out.not_internally_tagged = Some((span, "untagged"));
             }
             skip_value(&meta)
         });
         // serde reports malformed serde attributes itself.
         drop(result);
     }
-    (rule, transparent)
+}
+
+/// A variant's `#[serde(rename = "...")]`, if any.
+pub fn serde_rename(attrs: &[Attribute]) -> Option<String> {
+    let mut name = None;
+    for attr in serde_attrs(attrs) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                name = serialized_name(&meta)?.or(name.take());
+                return Ok(());
+            }
+            skip_value(&meta)
+        });
+        drop(result);
+    }
+    name
 }
 
 fn parse_serde_field(attrs: &[Attribute], out: &mut FieldAttrs, _errors: &mut Errors) {

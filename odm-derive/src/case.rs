@@ -66,6 +66,35 @@ impl RenameRule {
     }
 }
 
+impl RenameRule {
+    /// The serialized name of an enum variant (PascalCase in Rust), as serde computes it.
+    pub fn apply_to_variant(self, variant: &str) -> String {
+        match self {
+            RenameRule::Pascal => variant.to_owned(),
+            RenameRule::Lower => variant.to_ascii_lowercase(),
+            RenameRule::Upper => variant.to_ascii_uppercase(),
+            RenameRule::Camel => {
+                let mut chars = variant.chars();
+                match chars.next() {
+                    Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+                    None => String::new(),
+                }
+            }
+            // serde puts an underscore before every capital but the first.
+            _ => {
+                let mut snake = String::with_capacity(variant.len() + 4);
+                for (i, ch) in variant.char_indices() {
+                    if i > 0 && ch.is_uppercase() {
+                        snake.push('_');
+                    }
+                    snake.push(ch.to_ascii_lowercase());
+                }
+                self.apply_to_field(&snake)
+            }
+        }
+    }
+}
+
 /// `BlogPost` → `blog_post`, `HTTPRequest` → `http_request`.
 pub fn snake_case(type_name: &str) -> String {
     let chars: Vec<char> = type_name.chars().collect();

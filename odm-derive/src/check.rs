@@ -3,10 +3,14 @@
 
 use crate::Errors;
 use crate::ast::{Container, Kind, generic_arg, option_inner, type_named};
-use crate::attr::{IndexKey, RuleKind};
+use crate::attr::{self, IndexKey, RuleKind};
 use crate::case::did_you_mean;
 
 pub fn check(c: &Container<'_>, errors: &mut Errors) {
+    if c.is_polymorphic() {
+        check_polymorphic(c, errors);
+        return;
+    }
     if c.kind == Kind::Model {
         check_model(c, errors);
     }
@@ -87,8 +91,66 @@ fn check_defaults(c: &Container<'_>, errors: &mut Errors) {
     }
 }
 
+/// An enum deriving `Model`: internally tagged, with the model-wide options that its
+/// variants hold rather than it.
+fn check_polymorphic(c: &Container<'_>, errors: &mut Errors) {
+    match (&c.attrs.tag, c.attrs.not_internally_tagged) {
+        (_, Some((span, what))) => errors.push(syn::Error::new(
+            span,
+            format!("a polymorphic model stores its tag beside each variant's fields: {what} enums cannot be models; use `#[serde(tag = \"kind\")]` alone"),
+        )),
+        (None, None) => errors.spanned(
+            c.ident,
+            "a polymorphic model is a serde internally tagged enum: add `#[serde(tag = \"kind\")]`, the key each document stores its variant's name under",
+        ),
+        (Some(_), None) => {}
+    }
+    for v in &c.variants {
+        if !matches!(v.ty, syn::Type::Path(_)) {
+            errors.spanned(v.ty, format!("`{}` must hold a model struct, named by its path (`{}({})`)", v.ident, v.ident, v.ident));
+        }
+    }
+    let on_variants = [
+        (c.attrs.timestamps, attr::TIMESTAMPS),
+        (c.attrs.soft_delete, attr::SOFT_DELETE),
+    ];
+    for (span, key) in on_variants {
+        if let Some(span) = span {
+            errors.push(syn::Error::new(span, format!("`{key}` belongs on the variant structs: a polymorphic model delegates it to the variant a document is")));
+        }
+    }
+    if let Some(parent) = &c.attrs.variant_of {
+        errors.spanned(
+            parent,
+            "`variant_of` marks a model struct; a polymorphic model is not itself a variant",
+        );
+    }
+    let shared: Vec<String> = match &c.attrs.shared {
+        Some((_, names)) => names.iter().map(ToString::to_string).collect(),
+        None => Vec::new(),
+    };
+    for index in &c.attrs.indexes {
+        for (key, _) in &index.keys {
+            if let IndexKey::Field(ident) = key
+                && !shared.contains(&ident.to_string())
+            {
+                errors.spanned(ident, format!("`{ident}` is not a shared field of `{}`: index a field listed in `shared(...)` here, or a variant's own field on the variant", c.ident));
+            }
+        }
+    }
+}
+
 fn check_model(c: &Container<'_>, errors: &mut Errors) {
     check_defaults(c, errors);
+    if let Some((span, _)) = &c.attrs.shared {
+        errors.push(syn::Error::new(*span, "`shared` lists the fields every variant of a polymorphic model has: it belongs on the enum"));
+    }
+    if let (Some(_), Some(lit)) = (&c.attrs.variant_of, &c.attrs.collection) {
+        errors.spanned(
+            lit,
+            "a variant is stored in its parent's collection: remove `collection` here",
+        );
+    }
     let marked: Vec<_> = c.fields.iter().filter(|f| f.attrs.id.is_some()).collect();
     for f in &marked {
         if f.name != "_id" {

@@ -42,6 +42,8 @@
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
 //! - [`reference`]: `Ref<T>`, a field that stores another model's id; [`populate`]:
 //!   loading what references name, one query per path, and the reverse side;
+//! - [`polymorphic`]: one collection of several kinds of documents, a tagged enum of
+//!   models;
 //! - [`schema`]: a model's `$jsonSchema`, installed by `sync_schema`;
 //! - [`migrate`]: versioned data migrations, `db.migrate(&[...])`;
 //! - [`hooks`]: `Hooks`, what a model runs before and after its writes;
@@ -63,6 +65,7 @@ pub mod index;
 pub mod migrate;
 pub mod model;
 pub mod pipeline;
+pub mod polymorphic;
 pub mod populate;
 pub mod reference;
 pub mod schema;
@@ -90,6 +93,7 @@ pub use index::{IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
 pub use odm_derive::{Embedded, Model, Projection, Value, model};
 pub use pipeline::Pipeline;
+pub use polymorphic::{Polymorphic, VariantOf};
 pub use populate::{Populate, PopulatePath, Referred};
 pub use reference::Ref;
 pub use sort::Sort;
@@ -125,9 +129,13 @@ pub mod __private {
         ArrayPaths, AsField, Field, FieldType, Numeric, Ordered, Paths, Text, join_path, serialize,
         shared_paths,
     };
-    pub use crate::hooks::Hooks;
+    pub use crate::error::Result;
+    pub use crate::hooks::{HookContext, Hooks};
     pub use crate::index::IndexSpec;
     pub use crate::model::{DeletedAt, Embedded, Model, Timestamp, Version};
+    pub use crate::polymorphic::{
+        Polymorphic, VariantOf, is_variant, merge_variant_indexes, same_path, schema_of_variants,
+    };
     pub use crate::schema::{DepthGuard, object as schema_object};
     pub use crate::validate::{
         CanBeEmpty, HasLength, InRange, IsText, Validate, ValidationErrors, check_custom,

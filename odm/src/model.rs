@@ -84,6 +84,18 @@ pub trait Model:
     /// Fills the `Option` fields declared `#[odm(default = ..)]` that are `None`: what an
     /// insert does before it stores the model.
     fn fill_defaults(&mut self) {}
+
+    /// For a variant of a polymorphic model (`#[odm(variant_of = Animal)]`): the tag's
+    /// key and this variant's tag value. Its collection reads and writes only documents
+    /// with that tag, and stores the tag in every document it writes.
+    const VARIANT: Option<(&'static str, &'static str)> = None;
+
+    /// The indexes a variant of a polymorphic model declares itself; its `indexes()` are
+    /// its parent's, which gathers these from every variant.
+    #[doc(hidden)]
+    fn variant_indexes() -> Vec<IndexSpec> {
+        Vec::new()
+    }
 }
 
 /// Types a `deleted_at` field of a `#[odm(soft_delete)]` model may have.

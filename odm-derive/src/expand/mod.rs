@@ -3,6 +3,7 @@
 
 mod fields;
 mod model;
+mod polymorphic;
 mod projection;
 mod schema;
 mod validate;
@@ -35,6 +36,7 @@ pub fn private_at(span: Span) -> TokenStream {
 
 pub fn expand(c: &Container<'_>) -> TokenStream {
     match c.kind {
+        Kind::Model if c.is_polymorphic() => polymorphic::expand(c),
         Kind::Model => model::expand_model(c),
         Kind::Embedded => model::expand_embedded(c),
         Kind::Value => value::expand(c),

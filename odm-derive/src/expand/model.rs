@@ -11,31 +11,47 @@ use crate::ast::Container;
 use crate::attr::IndexKey;
 use crate::case::collection_name;
 
-fn indexes(c: &Container<'_>, p: &TokenStream) -> TokenStream {
-    let mut specs = Vec::new();
-    for index in &c.attrs.indexes {
-        let keys = index.keys.iter().filter_map(|(key, dir)| {
-            let path = match key {
-                IndexKey::Field(ident) => c.field(&ident.to_string())?.name.clone(),
-                IndexKey::Path(lit) => lit.value(),
+/// The `index(...)` declarations of a container, with `key_path` giving a key's path (a
+/// string literal or an expression of type `&str`).
+pub fn declared_indexes(
+    c: &Container<'_>,
+    p: &TokenStream,
+    key_path: impl Fn(&IndexKey) -> Option<TokenStream>,
+) -> Vec<TokenStream> {
+    c.attrs
+        .indexes
+        .iter()
+        .map(|index| {
+            let keys = index.keys.iter().filter_map(|(key, dir)| {
+                let path = key_path(key)?;
+                Some(quote!(__keys.insert(#path, #dir);))
+            });
+            let name = match &index.name {
+                Some(n) => quote!(::core::option::Option::Some(::std::string::String::from(#n))),
+                None => quote!(::core::option::Option::None),
             };
-            Some(quote!(__keys.insert(#path, #dir);))
-        });
-        let name = match &index.name {
-            Some(n) => quote!(::core::option::Option::Some(::std::string::String::from(#n))),
-            None => quote!(::core::option::Option::None),
-        };
-        let (unique, sparse) = (index.unique, index.sparse);
-        let ttl = match index.expire_after_secs {
-            Some(n) => quote!(::core::option::Option::Some(#n)),
-            None => quote!(::core::option::Option::None),
-        };
-        specs.push(quote! {{
-            let mut __keys = #p::Document::new();
-            #(#keys)*
-            #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl }
-        }});
-    }
+            let (unique, sparse) = (index.unique, index.sparse);
+            let ttl = match index.expire_after_secs {
+                Some(n) => quote!(::core::option::Option::Some(#n)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote! {{
+                let mut __keys = #p::Document::new();
+                #(#keys)*
+                #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl }
+            }}
+        })
+        .collect()
+}
+
+fn indexes(c: &Container<'_>, p: &TokenStream) -> TokenStream {
+    let mut specs = declared_indexes(c, p, |key| match key {
+        IndexKey::Field(ident) => {
+            let name = &c.field(&ident.to_string())?.name;
+            Some(quote!(#name))
+        }
+        IndexKey::Path(lit) => Some(quote!(#lit)),
+    });
     for f in c.fields.iter().filter(|f| f.stored()) {
         let name = &f.name;
         if f.attrs.unique.is_some() {
@@ -52,9 +68,13 @@ fn indexes(c: &Container<'_>, p: &TokenStream) -> TokenStream {
 }
 
 /// `FieldType` for a derived struct, with `paths` as its paths inside another document.
-fn field_type_impl(c: &Container<'_>, p: &TokenStream, paths: TokenStream) -> TokenStream {
+pub fn field_type_impl(
+    c: &Container<'_>,
+    p: &TokenStream,
+    paths: TokenStream,
+    json_schema: TokenStream,
+) -> TokenStream {
     let ty = c.ident;
-    let json_schema = super::schema::json_schema_fn(c, p);
     quote! {
         #[automatically_derived]
         impl #p::FieldType for #ty {
@@ -98,7 +118,32 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
         Some(lit) => lit.value(),
         None => collection_name(&ty.to_string()),
     };
-    let indexes = indexes(c, &p);
+    let mut collection = quote!(#collection);
+    let mut indexes = indexes(c, &p);
+    let mut model_schema = quote!(<Self as #p::FieldType>::json_schema());
+    // `#[odm(variant_of = Animal)]`: stored in the parent's collection with its tag; the
+    // collection's indexes and schema are the parent's, which gathers this variant's.
+    let (variant, aliases) = match &c.attrs.variant_of {
+        Some(parent) => {
+            collection = quote!(<#parent as #p::Model>::COLLECTION);
+            let own = std::mem::replace(&mut indexes, quote!(<#parent as #p::Model>::indexes()));
+            model_schema = quote!(<#parent as #p::Model>::json_schema());
+            (
+                quote! {
+                    const VARIANT: ::core::option::Option<(&'static str, &'static str)> =
+                        ::core::option::Option::Some((
+                            <#parent as #p::Polymorphic>::TAG,
+                            <Self as #p::VariantOf<#parent>>::NAME,
+                        ));
+                    fn variant_indexes() -> ::std::vec::Vec<#p::IndexSpec> {
+                        #own
+                    }
+                },
+                super::polymorphic::field_type_aliases(c),
+            )
+        }
+        None => (TokenStream::new(), TokenStream::new()),
+    };
     let (id_type, id_get, id_set) = match c.id_field() {
         Some(f) => {
             let (ident, fty) = (f.ident, f.ty);
@@ -228,7 +273,12 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
     // A model is also a value another document may hold: the documents a pipeline's
     // `lookup` joins in (`Vec<Customer>` in its output type), or a copy kept inside
     // another model. It is one value there, without nested paths.
-    let field_type = field_type_impl(c, &p, quote!(#p::Field<OdmRoot, #ty>));
+    let field_type = field_type_impl(
+        c,
+        &p,
+        quote!(#p::Field<OdmRoot, #ty>),
+        super::schema::json_schema_fn(c, &p),
+    );
     let validate = validate_impl(c, &p);
     // `#[odm(hooks)]`: the user's `impl Hooks`; else none.
     let hooks = match c.attrs.hooks {
@@ -240,6 +290,7 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
     };
     quote! {
         #fields_def
+        #aliases
 
         const _: () = {
             #field_type
@@ -255,9 +306,10 @@ pub fn expand_model(c: &Container<'_>) -> TokenStream {
                 #version
                 #fill_defaults
                 #soft_delete
+                #variant
 
                 fn json_schema() -> #p::Document {
-                    <Self as #p::FieldType>::json_schema()
+                    #model_schema
                 }
 
                 fn fields() -> &'static #fields_name {
@@ -288,7 +340,8 @@ pub fn expand_embedded(c: &Container<'_>) -> TokenStream {
     let ty = c.ident;
     let fields_name = fields_ident(c);
     let (fields_def, paths_impls) = embedded_paths(c, &p);
-    let field_type = field_type_impl(c, &p, quote!(#fields_name<OdmRoot, #ty>));
+    let json_schema = super::schema::json_schema_fn(c, &p);
+    let field_type = field_type_impl(c, &p, quote!(#fields_name<OdmRoot, #ty>), json_schema);
     let validate = validate_impl(c, &p);
     quote! {
         #fields_def

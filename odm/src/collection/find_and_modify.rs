@@ -61,7 +61,7 @@ impl<M: Model> FindOneAndUpdate<M> {
         let cx = self.collection.hook_context();
         M::before_update(&self.filter, &mut self.update, &cx).await?;
         let update = prepare_update(self.update, self.upsert)?;
-        let filter = self.filter.into_document()?;
+        let filter = self.collection.scoped(self.filter).into_document()?;
         if self.upsert {
             validate_upsert_seed::<M>(&filter)?;
         }

@@ -122,9 +122,32 @@ impl<M: Model> Collection<M> {
         }
     }
 
-    /// `filter`, narrowed to the documents this collection's reads see: for a model
-    /// that soft-deletes, those without a deletion date unless asked otherwise.
+    /// The same collection, transaction and view of soft-deleted documents, typed as
+    /// another model stored in it (a variant of a polymorphic model).
+    pub(crate) fn retyped<V: Model>(&self) -> Collection<V> {
+        Collection {
+            raw: self.raw.clone(),
+            auto_index: self.auto_index.clone(),
+            session: self.session.clone(),
+            deleted: self.deleted,
+            _model: PhantomData,
+        }
+    }
+
+    /// `filter`, narrowed to the documents of this collection's model: for a variant of
+    /// a polymorphic model, those with its tag. Every read and write goes through it.
+    pub(crate) fn scoped(&self, filter: Filter<M>) -> Filter<M> {
+        match M::VARIANT {
+            Some((tag, name)) => filter & Filter::raw_unchecked(doc! {tag: name}),
+            None => filter,
+        }
+    }
+
+    /// `filter`, narrowed to the documents this collection's reads see: [`Self::scoped`],
+    /// and for a model that soft-deletes, those without a deletion date unless asked
+    /// otherwise.
     pub(crate) fn visible(&self, filter: Filter<M>) -> Filter<M> {
+        let filter = self.scoped(filter);
         let Some(path) = M::SOFT_DELETE else {
             return filter;
         };

@@ -25,11 +25,15 @@ pub enum SaveOutcome {
     Replaced,
 }
 
-/// The document a replacement stores: the model, without a null `_id`.
+/// The document a replacement stores: the model, without a null `_id`, with its tag
+/// when it is a variant of a polymorphic model.
 fn replacement<M: Model>(model: &M) -> Result<Document> {
     let mut doc = bson::serialize_to_document(model)?;
     if matches!(doc.get("_id"), Some(Bson::Null)) {
         doc.remove("_id");
+    }
+    if let Some((tag, name)) = M::VARIANT {
+        doc.insert(tag, name);
     }
     Ok(doc)
 }
@@ -219,7 +223,7 @@ impl<M: Model> Collection<M> {
         let cx = self.hook_context();
         M::before_update(&filter, &mut update, &cx).await?;
         let update = prepare_update(update, false)?;
-        let filter = filter.into_document()?;
+        let filter = self.scoped(filter).into_document()?;
         let result = send_in!(&self.session, self.raw.update_one(filter, update))
             .map_err(|e| self.write_error(e, &Document::new()))
             .map(UpdateResult::from)?;
@@ -247,7 +251,7 @@ impl<M: Model> Collection<M> {
         let cx = self.hook_context();
         M::before_update(&filter, &mut update, &cx).await?;
         let update = prepare_update(update, false)?;
-        let filter = filter.into_document()?;
+        let filter = self.scoped(filter).into_document()?;
         let result = send_in!(&self.session, self.raw.update_many(filter, update))
             .map_err(|e| self.write_error(e, &Document::new()))
             .map(UpdateResult::from)?;
@@ -262,7 +266,7 @@ impl<M: Model> Collection<M> {
         let cx = self.hook_context();
         M::before_update(&filter, &mut update, &cx).await?;
         let update = prepare_update(update, true)?;
-        let filter = filter.into_document()?;
+        let filter = self.scoped(filter).into_document()?;
         validate_upsert_seed::<M>(&filter)?;
         let result = send_in!(
             &self.session,
@@ -292,7 +296,7 @@ impl<M: Model> Collection<M> {
     async fn replace_validated(&self, filter: Filter<M>, model: &mut M) -> Result<UpdateResult> {
         self.ensure_indexes().await?;
         model.set_timestamps(DateTime::now(), false);
-        let filter = filter.into_document()?;
+        let filter = self.scoped(filter).into_document()?;
         let (Some(path), Some(loaded)) = (M::VERSION, model.version()) else {
             let doc = replacement(model)?;
             return send_in!(&self.session, self.raw.replace_one(filter, &doc))
@@ -364,7 +368,7 @@ impl<M: Model> Collection<M> {
         let stored_before = self.exists(by_id.clone()).await?;
         model.set_timestamps(DateTime::now(), !stored_before);
         let doc = replacement(model)?;
-        let filter = by_id.into_document()?;
+        let filter = self.scoped(by_id).into_document()?;
         let r = send_in!(
             &self.session,
             self.raw.replace_one(filter, &doc).upsert(true)
@@ -428,7 +432,8 @@ impl<M: Model> Collection<M> {
         let deleted = match (soft, M::SOFT_DELETE) {
             (true, Some(path)) => {
                 // Only documents not deleted yet: deleting twice keeps the first date.
-                let filter = (filter & Filter::raw_unchecked(doc! {path: null})).into_document()?;
+                let filter = self.scoped(filter & Filter::raw_unchecked(doc! {path: null}));
+                let filter = filter.into_document()?;
                 let mut update = doc! {"$set": {path: DateTime::now()}};
                 if let Some(version) = M::VERSION {
                     update.insert("$inc", doc! {version: 1});
@@ -441,7 +446,7 @@ impl<M: Model> Collection<M> {
                 r.modified_count
             }
             _ => {
-                let filter = filter.into_document()?;
+                let filter = self.scoped(filter).into_document()?;
                 if many {
                     send_in!(&self.session, self.raw.delete_many(filter))?.deleted_count
                 } else {
@@ -487,7 +492,12 @@ fn prepare_insert<M: Model>(model: &mut M) -> Result<(RawDocumentBuf, Option<Obj
     model.fill_defaults();
     model.set_timestamps(DateTime::now(), true);
     // Encoded once, straight from the model: the driver sends these bytes as they are.
-    let doc = bson::serialize_to_raw_document_buf(&*model)?;
+    let mut doc = bson::serialize_to_raw_document_buf(&*model)?;
+    if let Some((tag, name)) = M::VARIANT {
+        // A variant's struct does not serialize its parent's tag: the collection stores it.
+        let key: &bson::raw::CStr = tag.try_into()?;
+        doc.append(key, name);
+    }
     match doc.get("_id")? {
         Some(id) if !matches!(id, RawBsonRef::Null) => Ok((doc, None)),
         _ => {

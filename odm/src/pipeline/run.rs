@@ -54,7 +54,11 @@ impl<M: Model> Collection<M> {
     where
         Out: DeserializeOwned + Send + Sync + Unpin,
     {
-        let stages = pipeline.into_documents()?;
+        let mut stages = pipeline.into_documents()?;
+        if let Some((tag, name)) = M::VARIANT {
+            // A variant's collection reads its own documents only, here as in `find`.
+            stages.insert(0, bson::doc! {"$match": {tag: name}});
+        }
         let action = self.raw().aggregate(stages).with_type::<Out>();
         let rows = match self.session() {
             None => Rows::Plain(action.await?),

@@ -161,10 +161,14 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
         }
         IndexKey::Path(lit) => Some(quote!(#lit)),
     });
+    // The last arm only matters when a variant was refused (its error is reported): the
+    // rest of the impl still compiles, so that one mistake gives one error.
     let each = |call: TokenStream| {
         quote! {
             match self {
                 #(Self::#idents(__odm_v) => #call,)*
+                #[allow(unreachable_patterns)]
+                _ => ::core::unreachable!(),
             }
         }
     };

@@ -107,7 +107,13 @@ fn check_polymorphic(c: &Container<'_>, errors: &mut Errors) {
     }
     for v in &c.variants {
         if !matches!(v.ty, syn::Type::Path(_)) {
-            errors.spanned(v.ty, format!("`{}` must hold a model struct, named by its path (`{}({})`)", v.ident, v.ident, v.ident));
+            errors.spanned(
+                v.ty,
+                format!(
+                    "`{}` must hold a model struct, named by its path (`{}({})`)",
+                    v.ident, v.ident, v.ident
+                ),
+            );
         }
     }
     let on_variants = [

@@ -125,11 +125,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::collection::Projection;
+    pub use crate::error::Result;
     pub use crate::field::{
         ArrayPaths, AsField, Field, FieldType, Numeric, Ordered, Paths, Text, join_path, serialize,
         shared_paths,
     };
-    pub use crate::error::Result;
     pub use crate::hooks::{HookContext, Hooks};
     pub use crate::index::IndexSpec;
     pub use crate::model::{DeletedAt, Embedded, Model, Timestamp, Version};

@@ -109,7 +109,10 @@ pub fn schema_of_variants(tag: &str, variants: Vec<(&str, Document)>) -> Documen
     let any_of: Vec<Bson> = variants
         .into_iter()
         .map(|(name, mut schema)| {
-            let mut properties = schema.get_document("properties").cloned().unwrap_or_default();
+            let mut properties = schema
+                .get_document("properties")
+                .cloned()
+                .unwrap_or_default();
             properties.insert(tag, doc! {"enum": [name]});
             schema.insert("properties", properties);
             let mut required = schema.get_array("required").cloned().unwrap_or_default();
@@ -204,7 +207,10 @@ mod tests {
                 ("Cat", doc! {"bsonType": "object"}),
             ],
         );
-        assert_eq!(schema.get_array("required").unwrap(), &vec![Bson::from("kind")]);
+        assert_eq!(
+            schema.get_array("required").unwrap(),
+            &vec![Bson::from("kind")]
+        );
         let any_of = schema.get_array("anyOf").unwrap();
         assert_eq!(
             any_of[0],

@@ -9,7 +9,11 @@ use odm::prelude::*;
 
 #[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "kind")]
-#[odm(collection = "poly_animals", shared(id, name, age), index(keys(name = 1)))]
+#[odm(
+    collection = "poly_animals",
+    shared(id, name, age),
+    index(keys(name = 1))
+)]
 enum Animal {
     Dog(Dog),
     Cat(Cat),
@@ -85,7 +89,10 @@ async fn zoo(db: &Db) {
         Animal::Cat(cat("Tom", 3, 9)),
     ] {
         animals.insert_one(&mut a).await.unwrap();
-        assert!(a.id().is_some(), "the parent's insert gives the variant its id");
+        assert!(
+            a.id().is_some(),
+            "the parent's insert gives the variant its id"
+        );
     }
     animals
         .of::<Dog>()
@@ -114,11 +121,7 @@ async fn three_variants_answer_shared_and_per_variant_queries() {
     let f = Animal::fields();
 
     // Shared paths on the parent: every kind comes back as what it is.
-    let older: Vec<Animal> = animals
-        .find(f.age.gte(3))
-        .sort(f.age.asc())
-        .await
-        .unwrap();
+    let older: Vec<Animal> = animals.find(f.age.gte(3)).sort(f.age.asc()).await.unwrap();
     let kinds: Vec<(&str, &str)> = older
         .iter()
         .map(|a| match a {
@@ -232,7 +235,10 @@ async fn variant_fields_are_indexed_and_a_variant_unique_rule_ignores_the_others
     assert_eq!(created, ["breed_1", "chip_1", "name_1"]);
     // The variant's collection is the same, with the same indexes.
     let again = db.collection::<Dog>().sync_indexes().await.unwrap();
-    assert!(again.created.is_empty() && again.dropped.is_empty(), "{again:?}");
+    assert!(
+        again.created.is_empty() && again.dropped.is_empty(),
+        "{again:?}"
+    );
 
     zoo(&db).await;
     // Several cats and a bird have no chip: no collision on null.

@@ -226,9 +226,8 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
         }
     };
     let field_type = field_type_impl(c, &p, quote!(#p::Field<OdmRoot, #ty>), schema);
-    let doc = format!(
-        "Typed paths of the fields every variant of [`{ty}`] has, from `{ty}::fields()`."
-    );
+    let doc =
+        format!("Typed paths of the fields every variant of [`{ty}`] has, from `{ty}::fields()`.");
     quote! {
         #[doc = #doc]
         #[allow(non_camel_case_types, dead_code)]

@@ -52,6 +52,35 @@ impl odm::Hooks for Post {
     }
 }
 
+#[derive(Model, Serialize, Deserialize, Debug)]
+#[serde(tag = "kind")] // one collection, several kinds of documents
+#[odm(collection = "media", shared(id, title))] // `shared`: paths every kind has
+enum Media {
+    Book(Book),
+    Film(Film),
+}
+
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug, Default)]
+#[odm(variant_of = Media)] // stored in "media" with kind: "Book"
+struct Book {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    title: String,
+    #[odm(range(min = 1))]
+    pages: u32,
+}
+
+#[odm::model]
+#[derive(Model, Serialize, Deserialize, Debug, Default)]
+#[odm(variant_of = Media)]
+struct Film {
+    #[odm(id)]
+    id: Option<ObjectId>,
+    title: String,
+    minutes: u32,
+}
+
 #[derive(Embedded, Serialize, Deserialize, Debug)]
 struct PostsPerAuthor {
     #[serde(rename = "_id")]
@@ -123,6 +152,27 @@ async fn main() -> odm::Result<()> {
         .await?;
     assert_eq!(per_author[0].posts, 1);
 
+    // One collection, two kinds: the shared paths on the parent, each kind's own on it.
+    let media = db.collection::<Media>();
+    let dune = Book {
+        title: "Dune".into(),
+        pages: 412,
+        ..Default::default()
+    };
+    media.insert_one(&mut Media::Book(dune)).await?; // checked by Book's rules
+    let mut film = Film {
+        title: "Dune".into(),
+        minutes: 155,
+        ..Default::default()
+    };
+    media.of::<Film>().insert_one(&mut film).await?;
+    let both: Vec<Media> = media.find(Media::fields().title.eq("Dune")).await?;
+    let long: Vec<Film> = media // of::<Film>() adds kind: "Film" to every query
+        .of::<Film>()
+        .find(Film::fields().minutes.gt(120))
+        .await?;
+    assert_eq!((both.len(), long.len()), (2, 1));
+
     // Every write of the closure is stored, or none; retried on a conflict.
     let audited = db
         .transaction(|tx| async move {
@@ -150,6 +200,7 @@ async fn main() -> odm::Result<()> {
     users.delete_by_id(alice.id).await?;
     users.delete_many(Filter::all()).await?; // "everything" has to be said
     posts.delete_many(Filter::all()).await?;
+    media.delete_many(Filter::all()).await?;
     db.close().await;
     Ok(())
 }

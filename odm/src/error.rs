@@ -90,6 +90,21 @@ pub enum Error {
     #[error("invalid value: {0}")]
     InvalidValue(String),
 
+    /// A filter, update, pipeline or page that cannot be sent, found before anything
+    /// was: [`BuildError`] says which part and why.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+
+    /// An operation on the collection itself (indexes, schema, drop) inside a
+    /// transaction, which MongoDB does not run in one: call it outside the closure.
+    #[error(
+        "{operation} changes the collection itself, which is not part of a transaction: call it on db.collection(), outside the closure"
+    )]
+    NotInTransaction {
+        /// The operation refused (`"sync_indexes"`).
+        operation: &'static str,
+    },
+
     /// The embedded server could not start.
     #[error("the embedded server could not start: {0}")]
     Server(String),
@@ -118,6 +133,86 @@ pub enum Error {
     /// raw reply) stays reachable through `source()`.
     #[error("MongoDB: {}", driver_summary(.0))]
     Driver(#[source] mongodb::error::Error),
+}
+
+/// Why a typed builder (a [`Filter`](crate::Filter), [`Update`](crate::Update),
+/// [`Pipeline`](crate::Pipeline) or keyset page) cannot be sent. The builders record
+/// their first mistake and report it when used, as `Error::Build`, before anything
+/// reaches the server.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A value given for `path` could not be converted to BSON.
+    #[error("{path}: {message}")]
+    Value {
+        /// Where the value was given.
+        path: String,
+        /// What the conversion said.
+        message: String,
+    },
+    /// A condition, update or expression on a flattened field, which has no path of its
+    /// own: its fields' paths are the ones to use.
+    #[error("{place} on a flattened field: it has no path of its own, use the paths of its fields")]
+    Flattened {
+        /// `"a condition"`, `"an update"` or `"an expression"`.
+        place: &'static str,
+    },
+    /// One path given twice to one update operator (`$set` of `age` twice).
+    #[error("`{path}` is given twice to {operator} in one update")]
+    Repeated {
+        /// The path.
+        path: String,
+        /// The operator (`$set`).
+        operator: String,
+    },
+    /// An update of a path through every element of an array (from `any()`).
+    #[error(
+        "`{path}` reaches into array elements (from `any()`): an update needs one field, not every element"
+    )]
+    ThroughArray {
+        /// The path.
+        path: String,
+    },
+    /// An update without any operator.
+    #[error("an update needs at least one operator")]
+    EmptyUpdate,
+    /// `elem_match` on an array of values with conditions joined by `|` or `!`.
+    #[error(
+        "elem_match on an array of values takes conditions on the element joined with `&` (no `|` or `!`)"
+    )]
+    ElementConditions,
+    /// `page_after` on a query that also has a `limit`.
+    #[error("page_after takes the page size ({size}); it cannot also honour limit({limit})")]
+    PageWithLimit {
+        /// The page size given to `page_after`.
+        size: u64,
+        /// The query's limit.
+        limit: i64,
+    },
+    /// A keyset page sorted by a path with no single value per document.
+    #[error(
+        "`{path}` has no single value per document (an array, or a path through one): keyset pages need one"
+    )]
+    MultivaluedSortKey {
+        /// The sort key.
+        path: String,
+    },
+    /// A pipeline stage that cannot be built (counted from 1).
+    #[error("stage {position} ({stage}): {reason}")]
+    Stage {
+        /// The stage's position in the pipeline, from 1.
+        position: usize,
+        /// The stage's operator (`$group`).
+        stage: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An aggregation expression that cannot be built, outside a pipeline's stages.
+    #[error("{reason}")]
+    Expression {
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// `Result<T, odm::Error>`.

@@ -13,14 +13,14 @@ use std::ops::{BitAnd, BitOr, Not};
 
 use bson::{Bson, Document, doc};
 
-use crate::error::Error;
+use crate::error::{BuildError, Error};
 use crate::field::{ArrayField, Field, FieldType, Ordered, QueryValue, Text, element_paths};
 
 /// A condition on documents of model `M`.
 pub struct Filter<M> {
     doc: Document,
-    /// A value that could not be turned into BSON (reported when the filter is used).
-    error: Option<String>,
+    /// The first mistake, reported when the filter is used.
+    error: Option<BuildError>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -52,13 +52,19 @@ impl<M: crate::model::Model> Filter<M> {
     pub fn id(id: impl crate::id::IdValue<M::Id>) -> Self {
         match id.into_id() {
             Ok(id) => Self::from_parts(bson::doc! {"_id": id}, None),
-            Err(e) => Self::from_parts(Document::new(), Some(e.to_string())),
+            Err(e) => Self::from_parts(
+                Document::new(),
+                Some(BuildError::Value {
+                    path: "_id".into(),
+                    message: e.to_string(),
+                }),
+            ),
         }
     }
 }
 
 impl<M> Filter<M> {
-    fn from_parts(doc: Document, error: Option<String>) -> Self {
+    fn from_parts(doc: Document, error: Option<BuildError>) -> Self {
         Filter {
             doc,
             error,
@@ -88,10 +94,10 @@ impl<M> Filter<M> {
         // Outside `elem_match`, the only field with an empty path is a flattened one, which
         // has no path of its own (its fields are at the parent's level).
         if mentions_empty_path(&doc) {
-            return Err(Error::InvalidValue(
-                "a condition on a flattened field: it has no path of its own, query its fields"
-                    .into(),
-            ));
+            return Err(BuildError::Flattened {
+                place: "a condition",
+            }
+            .into());
         }
         Ok(doc)
     }
@@ -99,7 +105,7 @@ impl<M> Filter<M> {
     /// The document, with conditions on the element itself (empty path) left in.
     fn into_unchecked_document(self) -> Result<Document, Error> {
         match self.error {
-            Some(e) => Err(Error::InvalidValue(e)),
+            Some(e) => Err(e.into()),
             None => Ok(self.doc),
         }
     }
@@ -141,7 +147,13 @@ impl<M> Filter<M> {
     pub(crate) fn condition(path: &str, value: Result<Bson, bson::error::Error>) -> Self {
         match value {
             Ok(v) => Self::from_parts(doc! {path: v}, None),
-            Err(e) => Self::from_parts(Document::new(), Some(format!("{path}: {e}"))),
+            Err(e) => Self::from_parts(
+                Document::new(),
+                Some(BuildError::Value {
+                    path: path.to_string(),
+                    message: e.to_string(),
+                }),
+            ),
         }
     }
 
@@ -365,20 +377,26 @@ impl<M, T: FieldType> Field<M, T> {
             // combine with `&` only: `|` and `!` would hide them in `$or`/`$nor`, where
             // MongoDB reads them as conditions on a field named "".
             match d.remove("") {
-                Some(Bson::Document(ops)) if d.is_empty() && is_operator_doc(&Bson::Document(ops.clone())) => {
+                Some(Bson::Document(ops))
+                    if d.is_empty() && is_operator_doc(&Bson::Document(ops.clone())) =>
+                {
                     Ok(Bson::Document(ops))
                 }
                 Some(v) if d.is_empty() => Ok(Bson::Document(doc! {"$eq": v})),
                 None if !mentions_empty_path(&d) => Ok(Bson::Document(d)),
-                _ => Err(Error::InvalidValue(
-                    "elem_match on an array of values takes conditions on the element joined with `&` (no `|` or `!`)".into(),
-                )),
+                _ => Err(BuildError::ElementConditions.into()),
             }
         });
         match value {
             Ok(v) => Filter::operator(self.path(), "$elemMatch", Ok(v)),
-            Err(Error::InvalidValue(message)) => Filter::from_parts(Document::new(), Some(message)),
-            Err(other) => Filter::from_parts(Document::new(), Some(other.to_string())),
+            Err(Error::Build(e)) => Filter::from_parts(Document::new(), Some(e)),
+            Err(other) => Filter::from_parts(
+                Document::new(),
+                Some(BuildError::Value {
+                    path: self.path().to_string(),
+                    message: other.to_string(),
+                }),
+            ),
         }
     }
 }

@@ -10,7 +10,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::collection::{Projection, get_path};
-use crate::error::{Error, Result};
+use crate::error::{BuildError, Error, Result};
 use crate::filter::Filter;
 use crate::model::Model;
 use crate::sort::Sort;
@@ -197,19 +197,18 @@ impl<M: Model> Find<M, M> {
     /// `skip`, the cost does not grow with the page number, and concurrent inserts do not
     /// shift pages.
     ///
-    /// Refused with `Error::InvalidValue`: a `limit` (the page size is `n`), and a sort key
+    /// Refused with `Error::Build`: a `limit` (the page size is `n`), and a sort key
     /// with no single value per document (an array, or a path through array elements).
     pub async fn page_after(mut self, last: Option<&M>, n: u64) -> Result<Vec<M>> {
         if let Some(limit) = self.limit {
-            return Err(Error::InvalidValue(format!(
-                "page_after takes the page size ({n}); it cannot also honour limit({limit})"
-            )));
+            return Err(BuildError::PageWithLimit { size: n, limit }.into());
         }
         let sort = self.sort.take();
         if let Some(path) = sort.as_ref().and_then(Sort::multivalued_key) {
-            return Err(Error::InvalidValue(format!(
-                "`{path}` has no single value per document (an array, or a path through one): keyset pages need one"
-            )));
+            return Err(BuildError::MultivaluedSortKey {
+                path: path.to_string(),
+            }
+            .into());
         }
         let mut keys: Vec<(String, i32)> = sort
             .iter()
@@ -226,9 +225,7 @@ impl<M: Model> Find<M, M> {
             for (path, _) in &keys {
                 let value = get_path(&doc, path).cloned().unwrap_or(Bson::Null);
                 if matches!(value, Bson::Array(_)) {
-                    return Err(Error::InvalidValue(format!(
-                        "`{path}` holds an array: keyset pages need one value per document"
-                    )));
+                    return Err(BuildError::MultivaluedSortKey { path: path.clone() }.into());
                 }
                 values.push(value);
             }

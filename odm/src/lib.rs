@@ -83,7 +83,7 @@ pub use collection::{
     BulkInsertReport, Collection, FindOneAndUpdate, Projection, SaveOutcome, UpdateResult,
 };
 pub use db::{Db, Models};
-pub use error::{Error, Result};
+pub use error::{BuildError, Error, Result};
 pub use field::{AsField, Field, FieldType};
 pub use filter::Filter;
 pub use find::Find;

@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 
 use bson::{Bson, Document, doc};
 
-use crate::error::Error;
+use crate::error::{BuildError, Error};
 use crate::field::{
     ArrayField, AsField, DateLike, Field, FieldType, Numeric, Optional, Ordered, QueryValue,
 };
@@ -20,7 +20,7 @@ use crate::field::{
 /// A set of update operators for documents of model `M`.
 pub struct Update<M> {
     doc: Document,
-    error: Option<String>,
+    error: Option<BuildError>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -85,7 +85,7 @@ impl<M> Update<M> {
     /// The update document MongoDB receives.
     pub fn to_document(&self) -> Result<Document, Error> {
         match &self.error {
-            Some(e) => Err(Error::InvalidValue(e.clone())),
+            Some(e) => Err(e.clone().into()),
             None => Ok(self.doc.clone()),
         }
     }
@@ -118,11 +118,11 @@ impl<M> Update<M> {
         value: Result<Bson, bson::error::Error>,
     ) -> Self {
         let problem = match value {
-            Err(e) => Some(format!("{path}: {e}")),
-            Ok(_) if path.is_empty() => Some(
-                "an update of a flattened field: it has no path of its own, update its fields"
-                    .to_string(),
-            ),
+            Err(e) => Some(BuildError::Value {
+                path: path.to_string(),
+                message: e.to_string(),
+            }),
+            Ok(_) if path.is_empty() => Some(BuildError::Flattened { place: "an update" }),
             Ok(v) => {
                 let entry = self
                     .doc
@@ -130,7 +130,10 @@ impl<M> Update<M> {
                     .or_insert_with(|| Bson::Document(Document::new()));
                 match entry {
                     Bson::Document(fields) if fields.contains_key(path) => {
-                        Some(format!("`{path}` is given twice to {op} in one update"))
+                        Some(BuildError::Repeated {
+                            path: path.to_string(),
+                            operator: op.to_string(),
+                        })
                     }
                     Bson::Document(fields) => {
                         fields.insert(path, v);
@@ -151,10 +154,9 @@ impl<M> Update<M> {
         if field.through_array() {
             let mut refused = self;
             if refused.error.is_none() {
-                refused.error = Some(format!(
-                    "`{}` reaches into array elements (from `any()`): an update needs one field, not every element",
-                    field.path()
-                ));
+                refused.error = Some(BuildError::ThroughArray {
+                    path: field.path().to_string(),
+                });
             }
             return refused;
         }
@@ -490,18 +492,28 @@ mod tests {
     fn mistakes_are_reported_not_sent() {
         let twice = age().inc(1u32).inc(age(), 2u32).to_document().unwrap_err();
         assert!(
-            twice.to_string().contains("`age` is given twice to $inc"),
-            "{twice}"
+            matches!(&twice, Error::Build(BuildError::Repeated { path, operator }) if path == "age" && operator == "$inc"),
+            "{twice:?}"
+        );
+        assert_eq!(
+            twice.to_string(),
+            "`age` is given twice to $inc in one update"
         );
         let elements: Field<User, f64> =
             <Field<User, f64> as crate::field::Paths>::at("items.price", true);
         let through = elements.set(1.0).to_document().unwrap_err();
         assert!(
-            through.to_string().contains("reaches into array elements"),
-            "{through}"
+            matches!(&through, Error::Build(BuildError::ThroughArray { path }) if path == "items.price"),
+            "{through:?}"
         );
         let flattened: Field<User, String> = Field::new("");
         let err = flattened.set("x").to_document().unwrap_err();
-        assert!(err.to_string().contains("flattened"), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Build(BuildError::Flattened { place: "an update" })
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -585,7 +585,8 @@ async fn stages_that_cannot_be_built_are_errors_before_sending() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidValue(m) if m == "stage 1 ($unwind): the element is written at the array's own path `lines`, and the output field given is `first`"),
+        matches!(&err, Error::Build(odm::BuildError::Stage { position: 1, stage, reason })
+            if stage == "$unwind" && reason == "the element is written at the array's own path `lines`, and the output field given is `first`"),
         "{err}"
     );
     // The group key lands in `_id`.
@@ -633,7 +634,7 @@ async fn stages_that_cannot_be_built_are_errors_before_sending() {
     );
     assert!(matches!(
         Pipeline::<Order>::new().limit(0).to_documents(),
-        Err(Error::InvalidValue(_))
+        Err(Error::Build(odm::BuildError::Stage { position: 1, .. }))
     ));
     // Nothing was sent: the orders are as seeded.
     assert_eq!(orders.count(Filter::all()).await.unwrap(), 5);

@@ -306,7 +306,12 @@ async fn collection_changes_are_refused_inside_a_transaction() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidValue(m) if m.contains("sync_indexes")),
+        matches!(
+            &err,
+            Error::NotInTransaction {
+                operation: "sync_indexes"
+            }
+        ),
         "{err}"
     );
     finish(db).await;

@@ -351,11 +351,9 @@ impl<M: Model> Collection<M> {
 
     /// Refuses an operation on the collection itself in a transaction: MongoDB does not
     /// run them in one, and sending them beside it would escape its all-or-nothing.
-    fn outside_transaction(&self, operation: &str) -> Result<()> {
+    fn outside_transaction(&self, operation: &'static str) -> Result<()> {
         match self.session {
-            Some(_) => Err(Error::InvalidValue(format!(
-                "{operation} changes the collection itself, which is not part of a transaction: call it on db.collection(), outside the closure"
-            ))),
+            Some(_) => Err(Error::NotInTransaction { operation }),
             None => Ok(()),
         }
     }

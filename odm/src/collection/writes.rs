@@ -8,7 +8,7 @@ use bson::{Bson, DateTime, Document, RawBsonRef, RawDocumentBuf, doc};
 
 use super::write_errors::{decoded, first_failed_position, write_error_of};
 use super::{Collection, UpdateResult};
-use crate::error::{Error, Result};
+use crate::error::{BuildError, Error, Result};
 use crate::filter::Filter;
 use crate::id::IdValue;
 use crate::model::Model;
@@ -587,9 +587,7 @@ pub(super) fn prepare_update<M: Model>(update: Update<M>, upsert: bool) -> Resul
         set_in(&mut doc, "$setOnInsert", created, now);
     }
     if doc.is_empty() {
-        return Err(Error::InvalidValue(
-            "an update needs at least one operator".into(),
-        ));
+        return Err(BuildError::EmptyUpdate.into());
     }
     // Every write moves the version on, so that a model loaded before it cannot be
     // saved over it.

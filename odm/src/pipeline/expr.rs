@@ -10,7 +10,7 @@ use std::ops::{Add, Div, Mul, Sub};
 use bson::{Bson, Document, doc};
 
 use super::{ArrayValue, Pipeline, reference, same_type, settable};
-use crate::error::{Error, Result};
+use crate::error::{BuildError, Result};
 use crate::field::{AsField, FieldType, Numeric, Text};
 
 /// Types arithmetic takes: numbers (checked on the value type, so `Option<i32>` counts).
@@ -116,7 +116,9 @@ impl<M, T> Expr<M, T> {
     /// The expression MongoDB receives, or the error of a path or value that could not
     /// be used.
     pub fn to_bson(&self) -> Result<Bson> {
-        self.value.clone().map_err(Error::InvalidValue)
+        self.value
+            .clone()
+            .map_err(|reason| BuildError::Expression { reason }.into())
     }
 }
 

@@ -54,7 +54,7 @@
 //! output's `_id`; `unwind` reads an array into a field of its element type; `lookup`
 //! joins keys of one type into a `Vec` of the foreign model; a facet's sub-pipeline
 //! yields the element type of its field. What it cannot see is checked when the
-//! pipeline is used, as an [`Error::InvalidValue`] naming the stage: the group key must
+//! pipeline is used, as an [`Error::Build`] naming the stage: the group key must
 //! land in `_id`, `unwind` must write the element at the array's own path, accumulators
 //! and facets write top-level fields. Fields of an output type that no stage writes are
 //! read as the documents hold them: a stage that keeps the other fields (`unwind`,
@@ -75,7 +75,7 @@ use std::marker::PhantomData;
 use bson::{Bson, Document, doc};
 
 use crate::collection::Projection;
-use crate::error::{Error, Result};
+use crate::error::{BuildError, Error, Result};
 use crate::field::{Field, FieldType, element_paths};
 use crate::filter::Filter;
 use crate::model::{Embedded, Model};
@@ -153,7 +153,7 @@ pub struct Pipeline<In, Out = In> {
     stages: Vec<Document>,
     /// The first stage that could not be built (a path that cannot be written, a value
     /// that is not BSON), reported when the pipeline is used, as a `Filter` does.
-    error: Option<String>,
+    error: Option<BuildError>,
     _types: PhantomData<fn() -> (In, Out)>,
 }
 
@@ -205,8 +205,11 @@ impl<In, Cur> Pipeline<In, Cur> {
             Ok(stage) => self.stages.push(stage),
             Err(e) => {
                 let position = self.stages.len() + 1;
-                self.error
-                    .get_or_insert_with(|| format!("stage {position} ({name}): {e}"));
+                self.error.get_or_insert_with(|| BuildError::Stage {
+                    position,
+                    stage: name.to_string(),
+                    reason: e,
+                });
             }
         }
         Pipeline {
@@ -271,7 +274,7 @@ impl<In, Cur> Pipeline<In, Cur> {
 
     pub(crate) fn into_documents(self) -> Result<Vec<Document>> {
         match self.error {
-            Some(e) => Err(Error::InvalidValue(e)),
+            Some(e) => Err(e.into()),
             None => Ok(self.stages),
         }
     }
@@ -285,9 +288,10 @@ impl<In, Cur: Model> Pipeline<In, Cur> {
     }
 }
 
-/// The text of a builder's error (they are all `Error::InvalidValue`).
+/// The text of a builder's error, to nest in another's.
 fn message(e: Error) -> String {
     match e {
+        Error::Build(e) => e.to_string(),
         Error::InvalidValue(m) => m,
         other => other.to_string(),
     }

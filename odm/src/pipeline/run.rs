@@ -13,7 +13,7 @@ use crate::model::Model;
 impl<M: Model> Collection<M> {
     /// Runs a [`Pipeline`] on this collection: every document it yields, read as its
     /// output type. A pipeline stage that could not be built is an
-    /// [`Error::InvalidValue`] naming the stage, and nothing is sent.
+    /// [`Error::Build`] naming the stage, and nothing is sent.
     ///
     /// ```no_run
     /// # use odm::pipeline::{Pipeline, fields};

@@ -187,6 +187,19 @@ impl<M: Model> Watch<M> {
                 conditions.push(Bson::Document(under("fullDocument", &filter)?));
             }
         }
+        if let Some((tag, name)) = M::VARIANT {
+            // A variant's stream: the events whose document (or, without one, whose
+            // pre-image) has its tag. An event that carries neither (an update without
+            // `full_document`, a delete without pre-images) cannot be told apart: kept.
+            let (after, before) = (
+                format!("fullDocument.{tag}"),
+                format!("fullDocumentBeforeChange.{tag}"),
+            );
+            conditions.push(Bson::Document(doc! {"$or": [
+                {after: name},
+                {"fullDocument": null, "$or": [{"fullDocumentBeforeChange": null}, {before: name}]},
+            ]}));
+        }
         Ok(match conditions.len() {
             0 => Vec::new(),
             1 => vec![doc! {"$match": conditions.remove(0)}],

@@ -58,7 +58,10 @@
 //!   variants, which lack the field, do not collide on null; it still holds across the
 //!   variants that have the field (an index limited to one tag needs partial indexes);
 //! - **the schema**: `Animal::json_schema()` requires the tag, one of the variants'
-//!   values, and a document to match the schema of the variant its tag names.
+//!   values, and a document to match the schema of the variant its tag names;
+//! - **change streams**: a variant's `watch()` keeps the events whose document (or
+//!   pre-image) has its tag; an event that carries neither (an update without
+//!   `full_document`, a delete without pre-images) cannot be told apart and is kept.
 //!
 //! The variants must agree on what the parent delegates to them: the `_id` type, the
 //! paths of the version, timestamps and soft-delete date (checked at compile time).

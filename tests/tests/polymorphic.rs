@@ -317,3 +317,25 @@ async fn the_schema_holds_each_document_to_its_variant() {
     assert_eq!(animals.count(Filter::all()).await.unwrap(), 6);
     common::finish(db).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_variant_watches_the_changes_of_its_own_documents() {
+    let db = common::db().await;
+    let animals = db.collection::<Animal>();
+    let dogs = animals.of::<Dog>();
+    let mut stream = dogs.watch().await.unwrap();
+    animals
+        .of::<Cat>()
+        .insert_one(&mut cat("Tom", 3, 9))
+        .await
+        .unwrap();
+    dogs.insert_one(&mut dog("Rex", 5, "labrador", "c-1"))
+        .await
+        .unwrap();
+    let event = stream.next_event().await.unwrap().unwrap();
+    match event.change {
+        odm::Change::Inserted { document, .. } => assert_eq!(document.name, "Rex"),
+        other => panic!("expected the dog's insert, got {other:?}"),
+    }
+    common::finish(db).await;
+}

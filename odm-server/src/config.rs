@@ -78,6 +78,9 @@ pub struct Config {
     pub enable_test_commands: bool,
     /// The command line the server was started with, for `getCmdLineOpts`.
     pub argv: Vec<String>,
+    /// Access control (mongod's `--auth`): every command but the handshake and the
+    /// login needs a user whose roles allow it.
+    pub auth: bool,
 }
 
 /// A durable server's page cache unless told otherwise: enough for the hot pages of a
@@ -107,6 +110,7 @@ impl Config {
             transaction_lifetime: Duration::from_secs(60),
             enable_test_commands: false,
             argv: Vec::new(),
+            auth: false,
         }
     }
 
@@ -179,6 +183,12 @@ impl Config {
 
     pub fn sort_memory_limit(mut self, bytes: usize) -> Config {
         self.sort_memory_limit = bytes;
+        self
+    }
+
+    /// Turns access control on (see [`Config::auth`]).
+    pub fn auth(mut self, on: bool) -> Config {
+        self.auth = on;
         self
     }
 }

@@ -53,16 +53,19 @@ error_codes! {
     InternalError = 1, "InternalError";
     BadValue = 2, "BadValue";
     NoSuchKey = 4, "NoSuchKey";
+    UserNotFound = 11, "UserNotFound";
     HostUnreachable = 6, "HostUnreachable";
     FailedToParse = 9, "FailedToParse";
     Unauthorized = 13, "Unauthorized";
     TypeMismatch = 14, "TypeMismatch";
     Overflow = 15, "Overflow";
     InvalidLength = 16, "InvalidLength";
+    ProtocolError = 17, "ProtocolError";
     AuthenticationFailed = 18, "AuthenticationFailed";
     IllegalOperation = 20, "IllegalOperation";
     AlreadyInitialized = 23, "AlreadyInitialized";
     NamespaceNotFound = 26, "NamespaceNotFound";
+    RoleNotFound = 31, "RoleNotFound";
     IndexNotFound = 27, "IndexNotFound";
     PathNotViable = 28, "PathNotViable";
     ConflictingUpdateOperators = 40, "ConflictingUpdateOperators";
@@ -101,6 +104,7 @@ error_codes! {
     CursorInUse = 282, "CursorInUse";
     ChangeStreamHistoryLost = 286, "ChangeStreamHistoryLost";
     QueryExceededMemoryLimitNoDiskUseAllowed = 292, "QueryExceededMemoryLimitNoDiskUseAllowed";
+    MechanismUnavailable = 334, "MechanismUnavailable";
     UnsupportedOpQueryCommand = 352, "UnsupportedOpQueryCommand";
     NotWritablePrimary = 10107, "NotWritablePrimary";
     BsonObjectTooLarge = 10334, "BSONObjectTooLarge";

@@ -15,6 +15,8 @@
 //! Data flows one way: bytes → [`wire`] → [`conn`] → [`cmd`] (parse, execute) →
 //! [`engine`] / [`planner`] / [`exec`] → [`storage`] → reply document → [`wire`] → bytes.
 //!
+//! - [`auth`]: users (`admin.system.users`), SCRAM, built-in roles, and what each
+//!   command needs under `--auth`.
 //! - [`wire`]: framing only: message header, OP_MSG (with document sequences and
 //!   crc32c), legacy OP_QUERY/OP_REPLY for handshakes, raw BSON validation.
 //! - [`conn`]: one thread per connection (read a message, dispatch, write the reply)
@@ -46,6 +48,7 @@
 //! - [`server`]: [`Server::start`](server::Server::start) binds, accepts, runs the
 //!   background tasks (journal flush, expiry) and shuts down.
 
+pub(crate) mod auth;
 pub(crate) mod change_stream;
 pub(crate) mod cmd;
 pub mod config;

@@ -137,6 +137,31 @@ fn lookup(name: &str) -> CmdResult<(Handler, bool)> {
         })
 }
 
+/// Under `--auth`: refuses a command the connection's users may not run (13), but
+/// lets a local client create the first user while there is none.
+fn authorize(
+    state: &ServerState,
+    conn: &ConnInfo,
+    db: &str,
+    name: &str,
+    body: &Document,
+) -> CmdResult<()> {
+    let allowed = conn.auth().allows(name, db, body);
+    match allowed {
+        Ok(()) => Ok(()),
+        Err(refusal) => {
+            let no_users = || {
+                let snapshot = state.repl.snapshot();
+                Ok(!crate::auth::users::any(&*snapshot.snapshot)?)
+            };
+            if crate::auth::localhost_exception(name, conn.loopback, no_users)? {
+                return Ok(());
+            }
+            Err(refusal.to_error(name))
+        }
+    }
+}
+
 fn txn_number(body: &Document) -> CmdResult<Option<i64>> {
     match body.get("txnNumber") {
         None => Ok(None),
@@ -165,6 +190,9 @@ fn dispatch(
     };
     Counters::add(&state.counters.command, 1);
     let (handler, admin_only) = lookup(name)?;
+    if state.config.auth {
+        authorize(state, conn, db, name, body)?;
+    }
     if admin_only && db != "admin" {
         return Err(CommandError::new(
             ErrorCode::Unauthorized,

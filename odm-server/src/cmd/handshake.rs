@@ -19,7 +19,8 @@
 use bson::{DateTime, Document, doc};
 
 use super::Ctx;
-use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::auth::users;
+use crate::error::CmdResult;
 use crate::session::SESSION_TIMEOUT_MINUTES;
 use crate::wire::{MAX_DOCUMENT_LEN, MAX_MESSAGE_LEN, MAX_WRITE_BATCH};
 
@@ -58,16 +59,21 @@ pub fn hello(ctx: &Ctx<'_>) -> CmdResult<Document> {
     if ctx.body.get_bool("helloOk").unwrap_or(false) {
         reply.insert("helloOk", true);
     }
-    if ctx.body.contains_key("saslSupportedMechs") {
-        // No users exist, so no mechanism can succeed.
-        reply.insert("saslSupportedMechs", Vec::<String>::new());
+    // `saslSupportedMechs: "db.user"`: the mechanisms that user can log in with; left
+    // out for a user that does not exist, as mongod does.
+    if let Ok(name) = ctx.body.get_str("saslSupportedMechs")
+        && let Some((db, user)) = name.split_once('.')
+        && let Some(user) = users::get(&*ctx.state.repl.snapshot().snapshot, db, user)?
+    {
+        reply.insert("saslSupportedMechs", user.mechanisms());
+    }
+    // The first step of a login, answered here to save a round trip; a request that
+    // cannot start one is left unanswered, and the driver then sends `saslStart`.
+    if let Ok(first) = ctx.body.get_document("speculativeAuthenticate")
+        && let Ok(db) = first.get_str("db")
+        && let Ok(started) = super::sasl::start(ctx.state, ctx.conn, db, first)
+    {
+        reply.insert("speculativeAuthenticate", started);
     }
     Ok(reply)
-}
-
-pub fn sasl(_ctx: &Ctx<'_>) -> CmdResult<Document> {
-    Err(CommandError::new(
-        ErrorCode::AuthenticationFailed,
-        "Authentication failed: this server has no users (authentication is not configured); connect without credentials",
-    ))
 }

@@ -33,10 +33,12 @@ pub mod list_databases;
 pub mod list_indexes;
 mod out_merge;
 pub mod rename_collection;
+pub mod sasl;
 pub mod server_info;
 pub mod sessions;
 pub mod stats;
 pub mod update;
+pub mod users;
 mod views;
 pub mod write_concern;
 mod writes;
@@ -79,14 +81,47 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
     ),
     (
         "saslStart",
-        handshake::sasl,
-        "authentication (not configured on this server)",
+        sasl::sasl_start,
+        "logs in: the first step of a SCRAM conversation",
         false,
     ),
     (
         "saslContinue",
-        handshake::sasl,
-        "authentication (not configured on this server)",
+        sasl::sasl_continue,
+        "logs in: the next step of a SCRAM conversation",
+        false,
+    ),
+    (
+        "logout",
+        sasl::logout,
+        "forgets the user logged in on this database",
+        false,
+    ),
+    ("createUser", users::create_user, "creates a user", false),
+    (
+        "updateUser",
+        users::update_user,
+        "changes a user's password, roles or custom data",
+        false,
+    ),
+    ("dropUser", users::drop_user, "removes a user", false),
+    (
+        "dropAllUsersFromDatabase",
+        users::drop_all_users,
+        "removes every user of the database",
+        false,
+    ),
+    ("usersInfo", users::users_info, "describes users", false),
+    (
+        "grantRolesToUser",
+        users::grant_roles,
+        "gives a user roles",
+        false,
+    ),
+    (
+        "revokeRolesFromUser",
+        users::revoke_roles,
+        "takes roles from a user",
         false,
     ),
     (

@@ -236,7 +236,19 @@ pub fn server_status(ctx: &Ctx<'_>) -> CmdResult<Document> {
 }
 
 pub fn connection_status(ctx: &Ctx<'_>) -> CmdResult<Document> {
-    let mut auth = doc! {"authenticatedUsers": [], "authenticatedUserRoles": []};
+    let session = ctx.conn.auth();
+    let users: Vec<Bson> = session
+        .users
+        .iter()
+        .map(|u| Bson::Document(doc! {"user": &u.user, "db": &u.db}))
+        .collect();
+    let roles: Vec<Bson> = session
+        .users
+        .iter()
+        .flat_map(|u| &u.roles)
+        .map(|r| Bson::Document(r.to_document()))
+        .collect();
+    let mut auth = doc! {"authenticatedUsers": users, "authenticatedUserRoles": roles};
     if ctx.body.get_bool("showPrivileges").unwrap_or(false) {
         auth.insert("authenticatedUserPrivileges", Bson::Array(Vec::new()));
     }

@@ -54,11 +54,7 @@ impl Connections {
             }
             open.closers.insert(id, closer);
         }
-        let conn = ConnInfo {
-            id,
-            peer,
-            app_name: None,
-        };
+        let conn = ConnInfo::new(id, peer);
         let register = self.clone();
         let state = state.clone();
         let spawned = std::thread::Builder::new()

@@ -39,6 +39,32 @@ pub struct ConnInfo {
     /// The application name the client gave in its handshake (`client.application.name`),
     /// which fail points may target.
     pub app_name: Option<String>,
+    /// Whether the client is on this machine (loopback or the Unix socket), for the
+    /// localhost exception.
+    pub loopback: bool,
+    /// Who the connection has logged in as, and its SASL conversation.
+    pub auth: Arc<std::sync::Mutex<crate::auth::Session>>,
+}
+
+impl ConnInfo {
+    /// A connection from `peer` (`host:port`; anything else is the Unix socket).
+    pub fn new(id: u64, peer: String) -> ConnInfo {
+        let loopback = peer
+            .parse::<std::net::SocketAddr>()
+            .map_or(true, |a| a.ip().is_loopback());
+        ConnInfo {
+            id,
+            peer,
+            app_name: None,
+            loopback,
+            auth: Arc::default(),
+        }
+    }
+
+    /// The connection's authentication state.
+    pub fn auth(&self) -> std::sync::MutexGuard<'_, crate::auth::Session> {
+        self.auth.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// What to do after a request.

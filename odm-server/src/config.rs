@@ -81,6 +81,9 @@ pub struct Config {
     /// Access control (mongod's `--auth`): every command but the handshake and the
     /// login needs a user whose roles allow it.
     pub auth: bool,
+    /// Listen on an address other machines can reach without access control. Refused
+    /// unless this says the operator means it (see [`Config::check_exposure`]).
+    pub allow_remote_without_auth: bool,
 }
 
 /// A durable server's page cache unless told otherwise: enough for the hot pages of a
@@ -111,6 +114,7 @@ impl Config {
             enable_test_commands: false,
             argv: Vec::new(),
             auth: false,
+            allow_remote_without_auth: false,
         }
     }
 
@@ -184,6 +188,22 @@ impl Config {
     pub fn sort_memory_limit(mut self, bytes: usize) -> Config {
         self.sort_memory_limit = bytes;
         self
+    }
+
+    /// The safe default: a server without `auth` listens on loopback only, unless
+    /// `allow_remote_without_auth` says the network is trusted; anyone who could reach
+    /// it could otherwise read and change every database.
+    pub fn check_exposure(&self) -> std::io::Result<()> {
+        let ip = self.bind.ip();
+        if self.auth || self.allow_remote_without_auth || ip.is_loopback() {
+            return Ok(());
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "refusing to listen on {ip} without access control: anyone who can reach that address could read and change every database. Start with --auth (then create the first user from this machine), bind to 127.0.0.1, or pass --allow-remote-without-auth if only trusted clients can reach it"
+            ),
+        ))
     }
 
     /// Turns access control on (see [`Config::auth`]).

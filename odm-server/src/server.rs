@@ -48,6 +48,7 @@ pub struct ServerHandle {
 impl Server {
     /// Opens the storage, binds and starts serving on the current tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
+        config.check_exposure()?;
         let (store, warnings): (Box<dyn Store>, Vec<String>) = match &config.storage {
             StorageConfig::Disk(dir) => {
                 let dir = dir.clone();

@@ -27,6 +27,35 @@ use crate::storage::catalog;
 pub const USERS_DB: &str = "admin";
 pub const USERS_COLLECTION: &str = "system.users";
 
+/// Refuses a command that would change `admin.system.users` other than through the
+/// user management commands: a user able to write there could give itself any role.
+pub fn refuse_direct_writes(command: &str, db: &str, body: &Document) -> CmdResult<()> {
+    const NS: &str = "admin.system.users";
+    let names =
+        |field: &str| db == USERS_DB && body.get_str(field).is_ok_and(|c| c == USERS_COLLECTION);
+    let full_name = |field: &str| body.get_str(field).is_ok_and(|ns| ns == NS);
+    let writes = match command {
+        "insert" | "update" | "delete" | "findAndModify" | "findandmodify" | "create" | "drop"
+        | "createIndexes" | "dropIndexes" | "deleteIndexes" | "collMod" => names(command),
+        "renameCollection" => full_name("renameCollection") || full_name("to"),
+        "bulkWrite" => body.get_array("nsInfo").into_iter().flatten().any(|info| {
+            info.as_document()
+                .and_then(|d| d.get_str("ns").ok())
+                .is_some_and(|ns| ns == NS)
+        }),
+        _ => false,
+    };
+    if writes {
+        return Err(crate::error::CommandError::new(
+            crate::error::ErrorCode::InvalidNamespace,
+            format!(
+                "cannot change {NS} with {command}: use createUser, updateUser, grantRolesToUser, revokeRolesFromUser or dropUser"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A stored user, as authentication and authorization read it.
 #[derive(Clone, Debug)]
 pub struct User {

@@ -3,6 +3,7 @@
 //! ```text
 //! odm-server --dbpath ./data [--port 27017] [--bind 127.0.0.1]
 //! odm-server --in-memory [--port 27017] [--unix-socket /tmp/odm-27017.sock]
+//! odm-server --dbpath ./data --auth --bind 0.0.0.0
 //! ```
 //!
 //! Built only with the `cli` feature (on by default), so applications that embed the
@@ -69,6 +70,14 @@ struct Args {
     /// `enableTestCommands`). Never in production.
     #[arg(long)]
     enable_test_commands: bool,
+    /// Access control: clients log in (SCRAM-SHA-256 or SCRAM-SHA-1) and each command
+    /// needs a role that allows it. The first user may be created from this machine.
+    #[arg(long)]
+    auth: bool,
+    /// Listen on a non-loopback address without --auth (refused otherwise): only for a
+    /// network where every client is trusted.
+    #[arg(long)]
+    allow_remote_without_auth: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -104,6 +113,8 @@ fn main() -> ExitCode {
         oplog_size: args.oplog_size_mb.max(1) * 1024 * 1024,
         cache_size: args.cache_size_mb.max(1) * 1024 * 1024,
         enable_test_commands: args.enable_test_commands,
+        auth: args.auth,
+        allow_remote_without_auth: args.allow_remote_without_auth,
         argv: std::env::args().collect(),
         ..Config::in_memory()
     };

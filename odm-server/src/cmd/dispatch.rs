@@ -200,6 +200,7 @@ fn dispatch(
         ));
     }
     crate::oplog_collection::refuse_writes(state, name, db, body)?;
+    crate::auth::users::refuse_direct_writes(name, db, body)?;
     let number = txn_number(body)?;
     let autocommit = body.get("autocommit");
     let starts = body.get_bool("startTransaction").unwrap_or(false);

@@ -304,7 +304,9 @@ pub fn create(
     coll: &str,
     options: Document,
 ) -> CmdResult<CollectionMeta> {
-    validate_collection_name(db, coll)?;
+    if !SERVER_OWNED.contains(&(db, coll)) {
+        validate_collection_name(db, coll)?;
+    }
     if get(txn, db, coll)?.is_some() {
         return Err(CommandError::new(
             ErrorCode::NamespaceExists,
@@ -399,6 +401,10 @@ pub fn validate_db_name(db: &str) -> CmdResult<()> {
 }
 
 /// MongoDB's rules for collection names (`InvalidNamespace`, code 73).
+/// System collections the server itself creates and writes (clients change them only
+/// through their commands: users through `createUser` and the rest).
+pub const SERVER_OWNED: &[(&str, &str)] = &[("admin", "system.users")];
+
 pub fn validate_collection_name(db: &str, coll: &str) -> CmdResult<()> {
     validate_db_name(db)?;
     let invalid = |why: &str| {

@@ -84,6 +84,17 @@ pub struct Config {
     /// Listen on an address other machines can reach without access control. Refused
     /// unless this says the operator means it (see [`Config::check_exposure`]).
     pub allow_remote_without_auth: bool,
+    /// TLS on the TCP port (the Unix socket stays plain).
+    pub tls: Option<TlsConfig>,
+}
+
+/// TLS on the TCP port: PEM files of the server's certificate chain and private key, and
+/// of the CA whose certificates clients must then present (none: clients need none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: Option<PathBuf>,
 }
 
 /// A durable server's page cache unless told otherwise: enough for the hot pages of a
@@ -115,6 +126,7 @@ impl Config {
             argv: Vec::new(),
             auth: false,
             allow_remote_without_auth: false,
+            tls: None,
         }
     }
 
@@ -204,6 +216,12 @@ impl Config {
                 "refusing to listen on {ip} without access control: anyone who can reach that address could read and change every database. Start with --auth (then create the first user from this machine), bind to 127.0.0.1, or pass --allow-remote-without-auth if only trusted clients can reach it"
             ),
         ))
+    }
+
+    /// Serves TLS on the TCP port (see [`TlsConfig`]).
+    pub fn tls(mut self, tls: TlsConfig) -> Config {
+        self.tls = Some(tls);
+        self
     }
 
     /// Turns access control on (see [`Config::auth`]).

@@ -71,7 +71,7 @@ pub(crate) mod storage;
 pub(crate) mod ttl;
 pub mod wire;
 
-pub use config::{Config, Journal, StorageConfig};
+pub use config::{Config, Journal, StorageConfig, TlsConfig};
 pub use server::{Server, ServerHandle};
 
 /// A random 64-bit number (cursor ids, UUIDs). Seeded by the OS through std's hasher

@@ -49,6 +49,11 @@ impl Server {
     /// Opens the storage, binds and starts serving on the current tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         config.check_exposure()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::conn::tls::server_config)
+            .transpose()?;
         let (store, warnings): (Box<dyn Store>, Vec<String>) = match &config.storage {
             StorageConfig::Disk(dir) => {
                 let dir = dir.clone();
@@ -113,12 +118,23 @@ impl Server {
             (config.cursor_timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(15));
         let connections = Arc::new(Connections::default());
         let mut tasks = vec![
-            tokio::spawn(listen::accept_loop(
-                listener,
-                state.clone(),
-                connections.clone(),
-                stopped.clone(),
-            )),
+            match tls {
+                Some(config) => tokio::spawn(listen::accept_loop(
+                    crate::conn::tls::TlsListener {
+                        tcp: listener,
+                        config,
+                    },
+                    state.clone(),
+                    connections.clone(),
+                    stopped.clone(),
+                )),
+                None => tokio::spawn(listen::accept_loop(
+                    listener,
+                    state.clone(),
+                    connections.clone(),
+                    stopped.clone(),
+                )),
+            },
             tokio::spawn(periodic(
                 state.clone(),
                 stopped.clone(),

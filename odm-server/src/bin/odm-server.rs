@@ -3,7 +3,7 @@
 //! ```text
 //! odm-server --dbpath ./data [--port 27017] [--bind 127.0.0.1]
 //! odm-server --in-memory [--port 27017] [--unix-socket /tmp/odm-27017.sock]
-//! odm-server --dbpath ./data --auth --bind 0.0.0.0
+//! odm-server --dbpath ./data --auth --bind 0.0.0.0 --tls-cert server.pem --tls-key server.key
 //! ```
 //!
 //! Built only with the `cli` feature (on by default), so applications that embed the
@@ -78,6 +78,15 @@ struct Args {
     /// network where every client is trusted.
     #[arg(long)]
     allow_remote_without_auth: bool,
+    /// TLS on the TCP port: the server's certificate chain (PEM). Needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by these CAs (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_ca: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -115,6 +124,14 @@ fn main() -> ExitCode {
         enable_test_commands: args.enable_test_commands,
         auth: args.auth,
         allow_remote_without_auth: args.allow_remote_without_auth,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(odm_server::TlsConfig {
+                cert: cert.clone(),
+                key: key.clone(),
+                ca: args.tls_ca.clone(),
+            }),
+            _ => None,
+        },
         argv: std::env::args().collect(),
         ..Config::in_memory()
     };

@@ -14,9 +14,10 @@
 //! connection stays open.
 //!
 //! [`listen`] accepts connections (TCP, and a Unix socket where asked) and keeps the
-//! register of open ones that shutdown closes.
+//! register of open ones that shutdown closes; [`tls`] puts TLS on the TCP ones.
 
 pub(crate) mod listen;
+pub(crate) mod tls;
 
 use std::io::{BufReader, Read, Write};
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
+
 use bson::Document;
 use futures::TryStreamExt;
 use mongodb::error::{Error, ErrorKind, WriteFailure};

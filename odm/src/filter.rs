@@ -51,7 +51,7 @@ impl<M: crate::model::Model> Filter<M> {
     /// where `None` makes the filter an error) or bare (`Filter::id(oid)`).
     pub fn id(id: impl crate::id::IdValue<M::Id>) -> Self {
         match id.into_id() {
-            Ok(id) => Self::from_parts(bson::doc! {"_id": id}, None),
+            Ok(id) => Self::equality("_id", Ok(id)),
             Err(e) => Self::from_parts(
                 Document::new(),
                 Some(BuildError::Value {
@@ -157,6 +157,19 @@ impl<M> Filter<M> {
         }
     }
 
+    /// `{path: value}`, or `{path: {$eq: value}}` when the value is a document or a
+    /// regular expression: bare, MongoDB would read a document's `$` keys as operators
+    /// (`{"$ne": ""}` from a request body matching everything) and a regular expression
+    /// as a pattern. Under `$eq` both are compared as the values they are.
+    pub(crate) fn equality(path: &str, value: Result<Bson, bson::error::Error>) -> Self {
+        match value {
+            Ok(v @ (Bson::Document(_) | Bson::RegularExpression(_))) => {
+                Self::operator(path, "$eq", Ok(v))
+            }
+            other => Self::condition(path, other),
+        }
+    }
+
     /// `{path: {op: value}}`.
     pub(crate) fn operator(path: &str, op: &str, value: Result<Bson, bson::error::Error>) -> Self {
         Self::condition(path, value.map(|v| Bson::Document(doc! {op: v})))
@@ -253,7 +266,7 @@ impl<M, T: FieldType> Field<M, T> {
     /// Equal to `value` (for an array field: the whole array; use `contains` for an
     /// element).
     pub fn eq<V: QueryValue<T::Scalar>>(&self, value: V) -> Filter<M> {
-        Filter::condition(self.path(), value.into_bson())
+        Filter::equality(self.path(), value.into_bson())
     }
 
     /// Not equal to `value` (also matches documents without the field).
@@ -263,12 +276,36 @@ impl<M, T: FieldType> Field<M, T> {
 
     /// Equal to one of `values`.
     pub fn in_<V: QueryValue<T::Scalar>>(&self, values: impl IntoIterator<Item = V>) -> Filter<M> {
-        Filter::operator(self.path(), "$in", all_to_bson(values))
+        self.one_of(false, all_to_bson(values))
     }
 
     /// Equal to none of `values`.
     pub fn nin<V: QueryValue<T::Scalar>>(&self, values: impl IntoIterator<Item = V>) -> Filter<M> {
-        Filter::operator(self.path(), "$nin", all_to_bson(values))
+        self.one_of(true, all_to_bson(values))
+    }
+
+    /// `{path: {$in: values}}` (`$nin` when `negate`), unless a value is one `$in` would
+    /// not compare as a value (a regular expression matches as a pattern there; a
+    /// document with `$` keys is refused): then one `$eq` per value, joined by `$or`
+    /// (negated for `nin`).
+    fn one_of(&self, negate: bool, values: Result<Bson, bson::error::Error>) -> Filter<M> {
+        let op = if negate { "$nin" } else { "$in" };
+        let literal_only = |v: &Bson| match v {
+            Bson::RegularExpression(_) => false,
+            Bson::Document(d) => !d.keys().next().is_some_and(|k| k.starts_with('$')),
+            _ => true,
+        };
+        match values {
+            Ok(Bson::Array(values)) if !values.iter().all(literal_only) => {
+                let any = values
+                    .into_iter()
+                    .map(|v| Filter::equality(self.path(), Ok(v)))
+                    .reduce(|a, b| a | b)
+                    .expect("a value failed the check, so there is one");
+                if negate { !any } else { any }
+            }
+            other => Filter::operator(self.path(), op, other),
+        }
     }
 
     /// The field is present (`true`) or absent (`false`).
@@ -456,6 +493,39 @@ mod tests {
 
     fn d(f: Filter<User>) -> Document {
         f.to_document().unwrap()
+    }
+
+    #[test]
+    fn documents_and_patterns_from_values_are_compared_under_eq() {
+        let meta: Field<User, Document> = Field::new("meta");
+        let hostile = doc! {"$ne": ""};
+        assert_eq!(
+            d(meta.eq(hostile.clone())),
+            doc! {"meta": {"$eq": {"$ne": ""}}}
+        );
+        let pattern = Bson::RegularExpression(bson::Regex {
+            pattern: ".*".to_string().try_into().unwrap(),
+            options: String::new().try_into().unwrap(),
+        });
+        let extra: Field<User, Bson> = Field::new("extra");
+        assert_eq!(
+            d(extra.eq(pattern.clone())),
+            doc! {"extra": {"$eq": pattern.clone()}}
+        );
+        assert_eq!(
+            d(extra.in_([pattern.clone(), Bson::Int32(1)])),
+            doc! {"$or": [{"extra": {"$eq": pattern.clone()}}, {"extra": 1}]}
+        );
+        assert_eq!(
+            d(extra.nin([pattern.clone()])),
+            doc! {"$nor": [{"extra": {"$eq": pattern}}]}
+        );
+        // Plain values keep the plain forms.
+        assert_eq!(d(extra.in_([Bson::Int32(1)])), doc! {"extra": {"$in": [1]}});
+        assert_eq!(
+            d(meta.eq(doc! {"plan": "pro"})),
+            doc! {"meta": {"$eq": {"plan": "pro"}}}
+        );
     }
 
     #[test]

@@ -216,7 +216,7 @@ impl<M: Model> Collection<M> {
     /// The document with this `_id`, if any. The id may be given as the model holds it
     /// (`user.id`, an `Option<ObjectId>`: `None` is `Error::MissingId`) or bare.
     pub async fn find_by_id(&self, id: impl IdValue<M::Id>) -> Result<Option<M>> {
-        self.find(Filter::raw_unchecked(doc! {"_id": id.into_id()?}))
+        self.find(Filter::equality("_id", Ok(id.into_id()?)))
             .first()
             .await
     }

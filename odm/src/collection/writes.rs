@@ -237,7 +237,7 @@ impl<M: Model> Collection<M> {
         id: impl IdValue<M::Id>,
         update: Update<M>,
     ) -> Result<UpdateResult> {
-        let filter = Filter::raw_unchecked(doc! {"_id": id.into_id()?});
+        let filter = Filter::equality("_id", Ok(id.into_id()?));
         self.update_one(filter, update).await
     }
 
@@ -347,7 +347,7 @@ impl<M: Model> Collection<M> {
             self.insert_validated(model).await?;
             return Ok(SaveOutcome::Inserted);
         }
-        let by_id = Filter::raw_unchecked(doc! {"_id": id.clone()});
+        let by_id = Filter::equality("_id", Ok(id.clone()));
         if M::VERSION.is_some() {
             let replaced = self.replace_validated(by_id, model).await?;
             if replaced.matched == 1 {
@@ -358,7 +358,8 @@ impl<M: Model> Collection<M> {
             return match self.insert_validated(model).await {
                 Ok(()) => Ok(SaveOutcome::Inserted),
                 Err(Error::DuplicateKey { index, .. }) if index == "_id_" => {
-                    let stored = self.stored_version(doc! {"_id": id}).await?.unwrap_or(0);
+                    let by_id = Filter::<M>::equality("_id", Ok(id)).into_document()?;
+                    let stored = self.stored_version(by_id).await?.unwrap_or(0);
                     Err(self.conflict(model.version().unwrap_or(0), stored))
                 }
                 Err(e) => Err(e),
@@ -461,7 +462,7 @@ impl<M: Model> Collection<M> {
     /// Deletes the document with this `_id` (given as in [`Self::get`]); returns whether
     /// there was one.
     pub async fn delete_by_id(&self, id: impl IdValue<M::Id>) -> Result<bool> {
-        let filter = Filter::raw_unchecked(doc! {"_id": id.into_id()?});
+        let filter = Filter::equality("_id", Ok(id.into_id()?));
         Ok(self.delete_one(filter).await? == 1)
     }
 

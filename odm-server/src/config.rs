@@ -86,7 +86,16 @@ pub struct Config {
     pub allow_remote_without_auth: bool,
     /// TLS on the TCP port (the Unix socket stays plain).
     pub tls: Option<TlsConfig>,
+    /// How long a client may go silent in the middle of a message, or leave a reply
+    /// untaken, before its connection is closed (mongod has no such limit). Drivers
+    /// send each message whole and read each reply at once, so only a broken or hostile
+    /// client waits this long; without the limit, each one would hold a thread and its
+    /// buffers for good. A silent client *between* messages is never closed for it.
+    pub stall_timeout: Duration,
 }
+
+/// [`Config::stall_timeout`] unless told otherwise.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// TLS on the TCP port: PEM files of the server's certificate chain and private key, and
 /// of the CA whose certificates clients must then present (none: clients need none).
@@ -127,6 +136,7 @@ impl Config {
             auth: false,
             allow_remote_without_auth: false,
             tls: None,
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
         }
     }
 
@@ -225,6 +235,11 @@ impl Config {
     }
 
     /// Turns access control on (see [`Config::auth`]).
+    pub fn stall_timeout(mut self, timeout: Duration) -> Config {
+        self.stall_timeout = timeout;
+        self
+    }
+
     pub fn auth(mut self, on: bool) -> Config {
         self.auth = on;
         self

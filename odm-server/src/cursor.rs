@@ -40,6 +40,10 @@ pub struct Cursor {
     pub batch_size: Option<usize>,
     /// The logical session that opened it (killed with the session).
     pub lsid: Option<Bson>,
+    /// The users (`user`, `db`) logged in on the connection that opened it: under access
+    /// control, only a connection sharing one of them (or, for a cursor opened before
+    /// any login, one with none) may use or kill it.
+    pub owners: Vec<(String, String)>,
     /// The snapshot a `readConcern: snapshot` read keeps reading in its `getMore`s
     /// (`None`: each batch reads the latest data, or the cursor's transaction).
     pub snapshot: Option<std::sync::Arc<crate::replset::Published>>,
@@ -82,9 +86,9 @@ pub fn await_deadline(get_more: &Document) -> Instant {
 }
 
 impl Cursor {
-    /// A cursor `id` on `ns` opened by the session `lsid`, over nothing yet: callers
-    /// set what it reads (`Cursor { state, ..Cursor::new(..) }`).
-    pub fn new(id: i64, ns: &str, lsid: Option<Bson>) -> Cursor {
+    /// A cursor `id` on `ns` opened by the session `lsid` for `owners`, over nothing
+    /// yet: callers set what it reads (`Cursor { state, ..Cursor::new(..) }`).
+    pub fn new(id: i64, ns: &str, lsid: Option<Bson>, owners: Vec<(String, String)>) -> Cursor {
         Cursor {
             id,
             ns: ns.to_owned(),
@@ -92,6 +96,7 @@ impl Cursor {
             state: CursorState::Buffered(Default::default()),
             batch_size: None,
             lsid,
+            owners,
             snapshot: None,
             tail: None,
             last_used: Instant::now(),
@@ -101,7 +106,10 @@ impl Cursor {
 
 enum Slot {
     Idle(Box<Cursor>),
-    InUse { lsid: Option<Bson> },
+    InUse {
+        lsid: Option<Bson>,
+        owners: Vec<(String, String)>,
+    },
 }
 
 /// Every open cursor of the server.
@@ -148,6 +156,7 @@ impl CursorRegistry {
                     id,
                     Slot::InUse {
                         lsid: cursor.lsid.clone(),
+                        owners: cursor.owners.clone(),
                     },
                 );
                 Ok(*cursor)
@@ -181,6 +190,17 @@ impl CursorRegistry {
         }
     }
 
+    /// The owners of the cursors among `ids` that exist.
+    pub fn owners(&self, ids: &[i64]) -> Vec<(i64, Vec<(String, String)>)> {
+        let slots = self.lock();
+        ids.iter()
+            .filter_map(|id| match slots.get(id)? {
+                Slot::Idle(cursor) => Some((*id, cursor.owners.clone())),
+                Slot::InUse { owners, .. } => Some((*id, owners.clone())),
+            })
+            .collect()
+    }
+
     /// Kills cursors by id; returns (killed, not found).
     pub fn kill(&self, ids: &[i64]) -> (Vec<i64>, Vec<i64>) {
         let mut slots = self.lock();
@@ -201,7 +221,7 @@ impl CursorRegistry {
         slots.retain(|_, slot| {
             let lsid = match slot {
                 Slot::Idle(c) => c.lsid.as_ref(),
-                Slot::InUse { lsid } => lsid.as_ref(),
+                Slot::InUse { lsid, .. } => lsid.as_ref(),
             };
             !lsid.is_some_and(|l| sessions.contains(l))
         });
@@ -266,7 +286,7 @@ mod tests {
 
     fn cursor(reg: &CursorRegistry, lsid: Option<Bson>) -> i64 {
         let id = reg.new_id();
-        reg.put(Cursor::new(id, "db.c", lsid));
+        reg.put(Cursor::new(id, "db.c", lsid, Vec::new()));
         id
     }
 

@@ -40,6 +40,8 @@
 //! - [`oplog_collection`]: the oplog read as `local.oplog.rs` (queries, tailable
 //!   cursors) and the writes to it that are refused.
 //! - [`failpoint`]: `failCommand` fail points for tests.
+//! - `fuzzing` (feature `fuzzing`): a connection's request path without a socket, for
+//!   the fuzzers in `fuzz/`.
 //! - [`operations`]: the commands running now, which `$currentOp` reports.
 //! - [`raw_bson`]: BSON written as bytes on the hot paths (oplog entries, cursor
 //!   batches handed from storage to the socket undecoded).
@@ -59,6 +61,9 @@ pub mod engine;
 pub mod error;
 pub(crate) mod exec;
 pub(crate) mod failpoint;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod operations;
 pub(crate) mod oplog_collection;
 pub(crate) mod planner;

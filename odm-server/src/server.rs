@@ -49,6 +49,7 @@ impl Server {
     /// Opens the storage, binds and starts serving on the current tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<ServerHandle> {
         config.check_exposure()?;
+        // Certificates are read before the store opens: a bad path fails fast.
         let tls = config
             .tls
             .as_ref()
@@ -72,8 +73,17 @@ impl Server {
                 ],
             ),
         };
-        crate::storage::catalog::check_key_format(&*store)
-            .map_err(|e| std::io::Error::other(e.0))?;
+        Server::start_on(config, store, warnings, tls).await
+    }
+
+    /// Serves `store` (already open) as [`Server::start`] does: the fault-injection and
+    /// power-loss tests hand it a store that fails on command.
+    pub(crate) async fn start_on(
+        config: Config,
+        store: Box<dyn Store>,
+        warnings: Vec<String>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<ServerHandle> {
         let listener = TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         #[cfg(unix)]
@@ -88,30 +98,7 @@ impl Server {
                 "Unix sockets are not available on this platform",
             ));
         }
-        let me = config.advertise.clone().unwrap_or_else(|| advertised(addr));
-        let topology = Topology::new(config.replica_set.clone(), me);
-        let repl = ReplState::open(
-            &*store,
-            topology,
-            config.oplog_size,
-            config.snapshot_history,
-        )
-        .map_err(|e| std::io::Error::other(e.0))?;
-        let state = Arc::new(ServerState {
-            repl,
-            transaction_lifetime_secs: AtomicU64::new(config.transaction_lifetime.as_secs().max(1)),
-            fail_points: FailPoints::default(),
-            stopping: Default::default(),
-            operations: Default::default(),
-            store,
-            cursors: CursorRegistry::new(config.cursor_timeout),
-            sessions: Sessions::default(),
-            counters: Counters::default(),
-            log: LogRing::new(warnings),
-            started: Instant::now(),
-            addr,
-            config,
-        });
+        let state = Arc::new(new_state(config, store, warnings, addr)?);
         let (stop, stopped) = watch::channel(false);
         let config = &state.config;
         let idle_check =
@@ -181,6 +168,41 @@ impl Server {
             tasks,
         })
     }
+}
+
+/// The state every connection shares, over an open store: the catalog's key format is
+/// checked and the replica set's state (oplog, cluster time) read back.
+pub(crate) fn new_state(
+    config: Config,
+    store: Box<dyn Store>,
+    warnings: Vec<String>,
+    addr: SocketAddr,
+) -> std::io::Result<ServerState> {
+    crate::storage::catalog::check_key_format(&*store).map_err(|e| std::io::Error::other(e.0))?;
+    let me = config.advertise.clone().unwrap_or_else(|| advertised(addr));
+    let topology = Topology::new(config.replica_set.clone(), me);
+    let repl = ReplState::open(
+        &*store,
+        topology,
+        config.oplog_size,
+        config.snapshot_history,
+    )
+    .map_err(|e| std::io::Error::other(e.0))?;
+    Ok(ServerState {
+        repl,
+        transaction_lifetime_secs: AtomicU64::new(config.transaction_lifetime.as_secs().max(1)),
+        fail_points: FailPoints::default(),
+        stopping: Default::default(),
+        operations: Default::default(),
+        store,
+        cursors: CursorRegistry::new(config.cursor_timeout),
+        sessions: Sessions::default(),
+        counters: Counters::default(),
+        log: LogRing::new(warnings),
+        started: Instant::now(),
+        addr,
+        config,
+    })
 }
 
 /// The address the member names itself by when not told: the bound one, or `localhost`

@@ -318,3 +318,107 @@ async fn listening_on_a_public_address_needs_auth_or_an_explicit_flag() {
     };
     Server::start(trusted).await.unwrap().shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cursors_belong_to_their_user_and_databases_show_to_those_with_a_role() {
+    let handle = Server::start(Config::in_memory().auth(true)).await.unwrap();
+    let anonymous = client(&handle, None).await;
+    command(
+        &anonymous,
+        "admin",
+        doc! {"createUser": "boss", "pwd": "s3cret", "roles": ["root"]},
+    )
+    .await
+    .unwrap();
+    let boss = client(&handle, Some(("boss", "s3cret", "admin", "SCRAM-SHA-256"))).await;
+    for (user, db) in [("ann", "shop"), ("bob", "shop"), ("cid", "hr")] {
+        command(
+            &boss,
+            db,
+            doc! {"createUser": user, "pwd": "pw", "roles": ["readWrite"]},
+        )
+        .await
+        .unwrap();
+    }
+    for db in ["shop", "hr", "ops"] {
+        command(
+            &boss,
+            db,
+            doc! {"insert": "c", "documents": [{"_id": 1}, {"_id": 2}, {"_id": 3}]},
+        )
+        .await
+        .unwrap();
+    }
+    let ann = client(&handle, Some(("ann", "pw", "shop", "SCRAM-SHA-256"))).await;
+    let bob = client(&handle, Some(("bob", "pw", "shop", "SCRAM-SHA-256"))).await;
+    let opened = command(&ann, "shop", doc! {"find": "c", "batchSize": 1})
+        .await
+        .unwrap();
+    let id = opened
+        .get_document("cursor")
+        .unwrap()
+        .get_i64("id")
+        .unwrap();
+
+    // Another user of the same database may neither read nor kill it.
+    let err = command(&bob, "shop", doc! {"getMore": id, "collection": "c"})
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), Some(13), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not created by the authenticated user"),
+        "{err}"
+    );
+    let err = command(&bob, "shop", doc! {"killCursors": "c", "cursors": [id]})
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), Some(13), "{err}");
+    // Its owner still can.
+    let more = command(
+        &ann,
+        "shop",
+        doc! {"getMore": id, "collection": "c", "batchSize": 1},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        more.get_document("cursor")
+            .unwrap()
+            .get_array("nextBatch")
+            .unwrap()
+            .len(),
+        1
+    );
+    let killed = command(&ann, "shop", doc! {"killCursors": "c", "cursors": [id]})
+        .await
+        .unwrap();
+    assert_eq!(
+        killed.get_array("cursorsKilled").unwrap().len(),
+        1,
+        "{killed}"
+    );
+
+    // listDatabases shows each user the databases it has a role on; root sees all.
+    let names = |reply: Document| -> Vec<String> {
+        reply
+            .get_array("databases")
+            .unwrap()
+            .iter()
+            .map(|d| d.as_document().unwrap().get_str("name").unwrap().to_owned())
+            .collect()
+    };
+    let cid = client(&handle, Some(("cid", "pw", "hr", "SCRAM-SHA-256"))).await;
+    let listed = command(&cid, "admin", doc! {"listDatabases": 1, "nameOnly": true})
+        .await
+        .unwrap();
+    assert_eq!(names(listed), vec!["hr"]);
+    let listed = command(&boss, "admin", doc! {"listDatabases": 1, "nameOnly": true})
+        .await
+        .unwrap();
+    let all = names(listed);
+    for db in ["admin", "hr", "ops", "shop"] {
+        assert!(all.iter().any(|n| n == db), "{all:?}");
+    }
+    handle.shutdown().await;
+}

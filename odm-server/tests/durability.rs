@@ -4,43 +4,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bson::{Document, doc};
+use common::binary::{connect, spawn_server};
 use common::{all_of, expect_code};
 use futures::TryStreamExt;
+use mongodb::IndexModel;
 use mongodb::options::{IndexOptions, WriteConcern};
-use mongodb::{Client, IndexModel};
-
-/// Starts the binary on a free port and returns it with its address.
-fn spawn_server(dbpath: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_odm-server"))
-        .args(["--dbpath", dbpath.to_str().unwrap(), "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("odm-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_string();
-    (child, addr)
-}
-
-async fn connect(addr: &str) -> Client {
-    Client::with_uri_str(format!(
-        "mongodb://{addr}/?directConnection=true&serverSelectionTimeoutMS=5000"
-    ))
-    .await
-    .unwrap()
-}
 
 fn journaled() -> WriteConcern {
     WriteConcern::builder().journal(true).build()

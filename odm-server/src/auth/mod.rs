@@ -79,6 +79,42 @@ impl Session {
             .any(|r| r.grants(action, db))
     }
 
+    /// The logged-in users as (`user`, `db`): who owns the cursors the connection opens.
+    pub fn names(&self) -> Vec<(String, String)> {
+        self.users
+            .iter()
+            .map(|u| (u.user.clone(), u.db.clone()))
+            .collect()
+    }
+
+    /// Whether a cursor opened by `owners` is this connection's: they share a user, or
+    /// neither has one.
+    pub fn shares_owner(&self, owners: &[(String, String)]) -> bool {
+        if owners.is_empty() {
+            return self.users.is_empty();
+        }
+        self.users.iter().any(|u| {
+            owners
+                .iter()
+                .any(|(user, db)| *user == u.user && *db == u.db)
+        })
+    }
+
+    /// Whether `listDatabases` shows `db` to this connection: to a user with a role on
+    /// it, or one that may list every database (`clusterMonitor`, the `AnyDatabase`
+    /// roles, `root`).
+    pub fn sees_database(&self, db: &str) -> bool {
+        self.may(Action::ClusterMonitor, "admin")
+            || [
+                Action::Read,
+                Action::Write,
+                Action::DbAdmin,
+                Action::UserAdmin,
+            ]
+            .into_iter()
+            .any(|action| self.may(action, db))
+    }
+
     /// Whether the connection may run the command `name` on `db`.
     pub fn allows(&self, name: &str, db: &str, command: &Document) -> Result<(), Refusal> {
         match roles::need(name, db, command) {

@@ -41,6 +41,10 @@ struct Args {
     #[cfg(unix)]
     #[arg(long, value_name = "PATH")]
     unix_socket: Option<PathBuf>,
+    /// Milliseconds a client may go silent in the middle of a message, or leave a
+    /// reply untaken, before its connection is closed.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    stall_timeout_ms: u64,
     /// Seconds an idle cursor lives.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     cursor_timeout: u64,
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
         unix_socket: args.unix_socket.clone(),
         storage,
         cursor_timeout: Duration::from_secs(args.cursor_timeout),
+        stall_timeout: Duration::from_millis(args.stall_timeout_ms.max(1)),
         journal: match args.journal {
             JournalArg::OnAck => Journal::OnAcknowledge,
             JournalArg::Periodic => Journal::Periodic,

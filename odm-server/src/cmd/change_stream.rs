@@ -105,7 +105,7 @@ pub fn open(ctx: &Ctx<'_>, f: &Fields<'_>, spec: &Document, rest: &[Bson]) -> Cm
         ctx.state.cursors.put(Cursor {
             batch_size,
             tail: Some(Tail::ChangeStream(Box::new(stream))),
-            ..Cursor::new(id, &ns, ctx.lsid().cloned())
+            ..ctx.new_cursor(id, &ns)
         });
         id
     };

@@ -132,6 +132,26 @@ pub struct Reply {
     pub batch: Option<CursorBatch>,
 }
 
+impl Ctx<'_> {
+    /// A cursor `id` on `ns` opened by this command: its session and its owners (the
+    /// users logged in on this connection).
+    pub fn new_cursor(&self, id: i64, ns: &str) -> crate::cursor::Cursor {
+        crate::cursor::Cursor::new(id, ns, self.lsid().cloned(), self.conn.auth().names())
+    }
+
+    /// Under access control, refuses a cursor opened by other users (13), as mongod
+    /// does: the connection must share one of its owners, or both have none.
+    pub fn check_cursor_owner(&self, id: i64, owners: &[(String, String)]) -> CmdResult<()> {
+        if !self.state.config.auth || self.conn.auth().shares_owner(owners) {
+            return Ok(());
+        }
+        Err(CommandError::new(
+            ErrorCode::Unauthorized,
+            format!("cursor id {id} was not created by the authenticated user"),
+        ))
+    }
+}
+
 impl From<Document> for Reply {
     fn from(doc: Document) -> Reply {
         Reply { doc, batch: None }

@@ -197,7 +197,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         state,
         batch_size: args.batch_size,
         snapshot,
-        ..Cursor::new(id, &ns, ctx.lsid().cloned())
+        ..ctx.new_cursor(id, &ns)
     });
     Ok(ctx.cursor_reply(id, &ns, batch, true))
 }
@@ -230,7 +230,7 @@ fn find_oplog(
             cursor: Box::new(oplog),
             await_data: args.await_data,
         }),
-        ..Cursor::new(id, ns, ctx.lsid().cloned())
+        ..ctx.new_cursor(id, ns)
     });
     Ok(ctx.cursor_reply(id, ns, batch, true))
 }
@@ -256,7 +256,7 @@ pub fn computed_cursor(
     ctx.state.cursors.put(Cursor {
         state,
         batch_size,
-        ..Cursor::new(id, ns, ctx.lsid().cloned())
+        ..ctx.new_cursor(id, ns)
     });
     Ok(ctx.cursor_reply(id, ns, batch, true))
 }

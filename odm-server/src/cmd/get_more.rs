@@ -49,6 +49,10 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     ctx.state.counters.getmore.fetch_add(1, Ordering::Relaxed);
 
     let mut cursor = ctx.state.cursors.take(id)?;
+    if let Err(e) = ctx.check_cursor_owner(id, &cursor.owners) {
+        ctx.state.cursors.give_back(id, Some(cursor));
+        return Err(e);
+    }
     let ns = namespace(ctx.db, coll);
     if cursor.ns != ns {
         let owner = cursor.ns.clone();

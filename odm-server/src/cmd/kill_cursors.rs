@@ -25,6 +25,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             ))),
         })
         .collect::<CmdResult<Vec<i64>>>()?;
+    for (id, owners) in ctx.state.cursors.owners(&ids) {
+        ctx.check_cursor_owner(id, &owners)?;
+    }
     let (killed, not_found) = ctx.state.cursors.kill(&ids);
     Ok(doc! {
         "cursorsKilled": killed,

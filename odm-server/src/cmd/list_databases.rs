@@ -24,6 +24,11 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let mut databases = Vec::new();
     let mut total = 0i64;
     for name in catalog::databases(&*txn)? {
+        // Under access control a user sees the databases it has a role on, as mongod
+        // shows them by default (`authorizedDatabases`).
+        if ctx.state.config.auth && !ctx.conn.auth().sees_database(&name) {
+            continue;
+        }
         let mut size = 0u64;
         let mut objects = 0u64;
         if !name_only {

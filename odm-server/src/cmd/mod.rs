@@ -39,6 +39,7 @@ pub mod sessions;
 pub mod stats;
 pub mod update;
 pub mod users;
+pub mod validate;
 mod views;
 pub mod write_concern;
 mod writes;
@@ -286,6 +287,12 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
     ),
     ("explain", explain::run, "shows the plan of a query", false),
     ("dbStats", stats::db_stats, "database statistics", false),
+    (
+        "validate",
+        validate::run,
+        "checks a collection's documents and indexes against each other",
+        false,
+    ),
     (
         "collStats",
         stats::coll_stats,

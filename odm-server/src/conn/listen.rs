@@ -108,19 +108,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) trait Listen: Send + 'static {
     type Stream: std::io::Read + std::io::Write + Send + 'static;
 
+    /// The next connection, its socket given `stall` as read and write timeout (see
+    /// [`crate::Config::stall_timeout`]).
     fn accept(
         &self,
+        stall: Duration,
     ) -> impl std::future::Future<Output = std::io::Result<(Self::Stream, String, Closer)>> + Send;
 }
 
 impl Listen for TcpListener {
     type Stream = std::net::TcpStream;
 
-    async fn accept(&self) -> std::io::Result<(Self::Stream, String, Closer)> {
+    async fn accept(&self, stall: Duration) -> std::io::Result<(Self::Stream, String, Closer)> {
         let (socket, peer) = TcpListener::accept(self).await?;
         socket.set_nodelay(true)?;
         let socket = socket.into_std()?;
         socket.set_nonblocking(false)?;
+        socket.set_read_timeout(Some(stall))?;
+        socket.set_write_timeout(Some(stall))?;
         let closer = closer(socket.try_clone()?, std::net::TcpStream::shutdown);
         Ok((socket, peer.to_string(), closer))
     }
@@ -130,10 +135,12 @@ impl Listen for TcpListener {
 impl Listen for tokio::net::UnixListener {
     type Stream = std::os::unix::net::UnixStream;
 
-    async fn accept(&self) -> std::io::Result<(Self::Stream, String, Closer)> {
+    async fn accept(&self, stall: Duration) -> std::io::Result<(Self::Stream, String, Closer)> {
         let (socket, _) = tokio::net::UnixListener::accept(self).await?;
         let socket = socket.into_std()?;
         socket.set_nonblocking(false)?;
+        socket.set_read_timeout(Some(stall))?;
+        socket.set_write_timeout(Some(stall))?;
         let closer = closer(
             socket.try_clone()?,
             std::os::unix::net::UnixStream::shutdown,
@@ -163,7 +170,7 @@ pub(crate) async fn accept_loop<L: Listen>(
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
-            accepted = listener.accept() => match accepted {
+            accepted = listener.accept(state.config.stall_timeout) => match accepted {
                 Ok((socket, peer, closer)) => connections.start(&state, socket, peer, closer),
                 Err(e) => back_off(e).await,
             },

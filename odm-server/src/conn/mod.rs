@@ -69,7 +69,7 @@ impl ConnInfo {
 }
 
 /// What to do after a request.
-enum Answer {
+pub(crate) enum Answer {
     Reply(Vec<u8>),
     /// Nothing to send (`moreToCome`).
     Silent,
@@ -77,6 +77,9 @@ enum Answer {
 
 /// Commands a legacy OP_QUERY may carry: the handshake and authentication only.
 const OP_QUERY_COMMANDS: &[&str] = &["isMaster", "ismaster", "hello", "saslStart", "saslContinue"];
+
+/// The largest request buffer a connection keeps between messages.
+const KEPT_BODY_CAPACITY: usize = 1024 * 1024;
 
 /// Serves one connection on the calling thread until the client leaves, a frame is
 /// malformed, or the server closes the connection (see [`listen::Connections`]).
@@ -117,10 +120,11 @@ pub(crate) fn serve<S: Read + Write>(socket: S, conn: ConnInfo, state: &Arc<Serv
                     break;
                 }
             },
-            Err(WireError::TooDeep(message)) => {
-                // mongod answers this parse error and keeps the connection (Overflow is
-                // not one of its connection-fatal parse errors).
-                let err = CommandError::new(ErrorCode::Overflow, message);
+            Err(e) => {
+                let Some(err) = answered(&e) else {
+                    log_closed(state, &conn, &e.to_string());
+                    break;
+                };
                 let more_to_come = header.op_code == wire::OP_MSG
                     && body.get(..4).is_some_and(|f| {
                         u32::from_le_bytes([f[0], f[1], f[2], f[3]]) & op_msg::MORE_TO_COME != 0
@@ -135,16 +139,25 @@ pub(crate) fn serve<S: Read + Write>(socket: S, conn: ConnInfo, state: &Arc<Serv
                     _ => Some(op_msg::encode_reply(header.request_id, &err.to_reply())),
                 }
             }
-            Err(e) => {
-                log_closed(state, &conn, &e.to_string());
-                break;
-            }
         };
         if let Some(bytes) = reply
             && let Err(e) = socket.get_mut().write_all(&bytes)
         {
-            log_closed(state, &conn, &format!("could not send the reply: {e}"));
+            let why = if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) {
+                "the client stopped reading its replies (nothing taken for the stall timeout)"
+                    .to_owned()
+            } else {
+                format!("could not send the reply: {e}")
+            };
+            log_closed(state, &conn, &why);
             break;
+        }
+        // A large message's buffer is not kept for the small ones that follow.
+        if body.capacity() > KEPT_BODY_CAPACITY {
+            body = Vec::new();
         }
     }
     state
@@ -154,6 +167,16 @@ pub(crate) fn serve<S: Read + Write>(socket: S, conn: ConnInfo, state: &Arc<Serv
     tracing::debug!(conn = conn.id, "connection closed");
 }
 
+/// The parse errors answered with an error reply, the connection kept: mongod does not
+/// count them among its connection-fatal ones, since the frame itself was sound.
+fn answered(e: &WireError) -> Option<CommandError> {
+    match e {
+        WireError::TooDeep(message) => Some(CommandError::new(ErrorCode::Overflow, message)),
+        WireError::TooManyDocuments(n) => cmd::insert::check_batch_size(*n).err(),
+        _ => None,
+    }
+}
+
 fn log_closed(state: &ServerState, conn: &ConnInfo, why: &str) {
     let line = format!("closing connection {} from {}: {why}", conn.id, conn.peer);
     tracing::warn!("{line}");
@@ -161,7 +184,7 @@ fn log_closed(state: &ServerState, conn: &ConnInfo, why: &str) {
 }
 
 /// Runs a parsed request; `None`: close the connection without a reply.
-fn respond(
+pub(crate) fn respond(
     state: &Arc<ServerState>,
     conn: &mut ConnInfo,
     header: &Header,

@@ -11,6 +11,8 @@
 use std::io;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -94,8 +96,8 @@ pub(crate) struct TlsListener {
 impl Listen for TlsListener {
     type Stream = StreamOwned<ServerConnection, std::net::TcpStream>;
 
-    async fn accept(&self) -> io::Result<(Self::Stream, String, Closer)> {
-        let (socket, peer, closer) = Listen::accept(&self.tcp).await?;
+    async fn accept(&self, stall: Duration) -> io::Result<(Self::Stream, String, Closer)> {
+        let (socket, peer, closer) = Listen::accept(&self.tcp, stall).await?;
         let tls = ServerConnection::new(self.config.clone()).map_err(io::Error::other)?;
         Ok((StreamOwned::new(tls, socket), peer, closer))
     }

@@ -629,6 +629,13 @@ fn parse_op(op: &str, path: &str, value: &Bson) -> CmdResult<UpdateOp> {
         "$min" => UpdateOp::Min(value.clone()),
         "$max" => UpdateOp::Max(value.clone()),
         "$rename" => match value {
+            // Found by the `update` fuzzer: a field name cannot hold NUL, so the
+            // renamed document could not be stored.
+            Bson::String(to) if to.contains('\0') => {
+                return Err(CommandError::bad_value(
+                    "The 'to' field for $rename cannot contain an embedded null byte",
+                ));
+            }
             Bson::String(to) if to == path => {
                 return Err(CommandError::bad_value(format!(
                     "The source and target field for $rename must differ: {path}: \"{to}\""
@@ -1253,6 +1260,17 @@ mod tests {
         );
         let err = apply(doc! {"$push": {"_id": 1}}, d.clone()).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadValue);
+    }
+
+    #[test]
+    fn rename_refuses_a_target_with_a_null_byte() {
+        let err = Update::parse(&doc! {"$rename": {"a": "x\0y"}}).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadValue);
+        assert!(
+            err.message.contains("embedded null byte"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -403,6 +403,114 @@ pub fn index_size(txn: &dyn ReadTxn, index: &IndexMeta) -> CmdResult<u64> {
     Ok(bytes)
 }
 
+/// What [`check`] found: the documents, and per index its entries and the entries it
+/// should have but lacks or has but should not.
+#[derive(Debug, Default)]
+pub struct Consistency {
+    pub records: u64,
+    /// Documents that do not decode, or are stored under another key than their `_id`.
+    pub corrupt_records: Vec<String>,
+    /// Per secondary index: (name, entries, missing, extra).
+    pub indexes: Vec<(String, u64, u64, u64)>,
+    /// What was wrong, in words, at most a hundred lines.
+    pub errors: Vec<String>,
+}
+
+impl Consistency {
+    pub fn is_valid(&self) -> bool {
+        self.corrupt_records.is_empty() && self.indexes.iter().all(|i| i.2 == 0 && i.3 == 0)
+    }
+
+    fn error(&mut self, line: String) {
+        if self.errors.len() < 100 {
+            self.errors.push(line);
+        }
+    }
+}
+
+/// Checks that every document is readable and stored under its `_id`, and that every
+/// index holds exactly the entries its documents give it, each pointing back at its
+/// document: what `validate` reports and the crash tests require after every restart.
+pub fn check(txn: &dyn ReadTxn, meta: &CollectionMeta) -> CmdResult<Consistency> {
+    let mut out = Consistency::default();
+    let mut expected: Vec<std::collections::BTreeSet<Vec<u8>>> =
+        vec![Default::default(); meta.indexes.len()];
+    let mut failure = None;
+    txn.scan(
+        &meta.documents_table(),
+        (Bound::Unbounded, Bound::Unbounded),
+        Direction::Forward,
+        &mut |key, bytes| {
+            out.records += 1;
+            let doc = match decode(bytes) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    out.corrupt_records.push(hex::encode(key));
+                    out.error(format!("record {}: {}", hex::encode(key), e.message));
+                    return ControlFlow::Continue(());
+                }
+            };
+            if id_key(&doc).ok().as_deref() != Some(key) {
+                out.corrupt_records.push(hex::encode(key));
+                out.error(format!(
+                    "record {} is stored under another key than its _id",
+                    hex::encode(key)
+                ));
+                return ControlFlow::Continue(());
+            }
+            for (index, set) in meta.indexes.iter().zip(&mut expected) {
+                match index_keys(meta, index, &doc) {
+                    Ok(Some((parts, _))) => set.extend(parts.iter().map(|p| entry_key(p, key))),
+                    Ok(None) => {}
+                    Err(e) => {
+                        failure = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        },
+    )?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    for (index, mut wanted) in meta.indexes.iter().zip(expected) {
+        let (mut entries, mut extra) = (0u64, 0u64);
+        let mut lines = Vec::new();
+        txn.scan(
+            &index.table(),
+            (Bound::Unbounded, Bound::Unbounded),
+            Direction::Forward,
+            &mut |key, id| {
+                entries += 1;
+                if !wanted.remove(key) || !key.ends_with(id) {
+                    extra += 1;
+                    lines.push(format!(
+                        "index {} has an entry no document gives it: {}",
+                        index.name,
+                        hex::encode(key)
+                    ));
+                }
+                ControlFlow::Continue(())
+            },
+        )?;
+        let missing = wanted.len() as u64;
+        for key in wanted.iter().take(10) {
+            lines.push(format!(
+                "index {} lacks the entry {}",
+                index.name,
+                hex::encode(key)
+            ));
+        }
+        for line in lines {
+            out.error(line);
+        }
+        out.indexes
+            .push((index.name.clone(), entries, missing, extra));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

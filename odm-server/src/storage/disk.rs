@@ -117,7 +117,7 @@ pub fn closing(dir: &Path) {
 pub struct RedbStore {
     db: Database,
     /// Held by every snapshot too: the file is released when the last of them goes.
-    claim: Arc<FileClaim>,
+    claim: Option<Arc<FileClaim>>,
     path: PathBuf,
     /// Transactions committed so far (each one buffered until a sync).
     committed: AtomicU64,
@@ -149,7 +149,21 @@ impl RedbStore {
             .set_cache_size(cache_size)
             .create(&path)
             .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
-        Ok(RedbStore {
+        Ok(RedbStore::new(db, Some(claim), path))
+    }
+
+    /// A store on a redb storage backend instead of a file: the power-loss tests give
+    /// it a simulated disk.
+    #[cfg(test)]
+    pub(crate) fn on_backend(backend: impl redb::StorageBackend) -> StorageResult<Self> {
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(|e| StorageError(format!("cannot open the simulated disk: {e}")))?;
+        Ok(RedbStore::new(db, None, PathBuf::new()))
+    }
+
+    fn new(db: Database, claim: Option<Arc<FileClaim>>, path: PathBuf) -> Self {
+        RedbStore {
             db,
             claim,
             path,
@@ -157,7 +171,7 @@ impl RedbStore {
             synced: AtomicU64::new(0),
             flushing: Mutex::new(()),
             parked: Mutex::new(None),
-        })
+        }
     }
 }
 
@@ -264,7 +278,7 @@ fn visit_entries<'a>(
 
 struct RedbRead {
     txn: redb::ReadTransaction,
-    _claim: Arc<FileClaim>,
+    _claim: Option<Arc<FileClaim>>,
 }
 
 impl ReadTxn for RedbRead {

@@ -19,6 +19,8 @@
 pub mod catalog;
 pub mod collection;
 pub mod disk;
+#[cfg(test)]
+pub(crate) mod fault;
 pub mod keycodec;
 pub mod memory;
 

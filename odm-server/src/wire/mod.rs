@@ -90,6 +90,12 @@ pub enum WireError {
     /// A well-formed document nested beyond the limit: answered with an error reply (this
     /// is mongod's message), the connection stays open.
     TooDeep(String),
+    /// A document sequence longer than any write batch may be: answered with
+    /// `InvalidLength` (16), the connection stays open.
+    TooManyDocuments(usize),
+    /// The client began a message and then sent nothing for the stall timeout: `received`
+    /// of `expected` bytes (the header's 16 until the length is known).
+    Stalled { received: usize, expected: usize },
 }
 
 impl fmt::Display for WireError {
@@ -102,6 +108,16 @@ impl fmt::Display for WireError {
             WireError::UnsupportedOpCode(op) => write!(f, "unsupported opCode {op}"),
             WireError::Malformed(why) => write!(f, "malformed message: {why}"),
             WireError::TooDeep(message) => f.write_str(message),
+            WireError::TooManyDocuments(n) => {
+                write!(
+                    f,
+                    "a document sequence of {n} documents (at most {MAX_WRITE_BATCH})"
+                )
+            }
+            WireError::Stalled { received, expected } => write!(
+                f,
+                "the client sent {received} of the message's {expected} bytes, then nothing for the stall timeout"
+            ),
             WireError::BadChecksum { expected, actual } => {
                 write!(
                     f,
@@ -140,22 +156,67 @@ pub async fn read_message<R: AsyncRead + Unpin>(
     Ok(Some((header, body)))
 }
 
+/// The most a body buffer is given before any of the body has arrived: a header's
+/// length is a promise, and memory is spent on bytes received, not on bytes promised.
+const FIRST_BODY_RESERVE: usize = 64 * 1024;
+
+/// Whether a read failed for the socket's read timeout (the client sent nothing).
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
+
 /// [`read_message`] on a blocking stream, into a buffer the caller keeps between
 /// messages (a connection's thread reads one message after another into the same one).
+///
+/// The stream may have a read timeout (the connection's stall timeout): between
+/// messages a client may stay silent as long as it likes, so a timeout there is waited
+/// out; once a message has begun, a timeout is [`WireError::Stalled`]. The body grows
+/// with the bytes that arrive, so a header that promises 48 MB and stalls costs what
+/// was sent, not 48 MB.
 pub fn read_message_blocking<R: Read>(
     reader: &mut R,
     body: &mut Vec<u8>,
 ) -> Result<Option<Header>, WireError> {
     let mut head = [0u8; HEADER_LEN];
-    match reader.read(&mut head[..1]).map_err(WireError::Io)? {
-        0 => return Ok(None),
-        _ => reader.read_exact(&mut head[1..]).map_err(WireError::Io)?,
-    };
+    loop {
+        match reader.read(&mut head[..1]) {
+            Ok(0) => return Ok(None),
+            Ok(_) => break,
+            Err(e) if is_timeout(&e) || e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(WireError::Io(e)),
+        }
+    }
+    let mut received = 1;
+    while received < HEADER_LEN {
+        match reader.read(&mut head[received..]) {
+            Ok(0) => return Err(WireError::Io(std::io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => received += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {
+                return Err(WireError::Stalled {
+                    received,
+                    expected: HEADER_LEN,
+                });
+            }
+            Err(e) => return Err(WireError::Io(e)),
+        }
+    }
     let header = Header::parse(&head);
+    let len = header.body_len()?;
     body.clear();
-    body.resize(header.body_len()?, 0);
-    reader.read_exact(body).map_err(WireError::Io)?;
-    Ok(Some(header))
+    body.reserve(len.min(FIRST_BODY_RESERVE));
+    match reader.take(len as u64).read_to_end(body) {
+        Ok(n) if n == len => Ok(Some(header)),
+        Ok(_) => Err(WireError::Io(std::io::ErrorKind::UnexpectedEof.into())),
+        Err(e) if is_timeout(&e) => Err(WireError::Stalled {
+            received: HEADER_LEN + body.len(),
+            expected: HEADER_LEN + len,
+        }),
+        Err(e) => Err(WireError::Io(e)),
+    }
 }
 
 /// Parses a message body according to its header.

@@ -176,6 +176,13 @@ pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
                 let mut at = name_start + nul + 1;
                 let mut docs = Vec::new();
                 while at < seq_end {
+                    if docs.len() == super::MAX_WRITE_BATCH {
+                        // Only write commands send sequences, and none takes more than a
+                        // batch: the rest is counted for the error, not checked or decoded.
+                        return Err(WireError::TooManyDocuments(
+                            docs.len() + count_documents(&body[at..seq_end]),
+                        ));
+                    }
                     let len = check(&body[at..seq_end])?;
                     docs.push((at, at + len));
                     at += len;
@@ -217,6 +224,21 @@ pub fn parse(header: &Header, body: &[u8]) -> Result<OpMsg, WireError> {
         body: body_doc,
         documents,
     })
+}
+
+/// How many documents `bytes` holds, by their length prefixes alone (a count for an
+/// error message: a length that does not fit ends it).
+fn count_documents(mut bytes: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(prefix) = bytes.get(..4) {
+        let len = i32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        if len < 5 || len as usize > bytes.len() {
+            break;
+        }
+        n += 1;
+        bytes = &bytes[len as usize..];
+    }
+    n
 }
 
 /// Frames a reply document: flags 0, one kind-0 section.

@@ -109,3 +109,50 @@ async fn a_missing_or_wrong_file_stops_the_start_with_its_name() {
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stalls_in_the_handshake_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let certs = write_test_certificates(dir.path()).unwrap();
+    let tls = TlsConfig {
+        cert: certs.server_cert.clone(),
+        key: certs.server_key.clone(),
+        ca: None,
+    };
+    let config = Config::in_memory().tls(tls);
+    let stall = config.stall_timeout;
+    let handle = Server::start(config).await.unwrap();
+    // Nothing at all, and the first bytes of a ClientHello record then nothing.
+    for opening in [&[][..], &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01][..]] {
+        let mut stream = tokio::net::TcpStream::connect(handle.addr).await.unwrap();
+        stream.write_all(opening).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 64];
+        let ended = tokio::time::timeout(stall * 5, async {
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "a stalled handshake kept its connection");
+        let took = started.elapsed();
+        // rustls reads once more after partial progress: one or two stall timeouts.
+        assert!(
+            took >= stall && took < 2 * stall + std::time::Duration::from_secs(1),
+            "closed after {took:?}"
+        );
+    }
+    // Others still get in.
+    let ca = certs.ca.display();
+    ping(format!(
+        "mongodb://{}/?directConnection=true&serverSelectionTimeoutMS=2000&tls=true&tlsCAFile={ca}",
+        handle.addr
+    ))
+    .await
+    .unwrap();
+    handle.shutdown().await;
+}

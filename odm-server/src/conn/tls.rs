@@ -4,7 +4,10 @@
 //!
 //! The handshake runs on the connection's own thread, at its first read, like every
 //! other read of a connection: a client that never finishes it holds up only itself,
-//! never the accept loop. A client that is not speaking TLS fails the handshake and its
+//! never the accept loop, and only for the stall timeout: a handshake is a message
+//! begun, so silence in the middle of it ends the connection ([`TlsStream`]; rustls
+//! reads once more after partial progress, so that takes one or two stall timeouts).
+//! A client that is not speaking TLS fails the handshake and its
 //! connection closes with a log line. The Unix socket stays plain: reaching it already
 //! takes an account on the machine.
 
@@ -94,11 +97,46 @@ pub(crate) struct TlsListener {
 }
 
 impl Listen for TlsListener {
-    type Stream = StreamOwned<ServerConnection, std::net::TcpStream>;
+    type Stream = TlsStream;
 
     async fn accept(&self, stall: Duration) -> io::Result<(Self::Stream, String, Closer)> {
         let (socket, peer, closer) = Listen::accept(&self.tcp, stall).await?;
         let tls = ServerConnection::new(self.config.clone()).map_err(io::Error::other)?;
-        Ok((StreamOwned::new(tls, socket), peer, closer))
+        Ok((TlsStream(StreamOwned::new(tls, socket)), peer, closer))
+    }
+}
+
+/// A TLS connection. Between messages the connection's reader waits out read
+/// timeouts (an idle client is fine); during the handshake a timeout is a stall, and
+/// is reported as one that the reader does not wait out.
+pub(crate) struct TlsStream(StreamOwned<ServerConnection, std::net::TcpStream>);
+
+impl io::Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let handshaking = self.0.conn.is_handshaking();
+        self.0.read(buf).map_err(|e| {
+            let timed_out = matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            );
+            if handshaking && timed_out {
+                io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the client stalled in the TLS handshake for the stall timeout",
+                )
+            } else {
+                e
+            }
+        })
+    }
+}
+
+impl io::Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
     }
 }

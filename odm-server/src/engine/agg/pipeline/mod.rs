@@ -67,6 +67,29 @@ pub enum Stage {
     Merge(Box<Merge>),
 }
 
+/// `$count`'s output field, checked as mongod checks it, in its order. A NUL would make
+/// a field name no document can hold (found by the `aggregate` fuzzer).
+fn parse_count_field(arg: &Bson) -> CmdResult<String> {
+    let Bson::String(s) = arg else {
+        return Err(stage_error(
+            40156,
+            "the count field must be a non-empty string",
+        ));
+    };
+    let refusal = match s {
+        _ if s.is_empty() => Some((40157, "the count field must be a non-empty string")),
+        _ if s.starts_with('$') => Some((40158, "the count field cannot be a $-prefixed path")),
+        _ if s.contains('\0') => Some((40159, "the count field cannot contain a null byte")),
+        _ if s.contains('.') => Some((40160, "the count field cannot contain '.'")),
+        _ if s == "_id" => Some((9039800, "the count field cannot be '_id'")),
+        _ => None,
+    };
+    match refusal {
+        Some((code, message)) => Err(stage_error(code, message)),
+        None => Ok(s.clone()),
+    }
+}
+
 /// An error with one of mongod's numbered locations, as the stages report them.
 pub(super) fn stage_error(code: i32, msg: impl Into<String>) -> CommandError {
     CommandError::new(ErrorCode::Location(code), msg)
@@ -339,10 +362,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
             _ => return Err(stage_error(31002, "$unset specification must be a string or an array")),
         }),
         "$group" => Stage::Group(parse_group(as_document(name, arg)?)?),
-        "$count" => match arg {
-            Bson::String(s) if !s.is_empty() && !s.starts_with('$') && !s.contains('.') => Stage::Count(s.clone()),
-            _ => return Err(stage_error(40156, "the count field must be a non-empty string, not starting with '$' and without '.'")),
-        },
+        "$count" => Stage::Count(parse_count_field(arg)?),
         "$unwind" => Stage::Unwind(parse_unwind(arg)?),
         "$replaceRoot" => {
             let spec = as_document(name, arg)?;

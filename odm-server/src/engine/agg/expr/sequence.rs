@@ -254,10 +254,11 @@ fn array_to_object(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bs
     };
     let mut out = Document::new();
     for item in items {
-        let (k, v) = match item {
-            Bson::Array(pair) if pair.len() == 2 => (&pair[0], &pair[1]),
+        // mongod's location for a key holding NUL depends on the form.
+        let (k, v, nul_code) = match item {
+            Bson::Array(pair) if pair.len() == 2 => (&pair[0], &pair[1], 4940400),
             Bson::Document(d) if d.len() == 2 && d.contains_key("k") && d.contains_key("v") => {
-                (&d["k"], &d["v"])
+                (&d["k"], &d["v"], 4940401)
             }
             other => {
                 return Err(expr_error(
@@ -275,6 +276,12 @@ fn array_to_object(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bs
                 ),
             ));
         };
+        if k.contains('\0') {
+            return Err(expr_error(
+                nul_code,
+                "Key field cannot contain an embedded null byte",
+            ));
+        }
         out.insert(k.clone(), v.clone());
     }
     Ok(Some(Bson::Document(out)))

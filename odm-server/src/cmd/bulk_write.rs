@@ -284,14 +284,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let vars = command_let(ctx.body)?;
     let namespaces = parse_namespaces(f.documents("nsInfo")?.as_slice())?;
     let raw_ops = f.documents("ops")?;
+    // An empty bulkWrite is allowed; only the upper bound is the batch's.
     if raw_ops.len() > MAX_WRITE_BATCH {
-        return Err(CommandError::new(
-            ErrorCode::InvalidLength,
-            format!(
-                "Write batch sizes must be between 1 and {MAX_WRITE_BATCH}. Got {} operations.",
-                raw_ops.len()
-            ),
-        ));
+        super::insert::check_batch_size(raw_ops.len())?;
     }
     // A malformed operation fails the command before anything is written.
     for (i, op) in raw_ops.iter().enumerate() {

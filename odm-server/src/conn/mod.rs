@@ -143,10 +143,7 @@ pub(crate) fn serve<S: Read + Write>(socket: S, conn: ConnInfo, state: &Arc<Serv
         if let Some(bytes) = reply
             && let Err(e) = socket.get_mut().write_all(&bytes)
         {
-            let why = if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) {
+            let why = if wire::is_timeout(&e) {
                 "the client stopped reading its replies (nothing taken for the stall timeout)"
                     .to_owned()
             } else {

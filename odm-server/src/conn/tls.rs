@@ -115,11 +115,7 @@ impl io::Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let handshaking = self.0.conn.is_handshaking();
         self.0.read(buf).map_err(|e| {
-            let timed_out = matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            );
-            if handshaking && timed_out {
+            if handshaking && crate::wire::is_timeout(&e) {
                 io::Error::new(
                     io::ErrorKind::ConnectionAborted,
                     "the client stalled in the TLS handshake for the stall timeout",

@@ -160,8 +160,9 @@ pub async fn read_message<R: AsyncRead + Unpin>(
 /// length is a promise, and memory is spent on bytes received, not on bytes promised.
 const FIRST_BODY_RESERVE: usize = 64 * 1024;
 
-/// Whether a read failed for the socket's read timeout (the client sent nothing).
-fn is_timeout(e: &std::io::Error) -> bool {
+/// Whether a socket call failed for its timeout (a read with nothing sent, a write with
+/// nothing taken): Linux reports `WouldBlock`, other systems `TimedOut`.
+pub(crate) fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut

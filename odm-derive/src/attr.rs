@@ -12,6 +12,7 @@ use syn::{Attribute, Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, Token
 
 use crate::Errors;
 use crate::case::{RenameRule, did_you_mean};
+use crate::collation_attr::{CollationAttr, parse_collation};
 
 /// The attribute every key lives under.
 pub const ODM: &str = "odm";
@@ -38,6 +39,7 @@ pub const UNIQUE: &str = "unique";
 pub const SPARSE: &str = "sparse";
 pub const NAME: &str = "name";
 pub const EXPIRE_AFTER_SECS: &str = "expire_after_secs";
+pub const COLLATION: &str = "collation";
 
 // Field keys.
 pub const LENGTH: &str = "length";
@@ -74,7 +76,7 @@ pub const MODEL_CONTAINER_KEYS: &[&str] = &[
 ];
 pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
-pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS];
+pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS, COLLATION];
 pub const MODEL_FIELD_KEYS: &[&str] = &[
     ID, VERSION, DEFAULT, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY,
     CUSTOM, NESTED,
@@ -100,6 +102,7 @@ pub struct IndexAttr {
     pub sparse: bool,
     pub name: Option<String>,
     pub expire_after_secs: Option<u64>,
+    pub collation: Option<CollationAttr>,
 }
 
 /// Container attributes, for every derive (each derive accepts its own keys).
@@ -195,7 +198,7 @@ pub enum SerdeWith {
     SerializeOnly,
 }
 
-fn key_name(meta: &ParseNestedMeta<'_>) -> String {
+pub(crate) fn key_name(meta: &ParseNestedMeta<'_>) -> String {
     let path = &meta.path;
     path.get_ident()
         .map(ToString::to_string)
@@ -214,7 +217,7 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
-fn unknown(
+pub(crate) fn unknown(
     meta: &ParseNestedMeta<'_>,
     what: &str,
     known: &[&str],
@@ -233,7 +236,11 @@ fn unknown(
 }
 
 /// Records a key as seen; false (with an error) when it was already there.
-fn first_time(meta: &ParseNestedMeta<'_>, seen: &mut HashSet<String>, errors: &mut Errors) -> bool {
+pub(crate) fn first_time(
+    meta: &ParseNestedMeta<'_>,
+    seen: &mut HashSet<String>,
+    errors: &mut Errors,
+) -> bool {
     let name = key_name(meta);
     if seen.insert(name.clone()) {
         true
@@ -350,6 +357,7 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         sparse: false,
         name: None,
         expire_after_secs: None,
+        collation: None,
     };
     let mut seen = HashSet::new();
     meta.parse_nested_meta(|inner| {
@@ -393,6 +401,7 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
                     ),
                 }
             }
+            COLLATION => index.collation = parse_collation(&inner, errors)?,
             _ => unreachable!("checked against the known keys"),
         }
         Ok(())

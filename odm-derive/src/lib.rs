@@ -18,6 +18,7 @@ mod ast;
 mod attr;
 mod case;
 mod check;
+mod collation_attr;
 mod expand;
 mod model_attr;
 
@@ -37,6 +38,10 @@ impl Errors {
 
     pub(crate) fn push(&mut self, error: syn::Error) {
         self.errors.push(error);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.errors.len()
     }
 
     pub(crate) fn spanned(

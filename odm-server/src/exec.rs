@@ -12,6 +12,7 @@ use std::ops::{Bound, ControlFlow};
 
 use bson::{Bson, Document};
 
+use crate::engine::collation::{self, Collator};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
@@ -319,6 +320,9 @@ pub struct Stream {
     /// A result read by the previous batch that did not fit in it, encoded.
     carry: Option<Vec<u8>>,
     exhausted: bool,
+    /// The collation the query was opened under; each batch (each `getMore`) filters
+    /// under it again.
+    collation: Option<Collator>,
 }
 
 /// How much one batch may hold.
@@ -351,6 +355,7 @@ impl CursorState {
                 remaining: query.limit,
                 carry: None,
                 exhausted: false,
+                collation: collation::current(),
             };
             return Ok((CursorState::Streaming(Box::new(stream)), plan));
         }
@@ -392,7 +397,10 @@ impl CursorState {
                 Ok((out, done))
             }
             CursorState::Streaming(s) => match source {
-                Some((txn, meta)) => s.next_batch(txn, meta, limit),
+                Some((txn, meta)) => {
+                    let collation = s.collation.clone();
+                    collation::with_collation(collation.as_ref(), || s.next_batch(txn, meta, limit))
+                }
                 None => Err(CommandError::internal(
                     "a streaming cursor needs a storage snapshot",
                 )),
@@ -485,6 +493,7 @@ impl Stream {
             remaining,
             carry,
             exhausted,
+            collation: _,
         } = self;
         let mut batch = Batch::new(limit, remaining);
         if limit.docs == Some(0) {

@@ -20,13 +20,14 @@ use std::ops::Bound;
 
 use bson::{Bson, Document, doc};
 
+use crate::engine::collation::{self, Collator};
 use crate::engine::compare::{TypeRank, compare, type_rank};
 use crate::engine::matcher::{CmpOp, Cond, Filter, InItem};
 use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError};
 use crate::storage::catalog::{CollectionMeta, ID_INDEX_NAME, IndexMeta};
 use crate::storage::keycodec::{self, prefix_successor};
-use crate::storage::{Direction, keycodec::encode_component};
+use crate::storage::{Direction, keycodec::encode_component_collated};
 
 /// A byte range of a table: `[start, end)`, `end` unbounded when `None`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,7 +147,7 @@ impl Interval {
     }
 
     fn is_point(&self) -> bool {
-        matches!((&self.lower, &self.upper), (End::Value(a, true), End::Value(b, true)) if compare(a, b) == Ordering::Equal)
+        matches!((&self.lower, &self.upper), (End::Value(a, true), End::Value(b, true)) if collation::compare(a, b) == Ordering::Equal)
     }
 
     fn from_cmp(op: CmpOp, v: &Bson) -> Interval {
@@ -189,11 +190,12 @@ impl Interval {
         }
     }
 
-    /// The byte range of one field's component, for an ascending or descending field.
-    fn component_range(&self, descending: bool) -> ComponentRange {
+    /// The byte range of one field's component, for an ascending or descending field of
+    /// an index with `collation`.
+    fn component_range(&self, descending: bool, collation: Option<&Collator>) -> ComponentRange {
         let enc = |v: &Bson, desc: bool| {
             let mut out = Vec::new();
-            encode_component(v, desc, &mut out);
+            encode_component_collated(v, desc, collation, &mut out);
             out
         };
         let bracket = |r: TypeRank, desc: bool| keycodec::type_prefix(r, desc);
@@ -341,10 +343,26 @@ fn boundable(v: &Bson) -> bool {
     )
 }
 
+/// Whether a value's place in an index depends on the collation: an index whose
+/// collation is not the query's cannot bound conditions on such values.
+fn collation_sensitive(v: &Bson) -> bool {
+    matches!(
+        v,
+        Bson::String(_) | Bson::Symbol(_) | Bson::Document(_) | Bson::Array(_)
+    )
+}
+
 /// The intervals a field's conditions allow, or `None` when they cannot bound it.
 /// `sparse` indexes hold no entry for missing fields, so conditions that match a missing
-/// field (equality to null) cannot use them.
-fn field_intervals(conds: &[&Cond], multikey: bool, sparse: bool) -> Option<Vec<Interval>> {
+/// field (equality to null) cannot use them. Without `same_collation` (the index's
+/// collation is not the query's), conditions on strings and documents cannot either.
+fn field_intervals(
+    conds: &[&Cond],
+    multikey: bool,
+    sparse: bool,
+    same_collation: bool,
+) -> Option<Vec<Interval>> {
+    let boundable = |v: &Bson| boundable(v) && (same_collation || !collation_sensitive(v));
     let mut eq = None;
     let mut ins = None;
     let mut ranges = Vec::new();
@@ -377,8 +395,8 @@ fn field_intervals(conds: &[&Cond], multikey: bool, sparse: bool) -> Option<Vec<
         return Some(vec![Interval::point(v)]);
     }
     if let Some(mut values) = ins {
-        values.sort_by(|a, b| compare(a, b));
-        values.dedup_by(|a, b| compare(a, b) == Ordering::Equal);
+        values.sort_by(|a, b| collation::compare(a, b));
+        values.dedup_by(|a, b| collation::compare(a, b) == Ordering::Equal);
         return Some(values.into_iter().map(Interval::point).collect());
     }
     let mut ranges = ranges.into_iter();
@@ -410,12 +428,50 @@ struct IndexBounds {
     bounds_doc: Document,
 }
 
-fn bounds_for(
-    fields: &[(&str, bool)],
-    conds: &[(&str, &Cond)],
+/// An index as the planner bounds it.
+struct Bounded<'a> {
+    fields: Vec<(&'a str, bool)>,
     multikey: bool,
     sparse: bool,
-) -> Option<IndexBounds> {
+    /// The collation its keys are encoded under.
+    collation: Option<&'a Collator>,
+    /// Whether that collation is the query's (strings may be bounded, and its order is
+    /// the order the query sorts by).
+    same_collation: bool,
+}
+
+impl<'a> Bounded<'a> {
+    fn index(index: &'a IndexMeta, query_collation: Option<&Collator>) -> Bounded<'a> {
+        Bounded {
+            fields: index.fields().collect(),
+            multikey: index.multikey,
+            sparse: index.sparse,
+            collation: index.collation.as_ref(),
+            same_collation: index.collation.as_ref() == query_collation,
+        }
+    }
+
+    /// The `_id` index: the documents table, keyed by `_id` bytes (no collation).
+    fn id(query_collation: Option<&Collator>) -> Bounded<'static> {
+        Bounded {
+            fields: vec![("_id", false)],
+            multikey: false,
+            sparse: false,
+            collation: None,
+            same_collation: query_collation.is_none(),
+        }
+    }
+}
+
+fn bounds_for(index: &Bounded<'_>, conds: &[(&str, &Cond)]) -> Option<IndexBounds> {
+    let Bounded {
+        fields,
+        multikey,
+        sparse,
+        collation,
+        same_collation,
+    } = index;
+    let (multikey, sparse, same_collation) = (*multikey, *sparse, *same_collation);
     let mut prefixes: Vec<Vec<u8>> = vec![Vec::new()];
     let mut bounds_doc = Document::new();
     let mut point_fields = 0;
@@ -428,7 +484,7 @@ fn bounds_for(
             .filter(|(p, _)| p == path)
             .map(|(_, c)| *c)
             .collect();
-        let Some(intervals) = field_intervals(&on_field, multikey, sparse) else {
+        let Some(intervals) = field_intervals(&on_field, multikey, sparse, same_collation) else {
             break;
         };
         // Points of several fields multiply: past a limit, leave this field unbounded
@@ -451,7 +507,7 @@ fn bounds_for(
             let mut next = Vec::with_capacity(prefixes.len() * intervals.len());
             for p in &prefixes {
                 for i in &intervals {
-                    let (start, _) = i.component_range(*descending);
+                    let (start, _) = i.component_range(*descending, *collation);
                     let mut k = p.clone();
                     k.extend_from_slice(&start);
                     next.push(k);
@@ -463,7 +519,7 @@ fn bounds_for(
         range_part = Some(
             intervals
                 .iter()
-                .map(|i| i.component_range(*descending))
+                .map(|i| i.component_range(*descending, *collation))
                 .collect(),
         );
         break;
@@ -539,17 +595,14 @@ fn sort_direction(
     direction
 }
 
-fn index_fields(index: &IndexMeta) -> Vec<(&str, bool)> {
-    index.fields().collect()
-}
-
 /// Whether an index is hidden from the planner (`hidden: true`): it is still maintained
 /// and enforces uniqueness and TTL, but no query uses it.
 fn is_hidden(index: &IndexMeta) -> bool {
     index.options.get_bool("hidden").unwrap_or(false)
 }
 
-/// Picks a plan for `filter` and `sort` on a collection.
+/// Picks a plan for `filter` and `sort` on a collection, under the command's collation:
+/// an index under another collation bounds no strings and provides no order.
 pub fn plan(
     meta: &CollectionMeta,
     filter: &Filter,
@@ -557,8 +610,10 @@ pub fn plan(
     hint: Option<&Hint>,
 ) -> CmdResult<Plan> {
     let conds = conjuncts(filter);
-    let id_fields = [("_id", false)];
-    let id_bounds = || bounds_for(&id_fields, &conds, false, false);
+    let query_collation = collation::current();
+    let query_collation = query_collation.as_ref();
+    let id = Bounded::id(query_collation);
+    let id_bounds = || bounds_for(&id, &conds);
 
     if let Some(hint) = hint {
         return match hint {
@@ -568,9 +623,9 @@ pub fn plan(
                 },
                 provides_sort: sort.is_empty(),
             }),
-            Hint::Name(name) if name == ID_INDEX_NAME => Ok(id_plan(id_bounds(), sort)),
+            Hint::Name(name) if name == ID_INDEX_NAME => Ok(id_plan(&id, id_bounds(), sort)),
             Hint::KeyPattern(k) if *k == doc! {"_id": 1} || *k == doc! {"_id": -1} => {
-                Ok(id_plan(id_bounds(), sort))
+                Ok(id_plan(&id, id_bounds(), sort))
             }
             _ => {
                 let index = meta
@@ -587,8 +642,9 @@ pub fn plan(
                             "hint provided does not correspond to an existing index",
                         )
                     })?;
-                let bounds = bounds_for(&index_fields(index), &conds, index.multikey, index.sparse);
-                Ok(index_plan(index, bounds, sort))
+                let bounded = Bounded::index(index, query_collation);
+                let bounds = bounds_for(&bounded, &conds);
+                Ok(index_plan(index, &bounded, bounds, sort))
             }
         };
     }
@@ -601,7 +657,7 @@ pub fn plan(
     };
     if let Some(b) = id_bounds() {
         let score = (b.point_fields, b.bound_fields, false);
-        let p = id_plan(Some(b), sort);
+        let p = id_plan(&id, Some(b), sort);
         // An exact _id lookup beats everything.
         if matches!(p.access, Access::IdLookup { .. }) {
             return Ok(p);
@@ -610,10 +666,10 @@ pub fn plan(
         consider(p, score);
     }
     for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
-        let fields = index_fields(index);
-        if let Some(b) = bounds_for(&fields, &conds, index.multikey, index.sparse) {
+        let bounded = Bounded::index(index, query_collation);
+        if let Some(b) = bounds_for(&bounded, &conds) {
             let score = (b.point_fields, b.bound_fields, false);
-            let p = index_plan(index, Some(b), sort);
+            let p = index_plan(index, &bounded, Some(b), sort);
             let score = (score.0, score.1, p.provides_sort);
             consider(p, score);
         }
@@ -623,15 +679,17 @@ pub fn plan(
     }
     // No index bounds the filter: an index in sort order still avoids a blocking sort.
     if !sort.is_empty() {
-        if sort_direction(&id_fields, 0, sort).is_some() {
-            return Ok(id_plan(None, sort));
+        if id.same_collation && sort_direction(&id.fields, 0, sort).is_some() {
+            return Ok(id_plan(&id, None, sort));
         }
         for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
+            let bounded = Bounded::index(index, query_collation);
             if !index.multikey
                 && !index.sparse
-                && sort_direction(&index_fields(index), 0, sort).is_some()
+                && bounded.same_collation
+                && sort_direction(&bounded.fields, 0, sort).is_some()
             {
-                return Ok(index_plan(index, None, sort));
+                return Ok(index_plan(index, &bounded, None, sort));
             }
         }
     }
@@ -644,27 +702,22 @@ pub fn plan(
 }
 
 /// The scan direction that yields `sort` on an index, if any. With no sort, any order
-/// does; a multikey index provides no order (a document has several keys).
-fn scan_direction(
-    fields: &[(&str, bool)],
-    points: usize,
-    sort: &SortSpec,
-    multikey: bool,
-) -> Option<Direction> {
+/// does; a multikey index provides no order (a document has several keys), nor does an
+/// index whose strings are ordered by another collation than the query's.
+fn scan_direction(index: &Bounded<'_>, points: usize, sort: &SortSpec) -> Option<Direction> {
     if sort.is_empty() {
         Some(Direction::Forward)
-    } else if multikey {
+    } else if index.multikey || !index.same_collation {
         None
     } else {
-        sort_direction(fields, points, sort)
+        sort_direction(&index.fields, points, sort)
     }
 }
 
 /// A plan on the `_id` index (the documents table): lookups for points, ranges
 /// otherwise, or a scan of the whole table in `_id` order without bounds.
-fn id_plan(bounds: Option<IndexBounds>, sort: &SortSpec) -> Plan {
-    let fields = [("_id", false)];
-    let direction = scan_direction(&fields, 0, sort, false);
+fn id_plan(id: &Bounded<'_>, bounds: Option<IndexBounds>, sort: &SortSpec) -> Plan {
+    let direction = scan_direction(id, 0, sort);
     match bounds {
         Some(b) if b.all_points => {
             // The documents table holds one entry per _id: each point is one lookup, and
@@ -693,19 +746,23 @@ fn id_plan(bounds: Option<IndexBounds>, sort: &SortSpec) -> Plan {
 }
 
 /// A plan on a secondary index: its bounds, or the whole index without them.
-fn index_plan(index: &IndexMeta, bounds: Option<IndexBounds>, sort: &SortSpec) -> Plan {
-    let fields = index_fields(index);
+fn index_plan(
+    index: &IndexMeta,
+    bounded: &Bounded<'_>,
+    bounds: Option<IndexBounds>,
+    sort: &SortSpec,
+) -> Plan {
     let (ranges, bounds_doc, points) = match bounds {
         Some(b) => (b.ranges, b.bounds_doc, Some(b.point_fields)),
         None => {
             let mut all = Document::new();
-            for (path, _) in &fields {
+            for (path, _) in &bounded.fields {
                 all.insert(*path, vec![Bson::String("[MinKey, MaxKey]".into())]);
             }
             (vec![ByteRange::all()], all, None)
         }
     };
-    let direction = scan_direction(&fields, points.unwrap_or(0), sort, index.multikey);
+    let direction = scan_direction(bounded, points.unwrap_or(0), sort);
     // One range keeps index order; several ranges (from $in) are scanned one after
     // another, which keeps order only within each. A sparse index without bounds misses
     // the documents it does not hold, so it cannot stand for the whole collection's order.
@@ -765,7 +822,7 @@ impl Plan {
                 ..
             } => {
                 let meta_index = meta.index(index);
-                doc! {
+                let mut stage = doc! {
                     "stage": "FETCH",
                     "filter": filter.clone(),
                     "inputStage": {
@@ -778,7 +835,14 @@ impl Plan {
                         "direction": direction_name(direction),
                         "indexBounds": bounds.clone(),
                     },
+                };
+                // mongod shows the index's collation on its scan.
+                if let Some(c) = meta_index.and_then(|i| i.collation.as_ref())
+                    && let Ok(scan) = stage.get_document_mut("inputStage")
+                {
+                    scan.insert("collation", c.spec().to_document());
                 }
+                stage
             }
         };
         if let Some(sort) = blocking_sort {
@@ -826,6 +890,7 @@ mod tests {
                     multikey,
                     ident: 10 + i as u64,
                     options: Document::new(),
+                    collation: None,
                 })
                 .collect(),
         }

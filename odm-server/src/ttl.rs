@@ -98,6 +98,7 @@ mod tests {
             multikey: false,
             ident: catalog::next_ident(&mut *w).unwrap(),
             options: doc! {"expireAfterSeconds": 60},
+            collation: None,
         });
         catalog::put(&mut *w, &meta).unwrap();
         let old = DateTime::from_millis(now.timestamp_millis() - 61_000);

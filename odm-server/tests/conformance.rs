@@ -24,7 +24,7 @@ use mongodb::{Client, Database};
 const MINIMUM_CASES: usize = 500;
 
 /// The operations a case can run; each is sent as the command of the same name.
-const OPERATIONS: [&str; 7] = [
+const OPERATIONS: [&str; 9] = [
     "find",
     "aggregate",
     "update",
@@ -32,14 +32,17 @@ const OPERATIONS: [&str; 7] = [
     "delete",
     "distinct",
     "count",
+    "insert",
+    "createIndexes",
 ];
 
 /// Keys a case may have besides its operation.
-const CASE_KEYS: [&str; 12] = [
+const CASE_KEYS: [&str; 13] = [
     "name",
     "manual",
     "source",
     "docs",
+    "create",
     "indexes",
     "collections",
     "options",
@@ -54,6 +57,8 @@ struct Case {
     /// `file.json/name`, how failures are listed.
     id: String,
     docs: Vec<Document>,
+    /// Options of an explicit `create` (a default collation, ...), before the indexes.
+    create: Option<Document>,
     indexes: Vec<Document>,
     /// Other collections of the database and their documents (what `$lookup` and
     /// `$unionWith` read), created beside the case's own.
@@ -232,6 +237,11 @@ fn load_case(
             Some(d) => documents(d, "docs").map_err(|e| format!("{id}: {e}"))?,
             None => file_docs.to_vec(),
         },
+        create: match case.get("create") {
+            None => None,
+            Some(Bson::Document(o)) => Some(o.clone()),
+            Some(_) => return fail("`create` must be an object"),
+        },
         indexes: match case.get("indexes") {
             Some(d) => documents(d, "indexes").map_err(|e| format!("{id}: {e}"))?,
             None => Vec::new(),
@@ -284,6 +294,13 @@ async fn run_case(db: &Database, coll: &str, case: &Case) -> Result<(), String> 
                 .await
                 .map_err(|e| format!("setup: insert into {name}: {e}"))?;
         }
+    }
+    if let Some(options) = &case.create {
+        let mut create = doc! {"create": coll};
+        create.extend(options.clone());
+        db.run_command(create)
+            .await
+            .map_err(|e| format!("setup: create: {e}"))?;
     }
     if !case.indexes.is_empty() {
         db.run_command(doc! {"createIndexes": coll, "indexes": case.indexes.clone()})
@@ -390,6 +407,18 @@ async fn execute(db: &Database, coll: &str, case: &Case) -> Result<Outcome, Stri
         "delete" => {
             command.insert("delete", coll);
             command.insert("deletes", vec![Bson::Document(spec()?)]);
+        }
+        "insert" | "createIndexes" => {
+            let Bson::Array(items) = &case.argument else {
+                return Err(format!("`{}` takes an array", case.operation));
+            };
+            let field = if case.operation == "insert" {
+                "documents"
+            } else {
+                "indexes"
+            };
+            command.insert(case.operation, coll);
+            command.insert(field, items.clone());
         }
         op => {
             command.insert(op, coll);

@@ -5,7 +5,7 @@
 mod common;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, code, expect_code, expect_command_codes};
+use common::{TestServer, code, expect_code, expect_command_codes, leaf_stage};
 use futures::TryStreamExt;
 use mongodb::IndexModel;
 use mongodb::error::{ErrorKind, WriteFailure};
@@ -41,14 +41,6 @@ async fn winning_stage(s: &TestServer, find: Document) -> Document {
         .get_document("winningPlan")
         .unwrap()
         .clone()
-}
-
-fn leaf_stage(plan: &Document) -> Document {
-    let mut stage = plan.clone();
-    while let Ok(inner) = stage.get_document("inputStage") {
-        stage = inner.clone();
-    }
-    stage
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::collection::{Projection, get_path};
 use crate::error::{BuildError, Error, Result};
 use crate::filter::Filter;
+use crate::index::Collation;
 use crate::model::Model;
 use crate::sort::Sort;
 use crate::transaction::SharedSession;
@@ -28,6 +29,7 @@ pub struct Find<M: Model, R = M> {
     pub(crate) limit: Option<i64>,
     pub(crate) batch_size: Option<u32>,
     pub(crate) projection: Option<Document>,
+    pub(crate) collation: Option<Collation>,
     pub(crate) _output: PhantomData<fn() -> R>,
 }
 
@@ -46,6 +48,7 @@ impl<M: Model> Find<M> {
             limit: None,
             batch_size: None,
             projection: None,
+            collation: None,
             _output: PhantomData,
         }
     }
@@ -76,6 +79,14 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
         self
     }
 
+    /// Compares strings under `collation` (the filter's equalities and ranges, and the
+    /// sort), for example case-insensitively with [`crate::index::case_insensitive`]. An index
+    /// serves the query only if it was declared with the same collation.
+    pub fn collation(mut self, collation: Collation) -> Self {
+        self.collation = Some(collation);
+        self
+    }
+
     /// Reads results into a projection type instead of the model.
     pub fn project<P: Projection<M>>(self) -> Find<M, P> {
         Find {
@@ -87,6 +98,7 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
             limit: self.limit,
             batch_size: self.batch_size,
             projection: Some(P::projection()),
+            collation: self.collation,
             _output: PhantomData,
         }
     }
@@ -101,6 +113,7 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
             .limit(self.limit)
             .batch_size(self.batch_size)
             .projection(self.projection)
+            .collation(self.collation)
             .build();
         Ok(match self.session {
             None => Rows::Plain(typed.find(filter).with_options(options).await?),

@@ -1,11 +1,57 @@
-//! Index declarations of a model, and how they compare with what a collection has.
+//! Index declarations of a model, and how they compare with what a collection has; and
+//! collations, which indexes and queries share.
 
 use bson::{Bson, Document};
 use mongodb::IndexModel;
 use mongodb::options::IndexOptions;
 
+/// How strings compare: a locale and ICU's options, as MongoDB takes them (the driver's
+/// type, re-exported with its option enums). A query with a collation uses an index only
+/// if the index was declared with the same one, so declare it on both:
+/// `#[odm(index(keys(email = 1), unique, collation(locale = "en", strength = 2)))]` and
+/// `find(..).collation(odm::index::case_insensitive("en"))`.
+pub use mongodb::options::{
+    Collation, CollationAlternate, CollationCaseFirst, CollationMaxVariable, CollationStrength,
+};
+
+/// A collation where case does not count and accents do (strength 2): `"Ann@X.com"`
+/// equals `"ann@x.com"`.
+pub fn case_insensitive(locale: impl Into<String>) -> Collation {
+    Collation::builder()
+        .locale(locale.into())
+        .strength(CollationStrength::Secondary)
+        .build()
+}
+
+/// Whether an index's stored collation (every field resolved, as `listIndexes` reports
+/// it) is `declared`: each field the declaration gives has the stored value, and an
+/// unset strength is the default, 3.
+fn collation_matches(declared: &Collation, stored: &Document) -> bool {
+    let Ok(mut declared) = bson::serialize_to_document(declared) else {
+        return false;
+    };
+    if !declared.contains_key("strength") {
+        declared.insert("strength", 3);
+    }
+    declared.iter().all(|(k, v)| match (v, stored.get(k)) {
+        (Bson::Int32(a), Some(b)) => bson_integer(b) == Some(i64::from(*a)),
+        (Bson::Int64(a), Some(b)) => bson_integer(b) == Some(*a),
+        (a, Some(b)) => a == b,
+        (_, None) => false,
+    })
+}
+
+fn bson_integer(v: &Bson) -> Option<i64> {
+    match v {
+        Bson::Int32(i) => Some(i64::from(*i)),
+        Bson::Int64(i) => Some(*i),
+        Bson::Double(d) if d.fract() == 0.0 => Some(*d as i64),
+        _ => None,
+    }
+}
+
 /// An index a model declares.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct IndexSpec {
     /// Paths and directions, in order (`{email: 1}`, `{age: 1, name: -1}`).
     pub keys: Document,
@@ -15,6 +61,23 @@ pub struct IndexSpec {
     pub sparse: bool,
     /// TTL: documents expire this many seconds after the date in the (single) key field.
     pub expire_after_secs: Option<u64>,
+    /// Strings in the index compare under this collation (a unique index then refuses
+    /// values it holds equal, such as case variants).
+    pub collation: Option<Collation>,
+}
+
+impl PartialEq for IndexSpec {
+    fn eq(&self, other: &Self) -> bool {
+        // The driver's collation has no equality of its own: compare what it sends.
+        let collation =
+            |c: &Option<Collation>| c.as_ref().map(|c| bson::serialize_to_document(c).ok());
+        self.keys == other.keys
+            && self.name == other.name
+            && self.unique == other.unique
+            && self.sparse == other.sparse
+            && self.expire_after_secs == other.expire_after_secs
+            && collation(&self.collation) == collation(&other.collation)
+    }
 }
 
 impl IndexSpec {
@@ -26,6 +89,7 @@ impl IndexSpec {
             unique: false,
             sparse: false,
             expire_after_secs: None,
+            collation: None,
         }
     }
 
@@ -43,6 +107,7 @@ impl IndexSpec {
             .unique(self.unique.then_some(true))
             .sparse(self.sparse.then_some(true))
             .expire_after(self.expire_after_secs.map(std::time::Duration::from_secs))
+            .collation(self.collation.clone())
             .build();
         IndexModel::builder()
             .keys(self.keys.clone())
@@ -63,6 +128,11 @@ impl IndexSpec {
             && flag("unique") == self.unique
             && flag("sparse") == self.sparse
             && ttl == self.expire_after_secs.map(|s| s as i64)
+            && match (&self.collation, existing.get_document("collation").ok()) {
+                (None, None) => true,
+                (Some(declared), Some(stored)) => collation_matches(declared, stored),
+                _ => false,
+            }
     }
 }
 
@@ -141,5 +211,18 @@ mod tests {
             ..IndexSpec::new(doc! {"at": 1})
         };
         assert!(ttl.matches(&doc! {"key": {"at": 1}, "expireAfterSeconds": 60}));
+        let ci = IndexSpec {
+            collation: Some(case_insensitive("en")),
+            ..IndexSpec::new(doc! {"email": 1})
+        };
+        let stored = doc! {"locale": "en", "caseLevel": false, "caseFirst": "off", "strength": 2,
+        "numericOrdering": false, "alternate": "non-ignorable", "maxVariable": "punct",
+        "normalization": false, "backwards": false, "version": "57.1"};
+        assert!(ci.matches(&doc! {"key": {"email": 1}, "collation": stored.clone()}));
+        assert!(!ci.matches(&doc! {"key": {"email": 1}}));
+        assert!(
+            !IndexSpec::new(doc! {"email": 1})
+                .matches(&doc! {"key": {"email": 1}, "collation": stored})
+        );
     }
 }

@@ -89,7 +89,7 @@ pub use filter::Filter;
 pub use find::Find;
 pub use hooks::{HookContext, Hooks};
 pub use id::IdValue;
-pub use index::{IndexReport, IndexSpec};
+pub use index::{Collation, IndexReport, IndexSpec};
 pub use model::{Embedded, Model};
 pub use odm_derive::{Embedded, Model, Projection, Value, model};
 pub use pipeline::Pipeline;
@@ -131,7 +131,7 @@ pub mod __private {
         shared_paths,
     };
     pub use crate::hooks::{HookContext, Hooks};
-    pub use crate::index::IndexSpec;
+    pub use crate::index::{self, IndexSpec};
     pub use crate::model::{DeletedAt, Embedded, Model, Timestamp, Version};
     pub use crate::polymorphic::{
         Polymorphic, VariantOf, is_variant, merge_variant_indexes, same_path, schema_of_variants,

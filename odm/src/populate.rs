@@ -261,6 +261,7 @@ impl<M: Model> Populate<M> {
             limit: find.limit,
             batch_size: Some(find.batch_size.unwrap_or(POPULATE_BATCH)),
             projection: find.projection,
+            collation: find.collation,
             _output: PhantomData,
         };
         let mut docs = raw.all().await?;

@@ -35,10 +35,14 @@ pub fn declared_indexes(
                 Some(n) => quote!(::core::option::Option::Some(#n)),
                 None => quote!(::core::option::Option::None),
             };
+            let collation = match &index.collation {
+                Some(c) => c.to_tokens(p),
+                None => quote!(::core::option::Option::None),
+            };
             quote! {{
                 let mut __keys = #p::Document::new();
                 #(#keys)*
-                #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl }
+                #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl, collation: #collation }
             }}
         })
         .collect()

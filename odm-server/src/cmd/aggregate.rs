@@ -30,10 +30,10 @@ use super::out_merge;
 use super::stats;
 use super::views;
 use super::write_concern::WriteConcern;
-use super::writes::check_collation;
 use crate::engine::agg::bind::command_let;
 use crate::engine::agg::join::Collections;
 use crate::engine::agg::pipeline::{Pipeline, Stage};
+use crate::engine::collation;
 use crate::engine::matcher::Filter;
 use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -119,149 +119,165 @@ pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
     // One snapshot for the whole command: the views it resolves, the collections it
     // reads and the stats it reports all come from it.
     let txn = ctx.reader()?;
-    let snapshot = Snapshot::new(ctx, &*txn);
     // A view: its pipeline runs first, over the collection at the bottom.
     let view = match coll {
         Some(c) => views::resolve(&*txn, ctx.db, c)?,
         None => None,
     };
-    let combined: Vec<Bson>;
-    let stages = match &view {
-        Some(v) => {
-            combined = v.stages.iter().chain(stages).cloned().collect();
-            &combined
+    // Every stage compares strings under the command's collation: its own, else the
+    // collection's default (a view's is the simple one).
+    let given_collation = f.collation()?;
+    let collation = match (&view, coll) {
+        (Some(_), _) => {
+            views::check_collation(&given_collation)?;
+            None
         }
-        None => stages,
-    };
-    let source = view.as_ref().map(|v| v.source.as_str()).or(coll);
-    let explain = f.bool("explain")?.unwrap_or(false);
-    let cursor = f.document("cursor")?;
-    if cursor.is_none() && !explain {
-        return Err(CommandError::failed_to_parse(
-            "The 'cursor' option is required, except for aggregate with the explain argument",
-        ));
-    }
-    let batch_size = match cursor {
-        Some(c) => Fields {
-            command: "aggregate.cursor",
-            doc: c,
+        (None, Some(c)) => {
+            let meta = catalog::get(&*txn, ctx.db, c)?;
+            collation::effective(given_collation, meta.as_ref().map(|m| &m.options))?
         }
-        .non_negative("batchSize")?
-        .map(|n| n as usize),
-        None => None,
+        (None, None) => given_collation.flatten(),
     };
-    check_collation(f.document("collation")?)?;
-    let vars = command_let(body)?;
-    let hint = body.get("hint").map(Hint::parse).transpose()?.flatten();
-    let mut pipeline = Pipeline::parse(stages)?;
-    pipeline.bind(&vars);
-    // `$out` / `$merge` (always last): the stages before it run, then the command writes.
-    let output = match pipeline.stages.last() {
-        Some(Stage::Out(_) | Stage::Merge(_)) if !explain => pipeline.stages.pop(),
-        _ => None,
-    };
-    let finish = Finish {
-        output,
-        wc: WriteConcern::parse(&f)?,
-        batch_size,
-    };
-    for foreign in pipeline.foreign_collections() {
-        catalog::validate_collection_name(ctx.db, foreign)?;
-    }
-    let starts_with_documents = matches!(pipeline.stages.first(), Some(Stage::Documents(_)));
-    let server_source = matches!(
-        pipeline.stages.first(),
-        Some(Stage::CurrentOp(_) | Stage::ListLocalSessions)
-    );
-    let Some(coll) = coll else {
-        let ns = format!("{}.$cmd.aggregate", ctx.db);
-        if server_source {
-            let input = match pipeline.stages.remove(0) {
-                Stage::CurrentOp(options) => current_op::current_op(ctx, &options)?,
-                _ => current_op::list_local_sessions(ctx),
-            };
+    collation::with_collation(collation.as_ref(), || {
+        let snapshot = Snapshot::new(ctx, &*txn);
+        let combined: Vec<Bson>;
+        let stages = match &view {
+            Some(v) => {
+                combined = v.stages.iter().chain(stages).cloned().collect();
+                &combined
+            }
+            None => stages,
+        };
+        let source = view.as_ref().map(|v| v.source.as_str()).or(coll);
+        let explain = f.bool("explain")?.unwrap_or(false);
+        let cursor = f.document("cursor")?;
+        if cursor.is_none() && !explain {
+            return Err(CommandError::failed_to_parse(
+                "The 'cursor' option is required, except for aggregate with the explain argument",
+            ));
+        }
+        let batch_size = match cursor {
+            Some(c) => Fields {
+                command: "aggregate.cursor",
+                doc: c,
+            }
+            .non_negative("batchSize")?
+            .map(|n| n as usize),
+            None => None,
+        };
+        let vars = command_let(body)?;
+        let hint = body.get("hint").map(Hint::parse).transpose()?.flatten();
+        let mut pipeline = Pipeline::parse(stages)?;
+        pipeline.bind(&vars);
+        // `$out` / `$merge` (always last): the stages before it run, then the command writes.
+        let output = match pipeline.stages.last() {
+            Some(Stage::Out(_) | Stage::Merge(_)) if !explain => pipeline.stages.pop(),
+            _ => None,
+        };
+        let finish = Finish {
+            output,
+            wc: WriteConcern::parse(&f)?,
+            batch_size,
+        };
+        for foreign in pipeline.foreign_collections() {
+            catalog::validate_collection_name(ctx.db, foreign)?;
+        }
+        let starts_with_documents = matches!(pipeline.stages.first(), Some(Stage::Documents(_)));
+        let server_source = matches!(
+            pipeline.stages.first(),
+            Some(Stage::CurrentOp(_) | Stage::ListLocalSessions)
+        );
+        let Some(coll) = coll else {
+            let ns = format!("{}.$cmd.aggregate", ctx.db);
+            if server_source {
+                let input = match pipeline.stages.remove(0) {
+                    Stage::CurrentOp(options) => current_op::current_op(ctx, &options)?,
+                    _ => current_op::list_local_sessions(ctx),
+                };
+                if explain {
+                    return Ok(doc! {
+                        "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "SERVER_STATE"}},
+                        "remainingStages": pipeline.stages.len() as i32,
+                    });
+                }
+                let results = pipeline.run_with(input, &snapshot)?;
+                drop(txn);
+                return finish.reply(ctx, &ns, results);
+            }
+            let first_stage = stages
+                .first()
+                .and_then(Bson::as_document)
+                .and_then(|d| d.keys().next())
+                .map_or("an empty pipeline", String::as_str);
+            if !starts_with_documents {
+                return Err(CommandError::new(
+                    ErrorCode::InvalidNamespace,
+                    format!(
+                        "{{aggregate: 1}} is not valid for '{first_stage}'; a collection is required (this server starts a database-level aggregation with $documents, $currentOp or $listLocalSessions only)"
+                    ),
+                ));
+            }
             if explain {
                 return Ok(doc! {
-                    "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "SERVER_STATE"}},
-                    "remainingStages": pipeline.stages.len() as i32,
+                    "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "DOCUMENTS"}},
+                    "remainingStages": pipeline.stages.len() as i32 - 1,
                 });
             }
+            let results = pipeline.run_with(Vec::new(), &snapshot)?;
+            drop(txn);
+            return finish.reply(ctx, &ns, results);
+        };
+        if starts_with_documents || server_source {
+            return Err(CommandError::new(
+                ErrorCode::InvalidNamespace,
+                "$documents, $currentOp and $listLocalSessions can only be the first stage of a database-level aggregation ({aggregate: 1})",
+            ));
+        }
+        let source = source.unwrap_or(coll);
+        let ns = namespace(ctx.db, coll);
+        if matches!(
+            pipeline.stages.first(),
+            Some(Stage::CollStats(_) | Stage::IndexStats)
+        ) && !explain
+        {
+            let first = pipeline.stages.remove(0);
+            let input = match &first {
+                Stage::CollStats(spec) => vec![stats::coll_stats_stage(ctx, &*txn, coll, spec)?],
+                _ => stats::index_stats_stage(ctx, &*txn, coll)?,
+            };
             let results = pipeline.run_with(input, &snapshot)?;
             drop(txn);
             return finish.reply(ctx, &ns, results);
         }
-        let first_stage = stages
-            .first()
-            .and_then(Bson::as_document)
-            .and_then(|d| d.keys().next())
-            .map_or("an empty pipeline", String::as_str);
-        if !starts_with_documents {
-            return Err(CommandError::new(
-                ErrorCode::InvalidNamespace,
-                format!(
-                    "{{aggregate: 1}} is not valid for '{first_stage}'; a collection is required (this server starts a database-level aggregation with $documents, $currentOp or $listLocalSessions only)"
-                ),
-            ));
+        let (mut query, rest) =
+            split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
+        query.sort_memory_limit = snapshot.sort_memory_limit;
+        if oplog_collection::is_oplog(ctx.state, ctx.db, source) && !explain {
+            let input = oplog_collection::collect(&*txn, &query)?;
+            let results = rest.run_with(input, &snapshot)?;
+            drop(txn);
+            return finish.reply(ctx, &ns, results);
         }
+        let meta = catalog::get(&*txn, ctx.db, source)?;
         if explain {
+            let planner = match &meta {
+                Some(m) => query_planner(m, &query)?,
+                None => doc! {"namespace": &ns, "winningPlan": {"stage": "EOF"}},
+            };
             return Ok(doc! {
-                "queryPlanner": {"namespace": &ns, "winningPlan": {"stage": "DOCUMENTS"}},
-                "remainingStages": pipeline.stages.len() as i32 - 1,
+                "queryPlanner": planner,
+                "remainingStages": rest.stages.len() as i32,
+                "stages": joins_explained(&snapshot, &rest)?,
             });
         }
-        let results = pipeline.run_with(Vec::new(), &snapshot)?;
-        drop(txn);
-        return finish.reply(ctx, &ns, results);
-    };
-    if starts_with_documents || server_source {
-        return Err(CommandError::new(
-            ErrorCode::InvalidNamespace,
-            "$documents, $currentOp and $listLocalSessions can only be the first stage of a database-level aggregation ({aggregate: 1})",
-        ));
-    }
-    let source = source.unwrap_or(coll);
-    let ns = namespace(ctx.db, coll);
-    if matches!(
-        pipeline.stages.first(),
-        Some(Stage::CollStats(_) | Stage::IndexStats)
-    ) && !explain
-    {
-        let first = pipeline.stages.remove(0);
-        let input = match &first {
-            Stage::CollStats(spec) => vec![stats::coll_stats_stage(ctx, &*txn, coll, spec)?],
-            _ => stats::index_stats_stage(ctx, &*txn, coll)?,
+        let input = match &meta {
+            Some(m) => collect(&*txn, m, &query)?,
+            None => Vec::new(),
         };
-        let results = pipeline.run_with(input, &snapshot)?;
-        drop(txn);
-        return finish.reply(ctx, &ns, results);
-    }
-    let (mut query, rest) = split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
-    query.sort_memory_limit = snapshot.sort_memory_limit;
-    if oplog_collection::is_oplog(ctx.state, ctx.db, source) && !explain {
-        let input = oplog_collection::collect(&*txn, &query)?;
         let results = rest.run_with(input, &snapshot)?;
         drop(txn);
-        return finish.reply(ctx, &ns, results);
-    }
-    let meta = catalog::get(&*txn, ctx.db, source)?;
-    if explain {
-        let planner = match &meta {
-            Some(m) => query_planner(m, &query)?,
-            None => doc! {"namespace": &ns, "winningPlan": {"stage": "EOF"}},
-        };
-        return Ok(doc! {
-            "queryPlanner": planner,
-            "remainingStages": rest.stages.len() as i32,
-            "stages": joins_explained(&snapshot, &rest)?,
-        });
-    }
-    let input = match &meta {
-        Some(m) => collect(&*txn, m, &query)?,
-        None => Vec::new(),
-    };
-    let results = rest.run_with(input, &snapshot)?;
-    drop(txn);
-    finish.reply(ctx, &ns, results)
+        finish.reply(ctx, &ns, results)
+    })
 }
 
 /// What happens to a pipeline's results: a cursor over them, or (after `$out` or

@@ -31,9 +31,10 @@ use super::Ctx;
 use super::fields::Fields;
 use super::update::{self, Statement};
 use super::write_concern::WriteConcern;
-use super::writes::{Validator, check_collation, check_storable_raw, write_reply};
+use super::writes::{Validator, check_storable_raw, under_collation, write_reply};
 use crate::depth;
 use crate::engine::agg::bind::{Vars, command_let};
+use crate::engine::collation::Collator;
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::{Query, collect};
@@ -54,6 +55,7 @@ struct Delete {
     filter: Filter,
     multi: bool,
     hint: Option<Hint>,
+    collation: Option<Option<Collator>>,
 }
 
 /// A namespace of `nsInfo`, split into its database and collection.
@@ -158,11 +160,11 @@ fn parse_op(i: usize, op: &Document, namespaces: usize) -> CmdResult<(usize, Op)
                     )));
                 }
             }
-            check_collation(f.document("collation")?)?;
             Op::Delete(Box::new(Delete {
                 filter: Filter::parse(f.document("filter")?.ok_or_else(|| f.missing("filter"))?)?,
                 multi: f.bool("multi")?.unwrap_or(false),
                 hint: op.get("hint").map(Hint::parse).transpose()?.flatten(),
+                collation: f.collation()?,
             }))
         }
         other => {
@@ -257,6 +259,7 @@ fn run_op(
                 mut filter,
                 multi,
                 hint,
+                collation,
             } = *delete;
             filter.bind(vars);
             let Some(meta) = targets.existing(w, index)? else {
@@ -267,7 +270,7 @@ fn run_op(
                 hint,
                 ..Query::matching(filter)
             };
-            let found = collect(w, meta, &query)?;
+            let found = under_collation(&collation, meta, || collect(w, meta, &query))?;
             for doc in &found {
                 w.delete(meta, doc)?;
             }

@@ -14,7 +14,7 @@ use bson::{Bson, Document, doc};
 
 use super::Ctx;
 use super::fields::Fields;
-use super::writes::check_collation;
+use crate::engine::collation;
 use crate::engine::matcher::Filter;
 use crate::error::CmdResult;
 use crate::exec::{Query, collect};
@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         .integer("limit")?
         .map(|l| l.unsigned_abs())
         .filter(|l| *l > 0);
-    check_collation(f.document("collation")?)?;
+    let given_collation = f.collation()?;
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     ctx.state.counters.query.fetch_add(1, Ordering::Relaxed);
     let txn = ctx.reader()?;
@@ -56,6 +56,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         return Ok(doc! {"n": count_value(n)});
     }
     if let Some(view) = super::views::resolve(&*txn, ctx.db, coll)? {
+        super::views::check_collation(&given_collation)?;
         let query = Query {
             skip,
             limit,
@@ -79,7 +80,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             hint,
             ..Query::matching(filter)
         };
-        collect(&*txn, &meta, &query)?.len() as u64
+        let collation = collation::effective(given_collation, Some(&meta.options))?;
+        collation::with_collation(collation.as_ref(), || collect(&*txn, &meta, &query))?.len()
+            as u64
     };
     Ok(doc! {"n": count_value(n)})
 }

@@ -2,25 +2,29 @@
 //!
 //! ```text
 //! request  {createIndexes: "coll", indexes: [{key: {a: 1, b: -1}, name, unique?, sparse?,
-//!           expireAfterSeconds?, hidden?}, ...], writeConcern?, commitQuorum?}
+//!           expireAfterSeconds?, hidden?, collation?}, ...], writeConcern?, commitQuorum?}
 //! reply    {createdCollectionAutomatically, numIndexesBefore, numIndexesAfter,
 //!           note?: "all indexes already exist", ok: 1}
 //! ```
 //!
 //! Asking again for an index that exists is a no-op. The same name with another key is
 //! `IndexKeySpecsConflict` (86); the same key under another name, or the same name with
-//! other options, is `IndexOptionsConflict` (85). A unique index over documents that
-//! already share a value fails with `DuplicateKey` (11000) and nothing is created. Index
-//! types other than ascending/descending (text, 2dsphere, hashed, wildcard) and partial
-//! indexes are refused with `CannotCreateIndex` (67).
+//! other options, is `IndexOptionsConflict` (85); an index is its key and its collation,
+//! so one key may be indexed under two collations by two names. An index without a
+//! collation takes the collection's default; the stored spec has every field of it. A
+//! unique index over documents that already share a value (under its collation) fails
+//! with `DuplicateKey` (11000) and nothing is created. Index types other than
+//! ascending/descending (text, 2dsphere, hashed, wildcard) and partial indexes are
+//! refused with `CannotCreateIndex` (67).
 
 use bson::{Bson, Document, doc};
 
 use super::Ctx;
 use super::fields::Fields;
 use super::write_concern::WriteConcern;
-use super::writes::{check_collation, write};
+use super::writes::write;
 use crate::engine::arith;
+use crate::engine::collation::{self, Collator};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::oplog::Change;
 use crate::storage::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
@@ -37,6 +41,9 @@ struct Requested {
     unique: bool,
     sparse: bool,
     options: Document,
+    /// The collation asked for: `Some(None)` is the simple one, `None` means the
+    /// collection's default.
+    collation: Option<Option<Collator>>,
 }
 
 fn cannot_create(msg: impl Into<String>) -> CommandError {
@@ -113,6 +120,7 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
     let mut options = Document::new();
     let mut unique = false;
     let mut sparse = false;
+    let mut collation = None;
     for (k, v) in spec {
         match k.as_str() {
             "key" | "name" | "v" | "ns" | "background" => {}
@@ -143,7 +151,22 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
                     options.insert("hidden", true);
                 }
             }
-            "collation" => check_collation(f.document("collation")?)?,
+            "collation" => {
+                let Bson::Document(c) = v else {
+                    return Err(cannot_create(
+                        "\"collation\" for an index must be a document",
+                    ));
+                };
+                collation = Some(collation::parse(c).map_err(|e| {
+                    CommandError::new(
+                        e.code,
+                        format!(
+                            "failed to add collation information to index spec for index creation: {spec} :: caused by :: {}",
+                            e.message
+                        ),
+                    )
+                })?);
+            }
             "partialFilterExpression" => {
                 return Err(cannot_create(
                     "partial indexes are not supported by this server yet",
@@ -170,7 +193,38 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
         unique,
         sparse,
         options,
+        collation,
     })
+}
+
+/// Settles the request's collation against the collection's default: an index without
+/// one takes the default, and the `_id` index must have the default.
+fn resolve_collation(meta: &CollectionMeta, req: &mut Requested) -> CmdResult<Option<Collator>> {
+    let default = collation::stored(&meta.options)?;
+    let resolved = match req.collation.clone() {
+        Some(c) => c,
+        None => default.clone(),
+    };
+    if req.key == doc! {"_id": 1} && resolved != default {
+        let show = |c: &Option<Collator>| {
+            c.as_ref()
+                .map_or(doc! {"locale": "simple"}, |c| c.spec().to_document())
+        };
+        return Err(CommandError::bad_value(format!(
+            "The _id index must have the same collation as the collection. Index collation: {}, collection collation: {}",
+            show(&resolved),
+            show(&default)
+        )));
+    }
+    match &resolved {
+        Some(c) => {
+            req.options.insert("collation", c.spec().to_document());
+        }
+        None => {
+            req.options.remove("collation");
+        }
+    }
+    Ok(resolved)
 }
 
 /// Whether the request is already satisfied, or conflicts with an existing index.
@@ -185,7 +239,10 @@ fn existing(meta: &CollectionMeta, req: &Requested) -> CmdResult<bool> {
         return Ok(true);
     }
     for index in &meta.indexes {
-        let same_key = index.key == req.key;
+        // An index is its key pattern and its collation: the same key under another
+        // collation (and another name) is another index.
+        let same_key =
+            index.key == req.key && index.options.get("collation") == req.options.get("collation");
         let same_options = index.unique == req.unique
             && index.sparse == req.sparse
             && index.options == req.options;
@@ -249,7 +306,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         let mut meta = txn.collection(ctx.db, coll)?;
         let created = !existed;
         let before = meta.indexes.len() + 1;
-        for req in requested.iter().cloned() {
+        for mut req in requested.iter().cloned() {
+            let collation = resolve_collation(&meta, &mut req)?;
             if existing(&meta, &req)? {
                 continue;
             }
@@ -268,6 +326,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 multikey: false,
                 ident: catalog::next_ident(txn)?,
                 options: req.options,
+                collation,
             };
             meta.indexes.push(index);
             let position = meta.indexes.len() - 1;

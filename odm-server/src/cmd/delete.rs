@@ -16,8 +16,9 @@ use super::Ctx;
 use super::fields::Fields;
 use super::insert::check_batch_size;
 use super::write_concern::WriteConcern;
-use super::writes::{check_collation, run_batch, with_write_errors, write_reply};
+use super::writes::{run_batch, under_collation, with_write_errors, write_reply};
 use crate::engine::agg::bind::command_let;
+use crate::engine::collation::Collator;
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
@@ -28,6 +29,7 @@ struct Statement {
     filter: Filter,
     limit_one: bool,
     hint: Option<Hint>,
+    collation: Option<Option<Collator>>,
 }
 
 fn parse(spec: &Document) -> CmdResult<Statement> {
@@ -46,11 +48,11 @@ fn parse(spec: &Document) -> CmdResult<Statement> {
         }
         None => return Err(f.missing("limit")),
     };
-    check_collation(f.document("collation")?)?;
     Ok(Statement {
         filter,
         limit_one,
         hint: spec.get("hint").map(Hint::parse).transpose()?.flatten(),
+        collation: f.collation()?,
     })
 }
 
@@ -75,7 +77,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 hint: st.hint,
                 ..Query::matching(st.filter)
             };
-            let targets = collect(w, meta, &query)?;
+            let targets = under_collation(&st.collation, meta, || collect(w, meta, &query))?;
             for doc in &targets {
                 w.delete(meta, doc)?;
             }

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! Arrays are looked through: `{tags: ["a", "b"]}` contributes `"a"` and `"b"`. Values
-//! equal as numbers (`1` and `1.0`) count once. The values come back in BSON order.
+//! equal as numbers (`1` and `1.0`), or strings equal under the collation, count once.
+//! The values come back in BSON order.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -15,8 +16,8 @@ use bson::{Bson, Document, doc};
 
 use super::Ctx;
 use super::fields::Fields;
-use super::writes::check_collation;
 use crate::engine::agg::pipeline::Stage;
+use crate::engine::collation;
 use crate::engine::compare::OrderedBson;
 use crate::engine::matcher::Filter;
 use crate::engine::path::for_each_value;
@@ -36,28 +37,36 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     let empty = Document::new();
     let filter = Filter::parse(f.document("query")?.unwrap_or(&empty))?;
-    check_collation(f.document("collation")?)?;
+    let given_collation = f.collation()?;
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     ctx.state.counters.query.fetch_add(1, Ordering::Relaxed);
     let txn = ctx.reader()?;
-    let docs = if let Some(view) = super::views::resolve(&*txn, ctx.db, coll)? {
-        super::views::read(ctx, &*txn, &view, vec![Stage::Match(filter)])?
+    let (docs, collation) = if let Some(view) = super::views::resolve(&*txn, ctx.db, coll)? {
+        super::views::check_collation(&given_collation)?;
+        (
+            super::views::read(ctx, &*txn, &view, vec![Stage::Match(filter)])?,
+            None,
+        )
     } else {
         let Some(meta) = catalog::get(&*txn, ctx.db, coll)? else {
             return Ok(doc! {"values": Vec::<Bson>::new()});
         };
-        collect(
-            &*txn,
-            &meta,
-            &Query {
-                hint,
-                ..Query::matching(filter)
-            },
-        )?
+        let collation = collation::effective(given_collation, Some(&meta.options))?;
+        let query = Query {
+            hint,
+            ..Query::matching(filter)
+        };
+        let docs = collation::with_collation(collation.as_ref(), || collect(&*txn, &meta, &query))?;
+        (docs, collation)
     };
     drop(txn);
+    // Values equal under the collation count once (the first one met stands for them).
+    collation::with_collation(collation.as_ref(), || distinct_values(&docs, key))
+}
+
+fn distinct_values(docs: &[Document], key: &str) -> CmdResult<Document> {
     let mut values = BTreeSet::new();
-    for d in &docs {
+    for d in docs {
         for_each_value(d, key, &mut |reached| match reached {
             Some(Bson::Array(items)) => values.extend(items.iter().cloned().map(OrderedBson)),
             Some(v) => {

@@ -19,10 +19,12 @@ use super::Ctx;
 use super::aggregate::split_leading;
 use super::fields::{Fields, namespace};
 use crate::engine::agg::pipeline::Pipeline;
+use crate::engine::collation;
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError};
 use crate::exec::{Query, collect};
 use crate::planner::{Hint, plan};
+use crate::storage::ReadTxn;
 use crate::storage::catalog::{self, CollectionMeta};
 
 /// The `queryPlanner` section for a query on a collection.
@@ -31,13 +33,21 @@ pub fn query_planner(meta: &CollectionMeta, query: &Query) -> CmdResult<Document
     let blocking_sort = (!chosen.provides_sort)
         .then_some(&query.sort_doc)
         .filter(|s| !s.is_empty());
-    Ok(doc! {
+    let mut planner = doc! {
         "namespace": meta.ns(),
         "parsedQuery": query.filter_doc.clone(),
         "indexFilterSet": false,
-        "winningPlan": chosen.explain(meta, &query.filter_doc, blocking_sort),
-        "rejectedPlans": Vec::<Bson>::new(),
-    })
+    };
+    // The query's collation, as mongod shows it (absent for the simple one).
+    if let Some(c) = collation::current() {
+        planner.insert("collation", c.spec().to_document());
+    }
+    planner.insert(
+        "winningPlan",
+        chosen.explain(meta, &query.filter_doc, blocking_sort),
+    );
+    planner.insert("rejectedPlans", Vec::<Bson>::new());
+    Ok(planner)
 }
 
 fn query_of(inner: &Document) -> CmdResult<(String, Query)> {
@@ -158,10 +168,25 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             doc! {"queryPlanner": {"namespace": namespace(ctx.db, &coll), "winningPlan": {"stage": "EOF"}, "rejectedPlans": []}},
         );
     };
-    let mut reply = doc! {"queryPlanner": query_planner(&meta, &query)?};
+    let given = Fields::new(inner).collation()?;
+    let collation = collation::effective(given, Some(&meta.options))?;
+    collation::with_collation(collation.as_ref(), || {
+        explain_query(ctx, &*txn, &meta, &query, verbosity)
+    })
+}
+
+/// `explain` of a query on a collection, under the query's collation.
+fn explain_query(
+    ctx: &Ctx<'_>,
+    txn: &dyn ReadTxn,
+    meta: &CollectionMeta,
+    query: &Query,
+    verbosity: &str,
+) -> CmdResult<Document> {
+    let mut reply = doc! {"queryPlanner": query_planner(meta, query)?};
     if verbosity != "queryPlanner" {
         let started = Instant::now();
-        let returned = collect(&*txn, &meta, &query)?.len();
+        let returned = collect(txn, meta, query)?.len();
         reply.insert(
             "executionStats",
             doc! {

@@ -6,6 +6,7 @@
 use bson::{Bson, Document};
 
 use crate::engine::arith;
+use crate::engine::collation::{self, Collator};
 use crate::engine::types::{type_alias, type_number};
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
@@ -44,6 +45,12 @@ impl<'a> Fields<'a> {
                 self.command
             ),
         )
+    }
+
+    /// An operation's `collation`: `None` when absent or empty (the collection's default
+    /// applies), `Some(None)` for the simple collation asked for.
+    pub fn collation(&self) -> CmdResult<Option<Option<Collator>>> {
+        collation::parse_option(self.document("collation")?)
     }
 
     /// The collection name a command names in its first field.

@@ -23,9 +23,9 @@ use bson::Document;
 
 use super::Ctx;
 use super::fields::{Fields, namespace};
-use super::writes::check_collation;
 use crate::cursor::{Cursor, Source, Tail};
 use crate::engine::agg::bind::command_let;
+use crate::engine::collation::{self, Collator};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::engine::sort::SortSpec;
@@ -47,6 +47,8 @@ pub struct FindArgs<'a> {
     pub single_batch: bool,
     pub tailable: bool,
     pub await_data: bool,
+    /// The collation asked for (`None`: the collection's default).
+    pub collation: Option<Option<Collator>>,
 }
 
 /// Parses a `find` command (also used by `explain`).
@@ -94,7 +96,7 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
     if let Some(p) = &mut projection {
         p.bind(&vars);
     }
-    check_collation(f.document("collation")?)?;
+    let collation = f.collation()?;
     Ok(FindArgs {
         collection,
         query: Query {
@@ -114,6 +116,7 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
         single_batch,
         tailable,
         await_data,
+        collation,
     })
 }
 
@@ -166,6 +169,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     }
     let txn = ctx.reader()?;
     if let Some(view) = super::views::resolve(&*txn, ctx.db, args.collection)? {
+        super::views::check_collation(&args.collation)?;
         let docs = super::views::read(ctx, &*txn, &view, super::views::find_stages(&args.query))?;
         drop(txn);
         return computed_cursor(ctx, &ns, docs, args.batch_size);
@@ -184,8 +188,12 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             args.query.sort_doc
         )));
     }
-    let (mut state, _plan) = CursorState::open(&*txn, &meta, &args.query)?;
-    let (batch, done) = state.next_batch(Some((&*txn, &meta)), limit)?;
+    let collation = collation::effective(args.collation.clone(), Some(&meta.options))?;
+    let (state, batch, done) = collation::with_collation(collation.as_ref(), || {
+        let (mut state, _plan) = CursorState::open(&*txn, &meta, &args.query)?;
+        let (batch, done) = state.next_batch(Some((&*txn, &meta)), limit)?;
+        CmdResult::Ok((state, batch, done))
+    })?;
     let snapshot = txn.published().filter(|_| ctx.snapshot_read());
     drop(txn);
     if done || args.single_batch {

@@ -18,7 +18,7 @@ use super::Ctx;
 use super::fields::Fields;
 use super::update::{self, Statement, parse_array_filters, parse_update};
 use super::write_concern::WriteConcern;
-use super::writes::{Validator, check_collation, write_reply};
+use super::writes::{Validator, under_collation, write_reply};
 use crate::engine::agg::bind::command_let;
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
@@ -47,7 +47,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
     let hint = ctx.body.get("hint").map(Hint::parse).transpose()?.flatten();
     let wc = WriteConcern::parse(&f)?;
-    check_collation(f.document("collation")?)?;
+    let collation = f.collation()?;
     let update = match (ctx.body.get("update"), remove) {
         (Some(_), true) => {
             return Err(CommandError::failed_to_parse(
@@ -100,7 +100,8 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                     hint: hint.clone(),
                     ..Query::matching(filter.clone())
                 };
-                let Some(doc) = collect(w, &meta, &query)?.into_iter().next() else {
+                let found = under_collation(&collation, &meta, || collect(w, &meta, &query))?;
+                let Some(doc) = found.into_iter().next() else {
                     return Ok(reply(None, doc! {"n": 0}));
                 };
                 w.delete(&meta, &doc)?;
@@ -121,6 +122,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                     hint: hint.clone(),
                     sort: sort.clone(),
                     array_filters: array_filters.clone(),
+                    collation: collation.clone(),
                 };
                 let validator = Validator::of(&meta, bypass)?;
                 let outcome = update::apply(ctx, w, &mut meta, &st, &validator)?;

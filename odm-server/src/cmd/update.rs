@@ -22,11 +22,10 @@ use super::Ctx;
 use super::fields::Fields;
 use super::insert::check_batch_size;
 use super::write_concern::WriteConcern;
-use super::writes::{
-    Validator, check_collation, check_storable, run_batch, with_write_errors, write_reply,
-};
+use super::writes::{Validator, check_storable, run_batch, with_write_errors, write_reply};
 use crate::depth::Write;
 use crate::engine::agg::bind::command_let;
+use crate::engine::collation::{self, Collator};
 use crate::engine::matcher::Filter;
 use crate::engine::sort::SortSpec;
 use crate::engine::update::{
@@ -48,6 +47,8 @@ pub struct Statement {
     pub hint: Option<Hint>,
     pub sort: SortSpec,
     pub array_filters: ArrayFilters,
+    /// The statement's collation (`None`: the collection's default).
+    pub collation: Option<Option<Collator>>,
 }
 
 impl Statement {
@@ -66,7 +67,7 @@ impl Statement {
             ));
         }
         let array_filters = parse_array_filters(&f, &update, &spec["u"])?;
-        check_collation(f.document("collation")?)?;
+        let collation = f.collation()?;
         let sort = SortSpec::parse(f.document("sort")?.unwrap_or(&Document::new()))?;
         // MongoDB 8.0's `sort` picks the one document an updateOne or replaceOne changes.
         if multi && !sort.is_empty() {
@@ -83,6 +84,7 @@ impl Statement {
             hint: spec.get("hint").map(Hint::parse).transpose()?.flatten(),
             sort,
             array_filters,
+            collation,
         })
     }
 }
@@ -118,6 +120,21 @@ pub struct Outcome {
 
 /// Runs one statement inside a write transaction.
 pub fn apply(
+    ctx: &Ctx<'_>,
+    txn: &mut Writer<'_>,
+    meta: &mut CollectionMeta,
+    st: &Statement,
+    validator: &Validator,
+) -> CmdResult<Outcome> {
+    let collation = collation::effective(st.collation.clone(), Some(&meta.options))?;
+    collation::with_collation(collation.as_ref(), || {
+        apply_collated(ctx, txn, meta, st, validator)
+    })
+}
+
+/// [`apply`] under the statement's collation: matching, `$pull`, `$addToSet` and the
+/// upserted document's equalities compare strings under it.
+fn apply_collated(
     ctx: &Ctx<'_>,
     txn: &mut Writer<'_>,
     meta: &mut CollectionMeta,

@@ -17,6 +17,7 @@ use bson::{Bson, Document, doc};
 use super::Ctx;
 use super::aggregate::Snapshot;
 use crate::engine::agg::pipeline::{Pipeline, Stage};
+use crate::engine::collation::Collator;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::exec::Query;
 use crate::storage::{ReadTxn, catalog};
@@ -32,6 +33,18 @@ pub struct Resolved {
 }
 
 /// `coll` resolved when it is a view; `None` for a collection or nothing.
+/// A view compares with the simple collation (views with a collation of their own are
+/// not supported yet), and an operation cannot ask for another, as in mongod (167).
+pub fn check_collation(given: &Option<Option<Collator>>) -> CmdResult<()> {
+    match given {
+        Some(Some(_)) => Err(CommandError::new(
+            ErrorCode::OptionNotSupportedOnView,
+            "Cannot override a view's default collation",
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn resolve(txn: &dyn ReadTxn, db: &str, coll: &str) -> CmdResult<Option<Resolved>> {
     let mut name = coll.to_string();
     let mut layers: Vec<Vec<Bson>> = Vec::new();

@@ -9,6 +9,7 @@ use super::Ctx;
 use super::write_concern::WriteConcern;
 use crate::config::Journal;
 use crate::depth::{self, Write};
+use crate::engine::collation::{self, Collator};
 use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::writer::Writer;
@@ -247,16 +248,13 @@ impl Validator {
     }
 }
 
-/// Refuses collations other than `simple`, the only one this server compares with.
-pub fn check_collation(collation: Option<&Document>) -> CmdResult<()> {
-    match collation {
-        None => Ok(()),
-        Some(c) if c.get_str("locale").is_ok_and(|l| l == "simple") => Ok(()),
-        Some(c) => Err(CommandError::new(
-            ErrorCode::BadValue,
-            format!(
-                "collation {c} is not supported: this server compares strings by their bytes only (locale \"simple\")"
-            ),
-        )),
-    }
+/// Runs `f` (one statement's reads and changes) under the collation the statement asks
+/// for, else the collection's default.
+pub fn under_collation<T>(
+    given: &Option<Option<Collator>>,
+    meta: &CollectionMeta,
+    f: impl FnOnce() -> CmdResult<T>,
+) -> CmdResult<T> {
+    let collation = collation::effective(given.clone(), Some(&meta.options))?;
+    collation::with_collation(collation.as_ref(), f)
 }

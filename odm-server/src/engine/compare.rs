@@ -7,7 +7,8 @@
 //!
 //! - numbers compare by value across int32, int64, double and decimal128; NaN is smaller
 //!   than every other number and equal to itself;
-//! - strings compare by their UTF-8 bytes (the "simple" collation);
+//! - strings compare by their UTF-8 bytes (the "simple" collation), or under a
+//!   collation (`compare_collated`, `engine::collation`);
 //! - objects compare element by element: canonical type, then field name, then value; a
 //!   prefix is smaller;
 //! - arrays compare element by element; a prefix is smaller;
@@ -20,6 +21,7 @@ use std::cmp::Ordering;
 
 use bson::{Bson, Decimal128, Document};
 
+use super::collation::Collator;
 use super::decimal::{self, Decimal, Exact};
 
 /// The rank of a value's type in MongoDB's cross-type order. These numbers are stored on
@@ -71,16 +73,23 @@ pub fn type_rank(value: &Bson) -> TypeRank {
 
 /// Compares two values in MongoDB's total order.
 pub fn compare(a: &Bson, b: &Bson) -> Ordering {
+    compare_collated(a, b, None)
+}
+
+/// Compares two values in MongoDB's total order, strings (also inside documents and
+/// arrays, but not field names) under `collation` when there is one.
+pub fn compare_collated(a: &Bson, b: &Bson, collation: Option<&Collator>) -> Ordering {
     let (ra, rb) = (type_rank(a), type_rank(b));
     if ra != rb {
         return ra.cmp(&rb);
     }
     match (a, b) {
-        (Bson::String(x) | Bson::Symbol(x), Bson::String(y) | Bson::Symbol(y)) => {
-            x.as_bytes().cmp(y.as_bytes())
-        }
-        (Bson::Document(x), Bson::Document(y)) => compare_documents(x, y),
-        (Bson::Array(x), Bson::Array(y)) => compare_arrays(x, y),
+        (Bson::String(x) | Bson::Symbol(x), Bson::String(y) | Bson::Symbol(y)) => match collation {
+            Some(c) => c.compare(x, y),
+            None => x.as_bytes().cmp(y.as_bytes()),
+        },
+        (Bson::Document(x), Bson::Document(y)) => compare_documents_collated(x, y, collation),
+        (Bson::Array(x), Bson::Array(y)) => compare_arrays_collated(x, y, collation),
         (Bson::Binary(x), Bson::Binary(y)) => x
             .bytes
             .len()
@@ -125,6 +134,14 @@ pub fn values_equal(a: &Bson, b: &Bson) -> bool {
 
 /// Compares two documents element by element: canonical type, field name, value.
 pub fn compare_documents(a: &Document, b: &Document) -> Ordering {
+    compare_documents_collated(a, b, None)
+}
+
+fn compare_documents_collated(
+    a: &Document,
+    b: &Document,
+    collation: Option<&Collator>,
+) -> Ordering {
     crate::depth::guard(|| {
         let mut ia = a.iter();
         let mut ib = b.iter();
@@ -137,7 +154,7 @@ pub fn compare_documents(a: &Document, b: &Document) -> Ordering {
                     let ord = type_rank(va)
                         .cmp(&type_rank(vb))
                         .then_with(|| ka.as_bytes().cmp(kb.as_bytes()))
-                        .then_with(|| compare(va, vb));
+                        .then_with(|| compare_collated(va, vb, collation));
                     if ord != Ordering::Equal {
                         return ord;
                     }
@@ -149,9 +166,13 @@ pub fn compare_documents(a: &Document, b: &Document) -> Ordering {
 
 /// Compares two arrays element by element; a prefix is smaller.
 pub fn compare_arrays(a: &[Bson], b: &[Bson]) -> Ordering {
+    compare_arrays_collated(a, b, None)
+}
+
+fn compare_arrays_collated(a: &[Bson], b: &[Bson], collation: Option<&Collator>) -> Ordering {
     crate::depth::guard(|| {
         for (x, y) in a.iter().zip(b) {
-            let ord = compare(x, y);
+            let ord = compare_collated(x, y, collation);
             if ord != Ordering::Equal {
                 return ord;
             }
@@ -161,13 +182,14 @@ pub fn compare_arrays(a: &[Bson], b: &[Bson]) -> Ordering {
 }
 
 /// A value ordered (and equal) as MongoDB orders values, for maps keyed by values:
-/// `1`, `1.0` and `NumberLong(1)` are one key.
+/// `1`, `1.0` and `NumberLong(1)` are one key, and strings equal under the command's
+/// collation (`engine::collation`) are one key. Such a map lives within one command.
 #[derive(Clone, Debug)]
 pub struct OrderedBson(pub Bson);
 
 impl PartialEq for OrderedBson {
     fn eq(&self, other: &Self) -> bool {
-        compare(&self.0, &other.0) == Ordering::Equal
+        self.cmp(other) == Ordering::Equal
     }
 }
 
@@ -181,7 +203,7 @@ impl PartialOrd for OrderedBson {
 
 impl Ord for OrderedBson {
     fn cmp(&self, other: &Self) -> Ordering {
-        compare(&self.0, &other.0)
+        super::collation::compare(&self.0, &other.0)
     }
 }
 

@@ -10,7 +10,9 @@
 //!   positive condition (so `{a: {$ne: 1}}` matches `{a: [2]}` but not `{a: [1, 2]}`);
 //! - comparisons (`$gt`, ...) only hold between values of one type bracket (numbers with
 //!   numbers, strings with strings), and NaN only equals NaN;
-//! - a document value without operators is matched by exact equality (field order counts).
+//! - a document value without operators is matched by exact equality (field order counts);
+//! - equality and comparisons of strings follow the command's collation
+//!   (`engine::collation`); regular expressions do not.
 
 use std::cmp::Ordering;
 
@@ -18,7 +20,8 @@ use bson::{Bson, Document};
 
 use super::agg::expr::{self, Expression, Scope};
 use super::bits::{Bits, BitsOp};
-use super::compare::{Number, TypeRank, compare, type_rank};
+use super::collation;
+use super::compare::{Number, TypeRank, type_rank};
 use super::path::{for_each_value, for_each_value_at};
 pub use super::pcre::{CompiledRegex, compile_regex};
 use super::schema::Schema;
@@ -753,8 +756,9 @@ fn eq_matches(target: &Bson, value: &Bson) -> bool {
     match (target, value) {
         // MongoDB: {a: null} matches null (and missing, handled by the caller), not undefined.
         (Bson::Null, v) => matches!(v, Bson::Null),
-        // compare() orders by type first, and NaN equals NaN, as equality wants.
-        _ => compare(target, value) == Ordering::Equal,
+        // compare() orders by type first, and NaN equals NaN, as equality wants; strings
+        // compare under the command's collation.
+        _ => collation::compare(target, value) == Ordering::Equal,
     }
 }
 
@@ -772,7 +776,7 @@ fn cmp_matches(op: CmpOp, target: &Bson, value: &Bson) -> bool {
         let both = is_nan(target) && is_nan(value);
         return matches!(op, CmpOp::Gte | CmpOp::Lte) && both;
     }
-    let ord = compare(value, target);
+    let ord = collation::compare(value, target);
     match op {
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Gte => ord != Ordering::Less,

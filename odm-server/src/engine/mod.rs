@@ -1,7 +1,8 @@
 //! MongoDB's semantics on plain BSON values: no I/O, no storage, no sockets.
 //!
 //! Everything here is a pure function of documents, so it is tested with plain
-//! documents: [`compare`] (the BSON total order), [`decimal`] and
+//! documents: [`compare`] (the BSON total order), [`collation`] (ICU string order),
+//! [`decimal`] and
 //! [`decimal_arith`] (exact decimal128 comparison and arithmetic), [`path`] (dotted paths through arrays),
 //! [`matcher`] (query filters, with [`bits`] for the bitwise tests), [`schema`] (`$jsonSchema`), [`update`] (update operators), [`projection`], [`sort`]
 //! and [`agg`] (aggregation pipelines).
@@ -9,6 +10,7 @@
 pub mod agg;
 pub mod arith;
 pub mod bits;
+pub mod collation;
 pub mod compare;
 pub mod decimal;
 pub mod decimal_arith;

@@ -2,13 +2,15 @@
 //!
 //! A field's sort key is the value it holds, except that an array sorts by its smallest
 //! element ascending and its largest descending (as mongod does), an empty array sorts
-//! before `null`, and a missing field sorts as `null`.
+//! before `null`, and a missing field sorts as `null`. Strings order under the command's
+//! collation (`engine::collation`).
 
 use std::cmp::Ordering;
 
 use bson::{Bson, Document};
 
 use super::arith;
+use super::collation;
 use super::compare::compare;
 use super::path::index_values;
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -73,7 +75,13 @@ impl SortSpec {
                 };
                 values
                     .into_iter()
-                    .reduce(|best, v| if compare(&v, &best) == pick { v } else { best })
+                    .reduce(|best, v| {
+                        if collation::compare(&v, &best) == pick {
+                            v
+                        } else {
+                            best
+                        }
+                    })
                     .unwrap_or(Bson::Null)
             })
             .collect()
@@ -82,7 +90,7 @@ impl SortSpec {
     /// Compares two keys made by [`SortSpec::key`].
     pub fn compare_keys(&self, a: &[Bson], b: &[Bson]) -> Ordering {
         for ((x, y), (_, descending)) in a.iter().zip(b).zip(&self.fields) {
-            let ord = compare(x, y);
+            let ord = collation::compare(x, y);
             let ord = if *descending { ord.reverse() } else { ord };
             if ord != Ordering::Equal {
                 return ord;

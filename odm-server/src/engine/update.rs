@@ -19,7 +19,7 @@ use bson::{Bson, DateTime, Document, Timestamp, oid::ObjectId};
 
 use super::agg::pipeline::{Pipeline, Stage};
 use super::arith::{self, Op, Outcome};
-use super::compare::{compare, values_equal};
+use super::collation::{compare, values_equal};
 use super::matcher::{Cond, Filter, path_matches};
 use super::path::{self, PathError};
 use super::types::type_alias;

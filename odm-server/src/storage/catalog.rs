@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::ops::Bound;
 
 use super::{Durability, ReadTxn, StorageError, StorageResult, Store, WriteTxn, scan_all};
+use crate::engine::collation::Collator;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 /// The table of collection records.
@@ -59,8 +60,12 @@ pub struct IndexMeta {
     pub multikey: bool,
     /// Names the table of entries: `x<ident>`.
     pub ident: u64,
-    /// Every option as the client gave it (for `listIndexes`), without `key` and `name`.
+    /// Every option as the client gave it (for `listIndexes`), without `key` and `name`;
+    /// a collation is stored resolved (every field, as mongod reports it).
     pub options: Document,
+    /// The collation its string keys are sort keys of (`options.collation`); `None` for
+    /// the simple one.
+    pub collation: Option<Collator>,
 }
 
 impl CollectionMeta {
@@ -159,6 +164,7 @@ impl IndexMeta {
     }
 
     fn from_document(d: &Document) -> Option<Self> {
+        let options = d.get_document("options").ok()?;
         Some(IndexMeta {
             name: d.get_str("name").ok()?.to_owned(),
             key: d.get_document("key").ok()?.clone(),
@@ -166,7 +172,8 @@ impl IndexMeta {
             sparse: d.get_bool("sparse").ok()?,
             multikey: d.get_bool("multikey").ok()?,
             ident: d.get_i64("ident").ok()? as u64,
-            options: d.get_document("options").ok()?.clone(),
+            collation: crate::engine::collation::stored(options).ok()?,
+            options: options.clone(),
         })
     }
 }

@@ -96,7 +96,12 @@ pub fn index_keys(
         for prefix in &keys {
             for v in values {
                 let mut k = prefix.clone();
-                keycodec::encode_component(v, *descending, &mut k);
+                keycodec::encode_component_collated(
+                    v,
+                    *descending,
+                    index.collation.as_ref(),
+                    &mut k,
+                );
                 next.push(k);
             }
         }
@@ -527,6 +532,7 @@ mod tests {
             multikey: false,
             ident,
             options: Document::new(),
+            collation: None,
         }
     }
 

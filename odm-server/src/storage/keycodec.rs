@@ -10,6 +10,7 @@
 
 use bson::{Bson, Document};
 
+use crate::engine::collation::Collator;
 use crate::engine::compare::{
     Number, TypeRank, db_pointer_parts, relation_to_nearest_double, type_rank,
 };
@@ -33,10 +34,19 @@ pub fn encode(value: &Bson) -> Vec<u8> {
     out
 }
 
-/// Appends the encoding of `value`; with `descending`, its bitwise complement.
-pub fn encode_component(value: &Bson, descending: bool, out: &mut Vec<u8>) {
+/// Appends the encoding of `value` as a component of an index key; with `descending`, its
+/// bitwise complement. Under an index's `collation`, every string (also inside documents
+/// and arrays; field names excepted) is written as its collation sort key, so that the
+/// bytes order as the collation orders and strings it holds equal are one key.
+pub fn encode_component_collated(
+    value: &Bson,
+    descending: bool,
+    collation: Option<&Collator>,
+    out: &mut Vec<u8>,
+) {
     let start = out.len();
-    encode_into(value, out);
+    out.push(type_rank(value) as u8);
+    encode_body(value, collation, out);
     if descending {
         for b in &mut out[start..] {
             *b = !*b;
@@ -47,23 +57,30 @@ pub fn encode_component(value: &Bson, descending: bool, out: &mut Vec<u8>) {
 /// Appends the encoding of `value` (type byte, then body).
 pub fn encode_into(value: &Bson, out: &mut Vec<u8>) {
     out.push(type_rank(value) as u8);
-    encode_body(value, out);
+    encode_body(value, None, out);
 }
 
-fn encode_body(value: &Bson, out: &mut Vec<u8>) {
+fn encode_body(value: &Bson, collation: Option<&Collator>, out: &mut Vec<u8>) {
     match value {
         Bson::MinKey | Bson::MaxKey | Bson::Null | Bson::Undefined => {}
         Bson::Double(_) | Bson::Int32(_) | Bson::Int64(_) | Bson::Decimal128(_) => {
             let n = Number::from_bson(value).expect("numeric variants are numbers");
             encode_number(n, out);
         }
-        Bson::String(s) | Bson::Symbol(s) | Bson::JavaScriptCode(s) => {
-            encode_string(s.as_bytes(), out)
-        }
-        Bson::Document(d) => encode_object_body(d, out),
+        Bson::String(s) | Bson::Symbol(s) => match collation {
+            Some(c) => {
+                let mut key = Vec::with_capacity(s.len() * 2);
+                c.sort_key(s, &mut key);
+                encode_string(&key, out);
+            }
+            None => encode_string(s.as_bytes(), out),
+        },
+        Bson::JavaScriptCode(s) => encode_string(s.as_bytes(), out),
+        Bson::Document(d) => encode_object_body(d, collation, out),
         Bson::Array(items) => {
             for item in items {
-                encode_into(item, out);
+                out.push(type_rank(item) as u8);
+                encode_body(item, collation, out);
             }
             out.push(CONTAINER_END);
         }
@@ -85,7 +102,7 @@ fn encode_body(value: &Bson, out: &mut Vec<u8>) {
         }
         Bson::JavaScriptCodeWithScope(cws) => {
             encode_string(cws.code.as_bytes(), out);
-            encode_object_body(&cws.scope, out);
+            encode_object_body(&cws.scope, None, out);
         }
         Bson::DbPointer(_) => {
             // Length first, as mongod compares DBPointers (the length prefix also makes
@@ -98,12 +115,12 @@ fn encode_body(value: &Bson, out: &mut Vec<u8>) {
     }
 }
 
-fn encode_object_body(d: &Document, out: &mut Vec<u8>) {
+fn encode_object_body(d: &Document, collation: Option<&Collator>, out: &mut Vec<u8>) {
     // Elements compare by type, then name, then value: write them in that order.
     for (name, v) in d {
         out.push(type_rank(v) as u8);
         encode_string(name.as_bytes(), out);
-        encode_body(v, out);
+        encode_body(v, collation, out);
     }
     out.push(CONTAINER_END);
 }
@@ -317,8 +334,8 @@ mod tests {
         for a in &values {
             for b in &values {
                 let (mut ka, mut kb) = (Vec::new(), Vec::new());
-                encode_component(a, true, &mut ka);
-                encode_component(b, true, &mut kb);
+                encode_component_collated(a, true, None, &mut ka);
+                encode_component_collated(b, true, None, &mut kb);
                 assert_eq!(ka.cmp(&kb), compare(a, b).reverse(), "{a:?} vs {b:?}");
             }
         }
@@ -329,8 +346,8 @@ mod tests {
         // ("a", 2) < ("ab", 1): the first field decides even though "a" is a prefix of "ab".
         let key = |s: &str, n: i32| {
             let mut k = Vec::new();
-            encode_component(&Bson::String(s.into()), false, &mut k);
-            encode_component(&Bson::Int32(n), false, &mut k);
+            encode_component_collated(&Bson::String(s.into()), false, None, &mut k);
+            encode_component_collated(&Bson::Int32(n), false, None, &mut k);
             k
         };
         assert!(key("a", 2) < key("ab", 1));

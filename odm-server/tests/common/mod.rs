@@ -41,6 +41,15 @@ impl TestServer {
     }
 }
 
+/// The innermost stage of an `explain` plan (the scan under FETCH, SORT, ...).
+pub fn leaf_stage(plan: &Document) -> Document {
+    let mut stage = plan.clone();
+    while let Ok(inner) = stage.get_document("inputStage") {
+        stage = inner.clone();
+    }
+    stage
+}
+
 /// The MongoDB error code an operation failed with, whatever shape the driver gives it.
 pub fn code(err: &Error) -> Option<i32> {
     match &*err.kind {

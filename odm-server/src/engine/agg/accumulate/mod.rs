@@ -19,7 +19,7 @@ pub use spec::AccumulatorSpec;
 pub use statistics::{Method, parse_ps, percentiles_of};
 
 use crate::engine::arith::{self, Op, Outcome};
-use crate::engine::compare::{compare, values_equal};
+use crate::engine::collation::{compare, values_equal};
 use crate::engine::decimal_arith::Dec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use ranked::Ranked;

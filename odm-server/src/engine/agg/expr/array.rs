@@ -5,7 +5,7 @@ use bson::Bson;
 
 use super::{Arity, Eval, OpDef, broken_invariant, expr_error, nullish, operand, type_name};
 use crate::engine::arith;
-use crate::engine::compare::values_equal;
+use crate::engine::collation::values_equal;
 use crate::error::CmdResult;
 
 pub(super) const OPS: &[OpDef] = &[

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use bson::Bson;
 
 use super::{Arity, Eval, OpDef, operand};
-use crate::engine::compare::compare;
+use crate::engine::collation::compare;
 use crate::error::CmdResult;
 
 pub(super) const OPS: &[OpDef] = &[

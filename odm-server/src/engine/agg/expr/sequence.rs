@@ -10,7 +10,7 @@ use bson::{Bson, Document, doc};
 
 use super::{Arity, Eval, OpDef, display_string, expr_error, named, nullish, operand, type_name};
 use crate::engine::arith;
-use crate::engine::compare::{compare, values_equal};
+use crate::engine::collation::{compare, values_equal};
 use crate::engine::sort::SortSpec;
 use crate::error::CmdResult;
 

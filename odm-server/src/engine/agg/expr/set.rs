@@ -7,7 +7,7 @@
 use bson::Bson;
 
 use super::{Arity, Eval, OpDef, expr_error, nullish, operand, truthy, type_name};
-use crate::engine::compare::values_equal;
+use crate::engine::collation::values_equal;
 use crate::error::{CmdResult, CommandError};
 
 pub(super) const OPS: &[OpDef] = &[

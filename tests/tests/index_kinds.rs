@@ -1,0 +1,115 @@
+//! Index kinds a model declares beyond ascending keys, end to end: a case-insensitive
+//! unique index (a collation), and queries under a collation through the typed API.
+
+mod common;
+
+use common::{db, finish};
+use odm::index::case_insensitive;
+use odm::prelude::*;
+
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(
+    collection = "accounts",
+    index(
+        keys(email = 1),
+        unique,
+        name = "email_ci",
+        collation(locale = "en", strength = 2)
+    ),
+    index(
+        keys(name = 1),
+        name = "name_sorted",
+        collation(locale = "sv", numeric_ordering = true)
+    )
+)]
+struct Account {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    email: String,
+    name: String,
+}
+
+fn account(email: &str, name: &str) -> Account {
+    Account {
+        id: None,
+        email: email.into(),
+        name: name.into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_insensitive_unique_email() {
+    let db = db().await;
+    let accounts = db.collection::<Account>();
+    // The first write creates the declared indexes, collation included.
+    accounts
+        .insert_one(&mut account("ann@x.com", "Ann"))
+        .await
+        .unwrap();
+    let err = accounts
+        .insert_one(&mut account("Ann@X.com", "Another Ann"))
+        .await
+        .unwrap_err();
+    match &err {
+        odm::Error::DuplicateKey { index, .. } => assert_eq!(index, "email_ci"),
+        other => panic!("expected a duplicate key, got {other:?}"),
+    }
+    accounts
+        .insert_one(&mut account("bob@x.com", "Bob"))
+        .await
+        .unwrap();
+
+    // Declared as they are: a sync changes nothing.
+    let report = accounts.sync_indexes().await.unwrap();
+    assert!(
+        report.created.is_empty() && report.dropped.is_empty(),
+        "{report:?}"
+    );
+    assert!(report.unchanged.contains(&"email_ci".to_string()));
+
+    // The typed query under the index's collation finds the address however it is cased.
+    let f = Account::fields();
+    let found = accounts
+        .find(f.email.eq("ANN@x.COM"))
+        .collation(case_insensitive("en"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].email, "ann@x.com");
+    // Without it, strings compare as bytes.
+    let exact = accounts.find(f.email.eq("ANN@x.COM")).await.unwrap();
+    assert!(exact.is_empty());
+    finish(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locale_sort_through_a_collated_index() {
+    let db = db().await;
+    let accounts = db.collection::<Account>();
+    for (i, name) in ["Zoe", "Åsa", "Anna", "item 10", "item 9"]
+        .iter()
+        .enumerate()
+    {
+        accounts
+            .insert_one(&mut account(&format!("u{i}@x.com"), name))
+            .await
+            .unwrap();
+    }
+    let f = Account::fields();
+    let sv = odm::index::Collation::builder()
+        .locale("sv".to_string())
+        .numeric_ordering(true)
+        .build();
+    let names: Vec<String> = accounts
+        .find(Filter::all())
+        .sort(f.name.asc())
+        .collation(sv)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    // Swedish puts Å after Z; numeric ordering puts 9 before 10.
+    assert_eq!(names, ["Anna", "item 9", "item 10", "Zoe", "Åsa"]);
+    finish(db).await;
+}

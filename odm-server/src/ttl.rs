@@ -90,16 +90,16 @@ mod tests {
         let now = DateTime::from_millis(1_000_000_000);
         let mut w = store.begin_write().unwrap();
         let (mut meta, _) = catalog::get_or_create(&mut *w, "db", "sessions").unwrap();
-        meta.indexes.push(IndexMeta {
-            name: "at_1".into(),
-            key: doc! {"at": 1},
-            unique: false,
-            sparse: false,
-            multikey: false,
-            ident: catalog::next_ident(&mut *w).unwrap(),
-            options: doc! {"expireAfterSeconds": 60},
-            collation: None,
-        });
+        let ident = catalog::next_ident(&mut *w).unwrap();
+        meta.indexes.push(
+            IndexMeta::new(
+                "at_1".into(),
+                doc! {"at": 1},
+                ident,
+                doc! {"expireAfterSeconds": 60},
+            )
+            .unwrap(),
+        );
         catalog::put(&mut *w, &meta).unwrap();
         let old = DateTime::from_millis(now.timestamp_millis() - 61_000);
         let fresh = DateTime::from_millis(now.timestamp_millis() - 10_000);

@@ -14,8 +14,9 @@
 //! collation takes the collection's default; the stored spec has every field of it. A
 //! unique index over documents that already share a value (under its collation) fails
 //! with `DuplicateKey` (11000) and nothing is created. Index types other than
-//! ascending/descending (text, 2dsphere, hashed, wildcard) and partial indexes are
-//! refused with `CannotCreateIndex` (67).
+//! ascending/descending (text, 2dsphere, hashed, wildcard) are refused with
+//! `CannotCreateIndex` (67). A partial index (`partialFilterExpression`) holds only the
+//! documents its filter matches; the filter may use what mongod allows there.
 
 use bson::{Bson, Document, doc};
 
@@ -25,6 +26,7 @@ use super::write_concern::WriteConcern;
 use super::writes::write;
 use crate::engine::arith;
 use crate::engine::collation::{self, Collator};
+use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::oplog::Change;
 use crate::storage::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
@@ -168,9 +170,15 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
                 })?);
             }
             "partialFilterExpression" => {
-                return Err(cannot_create(
-                    "partial indexes are not supported by this server yet",
-                ));
+                let Bson::Document(filter) = v else {
+                    return Err(CommandError::type_mismatch(format!(
+                        "The field 'partialFilterExpression' must be an object, but got {}",
+                        crate::engine::types::type_name(v)
+                    )));
+                };
+                check_partial_filter(filter, 0)?;
+                Filter::parse(filter)?;
+                options.insert("partialFilterExpression", filter.clone());
             }
             other => {
                 return Err(CommandError::new(
@@ -181,6 +189,16 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
                 ));
             }
         }
+    }
+    if sparse && options.contains_key("partialFilterExpression") {
+        return Err(cannot_create(
+            "cannot mix \"partialFilterExpression\" and \"sparse\" options",
+        ));
+    }
+    if key == doc! {"_id": 1} && options.contains_key("partialFilterExpression") {
+        return Err(cannot_create(
+            "The _id index cannot be a partial index (\"partialFilterExpression\")",
+        ));
     }
     if name == ID_INDEX_NAME && key != doc! {"_id": 1} {
         return Err(cannot_create(
@@ -199,7 +217,7 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
 
 /// Settles the request's collation against the collection's default: an index without
 /// one takes the default, and the `_id` index must have the default.
-fn resolve_collation(meta: &CollectionMeta, req: &mut Requested) -> CmdResult<Option<Collator>> {
+fn resolve_collation(meta: &CollectionMeta, req: &mut Requested) -> CmdResult<()> {
     let default = collation::stored(&meta.options)?;
     let resolved = match req.collation.clone() {
         Some(c) => c,
@@ -224,7 +242,51 @@ fn resolve_collation(meta: &CollectionMeta, req: &mut Requested) -> CmdResult<Op
             req.options.remove("collation");
         }
     }
-    Ok(resolved)
+    Ok(())
+}
+
+/// What a partial index's filter may use, as in mongod: equalities, `$exists: true`,
+/// comparisons, `$type`, `$in`, and `$and`/`$or` of those (an `$or` only at the top
+/// level or directly under an `$and` there).
+fn check_partial_filter(filter: &Document, depth: usize) -> CmdResult<()> {
+    let unsupported = |what: String| {
+        cannot_create(format!(
+            "Error in specification {{ partialFilterExpression: {filter} }} :: caused by :: Expression not supported in partial index: {what}"
+        ))
+    };
+    for (key, value) in filter {
+        match key.as_str() {
+            "$and" | "$or" if depth < 2 => {
+                let Bson::Array(parts) = value else {
+                    return Err(unsupported(format!("{key}: {value}")));
+                };
+                for part in parts {
+                    match part {
+                        Bson::Document(d) => check_partial_filter(d, depth + 1)?,
+                        other => return Err(unsupported(format!("{key}: {other}"))),
+                    }
+                }
+            }
+            k if k.starts_with('$') => return Err(unsupported(format!("{k}: {value}"))),
+            path => {
+                let Bson::Document(ops) = value else { continue };
+                if !ops.keys().next().is_some_and(|k| k.starts_with('$')) {
+                    continue; // an equality to a document
+                }
+                for (op, operand) in ops {
+                    let allowed = match op.as_str() {
+                        "$eq" | "$gt" | "$gte" | "$lt" | "$lte" | "$type" | "$in" => true,
+                        "$exists" => crate::engine::agg::expr::truthy(Some(operand)),
+                        _ => false,
+                    };
+                    if !allowed {
+                        return Err(unsupported(format!("{path} {op} {operand}")));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether the request is already satisfied, or conflicts with an existing index.
@@ -307,7 +369,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         let created = !existed;
         let before = meta.indexes.len() + 1;
         for mut req in requested.iter().cloned() {
-            let collation = resolve_collation(&meta, &mut req)?;
+            resolve_collation(&meta, &mut req)?;
             if existing(&meta, &req)? {
                 continue;
             }
@@ -318,16 +380,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                     req.key
                 )));
             }
-            let index = IndexMeta {
-                name: req.name,
-                key: req.key,
-                unique: req.unique,
-                sparse: req.sparse,
-                multikey: false,
-                ident: catalog::next_ident(txn)?,
-                options: req.options,
-                collation,
-            };
+            let index = IndexMeta::new(req.name, req.key, catalog::next_ident(txn)?, req.options)?;
             meta.indexes.push(index);
             let position = meta.indexes.len() - 1;
             collection::build_index(txn, &mut meta, position)?;

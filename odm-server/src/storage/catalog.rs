@@ -15,6 +15,7 @@ use std::ops::Bound;
 
 use super::{Durability, ReadTxn, StorageError, StorageResult, Store, WriteTxn, scan_all};
 use crate::engine::collation::Collator;
+use crate::engine::matcher::Filter;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 /// The table of collection records.
@@ -66,6 +67,22 @@ pub struct IndexMeta {
     /// The collation its string keys are sort keys of (`options.collation`); `None` for
     /// the simple one.
     pub collation: Option<Collator>,
+    /// A partial index's filter (`options.partialFilterExpression`): it holds only the
+    /// documents that match.
+    pub partial: Option<PartialFilter>,
+}
+
+/// The filter of a partial index, parsed once from its options.
+#[derive(Clone, Debug)]
+pub struct PartialFilter {
+    pub filter: Filter,
+}
+
+/// Two partial filters are the same when their stored documents are (`options` holds it).
+impl PartialEq for PartialFilter {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl CollectionMeta {
@@ -131,6 +148,39 @@ impl CollectionMeta {
 }
 
 impl IndexMeta {
+    /// An index with its options as stored: `unique`, `sparse`, the collation and the
+    /// partial filter are read from them, so that every index is built one way.
+    pub fn new(name: String, key: Document, ident: u64, options: Document) -> CmdResult<Self> {
+        let partial = match options.get_document("partialFilterExpression") {
+            Ok(f) => Some(PartialFilter {
+                filter: Filter::parse(f)?,
+            }),
+            Err(_) => None,
+        };
+        Ok(IndexMeta {
+            name,
+            key,
+            unique: options.get_bool("unique").unwrap_or(false),
+            sparse: options.get_bool("sparse").unwrap_or(false),
+            multikey: false,
+            ident,
+            collation: crate::engine::collation::stored(&options)?,
+            partial,
+            options,
+        })
+    }
+
+    /// Whether the index holds an entry for `doc`: a partial index only for the documents
+    /// its filter matches (under the index's collation, whatever the command's).
+    pub fn covers(&self, doc: &Document) -> bool {
+        match &self.partial {
+            None => true,
+            Some(p) => crate::engine::collation::with_collation(self.collation.as_ref(), || {
+                p.filter.matches(doc)
+            }),
+        }
+    }
+
     pub fn table(&self) -> String {
         format!("x{}", self.ident)
     }
@@ -164,17 +214,17 @@ impl IndexMeta {
     }
 
     fn from_document(d: &Document) -> Option<Self> {
-        let options = d.get_document("options").ok()?;
-        Some(IndexMeta {
-            name: d.get_str("name").ok()?.to_owned(),
-            key: d.get_document("key").ok()?.clone(),
-            unique: d.get_bool("unique").ok()?,
-            sparse: d.get_bool("sparse").ok()?,
-            multikey: d.get_bool("multikey").ok()?,
-            ident: d.get_i64("ident").ok()? as u64,
-            collation: crate::engine::collation::stored(options).ok()?,
-            options: options.clone(),
-        })
+        let mut index = IndexMeta::new(
+            d.get_str("name").ok()?.to_owned(),
+            d.get_document("key").ok()?.clone(),
+            d.get_i64("ident").ok()? as u64,
+            d.get_document("options").ok()?.clone(),
+        )
+        .ok()?;
+        index.unique = d.get_bool("unique").ok()?;
+        index.sparse = d.get_bool("sparse").ok()?;
+        index.multikey = d.get_bool("multikey").ok()?;
+        Some(index)
     }
 }
 

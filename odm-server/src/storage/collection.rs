@@ -55,12 +55,15 @@ pub fn get_by_key(
 
 /// The entries an index holds for a document: the value part of each key (without the
 /// `_id` suffix), and whether the document makes the index multikey. `None` when a
-/// sparse index skips the document.
+/// sparse index skips the document, or a partial index's filter does not match it.
 pub fn index_keys(
     meta: &CollectionMeta,
     index: &IndexMeta,
     doc: &Document,
 ) -> CmdResult<Option<(Vec<Vec<u8>>, bool)>> {
+    if !index.covers(doc) {
+        return Ok(None);
+    }
     let mut per_field = Vec::with_capacity(index.key.len());
     let mut any_present = false;
     let mut array_path: Option<(String, &str)> = None;
@@ -524,16 +527,14 @@ mod tests {
     use bson::doc;
 
     fn index(name: &str, key: Document, unique: bool, sparse: bool, ident: u64) -> IndexMeta {
-        IndexMeta {
-            name: name.into(),
-            key,
-            unique,
-            sparse,
-            multikey: false,
-            ident,
-            options: Document::new(),
-            collation: None,
+        let mut options = Document::new();
+        if unique {
+            options.insert("unique", true);
         }
+        if sparse {
+            options.insert("sparse", true);
+        }
+        IndexMeta::new(name.into(), key, ident, options).unwrap()
     }
 
     fn entries(store: &MemoryStore, index: &IndexMeta) -> usize {

@@ -15,6 +15,8 @@
 //! equality fields, then with a range; with none, an index that yields the requested sort
 //! order saves a blocking sort; otherwise a collection scan.
 
+mod partial;
+
 use std::cmp::Ordering;
 use std::ops::Bound;
 
@@ -601,6 +603,15 @@ fn is_hidden(index: &IndexMeta) -> bool {
     index.options.get_bool("hidden").unwrap_or(false)
 }
 
+/// Whether an index holds every document the query can match: any index but a partial
+/// one, whose filter the query must imply (under the index's own collation).
+fn holds_every_match(index: &IndexMeta, bounded: &Bounded<'_>, conds: &[(&str, &Cond)]) -> bool {
+    match &index.partial {
+        None => true,
+        Some(p) => bounded.same_collation && partial::implies(conds, &p.filter),
+    }
+}
+
 /// Picks a plan for `filter` and `sort` on a collection, under the command's collation:
 /// an index under another collation bounds no strings and provides no order.
 pub fn plan(
@@ -643,6 +654,13 @@ pub fn plan(
                         )
                     })?;
                 let bounded = Bounded::index(index, query_collation);
+                // A partial index that may miss matches would answer wrongly: mongod
+                // refuses the hint.
+                if !holds_every_match(index, &bounded, &conds) {
+                    return Err(CommandError::bad_value(
+                        "hint provided does not correspond to an existing index: the query does not imply the partial index's filter",
+                    ));
+                }
                 let bounds = bounds_for(&bounded, &conds);
                 Ok(index_plan(index, &bounded, bounds, sort))
             }
@@ -667,6 +685,9 @@ pub fn plan(
     }
     for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
         let bounded = Bounded::index(index, query_collation);
+        if !holds_every_match(index, &bounded, &conds) {
+            continue;
+        }
         if let Some(b) = bounds_for(&bounded, &conds) {
             let score = (b.point_fields, b.bound_fields, false);
             let p = index_plan(index, &bounded, Some(b), sort);
@@ -686,6 +707,7 @@ pub fn plan(
             let bounded = Bounded::index(index, query_collation);
             if !index.multikey
                 && !index.sparse
+                && index.partial.is_none()
                 && bounded.same_collation
                 && sort_direction(&bounded.fields, 0, sort).is_some()
             {
@@ -832,6 +854,7 @@ impl Plan {
                         "isMultiKey": *multikey,
                         "isUnique": meta_index.is_some_and(|i| i.unique),
                         "isSparse": meta_index.is_some_and(|i| i.sparse),
+                        "isPartial": meta_index.is_some_and(|i| i.partial.is_some()),
                         "direction": direction_name(direction),
                         "indexBounds": bounds.clone(),
                     },
@@ -883,14 +906,8 @@ mod tests {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (name, key, multikey))| IndexMeta {
-                    name: name.into(),
-                    key,
-                    unique: false,
-                    sparse: false,
                     multikey,
-                    ident: 10 + i as u64,
-                    options: Document::new(),
-                    collation: None,
+                    ..IndexMeta::new(name.into(), key, 10 + i as u64, Document::new()).unwrap()
                 })
                 .collect(),
         }

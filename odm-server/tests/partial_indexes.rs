@@ -1,0 +1,150 @@
+//! Partial indexes through the driver: the planner uses one only when the query implies
+//! its filter (`explain`), and a property test: whatever the filter, a query answers the
+//! same with the partial index as with a collection scan.
+
+mod common;
+
+use bson::{Bson, Document, doc};
+use common::{TestServer, leaf_stage};
+use futures::TryStreamExt;
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
+
+async fn winning_leaf(s: &TestServer, filter: Document) -> Document {
+    let reply = s
+        .db("t")
+        .run_command(doc! {"explain": {"find": "c", "filter": filter}, "verbosity": "queryPlanner"})
+        .await
+        .unwrap();
+    leaf_stage(
+        reply
+            .get_document("queryPlanner")
+            .unwrap()
+            .get_document("winningPlan")
+            .unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_a_partial_index_only_where_the_query_implies_it() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    db.run_command(doc! {"createIndexes": "c", "indexes": [
+        {"key": {"cuisine": 1}, "name": "rated", "partialFilterExpression": {"rating": {"$gt": 5}}}
+    ]})
+    .await
+    .unwrap();
+    let coll = db.collection::<Document>("c");
+    coll.insert_many(
+        (0..30).map(|i| doc! {"_id": i, "cuisine": format!("c{}", i % 4), "rating": i % 10}),
+    )
+    .await
+    .unwrap();
+    let leaf = winning_leaf(&s, doc! {"cuisine": "c1", "rating": {"$gte": 7}}).await;
+    assert_eq!(leaf.get_str("stage").unwrap(), "IXSCAN", "{leaf}");
+    assert_eq!(leaf.get_str("indexName").unwrap(), "rated");
+    assert!(leaf.get_bool("isPartial").unwrap());
+    for filter in [
+        doc! {"cuisine": "c1"},
+        doc! {"cuisine": "c1", "rating": {"$gte": 5}},
+    ] {
+        let leaf = winning_leaf(&s, filter.clone()).await;
+        assert_eq!(
+            leaf.get_str("stage").unwrap(),
+            "COLLSCAN",
+            "{filter}: {leaf}"
+        );
+    }
+    s.stop().await;
+}
+
+fn scalar() -> impl Strategy<Value = Bson> {
+    prop_oneof![
+        (0i32..8).prop_map(Bson::Int32),
+        prop_oneof![Just("a"), Just("b"), Just("c")].prop_map(|s| Bson::String(s.into())),
+        Just(Bson::Null),
+    ]
+}
+
+fn value() -> impl Strategy<Value = Bson> {
+    prop_oneof![
+        3 => scalar(),
+        1 => proptest::collection::vec((0i32..8).prop_map(Bson::Int32), 0..3).prop_map(Bson::Array),
+    ]
+}
+
+/// A condition on `f` or `g`, of the kinds partial filters and queries both use.
+fn condition() -> impl Strategy<Value = Document> {
+    let path = prop_oneof![Just("f"), Just("g")];
+    (path, 0..5usize, value()).prop_map(|(path, kind, v)| match kind {
+        0 => doc! {path: v},
+        1 => doc! {path: {"$gt": v}},
+        2 => doc! {path: {"$lte": v}},
+        3 => doc! {path: {"$exists": true}},
+        _ => doc! {path: {"$in": [v, 3]}},
+    })
+}
+
+fn conjunction() -> impl Strategy<Value = Document> {
+    proptest::collection::vec(condition(), 1..3).prop_map(|parts| {
+        doc! {"$and": parts.into_iter().map(Bson::Document).collect::<Vec<_>>()}
+    })
+}
+
+async fn ids(coll: &mongodb::Collection<Document>, filter: Document) -> Vec<Bson> {
+    let docs: Vec<Document> = coll
+        .find(filter)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let mut ids: Vec<Bson> = docs.iter().map(|d| d["_id"].clone()).collect();
+    ids.sort_by(odm_server::engine::compare::compare);
+    ids
+}
+
+#[test]
+fn queries_answer_alike_with_and_without_a_partial_index() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(TestServer::start());
+    let db = s.db("t");
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        conjunction(),
+        // Arrays in `f` only: a compound index takes one array per document.
+        proptest::collection::vec((value(), scalar()), 1..30),
+        proptest::collection::vec(conjunction(), 1..5),
+    );
+    runner
+        .run(&strategy, |(partial, rows, queries)| {
+            rt.block_on(async {
+                let (plain, indexed) = (db.collection::<Document>("plain"), db.collection::<Document>("partial"));
+                plain.drop().await.unwrap();
+                indexed.drop().await.unwrap();
+                db.run_command(doc! {"createIndexes": "partial", "indexes": [
+                    {"key": {"f": 1, "g": 1}, "name": "fg", "partialFilterExpression": partial.clone()}
+                ]})
+                .await
+                .unwrap();
+                let docs: Vec<Document> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (f, g))| doc! {"_id": i as i32, "f": f.clone(), "g": g.clone()})
+                    .collect();
+                plain.insert_many(docs.clone()).await.unwrap();
+                indexed.insert_many(docs).await.unwrap();
+                for q in queries {
+                    let want = ids(&plain, q.clone()).await;
+                    let got = ids(&indexed, q.clone()).await;
+                    prop_assert_eq!(&got, &want, "query {} with partial filter {}", q, partial);
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+    rt.block_on(s.stop());
+}

@@ -93,11 +93,41 @@ pub enum IndexKey {
     Path(LitStr),
 }
 
+/// How an index holds one key: in ascending or descending order, or by its hash.
+#[derive(Clone, Copy)]
+pub enum KeyKind {
+    Ascending,
+    Descending,
+    Hashed,
+}
+
+/// As MongoDB writes it in an index name: `1`, `-1`, `hashed`.
+impl std::fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyKind::Ascending => "1",
+            KeyKind::Descending => "-1",
+            KeyKind::Hashed => "hashed",
+        })
+    }
+}
+
+/// The key pattern's value: `1`, `-1` or `"hashed"`.
+impl quote::ToTokens for KeyKind {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.extend(match self {
+            KeyKind::Ascending => quote::quote!(1i32),
+            KeyKind::Descending => quote::quote!(-1i32),
+            KeyKind::Hashed => quote::quote!("hashed"),
+        });
+    }
+}
+
 /// An `index(...)` declaration.
 pub struct IndexAttr {
     /// Where to report a problem with the whole index (its `name`, or `index`).
     pub name_span: Span,
-    pub keys: Vec<(IndexKey, i32)>,
+    pub keys: Vec<(IndexKey, KeyKind)>,
     pub unique: bool,
     pub sparse: bool,
     pub name: Option<String>,
@@ -374,12 +404,14 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
                 syn::parenthesized!(content in inner.input);
                 let entries = content.parse_terminated(KeyEntry::parse, Token![,])?;
                 for entry in entries {
+                    let hashed = matches!(&entry.direction, Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) if s.value() == "hashed");
                     match int_value(&entry.direction) {
-                        Some(1) => index.keys.push((entry.key, 1)),
-                        Some(-1) => index.keys.push((entry.key, -1)),
+                        Some(1) => index.keys.push((entry.key, KeyKind::Ascending)),
+                        Some(-1) => index.keys.push((entry.key, KeyKind::Descending)),
+                        _ if hashed => index.keys.push((entry.key, KeyKind::Hashed)),
                         _ => errors.spanned(
                             &entry.direction,
-                            "index key direction must be 1 (ascending) or -1 (descending)",
+                            "index key direction must be 1 (ascending), -1 (descending) or \"hashed\"",
                         ),
                     }
                 }
@@ -407,11 +439,31 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         Ok(())
     })?;
     if index.keys.is_empty() {
+        // A `keys(...)` whose every entry was wrong is reported at those entries.
+        if !seen.contains(KEYS) {
+            errors.push(syn::Error::new(
+                span,
+                "an index needs `keys(field = 1, ...)`",
+            ));
+        }
+        return Ok(None);
+    }
+    let hashed = index
+        .keys
+        .iter()
+        .filter(|(_, k)| matches!(k, KeyKind::Hashed))
+        .count();
+    if hashed > 1 {
         errors.push(syn::Error::new(
             span,
-            "an index needs `keys(field = 1, ...)`",
+            "an index may hash one key only (MongoDB refuses more)",
         ));
-        return Ok(None);
+    }
+    if hashed > 0 && index.unique {
+        errors.push(syn::Error::new(
+            span,
+            "a hashed index cannot be unique (MongoDB cannot guarantee it): use an ascending key",
+        ));
     }
     Ok(Some(index))
 }

@@ -3,7 +3,7 @@
 
 use crate::Errors;
 use crate::ast::{Container, Kind, generic_arg, option_inner, type_named};
-use crate::attr::{self, IndexKey, RuleKind};
+use crate::attr::{self, IndexKey, KeyKind, RuleKind};
 use crate::case::did_you_mean;
 
 pub fn check(c: &Container<'_>, errors: &mut Errors) {
@@ -302,7 +302,7 @@ fn check_chrono(f: &crate::ast::Field<'_>, errors: &mut Errors) {
 }
 
 /// The name MongoDB gives an index by default, from the fields' stored names.
-fn default_index_name(c: &Container<'_>, keys: &[(IndexKey, i32)]) -> String {
+fn default_index_name(c: &Container<'_>, keys: &[(IndexKey, KeyKind)]) -> String {
     keys.iter()
         .map(|(key, dir)| {
             let path = match key {

@@ -144,6 +144,7 @@ pub fn default_name(keys: &Document) -> String {
                 Bson::Int32(i) => i.to_string(),
                 Bson::Int64(i) => i.to_string(),
                 Bson::Double(d) => format!("{}", *d as i64),
+                Bson::String(kind) => kind.clone(),
                 other => other.to_string(),
             };
             format!("{k}_{dir}")

@@ -1,5 +1,6 @@
 //! Index kinds a model declares beyond ascending keys, end to end: a case-insensitive
-//! unique index (a collation), and queries under a collation through the typed API.
+//! unique index (a collation) and queries under a collation through the typed API, and a
+//! hashed index.
 
 mod common;
 
@@ -111,5 +112,35 @@ async fn a_locale_sort_through_a_collated_index() {
         .collect();
     // Swedish puts Å after Z; numeric ordering puts 9 before 10.
     assert_eq!(names, ["Anna", "item 9", "item 10", "Zoe", "Åsa"]);
+    finish(db).await;
+}
+
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(collection = "sessions", index(keys(user = "hashed")))]
+struct Session {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    user: String,
+    hits: i64,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hashed_index_serves_equality() {
+    let db = db().await;
+    let sessions = db.collection::<Session>();
+    let mut rows: Vec<Session> = (0..40)
+        .map(|i| Session {
+            id: None,
+            user: format!("user{}", i % 8),
+            hits: i,
+        })
+        .collect();
+    sessions.insert_many(&mut rows).await.unwrap();
+    let report = sessions.sync_indexes().await.unwrap();
+    assert_eq!(report.unchanged, ["user_hashed"], "{report:?}");
+    let f = Session::fields();
+    let mine = sessions.find(f.user.eq("user3")).await.unwrap();
+    assert_eq!(mine.len(), 5);
+    assert!(mine.iter().all(|s| s.user == "user3"));
     finish(db).await;
 }

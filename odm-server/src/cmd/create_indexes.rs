@@ -14,8 +14,9 @@
 //! collation takes the collection's default; the stored spec has every field of it. A
 //! unique index over documents that already share a value (under its collation) fails
 //! with `DuplicateKey` (11000) and nothing is created. Index types other than
-//! ascending/descending (text, 2dsphere, hashed, wildcard) are refused with
-//! `CannotCreateIndex` (67). A partial index (`partialFilterExpression`) holds only the
+//! ascending/descending and `hashed` (text, 2dsphere, wildcard) are refused with
+//! `CannotCreateIndex` (67). A hashed field (one per index, never unique: 31303, 16764)
+//! is indexed as the 64-bit hash of its value. A partial index (`partialFilterExpression`) holds only the
 //! documents its filter matches; the filter may use what mongod allows there.
 
 use bson::{Bson, Document, doc};
@@ -65,6 +66,7 @@ fn display_direction(v: &Bson) -> String {
         Bson::Int32(i) => i.to_string(),
         Bson::Int64(i) => i.to_string(),
         Bson::Double(d) if d.fract() == 0.0 => format!("{}", *d as i64),
+        Bson::String(kind) => kind.clone(),
         other => other.to_string(),
     }
 }
@@ -85,6 +87,7 @@ fn check_key(key: &Document) -> CmdResult<()> {
             )));
         }
         match dir {
+            Bson::String(kind) if kind == "hashed" => {}
             Bson::String(kind) => {
                 return Err(cannot_create(format!(
                     "index type '{kind}' (field '{path}') is not supported by this server yet"
@@ -103,6 +106,18 @@ fn check_key(key: &Document) -> CmdResult<()> {
                 )));
             }
         }
+    }
+    let hashed = key
+        .values()
+        .filter(|d| *d == &Bson::String("hashed".into()))
+        .count();
+    if hashed > 1 {
+        return Err(CommandError::new(
+            ErrorCode::Location(31303),
+            format!(
+                "A maximum of one index field is allowed to be hashed but found {hashed} for 'key' {key}"
+            ),
+        ));
     }
     Ok(())
 }
@@ -189,6 +204,12 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
                 ));
             }
         }
+    }
+    if unique && key.values().any(|d| d == &Bson::String("hashed".into())) {
+        return Err(CommandError::new(
+            ErrorCode::Location(16764),
+            "Currently hashed indexes cannot guarantee uniqueness. Use a regular index.",
+        ));
     }
     if sparse && options.contains_key("partialFilterExpression") {
         return Err(cannot_create(

@@ -28,6 +28,7 @@ use crate::engine::matcher::{CmpOp, Cond, Filter, InItem};
 use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError};
 use crate::storage::catalog::{CollectionMeta, ID_INDEX_NAME, IndexMeta};
+use crate::storage::collection::hashed_key;
 use crate::storage::keycodec::{self, prefix_successor};
 use crate::storage::{Direction, keycodec::encode_component_collated};
 
@@ -416,6 +417,41 @@ fn field_intervals(
     Some(vec![acc])
 }
 
+/// The points a hashed field's conditions allow: the hashes of an equality's value or of
+/// every `$in` value (ranges of hashes mean nothing), or `None`.
+fn hashed_intervals(
+    conds: &[&Cond],
+    sparse: bool,
+    collation: Option<&Collator>,
+    same_collation: bool,
+) -> Option<Vec<Interval>> {
+    let usable = |v: &Bson| {
+        boundable(v)
+            && !(sparse && matches!(v, Bson::Null))
+            && (same_collation || !collation_sensitive(v))
+    };
+    conds.iter().find_map(|c| {
+        let values: Vec<&Bson> = match c {
+            Cond::Eq(v) => vec![v],
+            Cond::In(items) => items
+                .iter()
+                .map(|i| match i {
+                    InItem::Value(v) => Some(v),
+                    InItem::Regex(_) => None,
+                })
+                .collect::<Option<Vec<_>>>()?,
+            _ => return None,
+        };
+        if !values.iter().all(|v| usable(v)) {
+            return None;
+        }
+        let mut hashes: Vec<Bson> = values.iter().map(|v| hashed_key(v, collation)).collect();
+        hashes.sort_by(compare);
+        hashes.dedup_by(|a, b| compare(a, b) == Ordering::Equal);
+        Some(hashes.iter().map(Interval::point).collect())
+    })
+}
+
 /// The most ranges one scan is given (a large `$in`, or the product of several).
 const MAX_RANGES: usize = 100_000;
 
@@ -440,6 +476,8 @@ struct Bounded<'a> {
     /// Whether that collation is the query's (strings may be bounded, and its order is
     /// the order the query sorts by).
     same_collation: bool,
+    /// The field indexed by its hash: equalities only, and no order.
+    hashed: Option<&'a str>,
 }
 
 impl<'a> Bounded<'a> {
@@ -450,6 +488,7 @@ impl<'a> Bounded<'a> {
             sparse: index.sparse,
             collation: index.collation.as_ref(),
             same_collation: index.collation.as_ref() == query_collation,
+            hashed: index.hashed_field(),
         }
     }
 
@@ -461,6 +500,7 @@ impl<'a> Bounded<'a> {
             sparse: false,
             collation: None,
             same_collation: query_collation.is_none(),
+            hashed: None,
         }
     }
 }
@@ -472,6 +512,7 @@ fn bounds_for(index: &Bounded<'_>, conds: &[(&str, &Cond)]) -> Option<IndexBound
         sparse,
         collation,
         same_collation,
+        hashed,
     } = index;
     let (multikey, sparse, same_collation) = (*multikey, *sparse, *same_collation);
     let mut prefixes: Vec<Vec<u8>> = vec![Vec::new()];
@@ -486,7 +527,12 @@ fn bounds_for(index: &Bounded<'_>, conds: &[(&str, &Cond)]) -> Option<IndexBound
             .filter(|(p, _)| p == path)
             .map(|(_, c)| *c)
             .collect();
-        let Some(intervals) = field_intervals(&on_field, multikey, sparse, same_collation) else {
+        let intervals = if *hashed == Some(*path) {
+            hashed_intervals(&on_field, sparse, *collation, same_collation)
+        } else {
+            field_intervals(&on_field, multikey, sparse, same_collation)
+        };
+        let Some(intervals) = intervals else {
             break;
         };
         // Points of several fields multiply: past a limit, leave this field unbounded
@@ -708,6 +754,7 @@ pub fn plan(
             if !index.multikey
                 && !index.sparse
                 && index.partial.is_none()
+                && bounded.hashed.is_none()
                 && bounded.same_collation
                 && sort_direction(&bounded.fields, 0, sort).is_some()
             {
@@ -729,7 +776,7 @@ pub fn plan(
 fn scan_direction(index: &Bounded<'_>, points: usize, sort: &SortSpec) -> Option<Direction> {
     if sort.is_empty() {
         Some(Direction::Forward)
-    } else if index.multikey || !index.same_collation {
+    } else if index.multikey || !index.same_collation || index.hashed.is_some() {
         None
     } else {
         sort_direction(&index.fields, points, sort)

@@ -201,6 +201,15 @@ impl IndexMeta {
             .map(|(path, dir)| (path.as_str(), is_descending(dir)))
     }
 
+    /// The field indexed by its hash (`{a: "hashed"}`), if any: it holds one hash per
+    /// document, serves equalities only and gives no order.
+    pub fn hashed_field(&self) -> Option<&str> {
+        self.key
+            .iter()
+            .find(|(_, dir)| matches!(dir, Bson::String(k) if k == "hashed"))
+            .map(|(path, _)| path.as_str())
+    }
+
     fn to_document(&self) -> Document {
         doc! {
             "name": &self.name,

@@ -19,6 +19,8 @@ use bson::{Bson, Document, RawDocument};
 use super::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
 use super::keycodec;
 use super::{Direction, ReadTxn, WriteTxn};
+use crate::engine::collation::Collator;
+use crate::engine::hashed;
 use crate::engine::path::index_values;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
@@ -67,8 +69,24 @@ pub fn index_keys(
     let mut per_field = Vec::with_capacity(index.key.len());
     let mut any_present = false;
     let mut array_path: Option<(String, &str)> = None;
+    let hashed = index.hashed_field();
     for (path, descending) in index.fields() {
-        let iv = index_values(doc, path);
+        let mut iv = index_values(doc, path);
+        if hashed == Some(path) {
+            if iv.array_path.is_some() {
+                return Err(CommandError::new(
+                    ErrorCode::Location(16766),
+                    format!(
+                        "Error: hashed indexes do not currently support array values. Found array at path: {path}"
+                    ),
+                ));
+            }
+            iv.values = iv
+                .values
+                .iter()
+                .map(|v| hashed_key(v, index.collation.as_ref()))
+                .collect();
+        }
         any_present |= iv.present;
         if let Some(arr) = iv.array_path {
             match &array_path {
@@ -113,6 +131,23 @@ pub fn index_keys(
     keys.sort();
     keys.dedup();
     Ok(Some((keys, array_path.is_some())))
+}
+
+/// What a hashed field holds for a value: its 64-bit hash (under a collation, the hash of
+/// a string's sort key, so that strings the collation holds equal hash alike).
+pub fn hashed_key(value: &Bson, collation: Option<&Collator>) -> Bson {
+    let hash = match (value, collation) {
+        (Bson::String(s) | Bson::Symbol(s), Some(c)) => {
+            let mut key = Vec::new();
+            c.sort_key(s, &mut key);
+            hashed::hash64(&Bson::Binary(bson::Binary {
+                subtype: bson::spec::BinarySubtype::Generic,
+                bytes: key,
+            }))
+        }
+        _ => hashed::hash64(value),
+    };
+    Bson::Int64(hash)
 }
 
 fn entry_key(value_part: &[u8], id_key: &[u8]) -> Vec<u8> {

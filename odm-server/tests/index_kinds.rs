@@ -1,6 +1,6 @@
-//! Partial indexes through the driver: the planner uses one only when the query implies
-//! its filter (`explain`), and a property test: whatever the filter, a query answers the
-//! same with the partial index as with a collection scan.
+//! Partial and hashed indexes through the driver: where the planner uses them (`explain`),
+//! and property tests: a query answers the same through such an index as through a
+//! collection scan. (Collated indexes: `collation.rs`.)
 
 mod common;
 
@@ -11,9 +11,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 async fn winning_leaf(s: &TestServer, filter: Document) -> Document {
+    explain_leaf(s, doc! {"find": "c", "filter": filter}).await
+}
+
+async fn explain_leaf(s: &TestServer, find: Document) -> Document {
     let reply = s
         .db("t")
-        .run_command(doc! {"explain": {"find": "c", "filter": filter}, "verbosity": "queryPlanner"})
+        .run_command(doc! {"explain": find, "verbosity": "queryPlanner"})
         .await
         .unwrap();
     leaf_stage(
@@ -141,6 +145,109 @@ fn queries_answer_alike_with_and_without_a_partial_index() {
                     let want = ids(&plain, q.clone()).await;
                     let got = ids(&indexed, q.clone()).await;
                     prop_assert_eq!(&got, &want, "query {} with partial filter {}", q, partial);
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+    rt.block_on(s.stop());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_a_hashed_index_serving_equalities_only() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    let coll = db.collection::<Document>("c");
+    coll.create_index(
+        mongodb::IndexModel::builder()
+            .keys(doc! {"k": "hashed"})
+            .build(),
+    )
+    .await
+    .unwrap();
+    coll.insert_many((0..50).map(|i| doc! {"_id": i, "k": i % 7}))
+        .await
+        .unwrap();
+    for filter in [doc! {"k": 3}, doc! {"k": {"$in": [1, 2]}}] {
+        let leaf = winning_leaf(&s, filter.clone()).await;
+        assert_eq!(leaf.get_str("stage").unwrap(), "IXSCAN", "{filter}: {leaf}");
+        assert_eq!(leaf.get_str("indexName").unwrap(), "k_hashed");
+    }
+    let leaf = winning_leaf(&s, doc! {"k": {"$gt": 3}}).await;
+    assert_eq!(leaf.get_str("stage").unwrap(), "COLLSCAN", "{leaf}");
+    // Hash order is no value order: a sort on the field is a blocking sort.
+    let reply = s
+        .db("t")
+        .run_command(doc! {"explain": {"find": "c", "filter": {"k": 3}, "sort": {"k": 1}}, "verbosity": "queryPlanner"})
+        .await
+        .unwrap();
+    let top = reply
+        .get_document("queryPlanner")
+        .unwrap()
+        .get_document("winningPlan")
+        .unwrap();
+    assert_eq!(top.get_str("stage").unwrap(), "SORT", "{top}");
+    assert_eq!(
+        explain_leaf(&s, doc! {"find": "c", "filter": {"k": 3}, "sort": {"k": 1}})
+            .await
+            .get_str("stage")
+            .unwrap(),
+        "IXSCAN"
+    );
+    s.stop().await;
+}
+
+#[test]
+fn queries_answer_alike_with_and_without_a_hashed_index() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(TestServer::start());
+    let db = s.db("t");
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    let number = prop_oneof![
+        (0i32..4).prop_map(Bson::Int32),
+        (0i64..4).prop_map(Bson::Int64),
+        prop_oneof![Just(1.0), Just(1.5), Just(2.0), Just(-0.0)].prop_map(Bson::Double),
+    ];
+    let field = prop_oneof![3 => number, 1 => scalar()];
+    let strategy = (
+        proptest::collection::vec((field.clone(), scalar()), 1..30),
+        proptest::collection::vec(conjunction(), 1..5),
+        proptest::collection::vec(field, 1..4),
+    );
+    runner
+        .run(&strategy, |(rows, queries, points)| {
+            rt.block_on(async {
+                let (plain, hashed) = (
+                    db.collection::<Document>("plain"),
+                    db.collection::<Document>("hashed"),
+                );
+                plain.drop().await.unwrap();
+                hashed.drop().await.unwrap();
+                db.run_command(doc! {"createIndexes": "hashed", "indexes": [
+                    {"key": {"f": "hashed", "g": 1}, "name": "fg"}
+                ]})
+                .await
+                .unwrap();
+                let docs: Vec<Document> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (f, g))| doc! {"_id": i as i32, "f": f.clone(), "g": g.clone()})
+                    .collect();
+                plain.insert_many(docs.clone()).await.unwrap();
+                hashed.insert_many(docs).await.unwrap();
+                let equalities = points.iter().flat_map(|p| {
+                    [
+                        doc! {"f": p.clone()},
+                        doc! {"f": {"$in": [p.clone(), 2]}, "g": {"$exists": true}},
+                    ]
+                });
+                for q in queries.into_iter().chain(equalities) {
+                    let want = ids(&plain, q.clone()).await;
+                    let got = ids(&hashed, q.clone()).await;
+                    prop_assert_eq!(&got, &want, "query {}", q);
                 }
                 Ok(())
             })

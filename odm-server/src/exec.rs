@@ -267,7 +267,9 @@ pub fn collect(
             if let Some(k) = keep {
                 // Top-k: sort and cut whenever twice as many as needed have piled up.
                 if out.len() >= k.max(1).saturating_mul(2) {
-                    query.sort.sort(&mut out);
+                    query
+                        .sort
+                        .sort_scored(&mut out, &|d| query.filter.text_score(d));
                     out.truncate(k);
                     bytes = out.iter().map(approximate_size).sum();
                 }
@@ -285,7 +287,9 @@ pub fn collect(
         },
     )?;
     if !plan.provides_sort {
-        query.sort.sort(&mut out);
+        query
+            .sort
+            .sort_scored(&mut out, &|d| query.filter.text_score(d));
         let skip = query.skip.min(out.len() as u64) as usize;
         out.drain(..skip);
         if let Some(l) = query.limit {
@@ -363,7 +367,7 @@ impl CursorState {
         let projected = match &query.projection {
             Some(p) => docs
                 .iter()
-                .map(|d| p.apply_matched(d, &query.filter))
+                .map(|d| project(p, d, &query.filter))
                 .collect::<CmdResult<VecDeque<_>>>()?,
             None => docs.into(),
         };
@@ -409,6 +413,17 @@ impl CursorState {
     }
 }
 
+/// A matched document projected, with its `{$meta: "textScore"}` when the query has
+/// `$text`.
+fn project(p: &Projection, doc: &Document, filter: &Filter) -> CmdResult<Document> {
+    match filter.text() {
+        Some(_) => {
+            crate::engine::text::with_score(filter.text_score(doc), || p.apply_matched(doc, filter))
+        }
+        None => p.apply_matched(doc, filter),
+    }
+}
+
 /// A batch being filled, within its document and byte limits and the query's limit.
 /// A document as a query returns it: `None` when the filter rejects it or `skip` still
 /// drops it (counting down), else projected.
@@ -426,7 +441,7 @@ pub(crate) fn select(
         return Ok(None);
     }
     Ok(Some(match projection {
-        Some(p) => p.apply_matched(&doc, filter)?,
+        Some(p) => project(p, &doc, filter)?,
         None => doc,
     }))
 }

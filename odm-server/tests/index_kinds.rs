@@ -255,3 +255,130 @@ fn queries_answer_alike_with_and_without_a_hashed_index() {
         .unwrap();
     rt.block_on(s.stop());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_text_queries_through_the_text_index() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    db.run_command(
+        doc! {"createIndexes": "c", "indexes": [{"key": {"body": "text"}, "name": "body_text"}]},
+    )
+    .await
+    .unwrap();
+    db.collection::<Document>("c")
+        .insert_many([
+            doc! {"_id": 1, "body": "red fox"},
+            doc! {"_id": 2, "body": "blue fox"},
+        ])
+        .await
+        .unwrap();
+    let reply = db
+        .run_command(doc! {"explain": {"find": "c", "filter": {"$text": {"$search": "foxes red"}}}, "verbosity": "queryPlanner"})
+        .await
+        .unwrap();
+    let plan = reply
+        .get_document("queryPlanner")
+        .unwrap()
+        .get_document("winningPlan")
+        .unwrap();
+    assert_eq!(plan.get_str("stage").unwrap(), "TEXT_MATCH", "{plan}");
+    assert_eq!(plan.get_str("indexName").unwrap(), "body_text");
+    let leaf = leaf_stage(plan);
+    assert_eq!(leaf.get_str("stage").unwrap(), "IXSCAN");
+    // One range per stemmed word of the query.
+    assert_eq!(
+        leaf.get_document("indexBounds")
+            .unwrap()
+            .get_array("_fts")
+            .unwrap()
+            .len(),
+        2
+    );
+    s.stop().await;
+}
+
+fn sentence() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("coffee"),
+            Just("Coffees"),
+            Just("café"),
+            Just("cake"),
+            Just("baking"),
+            Just("the"),
+            Just("and"),
+            Just("shop"),
+            Just("shopping"),
+            Just("tea-time"),
+            Just("TEA"),
+        ],
+        0..6,
+    )
+    .prop_map(|w| w.join(" "))
+}
+
+fn search() -> impl Strategy<Value = Document> {
+    (
+        proptest::collection::vec(
+            (sentence(), 0..3usize).prop_map(|(s, kind)| match kind {
+                0 => s,
+                1 => format!("\"{s}\""),
+                _ => s
+                    .split_whitespace()
+                    .map(|w| format!("-{w}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            }),
+            1..3,
+        ),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(parts, case, diacritics)| {
+            doc! {"$search": parts.join(" "), "$caseSensitive": case, "$diacriticSensitive": diacritics}
+        })
+}
+
+/// Through the index (a top-level `$text`) and document by document (a `$text` under an
+/// `$or` whose other branch matches nothing), a text query finds the same documents.
+#[test]
+fn text_queries_answer_alike_through_the_index_and_document_by_document() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(TestServer::start());
+    let db = s.db("t");
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        proptest::collection::vec((sentence(), sentence()), 1..20),
+        proptest::collection::vec(search(), 1..5),
+    );
+    runner
+        .run(&strategy, |(rows, searches)| {
+            rt.block_on(async {
+                let coll = db.collection::<Document>("texts");
+                coll.drop().await.unwrap();
+                db.run_command(doc! {"createIndexes": "texts", "indexes": [
+                    {"key": {"title": "text", "body": "text"}, "name": "words", "weights": {"title": 3}}
+                ]})
+                .await
+                .unwrap();
+                let docs: Vec<Document> = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (t, b))| doc! {"_id": i as i32, "title": t, "body": b})
+                    .collect();
+                coll.insert_many(docs).await.unwrap();
+                for q in searches {
+                    let indexed = ids(&coll, doc! {"$text": q.clone()}).await;
+                    let scanned =
+                        ids(&coll, doc! {"$or": [{"$text": q.clone()}, {"_id": -1}]}).await;
+                    prop_assert_eq!(&indexed, &scanned, "search {}", q);
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+    rt.block_on(s.stop());
+}

@@ -28,6 +28,7 @@ use super::writes::write;
 use crate::engine::arith;
 use crate::engine::collation::{self, Collator};
 use crate::engine::matcher::Filter;
+use crate::engine::text;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::oplog::Change;
 use crate::storage::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
@@ -81,13 +82,14 @@ fn check_key(key: &Document) -> CmdResult<()> {
                 "Index key contains an illegal field name: '{path}'"
             )));
         }
-        if path.contains("$**") || path.starts_with('$') {
+        let wildcard_text = path == "$**" && matches!(dir, Bson::String(k) if k == "text");
+        if !wildcard_text && (path.contains("$**") || path.starts_with('$')) {
             return Err(cannot_create(format!(
                 "wildcard and '$' index keys are not supported by this server yet: '{path}'"
             )));
         }
         match dir {
-            Bson::String(kind) if kind == "hashed" => {}
+            Bson::String(kind) if kind == "hashed" || kind == "text" => {}
             Bson::String(kind) => {
                 return Err(cannot_create(format!(
                     "index type '{kind}' (field '{path}') is not supported by this server yet"
@@ -163,6 +165,11 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
                     )));
                 }
             },
+            "weights" | "default_language" | "language_override" | "textIndexVersion"
+                if text::spec::is_text_key(&key) =>
+            {
+                options.insert(k.clone(), v.clone());
+            }
             "hidden" => {
                 if f.bool("hidden")?.unwrap_or(false) {
                     options.insert("hidden", true);
@@ -205,6 +212,12 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
             }
         }
     }
+    // A text index's key and options as mongod stores them (`_fts`, `_ftsx`, weights...).
+    let key = if text::spec::is_text_key(&key) {
+        text::spec::normalize(&key, &mut options)?
+    } else {
+        key
+    };
     if unique && key.values().any(|d| d == &Bson::String("hashed".into())) {
         return Err(CommandError::new(
             ErrorCode::Location(16764),
@@ -244,6 +257,14 @@ fn resolve_collation(meta: &CollectionMeta, req: &mut Requested) -> CmdResult<()
         Some(c) => c,
         None => default.clone(),
     };
+    if let Some(c) = &resolved
+        && req.key.contains_key("_fts")
+    {
+        return Err(cannot_create(format!(
+            "Index type 'text' does not support collation: {}",
+            c.spec().to_document()
+        )));
+    }
     if req.key == doc! {"_id": 1} && resolved != default {
         let show = |c: &Option<Collator>| {
             c.as_ref()
@@ -393,6 +414,14 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             resolve_collation(&meta, &mut req)?;
             if existing(&meta, &req)? {
                 continue;
+            }
+            if req.key.contains_key("_fts")
+                && let Some(other) = meta.indexes.iter().find(|i| i.text.is_some())
+            {
+                return Err(cannot_create(format!(
+                    "only one text index per collection allowed, found existing text index \"{}\"",
+                    other.name
+                )));
             }
             if meta.indexes.len() + 1 >= MAX_INDEXES {
                 return Err(cannot_create(format!(

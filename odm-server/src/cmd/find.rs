@@ -101,7 +101,7 @@ pub fn parse(body: &Document) -> CmdResult<FindArgs<'_>> {
         collection,
         query: Query {
             filter,
-            sort: SortSpec::parse(&sort_doc)?,
+            sort: SortSpec::parse_find(&sort_doc)?,
             filter_doc,
             sort_doc,
             projection,

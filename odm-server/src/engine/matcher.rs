@@ -25,6 +25,7 @@ use super::compare::{Number, TypeRank, type_rank};
 use super::path::{for_each_value, for_each_value_at};
 pub use super::pcre::{CompiledRegex, compile_regex};
 use super::schema::Schema;
+use super::text::TextQuery;
 use super::types::TypeSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
@@ -47,6 +48,8 @@ pub enum Filter {
     JsonSchema(Box<Schema>),
     /// `$sampleRate`: each document with this probability.
     SampleRate(f64),
+    /// `$text`: words and phrases through the collection's text index.
+    Text(Box<TextQuery>),
 }
 
 /// A condition on the values at one path.
@@ -164,11 +167,7 @@ impl Filter {
                                 "$where is not supported: JavaScript is not available on this server",
                             ));
                         }
-                        "text" => {
-                            return Err(bad_value(
-                                "$text is not supported: there is no text index on this server",
-                            ));
-                        }
+                        "text" => parts.push(Filter::Text(Box::new(TextQuery::parse(value)?))),
                         "jsonSchema" => match value {
                             Bson::Document(spec) => {
                                 parts.push(Filter::JsonSchema(Box::new(Schema::parse(spec)?)))
@@ -193,11 +192,13 @@ impl Filter {
                     });
                 }
             }
-            Ok(if parts.len() == 1 {
+            let filter = if parts.len() == 1 {
                 parts.pop().expect("one part")
             } else {
                 Filter::And(parts)
-            })
+            };
+            filter.check_text()?;
+            Ok(filter)
         })
     }
 
@@ -219,8 +220,50 @@ impl Filter {
                 Filter::Const(b) => *b,
                 Filter::SampleRate(p) => rand::random::<f64>() < *p,
                 Filter::JsonSchema(schema) => schema.matches_document(doc),
+                Filter::Text(t) => t.matches(doc),
             }
         })
+    }
+
+    /// Checks where `$text` stands, as mongod does: once at most, at the top level or in
+    /// its `$and` or `$or`, never under `$nor` (a filter inside `$elemMatch` is checked
+    /// as a sub-document: no `$text` at all).
+    pub fn check_text(&self) -> CmdResult<()> {
+        let mut count = 0;
+        self.count_text(&mut count, false)?;
+        if count > 1 {
+            return Err(bad_value("Too many text expressions"));
+        }
+        Ok(())
+    }
+
+    fn count_text(&self, count: &mut usize, under_nor: bool) -> CmdResult<()> {
+        crate::depth::guard(|| match self {
+            Filter::Text(_) if under_nor => Err(bad_value("text expression not allowed in nor")),
+            Filter::Text(_) => {
+                *count += 1;
+                Ok(())
+            }
+            Filter::And(fs) | Filter::Or(fs) => {
+                fs.iter().try_for_each(|f| f.count_text(count, under_nor))
+            }
+            Filter::Nor(fs) => fs.iter().try_for_each(|f| f.count_text(count, true)),
+            _ => Ok(()),
+        })
+    }
+
+    /// The `$text` of the filter, wherever it stands.
+    pub fn text(&self) -> Option<&TextQuery> {
+        match self {
+            Filter::Text(t) => Some(t),
+            Filter::And(fs) | Filter::Or(fs) | Filter::Nor(fs) => fs.iter().find_map(Filter::text),
+            _ => None,
+        }
+    }
+
+    /// A matched document's `{$meta: "textScore"}`, when the filter has `$text`.
+    pub fn text_score(&self, doc: &Document) -> Option<f64> {
+        self.text().and_then(|t| t.score(doc))
     }
 
     /// `$expr` errors are reported, not swallowed, when the caller asks (find does).
@@ -273,7 +316,8 @@ impl Filter {
             | Filter::Expr(_)
             | Filter::Const(_)
             | Filter::JsonSchema(_)
-            | Filter::SampleRate(_) => None,
+            | Filter::SampleRate(_)
+            | Filter::Text(_) => None,
         })
     }
 
@@ -289,7 +333,11 @@ impl Filter {
                     out.push(first);
                 }
             }
-            Filter::Expr(_) | Filter::Const(_) | Filter::JsonSchema(_) | Filter::SampleRate(_) => {}
+            Filter::Expr(_)
+            | Filter::Const(_)
+            | Filter::JsonSchema(_)
+            | Filter::SampleRate(_)
+            | Filter::Text(_) => {}
         })
     }
 
@@ -454,7 +502,15 @@ fn parse_operators(path: &str, ops: &Document) -> CmdResult<Cond> {
                     if is_value_elem_match(d) {
                         Cond::ElemMatch(ElemMatch::Value(Box::new(parse_operators(path, d)?)))
                     } else {
-                        Cond::ElemMatch(ElemMatch::Document(Box::new(Filter::parse(d)?)))
+                        {
+                            let sub = Filter::parse(d)?;
+                            if sub.text().is_some() {
+                                return Err(bad_value(
+                                    "$text can only be applied to the top-level document",
+                                ));
+                            }
+                            Cond::ElemMatch(ElemMatch::Document(Box::new(sub)))
+                        }
                     }
                 }
                 "$comment" => continue,

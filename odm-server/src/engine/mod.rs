@@ -4,7 +4,7 @@
 //! documents: [`compare`] (the BSON total order), [`collation`] (ICU string order),
 //! [`decimal`] and
 //! [`decimal_arith`] (exact decimal128 comparison and arithmetic), [`path`] (dotted paths through arrays),
-//! [`matcher`] (query filters, with [`bits`] for the bitwise tests), [`schema`] (`$jsonSchema`), [`update`] (update operators), [`projection`], [`sort`]
+//! [`matcher`] (query filters, with [`bits`] for the bitwise tests), [`text`] (text search), [`schema`] (`$jsonSchema`), [`update`] (update operators), [`projection`], [`sort`]
 //! and [`agg`] (aggregation pipelines).
 
 pub mod agg;
@@ -21,5 +21,6 @@ pub mod pcre;
 pub mod projection;
 pub mod schema;
 pub mod sort;
+pub mod text;
 pub mod types;
 pub mod update;

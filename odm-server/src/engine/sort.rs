@@ -13,6 +13,7 @@ use super::arith;
 use super::collation;
 use super::compare::compare;
 use super::path::index_values;
+use super::text;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 /// A parsed sort: paths with their direction (`true` for descending).
@@ -21,7 +22,44 @@ pub struct SortSpec {
     pub fields: Vec<(String, bool)>,
 }
 
+/// The sort path standing for `{$meta: "textScore"}` (no field path starts with `$`).
+pub const TEXT_SCORE: &str = "$textScore";
+
 impl SortSpec {
+    /// A `find`'s sort, which may also order by `{$meta: "textScore"}` (highest first).
+    pub fn parse_find(spec: &Document) -> CmdResult<SortSpec> {
+        let mut plain = Document::new();
+        let mut order = Vec::with_capacity(spec.len());
+        for (path, dir) in spec {
+            match dir {
+                Bson::Document(d)
+                    if d.len() == 1 && d.get_str("$meta").is_ok_and(|m| m == "textScore") =>
+                {
+                    order.push((TEXT_SCORE.to_owned(), true));
+                }
+                other => {
+                    plain.insert(path.clone(), other.clone());
+                    order.push((path.clone(), false));
+                }
+            }
+        }
+        let parsed = SortSpec::parse(&plain)?;
+        let mut parsed_fields = parsed.fields.into_iter();
+        let fields = order
+            .into_iter()
+            .map(|(path, _)| {
+                if path == TEXT_SCORE {
+                    (path, true)
+                } else {
+                    parsed_fields
+                        .next()
+                        .expect("one parsed field per plain field")
+                }
+            })
+            .collect();
+        Ok(SortSpec { fields })
+    }
+
     pub fn parse(spec: &Document) -> CmdResult<SortSpec> {
         let mut fields = Vec::with_capacity(spec.len());
         for (path, dir) in spec {
@@ -67,6 +105,9 @@ impl SortSpec {
         self.fields
             .iter()
             .map(|(path, descending)| {
+                if path == TEXT_SCORE {
+                    return Bson::Double(text::current_score().unwrap_or(0.0));
+                }
                 let values = index_values(doc, path).values;
                 let pick = if *descending {
                     Ordering::Greater
@@ -106,11 +147,18 @@ impl SortSpec {
 
     /// Sorts documents in place (stable: equal keys keep their order).
     pub fn sort(&self, docs: &mut Vec<Document>) {
+        self.sort_scored(docs, &|_| None);
+    }
+
+    /// [`SortSpec::sort`], each document's `{$meta: "textScore"}` given by `score`.
+    pub fn sort_scored(&self, docs: &mut Vec<Document>, score: &dyn Fn(&Document) -> Option<f64>) {
         if self.is_empty() {
             return;
         }
-        let mut keyed: Vec<(Vec<Bson>, Document)> =
-            docs.drain(..).map(|d| (self.key(&d), d)).collect();
+        let mut keyed: Vec<(Vec<Bson>, Document)> = docs
+            .drain(..)
+            .map(|d| (text::with_score(score(&d), || self.key(&d)), d))
+            .collect();
         keyed.sort_by(|(a, _), (b, _)| self.compare_keys(a, b));
         docs.extend(keyed.into_iter().map(|(_, d)| d));
     }

@@ -643,6 +643,78 @@ fn sort_direction(
     direction
 }
 
+/// The plan of a query with `$text`: always through the collection's text index (mongod
+/// has no other way), one range per word of the query after the prefix fields'
+/// equalities. A `$text` inside an `$or` is matched document by document instead.
+fn text_plan(
+    meta: &CollectionMeta,
+    filter: &Filter,
+    text: &crate::engine::text::TextQuery,
+    conds: &[(&str, &Cond)],
+    sort: &SortSpec,
+) -> CmdResult<Plan> {
+    let Some((index, spec)) = meta
+        .indexes
+        .iter()
+        .filter(|i| !is_hidden(i))
+        .find_map(|i| i.text.as_ref().map(|t| (i, t.clone())))
+    else {
+        return Err(CommandError::new(
+            crate::error::ErrorCode::IndexNotFound,
+            "text index required for $text query",
+        ));
+    };
+    let resolved = text.resolve(spec.clone(), &index.name)?;
+    let top_level = match filter {
+        Filter::Text(_) => true,
+        Filter::And(parts) => parts.iter().any(|p| matches!(p, Filter::Text(_))),
+        _ => false,
+    };
+    if !top_level {
+        return Ok(Plan {
+            access: Access::CollScan {
+                direction: Direction::Forward,
+            },
+            provides_sort: sort.is_empty(),
+        });
+    }
+    let mut prefix = Vec::new();
+    for (path, descending) in &spec.prefix {
+        let Some(v) = conds.iter().find_map(|(p, c)| match c {
+            Cond::Eq(v) if p == path => Some(v),
+            _ => None,
+        }) else {
+            return Err(CommandError::new(
+                crate::error::ErrorCode::Location(291),
+                "failed to use text index to satisfy $text query (if text index is compound, are equality predicates given for all prefix fields?)",
+            ));
+        };
+        encode_component_collated(v, *descending, index.collation.as_ref(), &mut prefix);
+    }
+    let ranges = resolved
+        .terms
+        .iter()
+        .map(|term| {
+            let mut start = prefix.clone();
+            encode_component_collated(&Bson::String(term.clone()), false, None, &mut start);
+            let end = prefix_successor(&start);
+            ByteRange { start, end }
+        })
+        .collect();
+    Ok(Plan {
+        access: Access::IndexScan {
+            ident: index.ident,
+            index: index.name.clone(),
+            ranges,
+            direction: Direction::Forward,
+            bounds: doc! {"_fts": resolved.terms.iter().map(|t| Bson::String(format!("[\"{t}\", \"{t}\"]"))).collect::<Vec<_>>()},
+            // A document holds an entry per word: scans remove repeats.
+            multikey: true,
+        },
+        provides_sort: sort.is_empty(),
+    })
+}
+
 /// Whether an index is hidden from the planner (`hidden: true`): it is still maintained
 /// and enforces uniqueness and TTL, but no query uses it.
 fn is_hidden(index: &IndexMeta) -> bool {
@@ -652,6 +724,10 @@ fn is_hidden(index: &IndexMeta) -> bool {
 /// Whether an index holds every document the query can match: any index but a partial
 /// one, whose filter the query must imply (under the index's own collation).
 fn holds_every_match(index: &IndexMeta, bounded: &Bounded<'_>, conds: &[(&str, &Cond)]) -> bool {
+    // A text index holds words, not values: only `$text` uses it.
+    if index.text.is_some() {
+        return false;
+    }
     match &index.partial {
         None => true,
         Some(p) => bounded.same_collation && partial::implies(conds, &p.filter),
@@ -667,6 +743,9 @@ pub fn plan(
     hint: Option<&Hint>,
 ) -> CmdResult<Plan> {
     let conds = conjuncts(filter);
+    if let Some(text) = filter.text() {
+        return text_plan(meta, filter, text, &conds, sort);
+    }
     let query_collation = collation::current();
     let query_collation = query_collation.as_ref();
     let id = Bounded::id(query_collation);
@@ -704,7 +783,7 @@ pub fn plan(
                 // refuses the hint.
                 if !holds_every_match(index, &bounded, &conds) {
                     return Err(CommandError::bad_value(
-                        "hint provided does not correspond to an existing index: the query does not imply the partial index's filter",
+                        "hint provided does not correspond to an existing index: it cannot hold every match (a partial index whose filter the query does not imply, or a text index without $text)",
                     ));
                 }
                 let bounds = bounds_for(&bounded, &conds);
@@ -754,6 +833,7 @@ pub fn plan(
             if !index.multikey
                 && !index.sparse
                 && index.partial.is_none()
+                && index.text.is_none()
                 && bounded.hashed.is_none()
                 && bounded.same_collation
                 && sort_direction(&bounded.fields, 0, sort).is_some()
@@ -911,6 +991,14 @@ impl Plan {
                     && let Ok(scan) = stage.get_document_mut("inputStage")
                 {
                     scan.insert("collation", c.spec().to_document());
+                }
+                if meta_index.is_some_and(|i| i.text.is_some()) {
+                    stage = doc! {
+                        "stage": "TEXT_MATCH",
+                        "indexName": index.clone(),
+                        "textIndexVersion": crate::engine::text::spec::TEXT_INDEX_VERSION,
+                        "inputStage": stage,
+                    };
                 }
                 stage
             }

@@ -16,6 +16,7 @@ use std::ops::Bound;
 use super::{Durability, ReadTxn, StorageError, StorageResult, Store, WriteTxn, scan_all};
 use crate::engine::collation::Collator;
 use crate::engine::matcher::Filter;
+use crate::engine::text::TextSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 /// The table of collection records.
@@ -70,6 +71,8 @@ pub struct IndexMeta {
     /// A partial index's filter (`options.partialFilterExpression`): it holds only the
     /// documents that match.
     pub partial: Option<PartialFilter>,
+    /// A text index's weights and languages (its key has `_fts: "text"`).
+    pub text: Option<std::sync::Arc<TextSpec>>,
 }
 
 /// The filter of a partial index, parsed once from its options.
@@ -157,6 +160,7 @@ impl IndexMeta {
             }),
             Err(_) => None,
         };
+        let text = TextSpec::from_index(&key, &options).map(std::sync::Arc::new);
         Ok(IndexMeta {
             name,
             key,
@@ -166,6 +170,7 @@ impl IndexMeta {
             ident,
             collation: crate::engine::collation::stored(&options)?,
             partial,
+            text,
             options,
         })
     }

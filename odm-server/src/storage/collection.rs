@@ -22,6 +22,7 @@ use super::{Direction, ReadTxn, WriteTxn};
 use crate::engine::collation::Collator;
 use crate::engine::hashed;
 use crate::engine::path::index_values;
+use crate::engine::text::TextSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 
 /// The encoded `_id` of a document: its key in the documents table.
@@ -65,6 +66,9 @@ pub fn index_keys(
 ) -> CmdResult<Option<(Vec<Vec<u8>>, bool)>> {
     if !index.covers(doc) {
         return Ok(None);
+    }
+    if let Some(spec) = &index.text {
+        return text_keys(index, spec, doc).map(Some);
     }
     let mut per_field = Vec::with_capacity(index.key.len());
     let mut any_present = false;
@@ -131,6 +135,45 @@ pub fn index_keys(
     keys.sort();
     keys.dedup();
     Ok(Some((keys, array_path.is_some())))
+}
+
+/// A text index's entries for a document: one per term, each the prefix fields' values,
+/// the term, its score in the document, then the suffix fields' values. A document with
+/// no term has none. Always "multikey": a document has several entries.
+fn text_keys(
+    index: &IndexMeta,
+    spec: &TextSpec,
+    doc: &Document,
+) -> CmdResult<(Vec<Vec<u8>>, bool)> {
+    let single = |path: &str, descending: bool, out: &mut Vec<u8>| {
+        let iv = index_values(doc, path);
+        if iv.array_path.is_some() {
+            return Err(CommandError::new(
+                ErrorCode::Location(133),
+                format!("Field '{path}' of text index contains an array in document: {doc}"),
+            ));
+        }
+        let value = iv.values.into_iter().next().unwrap_or(Bson::Null);
+        keycodec::encode_component_collated(&value, descending, index.collation.as_ref(), out);
+        Ok(())
+    };
+    let mut prefix = Vec::new();
+    for (path, descending) in &spec.prefix {
+        single(path, *descending, &mut prefix)?;
+    }
+    let mut suffix = Vec::new();
+    for (path, descending) in &spec.suffix {
+        single(path, *descending, &mut suffix)?;
+    }
+    let mut keys = Vec::new();
+    for (term, score) in spec.term_scores(doc)? {
+        let mut k = prefix.clone();
+        keycodec::encode_component_collated(&Bson::String(term), false, None, &mut k);
+        keycodec::encode_component_collated(&Bson::Double(score), false, None, &mut k);
+        k.extend_from_slice(&suffix);
+        keys.push(k);
+    }
+    Ok((keys, true))
 }
 
 /// What a hashed field holds for a value: its 64-bit hash (under a collation, the hash of

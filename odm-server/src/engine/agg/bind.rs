@@ -166,7 +166,7 @@ impl Filter {
             }
             Filter::Expr(e) => e.bind(vars),
             Filter::Field { cond, .. } => bind_cond(cond, vars),
-            Filter::Const(_) | Filter::JsonSchema(_) | Filter::SampleRate(_) => {}
+            Filter::Const(_) | Filter::JsonSchema(_) | Filter::SampleRate(_) | Filter::Text(_) => {}
         })
     }
 }

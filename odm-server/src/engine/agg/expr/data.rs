@@ -102,10 +102,13 @@ const META: &[&str] = &[
 
 fn meta(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
     match operand(op, &values, 0)? {
-        Some(Bson::String(k)) if k == "textScore" => Err(expr_error(
-            40218,
-            "query requires text score metadata, but it is not available",
-        )),
+        Some(Bson::String(k)) if k == "textScore" => match crate::engine::text::current_score() {
+            Some(score) => Ok(Some(Bson::Double(score))),
+            None => Err(expr_error(
+                40218,
+                "query requires text score metadata, but it is not available",
+            )),
+        },
         Some(Bson::String(k)) if META.contains(&k.as_str()) => Ok(None),
         Some(Bson::String(k)) => Err(expr_error(
             17308,

@@ -162,7 +162,19 @@ impl Pipeline {
                     ));
                 }
             }
-            out.extend(parse_stage(name, arg)?);
+            let parsed = parse_stage(name, arg)?;
+            // `$text` needs the collection's text index: only the first stage reads it.
+            if i != 0
+                && parsed
+                    .iter()
+                    .any(|s| matches!(s, Stage::Match(f) if f.text().is_some()))
+            {
+                return Err(stage_error(
+                    17313,
+                    "$match with $text is only allowed as the first pipeline stage",
+                ));
+            }
+            out.extend(parsed);
         }
         Ok(Pipeline { stages: out })
     }

@@ -187,7 +187,12 @@ impl Projection {
                     _ => {}
                 }
             }
+            // `{$meta: ...}` takes no side: beside inclusions it is one more field, alone
+            // or beside exclusions every stored field stays.
+            let is_meta =
+                matches!(value, Bson::Document(d) if d.len() == 1 && d.contains_key("$meta"));
             let kind = match item {
+                Item::Computed(_) if is_meta => None,
                 Item::Include | Item::Computed(_) | Item::Positional => Some(true),
                 Item::Exclude => Some(false),
                 _ => None,
@@ -498,6 +503,14 @@ fn exclude(node: &Node, doc: &Document, input: &Input<'_>) -> CmdResult<Document
                     out.insert(key.clone(), slice(value, *skip, *limit));
                 }
                 Some(Item::ElemMatch(_)) => {}
+            }
+        }
+        // `{$meta: ...}` fields (the only computed ones an exclusion allows) come last.
+        for (key, item) in &node.fields {
+            if let Item::Computed(e) = item
+                && let Some(v) = e.evaluate(&mut Scope::new(input.root))?
+            {
+                out.insert(key.clone(), v);
             }
         }
         Ok(out)

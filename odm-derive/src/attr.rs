@@ -40,6 +40,44 @@ pub const SPARSE: &str = "sparse";
 pub const NAME: &str = "name";
 pub const EXPIRE_AFTER_SECS: &str = "expire_after_secs";
 pub const COLLATION: &str = "collation";
+pub const WEIGHTS: &str = "weights";
+pub const DEFAULT_LANGUAGE: &str = "default_language";
+pub const LANGUAGE_OVERRIDE: &str = "language_override";
+
+/// The languages of MongoDB's text indexes, by name and code.
+const TEXT_LANGUAGES: &[&str] = &[
+    "danish",
+    "da",
+    "dutch",
+    "nl",
+    "english",
+    "en",
+    "finnish",
+    "fi",
+    "french",
+    "fr",
+    "german",
+    "de",
+    "hungarian",
+    "hu",
+    "italian",
+    "it",
+    "norwegian",
+    "nb",
+    "portuguese",
+    "pt",
+    "romanian",
+    "ro",
+    "russian",
+    "ru",
+    "spanish",
+    "es",
+    "swedish",
+    "sv",
+    "turkish",
+    "tr",
+    "none",
+];
 
 // Field keys.
 pub const LENGTH: &str = "length";
@@ -76,7 +114,17 @@ pub const MODEL_CONTAINER_KEYS: &[&str] = &[
 ];
 pub const VALUE_CONTAINER_KEYS: &[&str] = &[ORDERED, NUMERIC];
 pub const PROJECTION_CONTAINER_KEYS: &[&str] = &[MODEL];
-pub const INDEX_KEYS: &[&str] = &[KEYS, UNIQUE, SPARSE, NAME, EXPIRE_AFTER_SECS, COLLATION];
+pub const INDEX_KEYS: &[&str] = &[
+    KEYS,
+    UNIQUE,
+    SPARSE,
+    NAME,
+    EXPIRE_AFTER_SECS,
+    COLLATION,
+    WEIGHTS,
+    DEFAULT_LANGUAGE,
+    LANGUAGE_OVERRIDE,
+];
 pub const MODEL_FIELD_KEYS: &[&str] = &[
     ID, VERSION, DEFAULT, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY,
     CUSTOM, NESTED,
@@ -99,6 +147,8 @@ pub enum KeyKind {
     Ascending,
     Descending,
     Hashed,
+    /// A word of a text index.
+    Text,
 }
 
 /// As MongoDB writes it in an index name: `1`, `-1`, `hashed`.
@@ -108,6 +158,7 @@ impl std::fmt::Display for KeyKind {
             KeyKind::Ascending => "1",
             KeyKind::Descending => "-1",
             KeyKind::Hashed => "hashed",
+            KeyKind::Text => "text",
         })
     }
 }
@@ -119,6 +170,7 @@ impl quote::ToTokens for KeyKind {
             KeyKind::Ascending => quote::quote!(1i32),
             KeyKind::Descending => quote::quote!(-1i32),
             KeyKind::Hashed => quote::quote!("hashed"),
+            KeyKind::Text => quote::quote!("text"),
         });
     }
 }
@@ -133,6 +185,10 @@ pub struct IndexAttr {
     pub name: Option<String>,
     pub expire_after_secs: Option<u64>,
     pub collation: Option<CollationAttr>,
+    /// A text index's `weights(field = n, ...)`.
+    pub weights: Vec<(IndexKey, u32)>,
+    pub default_language: Option<String>,
+    pub language_override: Option<String>,
 }
 
 /// Container attributes, for every derive (each derive accepts its own keys).
@@ -388,6 +444,9 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         name: None,
         expire_after_secs: None,
         collation: None,
+        weights: Vec::new(),
+        default_language: None,
+        language_override: None,
     };
     let mut seen = HashSet::new();
     meta.parse_nested_meta(|inner| {
@@ -404,14 +463,23 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
                 syn::parenthesized!(content in inner.input);
                 let entries = content.parse_terminated(KeyEntry::parse, Token![,])?;
                 for entry in entries {
-                    let hashed = matches!(&entry.direction, Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) if s.value() == "hashed");
-                    match int_value(&entry.direction) {
-                        Some(1) => index.keys.push((entry.key, KeyKind::Ascending)),
-                        Some(-1) => index.keys.push((entry.key, KeyKind::Descending)),
-                        _ if hashed => index.keys.push((entry.key, KeyKind::Hashed)),
-                        _ => errors.spanned(
+                    let kind = match &entry.direction {
+                        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.value().as_str() {
+                            "hashed" => Some(KeyKind::Hashed),
+                            "text" => Some(KeyKind::Text),
+                            _ => None,
+                        },
+                        other => match int_value(other) {
+                            Some(1) => Some(KeyKind::Ascending),
+                            Some(-1) => Some(KeyKind::Descending),
+                            _ => None,
+                        },
+                    };
+                    match kind {
+                        Some(kind) => index.keys.push((entry.key, kind)),
+                        None => errors.spanned(
                             &entry.direction,
-                            "index key direction must be 1 (ascending), -1 (descending) or \"hashed\"",
+                            "index key direction must be 1 (ascending), -1 (descending), \"hashed\" or \"text\"",
                         ),
                     }
                 }
@@ -434,6 +502,42 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
                 }
             }
             COLLATION => index.collation = parse_collation(&inner, errors)?,
+            WEIGHTS => {
+                let content;
+                syn::parenthesized!(content in inner.input);
+                let entries = content.parse_terminated(KeyEntry::parse, Token![,])?;
+                for entry in entries {
+                    match int_value(&entry.direction) {
+                        Some(w @ 1..=99_999) => index.weights.push((entry.key, w as u32)),
+                        _ => errors.spanned(
+                            &entry.direction,
+                            "a text weight must be a whole number from 1 to 99999",
+                        ),
+                    }
+                }
+            }
+            DEFAULT_LANGUAGE | LANGUAGE_OVERRIDE => {
+                let lit: LitStr = inner.value()?.parse()?;
+                if name == DEFAULT_LANGUAGE {
+                    if !TEXT_LANGUAGES.contains(&lit.value().to_lowercase().as_str()) {
+                        errors.spanned(
+                            &lit,
+                            format!(
+                                "unknown text language `{}`; expected one of: {}",
+                                lit.value(),
+                                TEXT_LANGUAGES.join(", ")
+                            ),
+                        );
+                    }
+                    index.default_language = Some(lit.value());
+                } else {
+                    let v = lit.value();
+                    if v.is_empty() || v.starts_with('$') || v.contains('.') {
+                        errors.spanned(&lit, "language_override must name a top-level field");
+                    }
+                    index.language_override = Some(v);
+                }
+            }
             _ => unreachable!("checked against the known keys"),
         }
         Ok(())
@@ -457,6 +561,17 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         errors.push(syn::Error::new(
             span,
             "an index may hash one key only (MongoDB refuses more)",
+        ));
+    }
+    let text = index.keys.iter().any(|(_, k)| matches!(k, KeyKind::Text));
+    if !text
+        && (!index.weights.is_empty()
+            || index.default_language.is_some()
+            || index.language_override.is_some())
+    {
+        errors.push(syn::Error::new(
+            span,
+            "`weights`, `default_language` and `language_override` are for text indexes (a key = \"text\")",
         ));
     }
     if hashed > 0 && index.unique {

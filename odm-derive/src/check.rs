@@ -255,7 +255,8 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
         .collect();
     let known: Vec<&str> = field_names.iter().map(String::as_str).collect();
     for index in &c.attrs.indexes {
-        for (key, _) in &index.keys {
+        let weighted = index.weights.iter().map(|(key, _)| key);
+        for key in index.keys.iter().map(|(key, _)| key).chain(weighted) {
             match key {
                 IndexKey::Field(ident) => {
                     if c.field(&ident.to_string()).is_some_and(|f| f.attrs.flatten) {
@@ -273,6 +274,10 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
                 }
                 IndexKey::Path(lit) => {
                     let path = lit.value();
+                    // `"$**" = "text"`: a text index over every string.
+                    if path == "$**" {
+                        continue;
+                    }
                     if path.is_empty()
                         || path.split('.').any(str::is_empty)
                         || path.starts_with('$')

@@ -15,6 +15,7 @@ use crate::filter::Filter;
 use crate::index::Collation;
 use crate::model::Model;
 use crate::sort::Sort;
+use crate::text::{SCORE_FIELD, Scored};
 use crate::transaction::SharedSession;
 
 /// A query being built; finish it with `.await` (every result, as `all()`), `first()`,
@@ -30,6 +31,8 @@ pub struct Find<M: Model, R = M> {
     pub(crate) batch_size: Option<u32>,
     pub(crate) projection: Option<Document>,
     pub(crate) collation: Option<Collation>,
+    /// Best text-search matches first (before `sort`'s keys), from `by_relevance`.
+    pub(crate) relevance: bool,
     pub(crate) _output: PhantomData<fn() -> R>,
 }
 
@@ -49,6 +52,26 @@ impl<M: Model> Find<M> {
             batch_size: None,
             projection: None,
             collation: None,
+            relevance: false,
+            _output: PhantomData,
+        }
+    }
+
+    /// The results of a text search (`Filter::text`) with their score, best first (then
+    /// in `sort`'s order). Without a text search in the filter, MongoDB refuses it.
+    pub fn by_relevance(self) -> Find<M, Scored<M>> {
+        Find {
+            collection: self.collection,
+            session: self.session,
+            filter: self.filter,
+            sort: self.sort,
+            skip: self.skip,
+            limit: self.limit,
+            batch_size: self.batch_size,
+            // A `$meta` field alone keeps every stored field.
+            projection: Some(doc! {SCORE_FIELD: {"$meta": "textScore"}}),
+            collation: self.collation,
+            relevance: true,
             _output: PhantomData,
         }
     }
@@ -99,6 +122,7 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
             batch_size: self.batch_size,
             projection: Some(P::projection()),
             collation: self.collation,
+            relevance: self.relevance,
             _output: PhantomData,
         }
     }
@@ -107,8 +131,18 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
     async fn cursor(self) -> Result<Rows<R>> {
         let typed = self.collection.clone_with_type::<R>();
         let filter = self.filter.into_document()?;
+        let sort = match (self.relevance, self.sort) {
+            (true, sort) => {
+                let mut by_score = doc! {SCORE_FIELD: {"$meta": "textScore"}};
+                if let Some(s) = sort {
+                    by_score.extend(s.to_document());
+                }
+                Some(by_score)
+            }
+            (false, sort) => sort.map(|s| s.to_document()),
+        };
         let options = mongodb::options::FindOptions::builder()
-            .sort(self.sort.map(|s| s.to_document()))
+            .sort(sort)
             .skip(self.skip)
             .limit(self.limit)
             .batch_size(self.batch_size)

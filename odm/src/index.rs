@@ -64,6 +64,12 @@ pub struct IndexSpec {
     /// Strings in the index compare under this collation (a unique index then refuses
     /// values it holds equal, such as case variants).
     pub collation: Option<Collation>,
+    /// A text index's field weights (1 for a text field not listed).
+    pub weights: Option<Document>,
+    /// A text index's language (MongoDB's default: `"english"`).
+    pub default_language: Option<String>,
+    /// The field naming a document's own language (MongoDB's default: `"language"`).
+    pub language_override: Option<String>,
 }
 
 impl PartialEq for IndexSpec {
@@ -77,6 +83,9 @@ impl PartialEq for IndexSpec {
             && self.sparse == other.sparse
             && self.expire_after_secs == other.expire_after_secs
             && collation(&self.collation) == collation(&other.collation)
+            && self.weights == other.weights
+            && self.default_language == other.default_language
+            && self.language_override == other.language_override
     }
 }
 
@@ -90,7 +99,39 @@ impl IndexSpec {
             sparse: false,
             expire_after_secs: None,
             collation: None,
+            weights: None,
+            default_language: None,
+            language_override: None,
         }
+    }
+
+    /// Whether some key is `"text"`.
+    fn is_text(&self) -> bool {
+        self.keys
+            .values()
+            .any(|v| matches!(v, Bson::String(s) if s == "text"))
+    }
+
+    /// A text index's key as MongoDB stores it: the text fields become
+    /// `_fts: "text", _ftsx: 1`, and its weights (every text field, 1 unless given).
+    fn stored_text_key(&self) -> (Document, Document) {
+        let mut key = Document::new();
+        let mut weights = std::collections::BTreeMap::new();
+        for (path, dir) in &self.keys {
+            if matches!(dir, Bson::String(s) if s == "text") {
+                if !key.contains_key("_fts") {
+                    key.insert("_fts", "text");
+                    key.insert("_ftsx", 1);
+                }
+                weights.insert(path.clone(), Bson::Int32(1));
+            } else {
+                key.insert(path.clone(), dir.clone());
+            }
+        }
+        for (path, w) in self.weights.iter().flatten() {
+            weights.insert(path.clone(), w.clone());
+        }
+        (key, weights.into_iter().collect())
     }
 
     /// The index's name: the given one, or MongoDB's default.
@@ -108,6 +149,9 @@ impl IndexSpec {
             .sparse(self.sparse.then_some(true))
             .expire_after(self.expire_after_secs.map(std::time::Duration::from_secs))
             .collation(self.collation.clone())
+            .weights(self.weights.clone())
+            .default_language(self.default_language.clone())
+            .language_override(self.language_override.clone())
             .build();
         IndexModel::builder()
             .keys(self.keys.clone())
@@ -124,7 +168,25 @@ impl IndexSpec {
             Bson::Double(d) => Some(*d as i64),
             _ => None,
         });
-        existing.get_document("key").is_ok_and(|k| *k == self.keys)
+        let same_key = if self.is_text() {
+            let (key, weights) = self.stored_text_key();
+            let same_weights = existing.get_document("weights").is_ok_and(|stored| {
+                stored.len() == weights.len()
+                    && weights
+                        .iter()
+                        .all(|(k, w)| stored.get(k).and_then(bson_integer) == bson_integer(w))
+            });
+            let text = |field: &str, declared: &Option<String>, default: &str| {
+                existing.get_str(field).ok() == Some(declared.as_deref().unwrap_or(default))
+            };
+            existing.get_document("key").is_ok_and(|k| *k == key)
+                && same_weights
+                && text("default_language", &self.default_language, "english")
+                && text("language_override", &self.language_override, "language")
+        } else {
+            existing.get_document("key").is_ok_and(|k| *k == self.keys)
+        };
+        same_key
             && flag("unique") == self.unique
             && flag("sparse") == self.sparse
             && ttl == self.expire_after_secs.map(|s| s as i64)

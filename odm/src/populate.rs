@@ -262,6 +262,7 @@ impl<M: Model> Populate<M> {
             batch_size: Some(find.batch_size.unwrap_or(POPULATE_BATCH)),
             projection: find.projection,
             collation: find.collation,
+            relevance: find.relevance,
             _output: PhantomData,
         };
         let mut docs = raw.all().await?;

@@ -144,3 +144,70 @@ async fn a_hashed_index_serves_equality() {
     assert!(mine.iter().all(|s| s.user == "user3"));
     finish(db).await;
 }
+
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(
+    collection = "posts",
+    index(
+        keys(title = "text", body = "text"),
+        weights(title = 10),
+        name = "search"
+    )
+)]
+struct Post {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    title: String,
+    body: String,
+    published: bool,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_weighted_text_search_ranked_by_relevance() {
+    let db = db().await;
+    let posts = db.collection::<Post>();
+    let post = |title: &str, body: &str, published: bool| Post {
+        id: None,
+        title: title.into(),
+        body: body.into(),
+        published,
+    };
+    let mut rows = vec![
+        post("Brewing coffee", "Grind the beans, then pour.", true),
+        post("Baking bread", "Coffee helps the baker wake up.", true),
+        post("Tea time", "Nothing about the other drink here.", true),
+        post("Coffee drafts", "Unpublished thoughts on coffee.", false),
+    ];
+    posts.insert_many(&mut rows).await.unwrap();
+    let report = posts.sync_indexes().await.unwrap();
+    assert_eq!(report.unchanged, ["search"], "{report:?}");
+
+    let f = Post::fields();
+    let hits = posts
+        .find(Filter::text("coffee") & f.published.eq(true))
+        .by_relevance()
+        .await
+        .unwrap();
+    let titles: Vec<&str> = hits.iter().map(|h| h.doc.title.as_str()).collect();
+    // A word in the title (weight 10) outranks one in the body.
+    assert_eq!(titles, ["Brewing coffee", "Baking bread"]);
+    assert!(hits[0].score > hits[1].score, "{hits:?}");
+    assert!((hits[0].score - 7.5).abs() < 1e-9, "{hits:?}");
+
+    // Phrases and negations, case sensitivity.
+    let phrase = posts.find(Filter::text("\"wake up\"")).await.unwrap();
+    assert_eq!(phrase.len(), 1);
+    let negated = posts
+        .find(Filter::text("coffee -bread -drafts"))
+        .await
+        .unwrap();
+    assert_eq!(negated.len(), 1);
+    let exact_case = posts
+        .find(Filter::text(
+            odm::TextSearch::new("Coffee").case_sensitive(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(exact_case.len(), 2);
+    finish(db).await;
+}

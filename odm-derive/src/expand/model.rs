@@ -39,10 +39,32 @@ pub fn declared_indexes(
                 Some(c) => c.to_tokens(p),
                 None => quote!(::core::option::Option::None),
             };
+            let weights = if index.weights.is_empty() {
+                quote!(::core::option::Option::None)
+            } else {
+                let entries = index.weights.iter().filter_map(|(key, w)| {
+                    let path = key_path(key)?;
+                    let w = *w as i32;
+                    Some(quote!(__weights.insert(#path, #w);))
+                });
+                quote!({
+                    let mut __weights = #p::Document::new();
+                    #(#entries)*
+                    ::core::option::Option::Some(__weights)
+                })
+            };
+            let text_option = |v: &Option<String>| match v {
+                Some(s) => quote!(::core::option::Option::Some(::std::string::String::from(#s))),
+                None => quote!(::core::option::Option::None),
+            };
+            let (default_language, language_override) = (
+                text_option(&index.default_language),
+                text_option(&index.language_override),
+            );
             quote! {{
                 let mut __keys = #p::Document::new();
                 #(#keys)*
-                #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl, collation: #collation }
+                #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl, collation: #collation, weights: #weights, default_language: #default_language, language_override: #language_override }
             }}
         })
         .collect()

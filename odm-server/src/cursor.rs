@@ -62,6 +62,11 @@ pub enum Tail {
         cursor: Box<crate::oplog_collection::OplogCursor>,
         await_data: bool,
     },
+    /// A query on a capped collection that follows new documents.
+    Capped {
+        cursor: Box<crate::capped_tail::CappedTail>,
+        await_data: bool,
+    },
 }
 
 impl Tail {
@@ -69,7 +74,7 @@ impl Tail {
     pub fn awaits_data(&self) -> bool {
         match self {
             Tail::ChangeStream(_) => true,
-            Tail::Oplog { await_data, .. } => *await_data,
+            Tail::Oplog { await_data, .. } | Tail::Capped { await_data, .. } => *await_data,
         }
     }
 }

@@ -111,6 +111,24 @@ pub fn scan(
                 &mut |_key, value| visit_stored(value, visit),
             )
         }
+        Access::NaturalScan { direction } => {
+            // After the counters row (the empty key): every insertion number.
+            let all = [crate::planner::ByteRange {
+                start: vec![0],
+                end: None,
+            }];
+            scan_ranges(
+                txn,
+                &meta.natural_table(),
+                &all,
+                *direction,
+                pos,
+                &mut |_key, id| match txn.get(&docs_table, id)? {
+                    Some(stored) => visit_stored(&stored, visit),
+                    None => Ok(ControlFlow::Continue(())),
+                },
+            )
+        }
         Access::IdScan {
             ranges, direction, ..
         } => scan_ranges(

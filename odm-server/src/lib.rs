@@ -37,6 +37,8 @@
 //! - [`replset`]: the replica set of one: cluster time, the oplog, published snapshots,
 //!   transactions, retry records, topology.
 //! - [`change_stream`]: change events read from the oplog.
+//! - [`capped_tail`]: tailable cursors on capped collections (new documents as they
+//!   come, in insertion order).
 //! - [`oplog_collection`]: the oplog read as `local.oplog.rs` (queries, tailable
 //!   cursors) and the writes to it that are refused.
 //! - [`failpoint`]: `failCommand` fail points for tests.
@@ -51,6 +53,7 @@
 //!   background tasks (journal flush, expiry) and shuts down.
 
 pub(crate) mod auth;
+pub(crate) mod capped_tail;
 pub(crate) mod change_stream;
 pub(crate) mod cmd;
 pub mod config;

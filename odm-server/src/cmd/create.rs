@@ -8,8 +8,9 @@
 //! ```
 //!
 //! With `viewOn` (and `pipeline`) it creates a view ([`super::views`]).
-//! `NamespaceExists` (48) if the name is taken. Capped and time-series collections are
-//! refused with `InvalidOptions` (72) rather than created wrong.
+//! `NamespaceExists` (48) if the name is taken. `capped: true` with `size` (and `max`)
+//! makes a capped collection (`storage::capped`); time-series collections are refused
+//! with `InvalidOptions` (72) rather than created wrong.
 
 use bson::{Bson, Document, doc};
 
@@ -88,9 +89,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     if ctx.body.contains_key("viewOn") || ctx.body.contains_key("pipeline") {
         return create_view(ctx, &f, coll);
     }
-    if f.bool("capped")?.unwrap_or(false) {
-        return unsupported("capped collections");
-    }
+    let capped = capped_options(&f)?;
     if ctx.body.contains_key("timeseries") {
         return unsupported("time-series collections");
     }
@@ -102,7 +101,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             _ => return unsupported("clustered indexes on keys other than {_id: 1}"),
         }
     }
-    let mut options = Document::new();
+    let mut options = capped.unwrap_or_default();
     validation_options(&f, &mut options)?;
     // The simple collation is never stored: it is what no collation means.
     if let Some(c) = f.document("collation")?
@@ -118,6 +117,43 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
         create_recorded(w, ctx.db, coll, options.clone())
     })?;
     Ok(doc! {})
+}
+
+/// `capped: true` with `size` (bytes, rounded up as mongod rounds it) and an optional
+/// `max` (documents): the options a capped collection stores.
+fn capped_options(f: &Fields<'_>) -> CmdResult<Option<Document>> {
+    if !f.bool("capped")?.unwrap_or(false) {
+        return Ok(None);
+    }
+    let number = |field: &str| -> CmdResult<Option<i64>> {
+        match f.doc.get(field) {
+            None | Some(Bson::Null) => Ok(None),
+            Some(v) if crate::engine::arith::is_number(v) => {
+                Ok(crate::engine::arith::to_f64(v).map(|n| n as i64))
+            }
+            Some(other) => Err(f.wrong_type(field, other, "number")),
+        }
+    };
+    let Some(size) = number("size")? else {
+        return Err(CommandError::new(
+            ErrorCode::InvalidOptions,
+            "the 'size' field is required when 'capped' is true",
+        ));
+    };
+    if size < 0 {
+        return Err(CommandError::bad_value("size has to be >= 0"));
+    }
+    const ONE_PB: i64 = 1 << 50;
+    if size > ONE_PB {
+        return Err(CommandError::bad_value(
+            "Capped collection size must be less than 1 PB",
+        ));
+    }
+    let mut options = doc! {"capped": true, "size": crate::storage::capped::rounded_size(size)};
+    if let Some(max) = number("max")?.filter(|m| *m > 0) {
+        options.insert("max", max);
+    }
+    Ok(Some(options))
 }
 
 /// Creates the catalog record and logs the `create` with its options, as mongod does.

@@ -11,8 +11,8 @@
 //! id is 0 when nothing is left. `limit` and `skip` are non-negative (51024).
 //! A missing collection is an empty result, not an error.
 //!
-//! `local.oplog.rs` on a replica-set member is read by [`crate::oplog_collection`]; it is
-//! the one capped collection, so the only one a `tailable` cursor may follow (mongod's
+//! `local.oplog.rs` on a replica-set member is read by [`crate::oplog_collection`]. A
+//! `tailable` cursor follows it or a capped collection ([`crate::capped_tail`]) (mongod's
 //! rules: `awaitData` needs `tailable` (9); a tailable cursor sorts by `{$natural: 1}`
 //! only and has no `singleBatch` (2); on another collection it is `BadValue` (2),
 //! "tailable cursor requested on non capped collection"). Its first batch never waits.
@@ -23,6 +23,7 @@ use bson::Document;
 
 use super::Ctx;
 use super::fields::{Fields, namespace};
+use crate::capped_tail::CappedTail;
 use crate::cursor::{Cursor, Source, Tail};
 use crate::engine::agg::bind::command_let;
 use crate::engine::collation::{self, Collator};
@@ -177,6 +178,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let Some(meta) = catalog::get(&*txn, ctx.db, args.collection)? else {
         return Ok(ctx.cursor_reply(0, &ns, RawBatch::default(), true));
     };
+    if args.tailable && meta.capped().is_some() {
+        return find_capped_tail(ctx, &*txn, &meta, args, &ns, limit);
+    }
     if args.tailable {
         let filter = if args.query.filter_doc.is_empty() {
             "$and".to_owned()
@@ -236,6 +240,40 @@ fn find_oplog(
         batch_size: args.batch_size,
         tail: Some(Tail::Oplog {
             cursor: Box::new(oplog),
+            await_data: args.await_data,
+        }),
+        ..ctx.new_cursor(id, ns)
+    });
+    Ok(ctx.cursor_reply(id, ns, batch, true))
+}
+
+/// A tailable `find` on a capped collection: the first batch, and a cursor that stays
+/// open at the end of the collection for what is inserted later.
+fn find_capped_tail(
+    ctx: &Ctx<'_>,
+    txn: &dyn crate::storage::ReadTxn,
+    meta: &crate::storage::catalog::CollectionMeta,
+    args: FindArgs<'_>,
+    ns: &str,
+    limit: BatchLimit,
+) -> CmdResult<Document> {
+    let query = args.query;
+    let mut tail = CappedTail::new(
+        meta,
+        query.filter,
+        query.projection,
+        query.skip,
+        query.limit,
+    );
+    let (batch, done) = tail.next_batch(txn, meta, limit)?;
+    if done || args.single_batch {
+        return Ok(ctx.cursor_reply(0, ns, batch, true));
+    }
+    let id = ctx.state.cursors.new_id();
+    ctx.state.cursors.put(Cursor {
+        batch_size: args.batch_size,
+        tail: Some(Tail::Capped {
+            cursor: Box::new(tail),
             await_data: args.await_data,
         }),
         ..ctx.new_cursor(id, ns)

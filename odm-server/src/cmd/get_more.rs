@@ -82,6 +82,9 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             Tail::Oplog { cursor, await_data } => {
                 oplog_batch(ctx, cursor, *await_data, batch_size, id, &ns)
             }
+            Tail::Capped { cursor, await_data } => {
+                capped_batch(ctx, cursor, *await_data, batch_size, coll, id, &ns)
+            }
         };
         return finish(ctx, id, cursor, tail, result);
     }
@@ -139,6 +142,47 @@ fn finish(
             ctx.state.cursors.give_back(id, None);
             Err(e)
         }
+    }
+}
+
+/// The next batch of a tailable cursor on a capped collection, from the latest snapshot;
+/// an `awaitData` cursor that finds nothing new waits for the next commit, until the
+/// deadline.
+fn capped_batch(
+    ctx: &Ctx<'_>,
+    tail: &mut crate::capped_tail::CappedTail,
+    await_data: bool,
+    batch_size: Option<usize>,
+    coll: &str,
+    id: i64,
+    ns: &str,
+) -> CmdResult<(Document, bool)> {
+    let limit = BatchLimit {
+        docs: batch_size,
+        bytes: MAX_BATCH_BYTES,
+    };
+    let deadline = await_deadline(ctx.body);
+    let repl = &ctx.state.repl;
+    loop {
+        let published = repl.snapshot();
+        let txn = ctx.reader()?;
+        let meta = catalog::get(&*txn, ctx.db, coll)?.ok_or_else(|| {
+            CommandError::new(
+                ErrorCode::Location(175),
+                format!("capped collection {ns} was dropped while a tailable cursor followed it"),
+            )
+        })?;
+        let (batch, done) = tail.next_batch(&*txn, &meta, limit)?;
+        drop(txn);
+        if await_data
+            && batch.is_empty()
+            && !done
+            && repl.wait_for_commit_after(published.ts, deadline)
+        {
+            continue;
+        }
+        let reply_id = if done { 0 } else { id };
+        return Ok((ctx.cursor_reply(reply_id, ns, batch, false), done));
     }
 }
 

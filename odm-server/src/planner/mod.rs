@@ -63,6 +63,8 @@ impl ByteRange {
 pub enum Access {
     /// Every document, in `_id` order.
     CollScan { direction: Direction },
+    /// Every document of a capped collection, in insertion order (`$natural`).
+    NaturalScan { direction: Direction },
     /// Documents looked up by exact `_id` (keys in ascending order).
     IdLookup { keys: Vec<Vec<u8>> },
     /// Ranges of the documents table (the `_id` index).
@@ -754,9 +756,7 @@ pub fn plan(
     if let Some(hint) = hint {
         return match hint {
             Hint::Natural(direction) => Ok(Plan {
-                access: Access::CollScan {
-                    direction: *direction,
-                },
+                access: full_scan(meta, *direction),
                 provides_sort: sort.is_empty(),
             }),
             Hint::Name(name) if name == ID_INDEX_NAME => Ok(id_plan(&id, id_bounds(), sort)),
@@ -825,7 +825,10 @@ pub fn plan(
     }
     // No index bounds the filter: an index in sort order still avoids a blocking sort.
     if !sort.is_empty() {
-        if id.same_collation && sort_direction(&id.fields, 0, sort).is_some() {
+        if id.same_collation
+            && meta.capped().is_none()
+            && sort_direction(&id.fields, 0, sort).is_some()
+        {
             return Ok(id_plan(&id, None, sort));
         }
         for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
@@ -843,11 +846,19 @@ pub fn plan(
         }
     }
     Ok(Plan {
-        access: Access::CollScan {
-            direction: Direction::Forward,
-        },
+        access: full_scan(meta, Direction::Forward),
         provides_sort: sort.is_empty(),
     })
+}
+
+/// Every document, in the order a scan without an index gives: insertion order for a
+/// capped collection, `_id` order for another.
+fn full_scan(meta: &CollectionMeta, direction: Direction) -> Access {
+    if meta.capped().is_some() {
+        Access::NaturalScan { direction }
+    } else {
+        Access::CollScan { direction }
+    }
 }
 
 /// The scan direction that yields `sort` on an index, if any. With no sort, any order
@@ -942,7 +953,7 @@ impl Plan {
             Direction::Reverse => "backward",
         };
         let mut stage = match &self.access {
-            Access::CollScan { direction } => {
+            Access::CollScan { direction } | Access::NaturalScan { direction } => {
                 doc! {"stage": "COLLSCAN", "filter": filter.clone(), "direction": direction_name(direction)}
             }
             Access::IdLookup { keys } => {
@@ -1014,7 +1025,7 @@ impl Plan {
     /// The name of the index used, if any.
     pub fn index_name(&self) -> Option<&str> {
         match &self.access {
-            Access::CollScan { .. } => None,
+            Access::CollScan { .. } | Access::NaturalScan { .. } => None,
             Access::IdLookup { .. } | Access::IdScan { .. } => Some(ID_INDEX_NAME),
             Access::IndexScan { index, .. } => Some(index),
         }

@@ -91,13 +91,25 @@ impl<'a> Writer<'a> {
     pub fn insert(&mut self, meta: &mut CollectionMeta, doc: &Document) -> CmdResult<()> {
         let stored = collection::insert(self, meta, doc)?;
         self.inserted(meta, stored);
-        Ok(())
+        self.trim_capped(meta)
     }
 
     /// [`Writer::insert`] of a document as bytes, stored as they are.
     pub fn insert_raw(&mut self, meta: &mut CollectionMeta, doc: &RawDocument) -> CmdResult<()> {
         collection::insert_raw(self, meta, doc)?;
         self.inserted(meta, doc.to_owned());
+        self.trim_capped(meta)
+    }
+
+    /// Removes a capped collection's oldest documents until it is within its limits
+    /// (each a delete in the oplog, as mongod's capped deletes are).
+    fn trim_capped(&mut self, meta: &CollectionMeta) -> CmdResult<()> {
+        if meta.capped().is_none() {
+            return Ok(());
+        }
+        for oldest in crate::storage::capped::overflow(self, meta)? {
+            self.delete(meta, &oldest)?;
+        }
         Ok(())
     }
 

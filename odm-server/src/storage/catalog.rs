@@ -432,6 +432,7 @@ pub fn get_or_create(
 /// Deletes a collection's record and all its tables.
 pub fn remove(txn: &mut dyn WriteTxn, meta: &CollectionMeta) -> StorageResult<()> {
     txn.drop_table(&meta.documents_table())?;
+    super::capped::dropped(txn, meta)?;
     for index in &meta.indexes {
         txn.drop_table(&index.table())?;
     }

@@ -16,6 +16,7 @@ use std::ops::{Bound, ControlFlow};
 
 use bson::{Bson, Document, RawDocument};
 
+use super::capped;
 use super::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
 use super::keycodec;
 use super::{Direction, ReadTxn, WriteTxn};
@@ -354,6 +355,9 @@ pub fn insert_raw(
         plan_entries(txn, meta, &decode(doc.as_bytes())?, &id)?
     };
     txn.put(&table, &id, doc.as_bytes())?;
+    if meta.capped().is_some() {
+        capped::inserted(txn, meta, &id, doc.as_bytes().len())?;
+    }
     for (i, keys) in &planned.keys {
         let index_table = meta.indexes[*i].table();
         for k in keys {
@@ -379,11 +383,11 @@ pub fn update(
     let id = id_key(new)?;
     debug_assert_eq!(Some(&id), id_key(old).ok().as_ref());
     let planned = plan_entries(txn, meta, new, &id)?;
-    txn.put(
-        &meta.documents_table(),
-        &id,
-        encode_document(new)?.as_bytes(),
-    )?;
+    let stored = encode_document(new)?;
+    txn.put(&meta.documents_table(), &id, stored.as_bytes())?;
+    if meta.capped().is_some() {
+        capped::resized(txn, meta, &id, stored.as_bytes().len())?;
+    }
     for (i, index) in meta.indexes.iter().enumerate() {
         let before = index_keys(meta, index, old)?
             .map(|(k, _)| k)
@@ -417,6 +421,9 @@ pub fn delete(txn: &mut dyn WriteTxn, meta: &CollectionMeta, doc: &Document) -> 
         }
     }
     txn.delete(&meta.documents_table(), &id)?;
+    if meta.capped().is_some() {
+        capped::deleted(txn, meta, &id)?;
+    }
     Ok(())
 }
 

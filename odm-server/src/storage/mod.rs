@@ -16,6 +16,7 @@
 //! - [`collection`]: documents keyed by their encoded `_id`, and index entries kept in
 //!   step with them (unique constraints, sparse and multikey indexes).
 
+pub mod capped;
 pub mod catalog;
 pub mod collection;
 pub mod disk;

@@ -86,6 +86,7 @@ pub fn scan(
             while pos.range < keys.len() {
                 let key = &keys[pos.range];
                 pos.range += 1;
+                crate::profiler::key_examined();
                 if match txn.get(&docs_table, key)? {
                     Some(stored) => visit_stored(&stored, visit)?,
                     None => ControlFlow::Continue(()),
@@ -158,6 +159,7 @@ pub fn scan(
             // The index may have become multikey since the plan was made.
             let dedup = *multikey || index.multikey;
             scan_ranges(txn, &table, ranges, *direction, pos, &mut |_key, id| {
+                crate::profiler::key_examined();
                 if dedup && !seen.insert(id.to_vec()) {
                     return Ok(ControlFlow::Continue(()));
                 }
@@ -181,6 +183,7 @@ pub type StoredVisitor<'v> = dyn FnMut(&[u8]) -> CmdResult<ControlFlow<()>> + 'v
 /// through its nesting (at most `depth::MAX_STORAGE_DEPTH` levels), hence the guard
 /// per document.
 fn visit_stored(value: &[u8], visit: &mut StoredVisitor<'_>) -> CmdResult<ControlFlow<()>> {
+    crate::profiler::doc_examined();
     crate::depth::guard(|| visit(value))
 }
 
@@ -249,6 +252,7 @@ pub fn collect(
     query: &Query,
 ) -> CmdResult<Vec<Document>> {
     let plan = plan(meta, &query.filter, &query.sort, query.hint.as_ref())?;
+    crate::profiler::plan_used(plan.summary(meta));
     let mut out = Vec::new();
     let keep = query
         .limit
@@ -366,6 +370,7 @@ impl CursorState {
         query: &Query,
     ) -> CmdResult<(CursorState, Plan)> {
         let plan = plan(meta, &query.filter, &query.sort, query.hint.as_ref())?;
+        crate::profiler::plan_used(plan.summary(meta));
         if plan.provides_sort {
             let stream = Stream {
                 plan: plan.clone(),

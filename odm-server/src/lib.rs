@@ -45,6 +45,7 @@
 //! - `fuzzing` (feature `fuzzing`): a connection's request path without a socket, for
 //!   the fuzzers in `fuzz/`.
 //! - [`operations`]: the commands running now, which `$currentOp` reports.
+//! - [`profiler`]: `profile` settings, `system.profile` entries, slow-query lines.
 //! - [`raw_bson`]: BSON written as bytes on the hot paths (oplog entries, cursor
 //!   batches handed from storage to the socket undecoded).
 //! - [`state`]: the state every connection shares.
@@ -70,6 +71,7 @@ pub mod fuzzing;
 pub(crate) mod operations;
 pub(crate) mod oplog_collection;
 pub(crate) mod planner;
+pub(crate) mod profiler;
 pub(crate) mod raw_bson;
 pub(crate) mod replset;
 pub(crate) mod server;

@@ -194,6 +194,7 @@ pub(crate) fn new_state(
         fail_points: FailPoints::default(),
         stopping: Default::default(),
         operations: Default::default(),
+        profiler: Default::default(),
         store,
         cursors: CursorRegistry::new(config.cursor_timeout),
         sessions: Sessions::default(),

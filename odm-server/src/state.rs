@@ -132,6 +132,8 @@ pub struct ServerState {
     pub stopping: Stopping,
     /// The commands running now, for `$currentOp`.
     pub operations: crate::operations::Operations,
+    /// The profiler's settings (`profile`).
+    pub profiler: crate::profiler::Profiler,
 }
 
 /// Set once, when the server stops: what waits on a timer for a client (an awaitable

@@ -185,7 +185,7 @@ const COLLECTIONS: &[&str] = &[
     "deleteIndexes",
 ];
 
-const DB_ADMIN: &[&str] = &["collMod", "dropDatabase", "validate"];
+const DB_ADMIN: &[&str] = &["collMod", "dropDatabase", "validate", "profile"];
 
 pub const USER_ADMIN: &[&str] = &[
     "createUser",

@@ -74,6 +74,8 @@ pub fn execute(
     documents: Option<&DocumentSequence>,
 ) -> Reply {
     let _running = state.operations.begin(conn, db, body);
+    let started = std::time::Instant::now();
+    crate::profiler::start();
     let operation_time = Cell::new(None);
     let batch = RefCell::new(None);
     let clock = CommandClock {
@@ -92,6 +94,18 @@ pub fn execute(
         }
         Err(e) => (e.to_reply(), None),
     };
+    crate::profiler::finished(
+        state,
+        conn,
+        crate::profiler::Finished {
+            db,
+            body,
+            reply: &doc,
+            returned: batch.as_ref().map(|b| b.docs.len()),
+            batch_bytes: batch.as_ref().map_or(0, |b| b.docs.bytes()),
+            elapsed: started.elapsed(),
+        },
+    );
     Reply {
         doc: stamp_cluster_time(state, doc, operation_time.get()),
         batch,

@@ -32,6 +32,7 @@ pub mod list_collections;
 pub mod list_databases;
 pub mod list_indexes;
 mod out_merge;
+pub mod profile;
 pub mod rename_collection;
 pub mod sasl;
 pub mod server_info;
@@ -129,6 +130,12 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
         "ping",
         server_info::ping,
         "checks that the server answers",
+        false,
+    ),
+    (
+        "profile",
+        profile::run,
+        "reads and sets the database profiler",
         false,
     ),
     (

@@ -1022,6 +1022,24 @@ impl Plan {
 }
 
 impl Plan {
+    /// The plan in one line, as mongod's profiler and slow-query log show it:
+    /// `COLLSCAN`, `IDHACK`, `IXSCAN { a: 1, b: -1 }`.
+    pub fn summary(&self, meta: &CollectionMeta) -> String {
+        let ixscan = |key: &Document| {
+            let fields: Vec<String> = key.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            format!("IXSCAN {{ {} }}", fields.join(", "))
+        };
+        match &self.access {
+            Access::CollScan { .. } | Access::NaturalScan { .. } => "COLLSCAN".to_owned(),
+            Access::IdLookup { .. } => "IDHACK".to_owned(),
+            Access::IdScan { .. } => ixscan(&doc! {"_id": 1}),
+            Access::IndexScan { index, .. } => match meta.index(index) {
+                Some(i) => ixscan(&i.key),
+                None => format!("IXSCAN {index}"),
+            },
+        }
+    }
+
     /// The name of the index used, if any.
     pub fn index_name(&self) -> Option<&str> {
         match &self.access {

@@ -497,7 +497,9 @@ pub fn validate_collection_name(db: &str, coll: &str) -> CmdResult<()> {
     if coll.starts_with('.') {
         return invalid("collection names must not start with '.'");
     }
-    if coll.starts_with("system.") {
+    // The profiler's collection: clients read it, and may create it (capped, to size it)
+    // while profiling is off, as with mongod.
+    if coll.starts_with("system.") && coll != "system.profile" {
         return invalid("collection names must not start with 'system.' (reserved)");
     }
     if db.len() + 1 + coll.len() > 255 {

@@ -96,6 +96,7 @@ error_codes! {
     TransactionTooOld = 225, "TransactionTooOld";
     SnapshotTooOld = 239, "SnapshotTooOld";
     ConversionFailure = 241, "ConversionFailure";
+    CannotConvertIndexToUnique = 359, "CannotConvertIndexToUnique";
     NoSuchTransaction = 251, "NoSuchTransaction";
     TransactionCommitted = 256, "TransactionCommitted";
     InvalidResumeToken = 260, "InvalidResumeToken";

@@ -382,3 +382,66 @@ fn text_queries_answer_alike_through_the_index_and_document_by_document() {
         .unwrap();
     rt.block_on(s.stop());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn coll_mod_prepares_and_converts_an_index_to_unique() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    let coll = db.collection::<Document>("u");
+    coll.insert_many([
+        doc! {"_id": 1, "e": "a"},
+        doc! {"_id": 2, "e": "a"},
+        doc! {"_id": 3, "e": "b"},
+    ])
+    .await
+    .unwrap();
+    db.run_command(doc! {"createIndexes": "u", "indexes": [{"key": {"e": 1}, "name": "e_1"}]})
+        .await
+        .unwrap();
+    // Unique without preparing first is refused.
+    let err = db
+        .run_command(doc! {"collMod": "u", "index": {"name": "e_1", "unique": true}})
+        .await
+        .unwrap_err();
+    assert_eq!(common::code(&err), Some(72), "{err}");
+    let reply = db
+        .run_command(doc! {"collMod": "u", "index": {"name": "e_1", "prepareUnique": true}})
+        .await
+        .unwrap();
+    assert!(reply.get_bool("prepareUnique_new").unwrap());
+    // Prepared: a new duplicate is refused, the old ones stay.
+    let err = coll
+        .insert_one(doc! {"_id": 4, "e": "b"})
+        .await
+        .unwrap_err();
+    assert_eq!(common::code(&err), Some(11000), "{err}");
+    // The conversion names the documents in the way.
+    let err = db
+        .run_command(doc! {"collMod": "u", "index": {"name": "e_1", "unique": true}})
+        .await
+        .unwrap_err();
+    assert_eq!(common::code(&err), Some(359), "{err}");
+    let raw = match &*err.kind {
+        mongodb::error::ErrorKind::Command(_) => err.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert!(raw.contains("Cannot convert the index to unique"), "{raw}");
+    coll.delete_one(doc! {"_id": 2}).await.unwrap();
+    db.run_command(doc! {"collMod": "u", "index": {"name": "e_1", "unique": true}})
+        .await
+        .unwrap();
+    let specs = db.run_command(doc! {"listIndexes": "u"}).await.unwrap();
+    let batch = specs
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap();
+    let e = batch
+        .iter()
+        .filter_map(Bson::as_document)
+        .find(|s| s.get_str("name").is_ok_and(|n| n == "e_1"))
+        .unwrap();
+    assert!(e.get_bool("unique").unwrap(), "{e}");
+    assert!(!e.contains_key("prepareUnique"), "{e}");
+    s.stop().await;
+}

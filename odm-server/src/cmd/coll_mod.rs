@@ -4,7 +4,8 @@
 //! ```text
 //! request  {collMod: "coll", validator?, validationLevel?, validationAction?,
 //!           changeStreamPreAndPostImages?: {enabled: bool},
-//!           index?: {name | keyPattern, expireAfterSeconds?, hidden?}, writeConcern?}
+//!           index?: {name | keyPattern, expireAfterSeconds?, hidden?, prepareUnique?,
+//!           unique?}, writeConcern?}
 //! request  {collMod: "view", viewOn?, pipeline?}   (a view's definition)
 //! reply    {ok: 1} (with expireAfterSeconds_old/_new, hidden_old/_new when an index changed)
 //! ```
@@ -152,6 +153,49 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 reply.insert("expireAfterSeconds_old", old.unwrap_or(Bson::Null));
                 reply.insert("expireAfterSeconds_new", n as i32);
             }
+            if let Some(prepare) = cf.bool("prepareUnique")? {
+                let old = index.options.get_bool("prepareUnique").unwrap_or(false);
+                if prepare {
+                    index.options.insert("prepareUnique", true);
+                } else {
+                    index.options.remove("prepareUnique");
+                }
+                reply.insert("prepareUnique_old", old);
+                reply.insert("prepareUnique_new", prepare);
+            }
+            if let Some(unique) = cf.bool("unique")? {
+                if !unique {
+                    return Err(CommandError::bad_value(
+                        "collMod index 'unique' may only be set to true by this server",
+                    ));
+                }
+                if !index.unique {
+                    if !index.options.get_bool("prepareUnique").unwrap_or(false) {
+                        return Err(CommandError::new(
+                            ErrorCode::InvalidOptions,
+                            "Cannot make index unique with 'prepareUnique' not set: set 'prepareUnique' to true first",
+                        ));
+                    }
+                    let conflicts = crate::storage::collection::duplicates(&*txn, &meta, &meta.indexes[position], 100)?;
+                    if !conflicts.is_empty() {
+                        let violations: Vec<Bson> = conflicts
+                            .into_iter()
+                            .map(|ids| Bson::Document(doc! {"ids": ids}))
+                            .collect();
+                        return Err(CommandError::new(
+                            ErrorCode::CannotConvertIndexToUnique,
+                            "Cannot convert the index to unique. Please resolve conflicting documents before running collMod again.",
+                        )
+                        .with_info(doc! {"violations": violations}));
+                    }
+                    let index = &mut meta.indexes[position];
+                    index.options.remove("prepareUnique");
+                    index.options.insert("unique", true);
+                    index.unique = true;
+                    reply.insert("unique_new", true);
+                }
+            }
+            let index = &mut meta.indexes[position];
             if let Some(hidden) = cf.bool("hidden")? {
                 let old = index.options.get_bool("hidden").unwrap_or(false);
                 if hidden {

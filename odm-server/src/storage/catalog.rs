@@ -175,6 +175,12 @@ impl IndexMeta {
         })
     }
 
+    /// Whether writes that would give two documents one key are refused: a unique index,
+    /// or one `collMod` prepares to make unique (`prepareUnique`).
+    pub fn refuses_duplicates(&self) -> bool {
+        self.unique || self.options.get_bool("prepareUnique").unwrap_or(false)
+    }
+
     /// Whether the index holds an entry for `doc`: a partial index only for the documents
     /// its filter matches (under the index's collation, whatever the command's).
     pub fn covers(&self, doc: &Document) -> bool {

@@ -201,6 +201,58 @@ fn entry_key(value_part: &[u8], id_key: &[u8]) -> Vec<u8> {
     k
 }
 
+/// Documents that share a key in an index: what keeps it from becoming unique (each
+/// group the `_id`s of one key, at most `limit` groups).
+pub fn duplicates(
+    txn: &dyn ReadTxn,
+    meta: &CollectionMeta,
+    index: &IndexMeta,
+    limit: usize,
+) -> CmdResult<Vec<Vec<Bson>>> {
+    // Entries are the value part then the `_id` key, and their value is that `_id` key:
+    // entries of one value are adjacent.
+    let mut groups: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut previous: Option<(Vec<u8>, Vec<u8>)> = None;
+    let mut in_group = false;
+    txn.scan(
+        &index.table(),
+        (Bound::Unbounded, Bound::Unbounded),
+        super::Direction::Forward,
+        &mut |key, id| {
+            let value_part = key[..key.len().saturating_sub(id.len())].to_vec();
+            match &previous {
+                Some((v, first)) if *v == value_part => {
+                    if !in_group {
+                        groups.push(vec![first.clone()]);
+                        in_group = true;
+                    }
+                    groups.last_mut().expect("a group").push(id.to_vec());
+                }
+                _ => in_group = false,
+            }
+            previous = Some((value_part, id.to_vec()));
+            if groups.len() > limit {
+                groups.pop();
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )?;
+    groups
+        .into_iter()
+        .map(|ids| {
+            ids.iter()
+                .map(|id| {
+                    Ok(get_by_key(txn, meta, id)?
+                        .and_then(|d| d.get("_id").cloned())
+                        .unwrap_or(Bson::Null))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The `_id` key of another document that already holds `value_part` in a unique index.
 fn holder_of(
     txn: &dyn ReadTxn,
@@ -280,7 +332,7 @@ fn plan_entries(
         let Some((keys, multikey)) = index_keys(meta, index, doc)? else {
             continue;
         };
-        if index.unique {
+        if index.refuses_duplicates() {
             for k in &keys {
                 if holder_of(txn, index, k, id)?.is_some() {
                     return Err(duplicate_key_error(meta, &index.name, &index.key, doc));

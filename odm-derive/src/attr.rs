@@ -43,6 +43,8 @@ pub const COLLATION: &str = "collation";
 pub const WEIGHTS: &str = "weights";
 pub const DEFAULT_LANGUAGE: &str = "default_language";
 pub const LANGUAGE_OVERRIDE: &str = "language_override";
+/// `partial = path::to::fn`: a `fn() -> Filter<Self>` choosing the documents indexed.
+pub const PARTIAL: &str = "partial";
 
 /// The languages of MongoDB's text indexes, by name and code.
 const TEXT_LANGUAGES: &[&str] = &[
@@ -124,6 +126,7 @@ pub const INDEX_KEYS: &[&str] = &[
     WEIGHTS,
     DEFAULT_LANGUAGE,
     LANGUAGE_OVERRIDE,
+    PARTIAL,
 ];
 pub const MODEL_FIELD_KEYS: &[&str] = &[
     ID, VERSION, DEFAULT, UNIQUE, INDEX, LENGTH, RANGE, EMAIL, URL, PATTERN, ONE_OF, NON_EMPTY,
@@ -189,6 +192,8 @@ pub struct IndexAttr {
     pub weights: Vec<(IndexKey, u32)>,
     pub default_language: Option<String>,
     pub language_override: Option<String>,
+    /// A partial index's filter: a function returning `Filter<Self>`.
+    pub partial: Option<syn::Path>,
 }
 
 /// Container attributes, for every derive (each derive accepts its own keys).
@@ -447,6 +452,7 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         weights: Vec::new(),
         default_language: None,
         language_override: None,
+        partial: None,
     };
     let mut seen = HashSet::new();
     meta.parse_nested_meta(|inner| {
@@ -516,6 +522,7 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
                     }
                 }
             }
+            PARTIAL => index.partial = Some(inner.value()?.parse::<syn::Path>()?),
             DEFAULT_LANGUAGE | LANGUAGE_OVERRIDE => {
                 let lit: LitStr = inner.value()?.parse()?;
                 if name == DEFAULT_LANGUAGE {
@@ -572,6 +579,12 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         errors.push(syn::Error::new(
             span,
             "`weights`, `default_language` and `language_override` are for text indexes (a key = \"text\")",
+        ));
+    }
+    if index.partial.is_some() && index.sparse {
+        errors.push(syn::Error::new(
+            span,
+            "an index is either `sparse` or `partial` (MongoDB refuses both)",
         ));
     }
     if hashed > 0 && index.unique {

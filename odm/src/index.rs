@@ -70,6 +70,9 @@ pub struct IndexSpec {
     pub default_language: Option<String>,
     /// The field naming a document's own language (MongoDB's default: `"language"`).
     pub language_override: Option<String>,
+    /// A partial index: only the documents this filter matches are indexed (and, if it is
+    /// unique, only they must differ).
+    pub partial_filter: Option<Document>,
 }
 
 impl PartialEq for IndexSpec {
@@ -86,6 +89,7 @@ impl PartialEq for IndexSpec {
             && self.weights == other.weights
             && self.default_language == other.default_language
             && self.language_override == other.language_override
+            && self.partial_filter == other.partial_filter
     }
 }
 
@@ -102,6 +106,7 @@ impl IndexSpec {
             weights: None,
             default_language: None,
             language_override: None,
+            partial_filter: None,
         }
     }
 
@@ -152,6 +157,7 @@ impl IndexSpec {
             .weights(self.weights.clone())
             .default_language(self.default_language.clone())
             .language_override(self.language_override.clone())
+            .partial_filter_expression(self.partial_filter.clone())
             .build();
         IndexModel::builder()
             .keys(self.keys.clone())
@@ -187,6 +193,7 @@ impl IndexSpec {
             existing.get_document("key").is_ok_and(|k| *k == self.keys)
         };
         same_key
+            && existing.get_document("partialFilterExpression").ok() == self.partial_filter.as_ref()
             && flag("unique") == self.unique
             && flag("sparse") == self.sparse
             && ttl == self.expire_after_secs.map(|s| s as i64)

@@ -132,6 +132,7 @@ pub mod __private {
         ArrayPaths, AsField, Field, FieldType, Numeric, Ordered, Paths, Text, join_path, serialize,
         shared_paths,
     };
+    pub use crate::filter::Filter;
     pub use crate::hooks::{HookContext, Hooks};
     pub use crate::index::{self, IndexSpec};
     pub use crate::model::{DeletedAt, Embedded, Model, Timestamp, Version};

@@ -211,3 +211,53 @@ async fn a_weighted_text_search_ranked_by_relevance() {
     assert_eq!(exact_case.len(), 2);
     finish(db).await;
 }
+
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(
+    collection = "members",
+    index(keys(email = 1), unique, name = "active_email", partial = Member::active)
+)]
+struct Member {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    email: String,
+    active: bool,
+}
+
+impl Member {
+    /// Only active members need a unique address: closed accounts keep theirs.
+    fn active() -> Filter<Member> {
+        Member::fields().active.eq(true)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partial_unique_index_from_a_typed_filter() {
+    let db = db().await;
+    let members = db.collection::<Member>();
+    let member = |email: &str, active: bool| Member {
+        id: None,
+        email: email.into(),
+        active,
+    };
+    members
+        .insert_one(&mut member("ann@x.com", false))
+        .await
+        .unwrap();
+    // A closed account's address may be taken again, once.
+    members
+        .insert_one(&mut member("ann@x.com", true))
+        .await
+        .unwrap();
+    let err = members
+        .insert_one(&mut member("ann@x.com", true))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, odm::Error::DuplicateKey { index, .. } if index == "active_email"),
+        "{err:?}"
+    );
+    let report = members.sync_indexes().await.unwrap();
+    assert_eq!(report.unchanged, ["active_email"], "{report:?}");
+    finish(db).await;
+}

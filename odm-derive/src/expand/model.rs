@@ -57,6 +57,17 @@ pub fn declared_indexes(
                 Some(s) => quote!(::core::option::Option::Some(::std::string::String::from(#s))),
                 None => quote!(::core::option::Option::None),
             };
+            let index_name = index.name.clone().unwrap_or_default();
+            let partial = match &index.partial {
+                // A declared filter is the model's own code: a value in it that cannot be
+                // BSON is a bug to report where the indexes are read, with the index named.
+                Some(path) => quote!(::core::option::Option::Some(
+                    #p::Filter::<Self>::to_document(&#path()).unwrap_or_else(|e| {
+                        ::core::panic!("the partial filter of index `{}` cannot be BSON: {}", #index_name, e)
+                    })
+                )),
+                None => quote!(::core::option::Option::None),
+            };
             let (default_language, language_override) = (
                 text_option(&index.default_language),
                 text_option(&index.language_override),
@@ -64,7 +75,7 @@ pub fn declared_indexes(
             quote! {{
                 let mut __keys = #p::Document::new();
                 #(#keys)*
-                #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl, collation: #collation, weights: #weights, default_language: #default_language, language_override: #language_override }
+                #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl, collation: #collation, weights: #weights, default_language: #default_language, language_override: #language_override, partial_filter: #partial }
             }}
         })
         .collect()

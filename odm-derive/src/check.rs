@@ -274,8 +274,9 @@ fn check_model(c: &Container<'_>, errors: &mut Errors) {
                 }
                 IndexKey::Path(lit) => {
                     let path = lit.value();
-                    // `"$**" = "text"`: a text index over every string.
-                    if path == "$**" {
+                    // `"$**" = "text"` (every string), `"$**" = 1` or `"a.$**" = 1` (a
+                    // wildcard index): the server checks what follows the prefix.
+                    if path == "$**" || path.ends_with(".$**") {
                         continue;
                     }
                     if path.is_empty()

@@ -445,3 +445,130 @@ async fn coll_mod_prepares_and_converts_an_index_to_unique() {
     assert!(!e.contains_key("prepareUnique"), "{e}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_a_wildcard_index_on_the_queried_path() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    db.run_command(
+        doc! {"createIndexes": "c", "indexes": [{"key": {"attrs.$**": 1}, "name": "attrs"}]},
+    )
+    .await
+    .unwrap();
+    db.collection::<Document>("c")
+        .insert_many((0..20).map(|i| doc! {"_id": i, "attrs": {"size": i % 4, "tags": ["a", "b"]}}))
+        .await
+        .unwrap();
+    let leaf = winning_leaf(&s, doc! {"attrs.size": 2}).await;
+    assert_eq!(leaf.get_str("stage").unwrap(), "IXSCAN", "{leaf}");
+    assert_eq!(leaf.get_str("indexName").unwrap(), "attrs");
+    assert!(
+        leaf.get_document("indexBounds")
+            .unwrap()
+            .contains_key("$_path")
+    );
+    for filter in [
+        doc! {"other": 1},
+        doc! {"attrs.size": null},
+        doc! {"attrs": {"size": 1}},
+    ] {
+        let leaf = winning_leaf(&s, filter.clone()).await;
+        assert_eq!(
+            leaf.get_str("stage").unwrap(),
+            "COLLSCAN",
+            "{filter}: {leaf}"
+        );
+    }
+    s.stop().await;
+}
+
+/// Documents of random shapes: nested documents, arrays of values and of documents.
+fn shaped() -> impl Strategy<Value = Bson> {
+    let leaf = prop_oneof![
+        (0i32..5).prop_map(Bson::Int32),
+        prop_oneof![Just("a"), Just("b")].prop_map(|s| Bson::String(s.into())),
+        Just(Bson::Null),
+    ];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..3).prop_map(Bson::Array),
+            proptest::collection::vec((prop_oneof![Just("x"), Just("y")], inner), 0..3).prop_map(
+                |fields| Bson::Document(
+                    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )
+            ),
+        ]
+    })
+}
+
+fn wildcard_condition() -> impl Strategy<Value = Document> {
+    let path = prop_oneof![
+        Just("w"),
+        Just("w.x"),
+        Just("w.y"),
+        Just("w.x.y"),
+        Just("w.y.x")
+    ];
+    let value = prop_oneof![
+        (0i32..5).prop_map(Bson::Int32),
+        prop_oneof![Just("a"), Just("b")].prop_map(|s| Bson::String(s.into())),
+    ];
+    (path, 0..4usize, value).prop_map(|(path, kind, v)| match kind {
+        0 => doc! {path: v},
+        1 => doc! {path: {"$gt": v}},
+        2 => doc! {path: {"$lte": v}},
+        _ => doc! {path: {"$in": [v, "b"]}},
+    })
+}
+
+#[test]
+fn queries_answer_alike_with_and_without_a_wildcard_index() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(TestServer::start());
+    let db = s.db("t");
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    let strategy = (
+        proptest::collection::vec(shaped(), 1..25),
+        proptest::collection::vec(wildcard_condition(), 1..6),
+        any::<bool>(),
+    );
+    runner
+        .run(&strategy, |(values, queries, everything)| {
+            rt.block_on(async {
+                let (plain, indexed) = (
+                    db.collection::<Document>("plain"),
+                    db.collection::<Document>("wild"),
+                );
+                plain.drop().await.unwrap();
+                indexed.drop().await.unwrap();
+                let key = if everything {
+                    doc! {"$**": 1}
+                } else {
+                    doc! {"w.$**": 1}
+                };
+                db.run_command(
+                    doc! {"createIndexes": "wild", "indexes": [{"key": key, "name": "w"}]},
+                )
+                .await
+                .unwrap();
+                let docs: Vec<Document> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| doc! {"_id": i as i32, "w": v.clone()})
+                    .collect();
+                plain.insert_many(docs.clone()).await.unwrap();
+                indexed.insert_many(docs).await.unwrap();
+                for q in queries {
+                    let want = ids(&plain, q.clone()).await;
+                    let got = ids(&indexed, q.clone()).await;
+                    prop_assert_eq!(&got, &want, "query {}", q);
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+    rt.block_on(s.stop());
+}

@@ -261,3 +261,41 @@ async fn a_partial_unique_index_from_a_typed_filter() {
     assert_eq!(report.unchanged, ["active_email"], "{report:?}");
     finish(db).await;
 }
+
+#[derive(Model, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[odm(collection = "products", index(keys("attributes.$**" = 1), name = "attributes"))]
+struct Product {
+    #[serde(rename = "_id", default, skip_serializing_if = "Option::is_none")]
+    id: Option<ObjectId>,
+    name: String,
+    attributes: std::collections::BTreeMap<String, String>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wildcard_index_over_free_form_attributes() {
+    let db = db().await;
+    let products = db.collection::<Product>();
+    let product = |name: &str, attrs: &[(&str, &str)]| Product {
+        id: None,
+        name: name.into(),
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let mut rows = vec![
+        product("shirt", &[("color", "red"), ("size", "L")]),
+        product("mug", &[("color", "blue"), ("volume", "300ml")]),
+        product("poster", &[("size", "A2")]),
+    ];
+    products.insert_many(&mut rows).await.unwrap();
+    let report = products.sync_indexes().await.unwrap();
+    assert_eq!(report.unchanged, ["attributes"], "{report:?}");
+    let red = products
+        .find(Filter::raw_unchecked(doc! {"attributes.color": "red"}))
+        .await
+        .unwrap();
+    assert_eq!(red.len(), 1);
+    assert_eq!(red[0].name, "shirt");
+    finish(db).await;
+}

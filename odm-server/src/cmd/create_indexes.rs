@@ -13,10 +13,10 @@
 //! so one key may be indexed under two collations by two names. An index without a
 //! collation takes the collection's default; the stored spec has every field of it. A
 //! unique index over documents that already share a value (under its collation) fails
-//! with `DuplicateKey` (11000) and nothing is created. Index types other than
-//! ascending/descending and `hashed` (text, 2dsphere, wildcard) are refused with
-//! `CannotCreateIndex` (67). A hashed field (one per index, never unique: 31303, 16764)
-//! is indexed as the 64-bit hash of its value. A partial index (`partialFilterExpression`) holds only the
+//! with `DuplicateKey` (11000) and nothing is created. Besides ascending and descending
+//! keys: `hashed` (one field per index, never unique: 31303, 16764), `text`
+//! (`engine::text`) and wildcard `$**` (`storage::wildcard`); other types (2d, 2dsphere)
+//! are refused with `CannotCreateIndex` (67). A partial index (`partialFilterExpression`) holds only the
 //! documents its filter matches; the filter may use what mongod allows there.
 
 use bson::{Bson, Document, doc};
@@ -82,8 +82,9 @@ fn check_key(key: &Document) -> CmdResult<()> {
                 "Index key contains an illegal field name: '{path}'"
             )));
         }
-        let wildcard_text = path == "$**" && matches!(dir, Bson::String(k) if k == "text");
-        if !wildcard_text && (path.contains("$**") || path.starts_with('$')) {
+        let wildcard =
+            path == "$**" || (path.ends_with(".$**") && !path[..path.len() - 4].contains("$**"));
+        if !wildcard && (path.contains("$**") || path.starts_with('$')) {
             return Err(cannot_create(format!(
                 "wildcard and '$' index keys are not supported by this server yet: '{path}'"
             )));
@@ -165,6 +166,9 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
                     )));
                 }
             },
+            "wildcardProjection" => {
+                options.insert(k.clone(), v.clone());
+            }
             "weights" | "default_language" | "language_override" | "textIndexVersion"
                 if text::spec::is_text_key(&key) =>
             {
@@ -211,6 +215,9 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
                 ));
             }
         }
+    }
+    if !text::spec::is_text_key(&key) {
+        crate::storage::wildcard::WildcardSpec::check(&key, &options)?;
     }
     // A text index's key and options as mongod stores them (`_fts`, `_ftsx`, weights...).
     let key = if text::spec::is_text_key(&key) {

@@ -717,6 +717,84 @@ fn text_plan(
     })
 }
 
+/// A plan on a wildcard index: the query's conditions on one path the index holds,
+/// that path's entries within the conditions' bounds (points preferred). Conditions on
+/// whole documents or arrays, or that match a missing field, give no bounds: the index
+/// holds leaves, and no entry for a document without the path.
+fn wildcard_plan(
+    index: &IndexMeta,
+    spec: &crate::storage::wildcard::WildcardSpec,
+    bounded: &Bounded<'_>,
+    conds: &[(&str, &Cond)],
+    sort: &SortSpec,
+) -> Option<(Plan, (usize, usize, bool))> {
+    let on_documents = |v: &Bson| matches!(v, Bson::Document(_));
+    let leaf_condition = |c: &Cond| match c {
+        Cond::Eq(v) | Cond::Cmp(_, v) => !on_documents(v),
+        Cond::In(items) => items
+            .iter()
+            .all(|i| !matches!(i, InItem::Value(v) if on_documents(v))),
+        _ => false,
+    };
+    let mut best: Option<(&str, Vec<Interval>, bool)> = None;
+    for (path, _) in conds {
+        if !spec.holds(path) || best.as_ref().is_some_and(|(p, ..)| p == path) {
+            continue;
+        }
+        let on_field: Vec<&Cond> = conds
+            .iter()
+            .filter(|(p, c)| p == path && leaf_condition(c))
+            .map(|(_, c)| *c)
+            .collect();
+        let Some(intervals) = field_intervals(&on_field, true, true, bounded.same_collation) else {
+            continue;
+        };
+        let points = intervals.iter().all(Interval::is_point);
+        if best.as_ref().is_none_or(|(_, _, p)| points && !p) {
+            best = Some((path, intervals, points));
+        }
+    }
+    let (path, intervals, points) = best?;
+    let descending = index.fields().next().is_some_and(|(_, d)| d);
+    let mut prefix = Vec::new();
+    encode_component_collated(&Bson::String(path.to_owned()), false, None, &mut prefix);
+    let mut ranges: Vec<ByteRange> = intervals
+        .iter()
+        .map(|i| {
+            let (start, end) = i.component_range(descending, bounded.collation);
+            let mut s = prefix.clone();
+            s.extend_from_slice(&start);
+            let e = match end {
+                Some(e) => {
+                    let mut k = prefix.clone();
+                    k.extend_from_slice(&e);
+                    Some(k)
+                }
+                None => prefix_successor(&prefix),
+            };
+            ByteRange { start: s, end: e }
+        })
+        .collect();
+    ranges.retain(|r| r.end.as_ref().is_none_or(|e| r.start < *e));
+    ranges.sort_by(|a, b| a.start.cmp(&b.start));
+    let bounds = doc! {
+        "$_path": [format!("[\"{path}\", \"{path}\"]")],
+        path: intervals.iter().map(|i| Bson::String(i.describe())).collect::<Vec<_>>(),
+    };
+    let plan = Plan {
+        access: Access::IndexScan {
+            ident: index.ident,
+            index: index.name.clone(),
+            ranges,
+            direction: Direction::Forward,
+            bounds,
+            multikey: true,
+        },
+        provides_sort: sort.is_empty(),
+    };
+    Some((plan, (usize::from(points), 1, false)))
+}
+
 /// Whether an index is hidden from the planner (`hidden: true`): it is still maintained
 /// and enforces uniqueness and TTL, but no query uses it.
 fn is_hidden(index: &IndexMeta) -> bool {
@@ -726,8 +804,9 @@ fn is_hidden(index: &IndexMeta) -> bool {
 /// Whether an index holds every document the query can match: any index but a partial
 /// one, whose filter the query must imply (under the index's own collation).
 fn holds_every_match(index: &IndexMeta, bounded: &Bounded<'_>, conds: &[(&str, &Cond)]) -> bool {
-    // A text index holds words, not values: only `$text` uses it.
-    if index.text.is_some() {
+    // A text index holds words, not values: only `$text` uses it. A wildcard index
+    // holds only documents with the queried path (`wildcard_plan` decides).
+    if index.text.is_some() || index.wildcard.is_some() {
         return false;
     }
     match &index.partial {
@@ -779,6 +858,11 @@ pub fn plan(
                         )
                     })?;
                 let bounded = Bounded::index(index, query_collation);
+                if let Some(spec) = &index.wildcard
+                    && let Some((p, _)) = wildcard_plan(index, spec, &bounded, &conds, sort)
+                {
+                    return Ok(p);
+                }
                 // A partial index that may miss matches would answer wrongly: mongod
                 // refuses the hint.
                 if !holds_every_match(index, &bounded, &conds) {
@@ -810,6 +894,12 @@ pub fn plan(
     }
     for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
         let bounded = Bounded::index(index, query_collation);
+        if let Some(spec) = &index.wildcard {
+            if let Some((p, score)) = wildcard_plan(index, spec, &bounded, &conds, sort) {
+                consider(p, score);
+            }
+            continue;
+        }
         if !holds_every_match(index, &bounded, &conds) {
             continue;
         }
@@ -837,6 +927,7 @@ pub fn plan(
                 && !index.sparse
                 && index.partial.is_none()
                 && index.text.is_none()
+                && index.wildcard.is_none()
                 && bounded.hashed.is_none()
                 && bounded.same_collation
                 && sort_direction(&bounded.fields, 0, sort).is_some()

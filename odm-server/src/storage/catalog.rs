@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Bound;
 
+use super::wildcard::WildcardSpec;
 use super::{Durability, ReadTxn, StorageError, StorageResult, Store, WriteTxn, scan_all};
 use crate::engine::collation::Collator;
 use crate::engine::matcher::Filter;
@@ -73,6 +74,8 @@ pub struct IndexMeta {
     pub partial: Option<PartialFilter>,
     /// A text index's weights and languages (its key has `_fts: "text"`).
     pub text: Option<std::sync::Arc<TextSpec>>,
+    /// A wildcard index's paths (its key has `$**`).
+    pub wildcard: Option<std::sync::Arc<WildcardSpec>>,
 }
 
 /// The filter of a partial index, parsed once from its options.
@@ -161,6 +164,7 @@ impl IndexMeta {
             Err(_) => None,
         };
         let text = TextSpec::from_index(&key, &options).map(std::sync::Arc::new);
+        let wildcard = WildcardSpec::from_index(&key, &options).map(std::sync::Arc::new);
         Ok(IndexMeta {
             name,
             key,
@@ -171,6 +175,7 @@ impl IndexMeta {
             collation: crate::engine::collation::stored(&options)?,
             partial,
             text,
+            wildcard,
             options,
         })
     }

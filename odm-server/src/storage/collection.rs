@@ -71,6 +71,28 @@ pub fn index_keys(
     if let Some(spec) = &index.text {
         return text_keys(index, spec, doc).map(Some);
     }
+    if let Some(spec) = &index.wildcard {
+        let descending = index.fields().next().is_some_and(|(_, d)| d);
+        let mut keys: Vec<Vec<u8>> = spec
+            .entries(doc)
+            .into_iter()
+            .map(|(path, value)| {
+                let mut k = Vec::new();
+                keycodec::encode_component_collated(&Bson::String(path), false, None, &mut k);
+                keycodec::encode_component_collated(
+                    &value,
+                    descending,
+                    index.collation.as_ref(),
+                    &mut k,
+                );
+                k
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        // Several entries per document: scans remove repeats.
+        return Ok(Some((keys, true)));
+    }
     let mut per_field = Vec::with_capacity(index.key.len());
     let mut any_present = false;
     let mut array_path: Option<(String, &str)> = None;

@@ -4,7 +4,9 @@
 //! its indexed date (or the earliest date of an array) is older than that many seconds.
 //! Documents whose field is not a date never expire. The server runs a pass every
 //! `Config::ttl_monitor_interval` (60 seconds by default, like mongod's
-//! `ttlMonitorSleepSecs`), so expiry is not instant.
+//! `ttlMonitorSleepSecs`), so expiry is not instant. A time-series collection's
+//! `expireAfterSeconds` expires measurements by their `timeField`, a clustered
+//! collection's by their `_id` date.
 
 use bson::{Bson, DateTime, doc};
 
@@ -43,36 +45,63 @@ pub fn expire(store: &dyn Store, repl: &ReplState, now: DateTime) -> CmdResult<u
                 now.timestamp_millis()
                     .saturating_sub(seconds.saturating_mul(1000)),
             );
-            let filter = Filter::parse(&doc! {field: {"$lt": Bson::DateTime(cutoff)}})?;
-            let query = Query {
-                hint: Some(Hint::Name(index.name.clone())),
-                ..Query::matching(filter)
-            };
-            let deadline = Instant::now() + Duration::from_secs(60);
-            let (expired, _) = repl.write(
+            deleted += expire_older(
                 store,
-                None,
-                false,
-                deadline,
-                |w| {
-                    // The collection may have changed since it was listed: read it again.
-                    let Some(current) =
-                        catalog::get(w, &meta.db, &meta.name)?.filter(|c| c.ident == meta.ident)
-                    else {
-                        return Ok(Vec::new());
-                    };
-                    let expired = collect(w, &current, &query)?;
-                    for d in &expired {
-                        w.delete(&current, d)?;
-                    }
-                    Ok(expired)
-                },
-                |_| None,
+                repl,
+                &meta,
+                field,
+                cutoff,
+                Some(Hint::Name(index.name.clone())),
             )?;
-            deleted += expired.len();
+        }
+        // A time-series or clustered collection's own `expireAfterSeconds`.
+        if let Some((field, seconds)) = meta.expiry() {
+            let cutoff = DateTime::from_millis(
+                now.timestamp_millis()
+                    .saturating_sub(seconds.saturating_mul(1000)),
+            );
+            deleted += expire_older(store, repl, &meta, field, cutoff, None)?;
         }
     }
     Ok(deleted)
+}
+
+/// Deletes the documents of `meta` whose date in `field` is before `cutoff`.
+fn expire_older(
+    store: &dyn Store,
+    repl: &ReplState,
+    meta: &CollectionMeta,
+    field: &str,
+    cutoff: DateTime,
+    hint: Option<Hint>,
+) -> CmdResult<usize> {
+    let filter = Filter::parse(&doc! {field: {"$lt": Bson::DateTime(cutoff)}})?;
+    let query = Query {
+        hint,
+        ..Query::matching(filter)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (expired, _) = repl.write(
+        store,
+        None,
+        false,
+        deadline,
+        |w| {
+            // The collection may have changed since it was listed: read it again.
+            let Some(current) =
+                catalog::get(w, &meta.db, &meta.name)?.filter(|c| c.ident == meta.ident)
+            else {
+                return Ok(Vec::new());
+            };
+            let expired = collect(w, &current, &query)?;
+            for d in &expired {
+                w.delete(&current, d)?;
+            }
+            Ok(expired)
+        },
+        |_| None,
+    )?;
+    Ok(expired.len())
 }
 
 #[cfg(test)]

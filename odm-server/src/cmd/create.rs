@@ -9,8 +9,9 @@
 //!
 //! With `viewOn` (and `pipeline`) it creates a view ([`super::views`]).
 //! `NamespaceExists` (48) if the name is taken. `capped: true` with `size` (and `max`)
-//! makes a capped collection (`storage::capped`); time-series collections are refused
-//! with `InvalidOptions` (72) rather than created wrong.
+//! makes a capped collection (`storage::capped`); `timeseries` a time-series one and
+//! `clusteredIndex` a clustered one, either with `expireAfterSeconds`
+//! ([`super::collection_kinds`]).
 
 use bson::{Bson, Document, doc};
 
@@ -80,28 +81,13 @@ pub fn pre_and_post_images(f: &Fields<'_>) -> CmdResult<Option<bool>> {
 pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let f = Fields::new(ctx.body);
     let coll = f.collection()?;
-    let unsupported = |what: &str| {
-        Err(CommandError::new(
-            ErrorCode::InvalidOptions,
-            format!("{what} are not supported by this server yet"),
-        ))
-    };
     if ctx.body.contains_key("viewOn") || ctx.body.contains_key("pipeline") {
         return create_view(ctx, &f, coll);
     }
     let capped = capped_options(&f)?;
-    if ctx.body.contains_key("timeseries") {
-        return unsupported("time-series collections");
-    }
-    if ctx.body.contains_key("clusteredIndex") {
-        // Every collection here is clustered by _id already.
-        match ctx.body.get("clusteredIndex") {
-            Some(Bson::Document(d))
-                if d.get_document("key").is_ok_and(|k| *k == doc! {"_id": 1}) => {}
-            _ => return unsupported("clustered indexes on keys other than {_id: 1}"),
-        }
-    }
+    let kinds = super::collection_kinds::parse(&f, capped.is_some())?;
     let mut options = capped.unwrap_or_default();
+    options.extend(kinds);
     validation_options(&f, &mut options)?;
     // The simple collation is never stored: it is what no collation means.
     if let Some(c) = f.document("collation")?

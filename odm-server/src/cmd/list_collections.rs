@@ -76,7 +76,7 @@ fn entry(meta: &CollectionMeta, name_only: bool) -> Document {
     }
     doc! {
         "name": &meta.name,
-        "type": "collection",
+        "type": if meta.time_field().is_some() { "timeseries" } else { "collection" },
         "options": meta.options.clone(),
         "info": {"readOnly": false, "uuid": Bson::Binary(meta.uuid.clone())},
         "idIndex": CollectionMeta::id_index_spec(),

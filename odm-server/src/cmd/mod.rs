@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod bulk_write;
 pub mod change_stream;
 pub mod coll_mod;
+mod collection_kinds;
 pub mod count;
 pub mod create;
 pub mod create_indexes;

@@ -89,6 +89,9 @@ impl<'a> Writer<'a> {
     }
 
     pub fn insert(&mut self, meta: &mut CollectionMeta, doc: &Document) -> CmdResult<()> {
+        if meta.time_field().is_some() {
+            crate::storage::timeseries::check_measurement(meta, &encode_raw(doc)?)?;
+        }
         let stored = collection::insert(self, meta, doc)?;
         self.inserted(meta, stored);
         self.trim_capped(meta)
@@ -96,6 +99,7 @@ impl<'a> Writer<'a> {
 
     /// [`Writer::insert`] of a document as bytes, stored as they are.
     pub fn insert_raw(&mut self, meta: &mut CollectionMeta, doc: &RawDocument) -> CmdResult<()> {
+        crate::storage::timeseries::check_measurement(meta, doc)?;
         collection::insert_raw(self, meta, doc)?;
         self.inserted(meta, doc.to_owned());
         self.trim_capped(meta)
@@ -208,4 +212,9 @@ impl WriteTxn for Writer<'_> {
             "a Writer is committed by the replica-set state, not directly".into(),
         ))
     }
+}
+
+fn encode_raw(doc: &Document) -> CmdResult<bson::RawDocumentBuf> {
+    bson::RawDocumentBuf::try_from(doc)
+        .map_err(|e| crate::error::CommandError::bad_value(format!("cannot encode document: {e}")))
 }

@@ -24,6 +24,7 @@ pub mod disk;
 pub(crate) mod fault;
 pub mod keycodec;
 pub mod memory;
+pub mod timeseries;
 pub mod wildcard;
 
 use std::ops::{Bound, ControlFlow};

@@ -608,3 +608,32 @@ async fn unknown_collation_locales_are_refused_and_change_nothing() {
     assert_eq!(n.get_i32("n").unwrap(), 1);
     s.stop().await;
 }
+
+/// JavaScript stays refused, with the answers of a mongod whose engine is off.
+#[tokio::test(flavor = "multi_thread")]
+async fn javascript_is_refused_as_mongod_without_its_engine_refuses_it() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    db.collection::<Document>("c")
+        .insert_one(doc! {"a": 1})
+        .await
+        .unwrap();
+    for (command, expected) in [
+        (doc! {"find": "c", "filter": {"$where": "this.a == 1"}}, 2),
+        (
+            doc! {"aggregate": "c", "pipeline": [{"$project": {"x": {"$function": {"body": "function() {return 1}", "args": [], "lang": "js"}}}}], "cursor": {}},
+            31264,
+        ),
+        (
+            doc! {"mapReduce": "c", "map": "function() { emit(this.a, 1) }", "reduce": "function(k, v) { return Array.sum(v) }", "out": {"inline": 1}},
+            31264,
+        ),
+    ] {
+        let message = expect_code(db.run_command(command.clone()).await, expected);
+        assert!(
+            message.to_lowercase().contains("javascript"),
+            "{command}: {message}"
+        );
+    }
+    s.stop().await;
+}

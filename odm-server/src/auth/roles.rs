@@ -157,6 +157,7 @@ const LOGGED_IN: &[&str] = &[
 ];
 
 const READ: &[&str] = &[
+    "mapReduce",
     "find",
     "count",
     "distinct",

@@ -32,6 +32,7 @@ pub mod kill_cursors;
 pub mod list_collections;
 pub mod list_databases;
 pub mod list_indexes;
+pub mod map_reduce;
 mod out_merge;
 pub mod profile;
 pub mod rename_collection;
@@ -131,6 +132,12 @@ pub const COMMANDS: &[(&str, Handler, &str, bool)] = &[
         "ping",
         server_info::ping,
         "checks that the server answers",
+        false,
+    ),
+    (
+        "mapReduce",
+        map_reduce::run,
+        "refused: map and reduce are JavaScript, which this server does not run",
         false,
     ),
     (

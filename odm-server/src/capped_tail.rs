@@ -10,6 +10,7 @@
 
 use std::ops::{Bound, ControlFlow};
 
+use crate::engine::collation::{self, Collator};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -30,6 +31,8 @@ pub struct CappedTail {
     remaining: Option<u64>,
     /// The insertion number (8 bytes) of the last document read.
     after: Option<Vec<u8>>,
+    /// The query's collation, which every batch filters under.
+    collation: Option<Collator>,
 }
 
 impl CappedTail {
@@ -39,8 +42,10 @@ impl CappedTail {
         projection: Option<Projection>,
         skip: u64,
         limit: Option<u64>,
+        collation: Option<Collator>,
     ) -> Self {
         CappedTail {
+            collation,
             ident: meta.ident,
             filter,
             projection,
@@ -53,6 +58,16 @@ impl CappedTail {
     /// The documents inserted after the last one read, within `limit`; `true` when the
     /// query's own limit is reached (the cursor is done).
     pub fn next_batch(
+        &mut self,
+        txn: &dyn ReadTxn,
+        meta: &CollectionMeta,
+        limit: BatchLimit,
+    ) -> CmdResult<(RawBatch, bool)> {
+        let collation = self.collation.clone();
+        collation::with_collation(collation.as_ref(), || self.read(txn, meta, limit))
+    }
+
+    fn read(
         &mut self,
         txn: &dyn ReadTxn,
         meta: &CollectionMeta,

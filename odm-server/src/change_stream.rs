@@ -357,6 +357,11 @@ impl ChangeStream {
     }
 
     fn watches(&self, db: &str, coll: Option<&str>) -> bool {
+        // System collections (system.profile, ...) are not watched, as in mongod; else
+        // a stream whose getMores are profiled would wake itself forever.
+        if coll.is_some_and(|c| c.starts_with("system.")) {
+            return false;
+        }
         match &self.scope {
             Scope::Cluster => !matches!(db, "admin" | "config" | "local"),
             Scope::Database { db: d } => d == db,

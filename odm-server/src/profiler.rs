@@ -181,7 +181,13 @@ pub fn finished(state: &ServerState, conn: &ConnInfo, done: Finished<'_>) {
         return;
     }
     let collection = done.body.get(name).and_then(Bson::as_str);
-    if collection == Some("system.profile") {
+    // Reads of system.profile (a find, or a getMore of one, which names its collection)
+    // are not profiled: a tailing reader would otherwise feed itself.
+    let target = match name.as_str() {
+        "getMore" => done.body.get_str("collection").ok(),
+        _ => collection,
+    };
+    if target == Some("system.profile") {
         return;
     }
     let entry = entry(conn, &done, name, collection, millis);
@@ -250,6 +256,12 @@ fn entry(
     };
     let mut command = done.body.clone();
     command.remove("$clusterTime");
+    // Credentials never reach the profile or the log.
+    for secret in ["pwd", "digestPassword", "payload"] {
+        if command.contains_key(secret) {
+            command.insert(secret, "xxx");
+        }
+    }
     if crate::engine::types::encoded_len(&command) > MAX_COMMAND_BYTES {
         let shown: String = command.to_string().chars().take(1024).collect();
         command = doc! {"$truncated": shown, "comment": done.body.get("comment").cloned().unwrap_or(Bson::Null)};

@@ -45,14 +45,17 @@ pub fn expire(store: &dyn Store, repl: &ReplState, now: DateTime) -> CmdResult<u
                 now.timestamp_millis()
                     .saturating_sub(seconds.saturating_mul(1000)),
             );
+            // A partial TTL index expires only the documents it holds.
+            let held = index.partial.as_ref().map(|p| p.filter.clone());
             deleted += expire_older(
                 store,
                 repl,
                 &meta,
                 field,
                 cutoff,
+                held,
                 Some(Hint::Name(index.name.clone())),
-            )?;
+            );
         }
         // A time-series or clustered collection's own `expireAfterSeconds`.
         if let Some((field, seconds)) = meta.expiry() {
@@ -60,22 +63,47 @@ pub fn expire(store: &dyn Store, repl: &ReplState, now: DateTime) -> CmdResult<u
                 now.timestamp_millis()
                     .saturating_sub(seconds.saturating_mul(1000)),
             );
-            deleted += expire_older(store, repl, &meta, field, cutoff, None)?;
+            deleted += expire_older(store, repl, &meta, field, cutoff, None, None);
         }
     }
     Ok(deleted)
 }
 
-/// Deletes the documents of `meta` whose date in `field` is before `cutoff`.
+/// Deletes the documents of `meta` (those `held` matches, if given) whose date in `field`
+/// is before `cutoff`; how many. A failure is logged and ends this collection's turn
+/// only: the other collections still expire.
 fn expire_older(
     store: &dyn Store,
     repl: &ReplState,
     meta: &CollectionMeta,
     field: &str,
     cutoff: DateTime,
+    held: Option<Filter>,
+    hint: Option<Hint>,
+) -> usize {
+    match delete_older(store, repl, meta, field, cutoff, held, hint) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!("TTL: expiring {} by {field} failed: {e}", meta.ns());
+            0
+        }
+    }
+}
+
+fn delete_older(
+    store: &dyn Store,
+    repl: &ReplState,
+    meta: &CollectionMeta,
+    field: &str,
+    cutoff: DateTime,
+    held: Option<Filter>,
     hint: Option<Hint>,
 ) -> CmdResult<usize> {
-    let filter = Filter::parse(&doc! {field: {"$lt": Bson::DateTime(cutoff)}})?;
+    let expired = Filter::parse(&doc! {field: {"$lt": Bson::DateTime(cutoff)}})?;
+    let filter = match held {
+        Some(h) => Filter::And(vec![expired, h]),
+        None => expired,
+    };
     let query = Query {
         hint,
         ..Query::matching(filter)

@@ -118,3 +118,52 @@ async fn a_tailable_cursor_receives_documents_inserted_after_it_opened() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tailable_cursor_filters_under_its_collation() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    db.run_command(doc! {"create": "names", "capped": true, "size": 4096})
+        .await
+        .unwrap();
+    db.collection::<Document>("names")
+        .insert_many([doc! {"_id": 1, "k": "Bob"}, doc! {"_id": 2, "k": "ann"}])
+        .await
+        .unwrap();
+    let reply = db
+        .run_command(
+            doc! {"find": "names", "filter": {"k": "bob"}, "tailable": true,
+            "collation": {"locale": "en", "strength": 2}},
+        )
+        .await
+        .unwrap();
+    let batch = reply
+        .get_document("cursor")
+        .unwrap()
+        .get_array("firstBatch")
+        .unwrap();
+    assert_eq!(batch.len(), 1, "{reply}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_to_a_capped_collection_in_a_transaction_are_refused() {
+    let s = TestServer::start().await;
+    let db = s.db("t");
+    db.run_command(doc! {"create": "log", "capped": true, "size": 4096})
+        .await
+        .unwrap();
+    let log = db.collection::<Document>("log");
+    let mut session = s.client.start_session().await.unwrap();
+    session.start_transaction().await.unwrap();
+    let err = log
+        .insert_one(doc! {"x": 1})
+        .session(&mut session)
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), Some(263), "{err}");
+    drop(session);
+    // Outside a transaction the same write goes through.
+    log.insert_one(doc! {"x": 1}).await.unwrap();
+    s.stop().await;
+}

@@ -157,3 +157,26 @@ async fn expire_after_seconds_on_time_series_and_clustered_collections() {
     assert_eq!(code(&err), Some(72), "{err}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partial_ttl_index_expires_only_what_it_holds() {
+    let config = odm_server::Config::in_memory().ttl_monitor_interval(Duration::from_millis(100));
+    let s = TestServer::with_config(config).await;
+    let db = s.db("t");
+    db.run_command(doc! {"createIndexes": "jobs", "indexes": [
+        {"key": {"at": 1}, "name": "done_at", "expireAfterSeconds": 60, "partialFilterExpression": {"done": true}}
+    ]})
+    .await
+    .unwrap();
+    let old = DateTime::from_millis(DateTime::now().timestamp_millis() - 3_600_000);
+    let jobs = db.collection::<Document>("jobs");
+    jobs.insert_many([
+        doc! {"_id": 1, "at": old, "done": true},
+        doc! {"_id": 2, "at": old, "done": false},
+    ])
+    .await
+    .unwrap();
+    assert_eq!(wait_for_count(&jobs, 1).await, 1);
+    assert!(jobs.find_one(doc! {"_id": 2}).await.unwrap().is_some());
+    s.stop().await;
+}

@@ -443,6 +443,15 @@ async fn coll_mod_prepares_and_converts_an_index_to_unique() {
         .unwrap();
     assert!(e.get_bool("unique").unwrap(), "{e}");
     assert!(!e.contains_key("prepareUnique"), "{e}");
+    // A hashed (or text, or wildcard) index holds no values to be unique over.
+    db.run_command(doc! {"createIndexes": "u", "indexes": [{"key": {"h": "hashed"}, "name": "h"}]})
+        .await
+        .unwrap();
+    let err = db
+        .run_command(doc! {"collMod": "u", "index": {"name": "h", "prepareUnique": true}})
+        .await
+        .unwrap_err();
+    assert_eq!(common::code(&err), Some(72), "{err}");
     s.stop().await;
 }
 

@@ -79,7 +79,7 @@ fn parse_namespaces(items: &[&Document]) -> CmdResult<Vec<Namespace>> {
                     format!("Invalid namespace specified '{ns}'"),
                 ));
             };
-            catalog::validate_collection_name(db, coll)?;
+            catalog::validate_writable(db, coll)?;
             if db == "local" && coll == "oplog.rs" {
                 return Err(CommandError::new(
                     ErrorCode::InvalidNamespace,

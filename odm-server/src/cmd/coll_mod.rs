@@ -153,6 +153,18 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
                 reply.insert("expireAfterSeconds_old", old.unwrap_or(Bson::Null));
                 reply.insert("expireAfterSeconds_new", n as i32);
             }
+            let converts = change.contains_key("prepareUnique") || change.contains_key("unique");
+            if converts
+                && (index.text.is_some() || index.wildcard.is_some() || index.hashed_field().is_some())
+            {
+                return Err(CommandError::new(
+                    ErrorCode::InvalidOptions,
+                    format!(
+                        "index '{}' cannot be made unique: only ascending and descending indexes can",
+                        index.name
+                    ),
+                ));
+            }
             if let Some(prepare) = cf.bool("prepareUnique")? {
                 let old = index.options.get_bool("prepareUnique").unwrap_or(false);
                 if prepare {

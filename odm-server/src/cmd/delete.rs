@@ -64,7 +64,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     check_batch_size(specs.len())?;
     let ordered = f.bool("ordered")?.unwrap_or(true);
     let wc = WriteConcern::parse(&f)?;
-    catalog::validate_collection_name(ctx.db, coll)?;
+    catalog::validate_writable(ctx.db, coll)?;
 
     let reply = write_reply(ctx, wc, |w| {
         let meta = catalog::get_collection(w, ctx.db, coll)?;

@@ -257,6 +257,7 @@ fn find_capped_tail(
     ns: &str,
     limit: BatchLimit,
 ) -> CmdResult<Document> {
+    let collation = collation::effective(args.collation, Some(&meta.options))?;
     let query = args.query;
     let mut tail = CappedTail::new(
         meta,
@@ -264,6 +265,7 @@ fn find_capped_tail(
         query.projection,
         query.skip,
         query.limit,
+        collation,
     );
     let (batch, done) = tail.next_batch(txn, meta, limit)?;
     if done || args.single_batch {

@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
             "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document",
         ));
     }
-    catalog::validate_collection_name(ctx.db, coll)?;
+    catalog::validate_writable(ctx.db, coll)?;
 
     write_reply(ctx, wc, |w| {
         let existing = catalog::get_collection(w, ctx.db, coll)?;

@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let ordered = f.bool("ordered")?.unwrap_or(true);
     let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
     let wc = WriteConcern::parse(&f)?;
-    catalog::validate_collection_name(ctx.db, coll)?;
+    catalog::validate_writable(ctx.db, coll)?;
 
     let reply = write_reply(ctx, wc, |w| {
         ctx.state.fail_points.hang_during_insert();

@@ -131,7 +131,7 @@ fn resolve<'a>(ctx: &'a Ctx<'_>, stage: &str, target: &'a Target) -> CmdResult<(
         ));
     }
     let db = target.db.as_deref().unwrap_or(ctx.db);
-    catalog::validate_collection_name(db, &target.coll)?;
+    catalog::validate_writable(db, &target.coll)?;
     Ok((db, &target.coll))
 }
 

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let wc = WriteConcern::parse(&f)?;
     let (from_db, from_coll) = split_namespace(from)?;
     let (to_db, to_coll) = split_namespace(to)?;
-    catalog::validate_collection_name(to_db, to_coll)?;
+    catalog::validate_writable(to_db, to_coll)?;
     if from == to {
         return Err(CommandError::new(
             ErrorCode::IllegalOperation,

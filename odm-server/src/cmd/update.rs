@@ -213,7 +213,7 @@ pub fn run(ctx: &Ctx<'_>) -> CmdResult<Document> {
     let ordered = f.bool("ordered")?.unwrap_or(true);
     let bypass = f.bool("bypassDocumentValidation")?.unwrap_or(false);
     let wc = WriteConcern::parse(&f)?;
-    catalog::validate_collection_name(ctx.db, coll)?;
+    catalog::validate_writable(ctx.db, coll)?;
 
     let reply = write_reply(ctx, wc, |w| {
         let mut meta: Option<CollectionMeta> = catalog::get_collection(w, ctx.db, coll)?;

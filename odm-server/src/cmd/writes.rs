@@ -198,6 +198,9 @@ pub struct Validator {
     moderate: bool,
     /// `validationAction: "warn"`: failures are logged, not refused.
     warn_only: bool,
+    /// The collection's default collation: a validator compares under it, whatever
+    /// collation the write itself asks for.
+    collation: Option<Collator>,
 }
 
 impl Validator {
@@ -208,8 +211,13 @@ impl Validator {
             (Ok(v), false) if !v.is_empty() => Some(Filter::parse(v)?),
             _ => None,
         };
+        let collation = match &filter {
+            Some(_) => collation::stored(opts)?,
+            None => None,
+        };
         Ok(Validator {
             filter,
+            collation,
             moderate: level == "moderate",
             warn_only: opts.get_str("validationAction").is_ok_and(|a| a == "warn"),
         })
@@ -230,10 +238,12 @@ impl Validator {
         let Some(filter) = &self.filter else {
             return Ok(());
         };
-        if filter.matches(doc) {
+        let matches =
+            |d: &Document| collation::with_collation(self.collation.as_ref(), || filter.matches(d));
+        if matches(doc) {
             return Ok(());
         }
-        if self.moderate && old.is_some_and(|o| !filter.matches(o)) {
+        if self.moderate && old.is_some_and(|o| !matches(o)) {
             return Ok(());
         }
         let id = doc.get("_id").map(|v| v.to_string()).unwrap_or_default();

@@ -282,8 +282,10 @@ fn upper_key(e: &End) -> ((TypeRank, i8, Option<&Bson>), bool) {
 fn compare_keys(a: &(TypeRank, i8, Option<&Bson>), b: &(TypeRank, i8, Option<&Bson>)) -> Ordering {
     a.0.cmp(&b.0)
         .then(a.1.cmp(&b.1))
+        // Strings are bounded only through an index under the query's collation, so the
+        // query's collation orders the ends as the index's keys do.
         .then_with(|| match (a.2, b.2) {
-            (Some(x), Some(y)) => compare(x, y),
+            (Some(x), Some(y)) => collation::compare(x, y),
             _ => Ordering::Equal,
         })
 }
@@ -427,10 +429,13 @@ fn hashed_intervals(
     collation: Option<&Collator>,
     same_collation: bool,
 ) -> Option<Vec<Interval>> {
+    // Under a collation only a top-level string is hashed by its sort key: a document
+    // holding strings hashes by its bytes, so it cannot be looked up by an equal one.
     let usable = |v: &Bson| {
         boundable(v)
             && !(sparse && matches!(v, Bson::Null))
             && (same_collation || !collation_sensitive(v))
+            && !(collation.is_some() && matches!(v, Bson::Document(_)))
     };
     conds.iter().find_map(|c| {
         let values: Vec<&Bson> = match c {

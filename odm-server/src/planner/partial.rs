@@ -44,8 +44,9 @@ fn cond_implies(have: &Cond, wanted: &Cond) -> bool {
             InItem::Regex(_) => false,
         }),
         Cond::Cmp(op, v) => match wanted {
-            // A comparison with a value other than null never matches a missing field.
-            Cond::Exists => !matches!(v, Bson::Null),
+            // A comparison never matches a missing field unless its operand is null or
+            // MinKey/MaxKey (which bound every value, null included).
+            Cond::Exists => !matches!(v, Bson::Null | Bson::MinKey | Bson::MaxKey),
             Cond::Cmp(wanted_op, w) => range_within(*op, v, *wanted_op, w),
             _ => false,
         },
@@ -67,7 +68,8 @@ fn value_satisfies(v: &Bson, wanted: &Cond) -> bool {
 
 /// Whether `x have_op v` implies `x wanted_op w`.
 fn range_within(have_op: CmpOp, v: &Bson, wanted_op: CmpOp, w: &Bson) -> bool {
-    if type_rank(v) != type_rank(w) {
+    let nan = |b: &Bson| crate::engine::compare::Number::from_bson(b).is_some_and(|n| n.is_nan());
+    if type_rank(v) != type_rank(w) || nan(v) || nan(w) {
         return false;
     }
     let ord = collation::compare(v, w);
@@ -103,7 +105,12 @@ mod tests {
         assert!(!check(doc! {"qty": {"$in": [4, 9]}}, gt5.clone()));
         assert!(!check(doc! {"qty": "7"}, gt5.clone()));
         assert!(!check(doc! {}, gt5.clone()));
-        assert!(!check(doc! {"$or": [{"qty": 7}, {"qty": 8}]}, gt5));
+        assert!(!check(doc! {"$or": [{"qty": 7}, {"qty": 8}]}, gt5.clone()));
+        assert!(!check(doc! {"qty": {"$gt": f64::NAN}}, gt5));
+        assert!(!check(
+            doc! {"email": {"$gt": bson::Bson::MinKey}},
+            doc! {"email": {"$exists": true}}
+        ));
         let exists = doc! {"email": {"$exists": true}};
         assert!(check(doc! {"email": "a@x"}, exists.clone()));
         assert!(check(doc! {"email": {"$gt": ""}}, exists.clone()));

@@ -89,6 +89,7 @@ impl<'a> Writer<'a> {
     }
 
     pub fn insert(&mut self, meta: &mut CollectionMeta, doc: &Document) -> CmdResult<()> {
+        self.refuse_capped_in_transaction(meta)?;
         if meta.time_field().is_some() {
             crate::storage::timeseries::check_measurement(meta, &encode_raw(doc)?)?;
         }
@@ -99,10 +100,26 @@ impl<'a> Writer<'a> {
 
     /// [`Writer::insert`] of a document as bytes, stored as they are.
     pub fn insert_raw(&mut self, meta: &mut CollectionMeta, doc: &RawDocument) -> CmdResult<()> {
+        self.refuse_capped_in_transaction(meta)?;
         crate::storage::timeseries::check_measurement(meta, doc)?;
         collection::insert_raw(self, meta, doc)?;
         self.inserted(meta, doc.to_owned());
         self.trim_capped(meta)
+    }
+
+    /// A capped collection's order and counters are one row every write changes: a
+    /// transaction holding it would stop every other writer, so mongod refuses (263).
+    fn refuse_capped_in_transaction(&self, meta: &CollectionMeta) -> CmdResult<()> {
+        if self.locks.is_none() && meta.capped().is_some() {
+            return Err(crate::error::CommandError::new(
+                crate::error::ErrorCode::OperationNotSupportedInTransaction,
+                format!(
+                    "Collection '{}' is a capped collection. Writes in transactions are not allowed on capped collections.",
+                    meta.ns()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Removes a capped collection's oldest documents until it is within its limits
@@ -134,6 +151,7 @@ impl<'a> Writer<'a> {
         after: &Document,
         replace: bool,
     ) -> CmdResult<()> {
+        self.refuse_capped_in_transaction(meta)?;
         collection::update(self, meta, before, after)?;
         self.touch(meta);
         self.record(Change::Update {
@@ -146,6 +164,7 @@ impl<'a> Writer<'a> {
     }
 
     pub fn delete(&mut self, meta: &CollectionMeta, before: &Document) -> CmdResult<()> {
+        self.refuse_capped_in_transaction(meta)?;
         collection::delete(self, meta, before)?;
         self.touch(meta);
         self.record(Change::Delete {

@@ -519,6 +519,19 @@ pub fn validate_collection_name(db: &str, coll: &str) -> CmdResult<()> {
     Ok(())
 }
 
+/// [`validate_collection_name`] for a collection a client writes to: the profiler's
+/// `system.profile` is written by the server only (mongod answers 73 too).
+pub fn validate_writable(db: &str, coll: &str) -> CmdResult<()> {
+    validate_collection_name(db, coll)?;
+    if coll == "system.profile" {
+        return Err(CommandError::new(
+            ErrorCode::InvalidNamespace,
+            format!("cannot write to '{db}.system.profile'"),
+        ));
+    }
+    Ok(())
+}
+
 /// A random (version 4) UUID.
 fn new_uuid() -> [u8; 16] {
     let mut bytes = [0u8; 16];

@@ -27,7 +27,8 @@ use super::granularity::Granularity;
 use super::grouping::{accumulate, group_result, new_accumulators, parse_accumulators};
 use super::pipeline::stage_error as error;
 use crate::engine::arith;
-use crate::engine::compare::{compare, type_rank};
+use crate::engine::collation::compare;
+use crate::engine::compare::type_rank;
 use crate::engine::types::type_name;
 use crate::error::CmdResult;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bson::Bson;
 
-use crate::engine::compare::compare;
+use crate::engine::collation::compare;
 use crate::engine::sort::SortSpec;
 
 /// What decides which values are kept.

@@ -36,7 +36,7 @@ use super::expr::{self, Expression, Scope};
 use super::join::set_overwriting;
 use super::pipeline::stage_error as error;
 use crate::engine::arith;
-use crate::engine::compare::compare;
+use crate::engine::collation::compare;
 use crate::engine::sort::SortSpec;
 use crate::engine::types::type_name;
 use crate::error::{CmdResult, CommandError};

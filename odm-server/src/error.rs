@@ -97,6 +97,7 @@ error_codes! {
     SnapshotTooOld = 239, "SnapshotTooOld";
     ConversionFailure = 241, "ConversionFailure";
     CannotConvertIndexToUnique = 359, "CannotConvertIndexToUnique";
+    QueryFeatureNotAllowed = 224, "QueryFeatureNotAllowed";
     NoSuchTransaction = 251, "NoSuchTransaction";
     TransactionCommitted = 256, "TransactionCommitted";
     InvalidResumeToken = 260, "InvalidResumeToken";

@@ -635,5 +635,12 @@ async fn javascript_is_refused_as_mongod_without_its_engine_refuses_it() {
             "{command}: {message}"
         );
     }
+    // Nor does a validator take `$text`, which needs the collection's text index.
+    let message = expect_code(
+        db.run_command(doc! {"create": "v", "validator": {"$text": {"$search": "x"}}})
+            .await,
+        224,
+    );
+    assert!(message.contains("$text"), "{message}");
     s.stop().await;
 }

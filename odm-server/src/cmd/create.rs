@@ -30,7 +30,13 @@ use crate::storage::catalog;
 /// `options`.
 pub fn validation_options(f: &Fields<'_>, options: &mut Document) -> CmdResult<()> {
     if let Some(v) = f.document("validator")? {
-        Filter::parse(v)?;
+        // A validator sees one document at a time: `$text` needs the collection's index.
+        if Filter::parse(v)?.text().is_some() {
+            return Err(CommandError::new(
+                ErrorCode::QueryFeatureNotAllowed,
+                "$text is not allowed in this context",
+            ));
+        }
         options.insert("validator", v.clone());
     }
     if let Some(level) = f.string("validationLevel")? {

@@ -41,10 +41,7 @@ pub fn expire(store: &dyn Store, repl: &ReplState, now: DateTime) -> CmdResult<u
             let Some((field, _)) = index.fields().next() else {
                 continue;
             };
-            let cutoff = DateTime::from_millis(
-                now.timestamp_millis()
-                    .saturating_sub(seconds.saturating_mul(1000)),
-            );
+            let cutoff = expiry_cutoff(now, seconds);
             // A partial TTL index expires only the documents it holds.
             let held = index.partial.as_ref().map(|p| p.filter.clone());
             deleted += expire_older(
@@ -59,14 +56,19 @@ pub fn expire(store: &dyn Store, repl: &ReplState, now: DateTime) -> CmdResult<u
         }
         // A time-series or clustered collection's own `expireAfterSeconds`.
         if let Some((field, seconds)) = meta.expiry() {
-            let cutoff = DateTime::from_millis(
-                now.timestamp_millis()
-                    .saturating_sub(seconds.saturating_mul(1000)),
-            );
+            let cutoff = expiry_cutoff(now, seconds);
             deleted += expire_older(store, repl, &meta, field, cutoff, None, None);
         }
     }
     Ok(deleted)
+}
+
+/// The date before which a document expires `seconds` after it.
+fn expiry_cutoff(now: DateTime, seconds: i64) -> DateTime {
+    DateTime::from_millis(
+        now.timestamp_millis()
+            .saturating_sub(seconds.saturating_mul(1000)),
+    )
 }
 
 /// Deletes the documents of `meta` (those `held` matches, if given) whose date in `field`

@@ -60,6 +60,17 @@ impl<M: Model> Find<M> {
     /// The results of a text search (`Filter::text`) with their score, best first (then
     /// in `sort`'s order). Without a text search in the filter, MongoDB refuses it.
     pub fn by_relevance(self) -> Find<M, Scored<M>> {
+        let mut scored = self.reading();
+        // A `$meta` field alone keeps every stored field.
+        scored.projection = Some(doc! {SCORE_FIELD: {"$meta": "textScore"}});
+        scored.relevance = true;
+        scored
+    }
+}
+
+impl<M: Model, R> Find<M, R> {
+    /// The same query, its results read as `R2`.
+    pub(crate) fn reading<R2>(self) -> Find<M, R2> {
         Find {
             collection: self.collection,
             session: self.session,
@@ -68,10 +79,9 @@ impl<M: Model> Find<M> {
             skip: self.skip,
             limit: self.limit,
             batch_size: self.batch_size,
-            // A `$meta` field alone keeps every stored field.
-            projection: Some(doc! {SCORE_FIELD: {"$meta": "textScore"}}),
+            projection: self.projection,
             collation: self.collation,
-            relevance: true,
+            relevance: self.relevance,
             _output: PhantomData,
         }
     }
@@ -112,19 +122,9 @@ impl<M: Model, R: DeserializeOwned + Send + Sync + Unpin> Find<M, R> {
 
     /// Reads results into a projection type instead of the model.
     pub fn project<P: Projection<M>>(self) -> Find<M, P> {
-        Find {
-            collection: self.collection,
-            session: self.session,
-            filter: self.filter,
-            sort: self.sort,
-            skip: self.skip,
-            limit: self.limit,
-            batch_size: self.batch_size,
-            projection: Some(P::projection()),
-            collation: self.collation,
-            relevance: self.relevance,
-            _output: PhantomData,
-        }
+        let mut projected = self.reading();
+        projected.projection = Some(P::projection());
+        projected
     }
 
     /// Sends the query: the first batch comes back with the cursor.

@@ -252,19 +252,8 @@ impl<M: Model> Populate<M> {
             .client()
             .database(&find.collection.namespace().db);
         let session = find.session.clone();
-        let raw: Find<M, Document> = Find {
-            collection: find.collection,
-            session: find.session,
-            filter: find.filter,
-            sort: find.sort,
-            skip: find.skip,
-            limit: find.limit,
-            batch_size: Some(find.batch_size.unwrap_or(POPULATE_BATCH)),
-            projection: find.projection,
-            collation: find.collation,
-            relevance: find.relevance,
-            _output: PhantomData,
-        };
+        let mut raw: Find<M, Document> = find.reading();
+        raw.batch_size = Some(raw.batch_size.unwrap_or(POPULATE_BATCH));
         let mut docs = raw.all().await?;
         populate(&db, session.as_ref(), &mut docs, &steps).await?;
         docs.into_iter()

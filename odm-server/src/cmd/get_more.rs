@@ -145,9 +145,7 @@ fn finish(
     }
 }
 
-/// The next batch of a tailable cursor on a capped collection, from the latest snapshot;
-/// an `awaitData` cursor that finds nothing new waits for the next commit, until the
-/// deadline.
+/// The next batch of a tailable cursor on a capped collection.
 fn capped_batch(
     ctx: &Ctx<'_>,
     tail: &mut crate::capped_tail::CappedTail,
@@ -161,33 +159,18 @@ fn capped_batch(
         docs: batch_size,
         bytes: MAX_BATCH_BYTES,
     };
-    let deadline = await_deadline(ctx.body);
-    let repl = &ctx.state.repl;
-    loop {
-        let published = repl.snapshot();
-        let txn = ctx.reader()?;
-        let meta = catalog::get(&*txn, ctx.db, coll)?.ok_or_else(|| {
+    tail_batch(ctx, await_data, id, ns, |snapshot| {
+        let meta = catalog::get(snapshot, ctx.db, coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::Location(175),
                 format!("capped collection {ns} was dropped while a tailable cursor followed it"),
             )
         })?;
-        let (batch, done) = tail.next_batch(&*txn, &meta, limit)?;
-        drop(txn);
-        if await_data
-            && batch.is_empty()
-            && !done
-            && repl.wait_for_commit_after(published.ts, deadline)
-        {
-            continue;
-        }
-        let reply_id = if done { 0 } else { id };
-        return Ok((ctx.cursor_reply(reply_id, ns, batch, false), done));
-    }
+        tail.next_batch(snapshot, &meta, limit)
+    })
 }
 
-/// The next batch of a query on `local.oplog.rs`, from the latest snapshot; an
-/// `awaitData` cursor that finds nothing waits for the next commit, until the deadline.
+/// The next batch of a query on `local.oplog.rs`.
 fn oplog_batch(
     ctx: &Ctx<'_>,
     oplog: &mut crate::oplog_collection::OplogCursor,
@@ -200,11 +183,25 @@ fn oplog_batch(
         docs: batch_size,
         bytes: MAX_BATCH_BYTES,
     };
+    tail_batch(ctx, await_data, id, ns, |snapshot| {
+        oplog.next_batch(snapshot, limit)
+    })
+}
+
+/// A tailable cursor's next batch, `read` from the latest snapshot; an `awaitData`
+/// cursor that finds nothing waits for the next commit, until the deadline.
+fn tail_batch(
+    ctx: &Ctx<'_>,
+    await_data: bool,
+    id: i64,
+    ns: &str,
+    mut read: impl FnMut(&dyn crate::storage::ReadTxn) -> CmdResult<(crate::raw_bson::RawBatch, bool)>,
+) -> CmdResult<(Document, bool)> {
     let deadline = await_deadline(ctx.body);
     let repl = &ctx.state.repl;
     loop {
         let published = repl.snapshot();
-        let (batch, done) = oplog.next_batch(&*published.snapshot, limit)?;
+        let (batch, done) = read(&*published.snapshot)?;
         ctx.operation_time.set(Some(published.ts));
         let waits = await_data && batch.is_empty() && !done;
         if waits && repl.wait_for_commit_after(published.ts, deadline) {

@@ -16,6 +16,8 @@
 //! order saves a blocking sort; otherwise a collection scan.
 
 mod partial;
+mod text;
+mod wildcard;
 
 use std::cmp::Ordering;
 use std::ops::Bound;
@@ -650,156 +652,6 @@ fn sort_direction(
     direction
 }
 
-/// The plan of a query with `$text`: always through the collection's text index (mongod
-/// has no other way), one range per word of the query after the prefix fields'
-/// equalities. A `$text` inside an `$or` is matched document by document instead.
-fn text_plan(
-    meta: &CollectionMeta,
-    filter: &Filter,
-    text: &crate::engine::text::TextQuery,
-    conds: &[(&str, &Cond)],
-    sort: &SortSpec,
-) -> CmdResult<Plan> {
-    let Some((index, spec)) = meta
-        .indexes
-        .iter()
-        .filter(|i| !is_hidden(i))
-        .find_map(|i| i.text.as_ref().map(|t| (i, t.clone())))
-    else {
-        return Err(CommandError::new(
-            crate::error::ErrorCode::IndexNotFound,
-            "text index required for $text query",
-        ));
-    };
-    let resolved = text.resolve(spec.clone(), &index.name)?;
-    let top_level = match filter {
-        Filter::Text(_) => true,
-        Filter::And(parts) => parts.iter().any(|p| matches!(p, Filter::Text(_))),
-        _ => false,
-    };
-    if !top_level {
-        return Ok(Plan {
-            access: Access::CollScan {
-                direction: Direction::Forward,
-            },
-            provides_sort: sort.is_empty(),
-        });
-    }
-    let mut prefix = Vec::new();
-    for (path, descending) in &spec.prefix {
-        let Some(v) = conds.iter().find_map(|(p, c)| match c {
-            Cond::Eq(v) if p == path => Some(v),
-            _ => None,
-        }) else {
-            return Err(CommandError::new(
-                crate::error::ErrorCode::Location(291),
-                "failed to use text index to satisfy $text query (if text index is compound, are equality predicates given for all prefix fields?)",
-            ));
-        };
-        encode_component_collated(v, *descending, index.collation.as_ref(), &mut prefix);
-    }
-    let ranges = resolved
-        .terms
-        .iter()
-        .map(|term| {
-            let mut start = prefix.clone();
-            encode_component_collated(&Bson::String(term.clone()), false, None, &mut start);
-            let end = prefix_successor(&start);
-            ByteRange { start, end }
-        })
-        .collect();
-    Ok(Plan {
-        access: Access::IndexScan {
-            ident: index.ident,
-            index: index.name.clone(),
-            ranges,
-            direction: Direction::Forward,
-            bounds: doc! {"_fts": resolved.terms.iter().map(|t| Bson::String(format!("[\"{t}\", \"{t}\"]"))).collect::<Vec<_>>()},
-            // A document holds an entry per word: scans remove repeats.
-            multikey: true,
-        },
-        provides_sort: sort.is_empty(),
-    })
-}
-
-/// A plan on a wildcard index: the query's conditions on one path the index holds,
-/// that path's entries within the conditions' bounds (points preferred). Conditions on
-/// whole documents or arrays, or that match a missing field, give no bounds: the index
-/// holds leaves, and no entry for a document without the path.
-fn wildcard_plan(
-    index: &IndexMeta,
-    spec: &crate::storage::wildcard::WildcardSpec,
-    bounded: &Bounded<'_>,
-    conds: &[(&str, &Cond)],
-    sort: &SortSpec,
-) -> Option<(Plan, (usize, usize, bool))> {
-    let on_documents = |v: &Bson| matches!(v, Bson::Document(_));
-    let leaf_condition = |c: &Cond| match c {
-        Cond::Eq(v) | Cond::Cmp(_, v) => !on_documents(v),
-        Cond::In(items) => items
-            .iter()
-            .all(|i| !matches!(i, InItem::Value(v) if on_documents(v))),
-        _ => false,
-    };
-    let mut best: Option<(&str, Vec<Interval>, bool)> = None;
-    for (path, _) in conds {
-        if !spec.holds(path) || best.as_ref().is_some_and(|(p, ..)| p == path) {
-            continue;
-        }
-        let on_field: Vec<&Cond> = conds
-            .iter()
-            .filter(|(p, c)| p == path && leaf_condition(c))
-            .map(|(_, c)| *c)
-            .collect();
-        let Some(intervals) = field_intervals(&on_field, true, true, bounded.same_collation) else {
-            continue;
-        };
-        let points = intervals.iter().all(Interval::is_point);
-        if best.as_ref().is_none_or(|(_, _, p)| points && !p) {
-            best = Some((path, intervals, points));
-        }
-    }
-    let (path, intervals, points) = best?;
-    let descending = index.fields().next().is_some_and(|(_, d)| d);
-    let mut prefix = Vec::new();
-    encode_component_collated(&Bson::String(path.to_owned()), false, None, &mut prefix);
-    let mut ranges: Vec<ByteRange> = intervals
-        .iter()
-        .map(|i| {
-            let (start, end) = i.component_range(descending, bounded.collation);
-            let mut s = prefix.clone();
-            s.extend_from_slice(&start);
-            let e = match end {
-                Some(e) => {
-                    let mut k = prefix.clone();
-                    k.extend_from_slice(&e);
-                    Some(k)
-                }
-                None => prefix_successor(&prefix),
-            };
-            ByteRange { start: s, end: e }
-        })
-        .collect();
-    ranges.retain(|r| r.end.as_ref().is_none_or(|e| r.start < *e));
-    ranges.sort_by(|a, b| a.start.cmp(&b.start));
-    let bounds = doc! {
-        "$_path": [format!("[\"{path}\", \"{path}\"]")],
-        path: intervals.iter().map(|i| Bson::String(i.describe())).collect::<Vec<_>>(),
-    };
-    let plan = Plan {
-        access: Access::IndexScan {
-            ident: index.ident,
-            index: index.name.clone(),
-            ranges,
-            direction: Direction::Forward,
-            bounds,
-            multikey: true,
-        },
-        provides_sort: sort.is_empty(),
-    };
-    Some((plan, (usize::from(points), 1, false)))
-}
-
 /// Whether an index is hidden from the planner (`hidden: true`): it is still maintained
 /// and enforces uniqueness and TTL, but no query uses it.
 fn is_hidden(index: &IndexMeta) -> bool {
@@ -830,7 +682,7 @@ pub fn plan(
 ) -> CmdResult<Plan> {
     let conds = conjuncts(filter);
     if let Some(text) = filter.text() {
-        return text_plan(meta, filter, text, &conds, sort);
+        return text::text_plan(meta, filter, text, &conds, sort);
     }
     let query_collation = collation::current();
     let query_collation = query_collation.as_ref();
@@ -864,7 +716,8 @@ pub fn plan(
                     })?;
                 let bounded = Bounded::index(index, query_collation);
                 if let Some(spec) = &index.wildcard
-                    && let Some((p, _)) = wildcard_plan(index, spec, &bounded, &conds, sort)
+                    && let Some((p, _)) =
+                        wildcard::wildcard_plan(index, spec, &bounded, &conds, sort)
                 {
                     return Ok(p);
                 }
@@ -900,7 +753,7 @@ pub fn plan(
     for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
         let bounded = Bounded::index(index, query_collation);
         if let Some(spec) = &index.wildcard {
-            if let Some((p, score)) = wildcard_plan(index, spec, &bounded, &conds, sort) {
+            if let Some((p, score)) = wildcard::wildcard_plan(index, spec, &bounded, &conds, sort) {
                 consider(p, score);
             }
             continue;

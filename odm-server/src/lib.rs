@@ -24,9 +24,10 @@
 //! - [`cmd`]: one module per command (family): parse the command document, execute,
 //!   return a reply document or a [`CommandError`](error::CommandError).
 //! - [`engine`]: MongoDB's semantics on plain BSON, no I/O: type order, paths, filters,
-//!   updates, projection, sort, aggregation.
+//!   updates, projection, sort, aggregation, text search, geometry (`engine::geo`).
 //! - [`planner`]: picks an index for a filter and a sort; `explain` shows its choice.
-//! - [`exec`]: runs a plan against a storage snapshot, batch by batch.
+//! - [`exec`]: runs a plan against a storage snapshot, batch by batch (`$near` in order of
+//!   distance: `exec::near`).
 //! - [`storage`]: the [`Store`](storage::Store) trait (redb and in-memory), the catalog,
 //!   documents and index entries.
 //! - [`depth`]: how deep nesting may go (mongod's limits) and the stack guard every

@@ -139,6 +139,11 @@ pub fn doc_examined() {
     DOCS.with(|d| d.set(d.get() + 1));
 }
 
+/// The index entries and documents the command has read so far.
+pub fn examined() -> (u64, u64) {
+    (KEYS.with(Cell::get), DOCS.with(Cell::get))
+}
+
 /// Records the plan a command's query used (`COLLSCAN`, `IXSCAN { a: 1 }`, `IDHACK`).
 pub fn plan_used(summary: String) {
     PLAN.with(|p| *p.borrow_mut() = Some(summary));

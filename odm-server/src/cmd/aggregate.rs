@@ -249,6 +249,37 @@ pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
             drop(txn);
             return finish.reply(ctx, &ns, results);
         }
+        if let Some(Stage::GeoNear(_)) = pipeline.stages.first() {
+            let Stage::GeoNear(stage) = pipeline.stages.remove(0) else {
+                unreachable!("checked");
+            };
+            // The stage is a `$near` query; the stages after it run over its results.
+            let Some(m) = catalog::get(&*txn, ctx.db, source)? else {
+                return Err(CommandError::new(
+                    ErrorCode::IndexNotFound,
+                    "$geoNear requires a 2d or 2dsphere index, but none were found",
+                ));
+            };
+            let (filter, key, near) = stage.filter(&m)?;
+            let near_query = Query {
+                hint,
+                sort_memory_limit: snapshot.sort_memory_limit,
+                ..Query::matching(filter)
+            };
+            if explain {
+                return Ok(doc! {
+                    "queryPlanner": query_planner(&m, &near_query)?,
+                    "remainingStages": pipeline.stages.len() as i32,
+                });
+            }
+            let mut input = collect(&*txn, &m, &near_query)?;
+            for doc in &mut input {
+                stage.annotate(doc, &key, &near)?;
+            }
+            let results = pipeline.run_with(input, &snapshot)?;
+            drop(txn);
+            return finish.reply(ctx, &ns, results);
+        }
         let (mut query, rest) =
             split_leading(pipeline, hint, f.bool("allowDiskUse")?.unwrap_or(false));
         query.sort_memory_limit = snapshot.sort_memory_limit;

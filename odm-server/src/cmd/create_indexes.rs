@@ -15,8 +15,8 @@
 //! unique index over documents that already share a value (under its collation) fails
 //! with `DuplicateKey` (11000) and nothing is created. Besides ascending and descending
 //! keys: `hashed` (one field per index, never unique: 31303, 16764), `text`
-//! (`engine::text`) and wildcard `$**` (`storage::wildcard`); other types (2d, 2dsphere)
-//! are refused with `CannotCreateIndex` (67). A partial index (`partialFilterExpression`) holds only the
+//! (`engine::text`), wildcard `$**` (`storage::wildcard`), and the geospatial `2dsphere`
+//! and `2d` (`storage::geo`); other types are refused with `CannotCreateIndex` (67). A partial index (`partialFilterExpression`) holds only the
 //! documents its filter matches; the filter may use what mongod allows there.
 
 use bson::{Bson, Document, doc};
@@ -33,6 +33,7 @@ use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::replset::oplog::Change;
 use crate::storage::catalog::{self, CollectionMeta, ID_INDEX_NAME, IndexMeta};
 use crate::storage::collection;
+use crate::storage::geo;
 
 /// mongod's limit of indexes per collection, `_id` included.
 const MAX_INDEXES: usize = 64;
@@ -90,7 +91,8 @@ fn check_key(key: &Document) -> CmdResult<()> {
             )));
         }
         match dir {
-            Bson::String(kind) if kind == "hashed" || kind == "text" => {}
+            Bson::String(kind)
+                if matches!(kind.as_str(), "hashed" | "text" | "2dsphere" | "2d") => {}
             Bson::String(kind) => {
                 return Err(cannot_create(format!(
                     "index type '{kind}' (field '{path}') is not supported by this server yet"
@@ -169,6 +171,11 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
             "wildcardProjection" => {
                 options.insert(k.clone(), v.clone());
             }
+            "2dsphereIndexVersion" | "bits" | "min" | "max"
+                if geo::GeoSpec::from_index(&key, &Document::new()).is_some() =>
+            {
+                options.insert(k.clone(), v.clone());
+            }
             "weights" | "default_language" | "language_override" | "textIndexVersion"
                 if text::spec::is_text_key(&key) =>
             {
@@ -218,6 +225,12 @@ fn parse_spec(spec: &Document) -> CmdResult<Requested> {
     }
     if !text::spec::is_text_key(&key) {
         crate::storage::wildcard::WildcardSpec::check(&key, &options)?;
+    }
+    geo::GeoSpec::check(&key, &options)?;
+    if key.values().any(|d| d == &Bson::String("2dsphere".into()))
+        && !options.contains_key("2dsphereIndexVersion")
+    {
+        options.insert("2dsphereIndexVersion", geo::SPHERE_INDEX_VERSION);
     }
     // A text index's key and options as mongod stores them (`_fts`, `_ftsx`, weights...).
     let key = if text::spec::is_text_key(&key) {

@@ -5,7 +5,8 @@
 //!           | {aggregate: ...}, verbosity?: "queryPlanner" | "executionStats" | "allPlansExecution"}
 //! reply    {queryPlanner: {namespace, parsedQuery, winningPlan: {stage, inputStage?: {stage:
 //!           "IXSCAN", indexName, keyPattern, indexBounds, direction}}, rejectedPlans: []},
-//!           executionStats?: {nReturned, executionTimeMillis, totalDocsExamined}, ok: 1}
+//!           executionStats?: {nReturned, executionTimeMillis, totalKeysExamined,
+//!           totalDocsExamined}, ok: 1}
 //! ```
 //!
 //! A command on a view is explained as the aggregation it becomes: the view's pipeline
@@ -186,13 +187,17 @@ fn explain_query(
     let mut reply = doc! {"queryPlanner": query_planner(meta, query)?};
     if verbosity != "queryPlanner" {
         let started = Instant::now();
+        let (keys_before, docs_before) = crate::profiler::examined();
         let returned = collect(txn, meta, query)?.len();
+        let (keys, docs) = crate::profiler::examined();
         reply.insert(
             "executionStats",
             doc! {
                 "executionSuccess": true,
                 "nReturned": returned as i64,
                 "executionTimeMillis": started.elapsed().as_millis() as i64,
+                "totalKeysExamined": (keys - keys_before) as i64,
+                "totalDocsExamined": (docs - docs_before) as i64,
             },
         );
     }

@@ -22,6 +22,7 @@ use super::agg::expr::{self, Expression, Scope};
 use super::bits::{Bits, BitsOp};
 use super::collation;
 use super::compare::{Number, TypeRank, type_rank};
+use super::geo::{self, GeoCond};
 use super::path::{for_each_value, for_each_value_at};
 pub use super::pcre::{CompiledRegex, compile_regex};
 use super::schema::Schema;
@@ -79,6 +80,8 @@ pub enum Cond {
     Never,
     /// `$bitsAllSet` and the other bitwise tests.
     Bits(Bits),
+    /// `$geoWithin`, `$geoIntersects`, `$near`, `$nearSphere` (`engine::geo`).
+    Geo(Box<GeoCond>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,6 +414,10 @@ fn parse_field_value(path: &str, value: &Bson) -> CmdResult<Cond> {
 
 fn parse_operators(path: &str, ops: &Document) -> CmdResult<Cond> {
     crate::depth::guard(|| {
+        // A geo operator reads its siblings (`$maxDistance`) itself.
+        if ops.keys().any(|k| geo::OPERATORS.contains(&k.as_str())) {
+            return Ok(Cond::Geo(Box::new(geo::parse(ops)?)));
+        }
         let mut conds = Vec::with_capacity(ops.len());
         // $regex and $options may come as separate keys of one object.
         let options = match ops.get("$options") {
@@ -799,6 +806,7 @@ fn value_matches(cond: &Cond, value: &Bson) -> bool {
         },
         Cond::Exists => true,
         Cond::Bits(bits) => bits.matches(value),
+        Cond::Geo(g) => g.matches(value),
         Cond::Size(_)
         | Cond::ElemMatch(_)
         | Cond::All(_)

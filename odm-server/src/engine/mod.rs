@@ -14,6 +14,7 @@ pub mod collation;
 pub mod compare;
 pub mod decimal;
 pub mod decimal_arith;
+pub mod geo;
 pub mod hashed;
 pub mod matcher;
 pub mod path;

@@ -15,9 +15,12 @@
 //! equality fields, then with a range; with none, an index that yields the requested sort
 //! order saves a blocking sort; otherwise a collection scan.
 
+mod geo;
 mod partial;
 mod text;
 mod wildcard;
+
+pub use geo::{NearScan, has_near, id_ranges};
 
 use std::cmp::Ordering;
 use std::ops::Bound;
@@ -85,6 +88,8 @@ pub enum Access {
         bounds: Document,
         multikey: bool,
     },
+    /// Documents by distance from a point, through a geo index (`$near`).
+    GeoNear(Box<NearScan>),
 }
 
 /// A chosen plan.
@@ -663,7 +668,7 @@ fn is_hidden(index: &IndexMeta) -> bool {
 fn holds_every_match(index: &IndexMeta, bounded: &Bounded<'_>, conds: &[(&str, &Cond)]) -> bool {
     // A text index holds words, not values: only `$text` uses it. A wildcard index
     // holds only documents with the queried path (`wildcard_plan` decides).
-    if index.text.is_some() || index.wildcard.is_some() {
+    if index.text.is_some() || index.wildcard.is_some() || index.geo.is_some() {
         return false;
     }
     match &index.partial {
@@ -683,6 +688,9 @@ pub fn plan(
     let conds = conjuncts(filter);
     if let Some(text) = filter.text() {
         return text::text_plan(meta, filter, text, &conds, sort);
+    }
+    if let Some(p) = geo::near_plan(meta, filter, &conds, sort)? {
+        return Ok(p);
     }
     let query_collation = collation::current();
     let query_collation = query_collation.as_ref();
@@ -714,6 +722,16 @@ pub fn plan(
                             "hint provided does not correspond to an existing index",
                         )
                     })?;
+                if index.geo.is_some() {
+                    return geo::region_plans(meta, &conds, sort, Some(index))
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| {
+                            CommandError::bad_value(
+                                "hint provided does not correspond to an existing index: a geo index serves only geo queries on its field",
+                            )
+                        });
+                }
                 let bounded = Bounded::index(index, query_collation);
                 if let Some(spec) = &index.wildcard
                     && let Some((p, _)) =
@@ -751,6 +769,13 @@ pub fn plan(
         consider(p, score);
     }
     for index in meta.indexes.iter().filter(|i| !is_hidden(i)) {
+        if index.geo.is_some() {
+            for p in geo::region_plans(meta, &conds, sort, Some(index)) {
+                let provides = p.provides_sort;
+                consider(p, (0, 1, provides));
+            }
+            continue;
+        }
         let bounded = Bounded::index(index, query_collation);
         if let Some(spec) = &index.wildcard {
             if let Some((p, score)) = wildcard::wildcard_plan(index, spec, &bounded, &conds, sort) {
@@ -786,6 +811,7 @@ pub fn plan(
                 && index.partial.is_none()
                 && index.text.is_none()
                 && index.wildcard.is_none()
+                && index.geo.is_none()
                 && bounded.hashed.is_none()
                 && bounded.same_collation
                 && sort_direction(&bounded.fields, 0, sort).is_some()
@@ -962,6 +988,7 @@ impl Plan {
                 }
                 stage
             }
+            Access::GeoNear(scan) => geo::near_stage(scan, meta, filter),
         };
         if let Some(sort) = blocking_sort {
             stage = doc! {"stage": "SORT", "sortPattern": sort.clone(), "inputStage": stage};
@@ -986,6 +1013,13 @@ impl Plan {
                 Some(i) => ixscan(&i.key),
                 None => format!("IXSCAN {index}"),
             },
+            Access::GeoNear(scan) => {
+                let key = meta
+                    .index(&scan.index)
+                    .map(|i| i.key.clone())
+                    .unwrap_or_default();
+                ixscan(&key).replacen("IXSCAN", geo::stage_name(&scan.kind), 1)
+            }
         }
     }
 
@@ -995,6 +1029,7 @@ impl Plan {
             Access::CollScan { .. } | Access::NaturalScan { .. } => None,
             Access::IdLookup { .. } | Access::IdScan { .. } => Some(ID_INDEX_NAME),
             Access::IndexScan { index, .. } => Some(index),
+            Access::GeoNear(scan) => Some(&scan.index),
         }
     }
 }

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Bound;
 
+use super::geo::GeoSpec;
 use super::wildcard::WildcardSpec;
 use super::{Durability, ReadTxn, StorageError, StorageResult, Store, WriteTxn, scan_all};
 use crate::engine::collation::Collator;
@@ -76,6 +77,8 @@ pub struct IndexMeta {
     pub text: Option<std::sync::Arc<TextSpec>>,
     /// A wildcard index's paths (its key has `$**`).
     pub wildcard: Option<std::sync::Arc<WildcardSpec>>,
+    /// A geospatial index's kind and fields (its key has `2dsphere` or `2d`).
+    pub geo: Option<std::sync::Arc<GeoSpec>>,
 }
 
 /// The filter of a partial index, parsed once from its options.
@@ -165,6 +168,7 @@ impl IndexMeta {
         };
         let text = TextSpec::from_index(&key, &options).map(std::sync::Arc::new);
         let wildcard = WildcardSpec::from_index(&key, &options).map(std::sync::Arc::new);
+        let geo = GeoSpec::from_index(&key, &options).map(std::sync::Arc::new);
         Ok(IndexMeta {
             name,
             key,
@@ -176,6 +180,7 @@ impl IndexMeta {
             partial,
             text,
             wildcard,
+            geo,
             options,
         })
     }

@@ -97,7 +97,28 @@ pub fn index_keys(
     let mut any_present = false;
     let mut array_path: Option<(String, &str)> = None;
     let hashed = index.hashed_field();
+    // A geo field may give several cells; a document without any geometry has no entry.
+    let mut geo_fields = 0;
+    let mut geo_absent = 0;
+    let mut geo_multi = false;
     for (path, descending) in index.fields() {
+        if let Some(geo) = index
+            .geo
+            .as_ref()
+            .filter(|g| g.fields.iter().any(|f| f == path))
+        {
+            geo_fields += 1;
+            let cells = geo.field_keys(doc, path)?;
+            geo_multi |= cells.as_ref().is_some_and(|c| c.len() > 1);
+            match cells {
+                Some(cells) => per_field.push((cells, descending)),
+                None => {
+                    geo_absent += 1;
+                    per_field.push((vec![Bson::Null], descending));
+                }
+            }
+            continue;
+        }
         let mut iv = index_values(doc, path);
         if hashed == Some(path) {
             if iv.array_path.is_some() {
@@ -133,7 +154,7 @@ pub fn index_keys(
         }
         per_field.push((iv.values, descending));
     }
-    if index.sparse && !any_present {
+    if (index.sparse && !any_present) || (geo_fields > 0 && geo_absent == geo_fields) {
         return Ok(None);
     }
     // The cartesian product of the fields' values; at most one field has several, unless
@@ -157,7 +178,7 @@ pub fn index_keys(
     }
     keys.sort();
     keys.dedup();
-    Ok(Some((keys, array_path.is_some())))
+    Ok(Some((keys, array_path.is_some() || geo_multi)))
 }
 
 /// A text index's entries for a document: one per term, each the prefix fields' values,

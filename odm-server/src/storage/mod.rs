@@ -22,6 +22,7 @@ pub mod collection;
 pub mod disk;
 #[cfg(test)]
 pub(crate) mod fault;
+pub mod geo;
 pub mod keycodec;
 pub mod memory;
 pub mod timeseries;

@@ -14,6 +14,7 @@ pub mod bucket;
 pub mod densify;
 pub mod expr;
 pub mod fill;
+pub mod geo_near;
 pub mod granularity;
 pub mod graph;
 pub mod grouping;

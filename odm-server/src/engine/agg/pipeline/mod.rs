@@ -13,6 +13,7 @@ use super::bucket::{Bucket, BucketAuto};
 use super::densify::Densify;
 use super::expr::{self, Expression, Scope};
 use super::fill::Fill;
+use super::geo_near::GeoNear;
 use super::graph::GraphLookup;
 use super::grouping::{Group, parse_group, run_group};
 use super::join::{Collections, Lookup, NoCollections, UnionWith};
@@ -58,6 +59,8 @@ pub enum Stage {
     /// from the catalog and the storage, and the stages after them run over those.
     CollStats(Document),
     IndexStats,
+    /// `$geoNear`, always first: the command runs it as a query through a geo index.
+    GeoNear(Box<GeoNear>),
     /// `$currentOp`'s options (`idleCursors`, ...): read by the aggregate command.
     CurrentOp(Document),
     ListLocalSessions,
@@ -138,7 +141,7 @@ impl Pipeline {
             }
             if matches!(
                 name.as_str(),
-                "$collStats" | "$indexStats" | "$currentOp" | "$listLocalSessions"
+                "$collStats" | "$indexStats" | "$currentOp" | "$listLocalSessions" | "$geoNear"
             ) && i != 0
             {
                 return Err(stage_error(
@@ -278,6 +281,7 @@ impl Pipeline {
                 | Stage::Sample(_)
                 | Stage::CollStats(_)
                 | Stage::IndexStats
+                | Stage::GeoNear(_)
                 | Stage::CurrentOp(_)
                 | Stage::ListLocalSessions => {}
             }
@@ -335,7 +339,16 @@ fn non_negative(stage: &str, arg: &Bson) -> CmdResult<u64> {
 
 fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
     Ok(vec![match name {
-        "$match" => Stage::Match(Filter::parse(as_document(name, arg)?)?),
+        "$match" => {
+            let filter = Filter::parse(as_document(name, arg)?)?;
+            if crate::planner::has_near(&filter) {
+                return Err(stage_error(
+                    5626500,
+                    "$geoNear, $near, and $nearSphere are not allowed in this context, as these operators require sorting geospatial data. If you do not need sort, consider using $geoWithin instead.",
+                ));
+            }
+            Stage::Match(filter)
+        }
         "$sort" => {
             let spec = SortSpec::parse(as_document(name, arg)?)?;
             if spec.is_empty() {
@@ -419,12 +432,7 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
         "$out" => Stage::Out(Box::new(parse_out(arg)?)),
         "$merge" => Stage::Merge(Box::new(Merge::parse(arg)?)),
         "$densify" => Stage::Densify(Box::new(Densify::parse(arg)?)),
-        "$geoNear" => {
-            return Err(CommandError::new(
-                ErrorCode::Location(40324),
-                format!("The {name} stage is not supported by this server yet"),
-            ));
-        }
+        "$geoNear" => Stage::GeoNear(Box::new(GeoNear::parse(arg)?)),
         other => {
             return Err(CommandError::new(ErrorCode::Location(40324), format!("Unrecognized pipeline stage name: '{other}'")));
         }
@@ -584,6 +592,12 @@ fn run_stage(
         | Stage::ListLocalSessions => {
             return Err(CommandError::internal(
                 "$out, $merge, $collStats, $indexStats, $currentOp and $listLocalSessions are the aggregate command's, not run as stages",
+            ));
+        }
+        Stage::GeoNear(_) => {
+            return Err(stage_error(
+                40602,
+                "$geoNear is only valid as the first stage of a pipeline on a collection",
             ));
         }
         Stage::Sample(n) => {

@@ -7,6 +7,8 @@
 //! sorts (keeping only `skip + limit` documents when there is a limit), and serves the
 //! batches from memory, within a memory limit like mongod's.
 
+mod near;
+
 use std::collections::{HashSet, VecDeque};
 use std::ops::{Bound, ControlFlow};
 
@@ -140,6 +142,7 @@ pub fn scan(
             pos,
             &mut |_key, value| visit_stored(value, visit),
         ),
+        Access::GeoNear(near_scan) => near::scan(txn, meta, near_scan, pos, visit),
         Access::IndexScan {
             index,
             ident,

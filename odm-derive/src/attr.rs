@@ -144,17 +144,29 @@ pub enum IndexKey {
     Path(LitStr),
 }
 
-/// How an index holds one key: in ascending or descending order, or by its hash.
-#[derive(Clone, Copy)]
+/// How an index holds one key: in ascending or descending order, by its hash, by its
+/// words, or by where it lies.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
     Ascending,
     Descending,
     Hashed,
     /// A word of a text index.
     Text,
+    /// A GeoJSON geometry (or coordinate pair) on the sphere: `"2dsphere"`.
+    Sphere2d,
+    /// A coordinate pair on a flat plane: `"2d"`.
+    Flat2d,
 }
 
-/// As MongoDB writes it in an index name: `1`, `-1`, `hashed`.
+impl KeyKind {
+    /// The kinds MongoDB handles with an index plugin of their own: one per index.
+    fn special(self) -> bool {
+        !matches!(self, KeyKind::Ascending | KeyKind::Descending)
+    }
+}
+
+/// As MongoDB writes it in an index name: `1`, `-1`, `hashed`, `2dsphere`.
 impl std::fmt::Display for KeyKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
@@ -162,11 +174,13 @@ impl std::fmt::Display for KeyKind {
             KeyKind::Descending => "-1",
             KeyKind::Hashed => "hashed",
             KeyKind::Text => "text",
+            KeyKind::Sphere2d => "2dsphere",
+            KeyKind::Flat2d => "2d",
         })
     }
 }
 
-/// The key pattern's value: `1`, `-1` or `"hashed"`.
+/// The key pattern's value: `1`, `-1`, `"hashed"`, `"text"`, `"2dsphere"` or `"2d"`.
 impl quote::ToTokens for KeyKind {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         tokens.extend(match self {
@@ -174,6 +188,8 @@ impl quote::ToTokens for KeyKind {
             KeyKind::Descending => quote::quote!(-1i32),
             KeyKind::Hashed => quote::quote!("hashed"),
             KeyKind::Text => quote::quote!("text"),
+            KeyKind::Sphere2d => quote::quote!("2dsphere"),
+            KeyKind::Flat2d => quote::quote!("2d"),
         });
     }
 }
@@ -473,6 +489,8 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
                         Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => match s.value().as_str() {
                             "hashed" => Some(KeyKind::Hashed),
                             "text" => Some(KeyKind::Text),
+                            "2dsphere" => Some(KeyKind::Sphere2d),
+                            "2d" => Some(KeyKind::Flat2d),
                             _ => None,
                         },
                         other => match int_value(other) {
@@ -485,7 +503,7 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
                         Some(kind) => index.keys.push((entry.key, kind)),
                         None => errors.spanned(
                             &entry.direction,
-                            "index key direction must be 1 (ascending), -1 (descending), \"hashed\" or \"text\"",
+                            "index key direction must be 1 (ascending), -1 (descending), \"hashed\", \"text\", \"2dsphere\" or \"2d\"",
                         ),
                     }
                 }
@@ -568,6 +586,34 @@ fn parse_index(meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<O
         errors.push(syn::Error::new(
             span,
             "an index may hash one key only (MongoDB refuses more)",
+        ));
+    }
+    // mongod gives an index one access method: keys of two special kinds (text and
+    // 2dsphere, hashed and 2d...) in one index are refused.
+    let mut special = index.keys.iter().map(|(_, k)| *k).filter(|k| k.special());
+    if let Some(first) = special.next()
+        && let Some(other) = special.find(|k| *k != first)
+    {
+        errors.push(syn::Error::new(
+            span,
+            format!("an index holds one kind of special key: \"{first}\" and \"{other}\" cannot be mixed (MongoDB refuses them in one index): declare two indexes"),
+        ));
+    }
+    let flat = index.keys.iter().position(|(_, k)| *k == KeyKind::Flat2d);
+    let flat_count = index
+        .keys
+        .iter()
+        .filter(|(_, k)| *k == KeyKind::Flat2d)
+        .count();
+    if flat_count > 1 {
+        errors.push(syn::Error::new(
+            span,
+            "a \"2d\" index has one location key (MongoDB refuses more)",
+        ));
+    } else if flat.is_some_and(|i| i > 0) {
+        errors.push(syn::Error::new(
+            span,
+            "the \"2d\" key must come first in its index (MongoDB refuses it after another key)",
         ));
     }
     let text = index.keys.iter().any(|(_, k)| matches!(k, KeyKind::Text));

@@ -9,6 +9,8 @@
 //!   `min max`;
 //! - [`Numeric`] types: `inc mul`;
 //! - [`Text`] types: `regex starts_with`;
+//! - [`Spatial`](crate::geo::Spatial) types (GeoJSON geometries, `crate::geo`): `near
+//!   near_sphere geo_within geo_intersects`;
 //! - arrays ([`ArrayField`]): `contains all size elem_match`, `push push_each add_to_set
 //!   pull pop_first pop_last`, element type checked;
 //! - `Option<T>`: `is_null`, and whatever `T` offers (values are given as `T`).

@@ -64,7 +64,7 @@ impl<M: crate::model::Model> Filter<M> {
 }
 
 impl<M> Filter<M> {
-    fn from_parts(doc: Document, error: Option<BuildError>) -> Self {
+    pub(crate) fn from_parts(doc: Document, error: Option<BuildError>) -> Self {
         Filter {
             doc,
             error,

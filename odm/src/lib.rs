@@ -40,6 +40,9 @@
 //!   typed paths, accumulators checked by the compiler) run by `Collection::aggregate`;
 //!   [`db`]: connecting, to the
 //!   embedded server (feature `embedded`, on by default) or to any MongoDB;
+//! - [`geo`]: GeoJSON geometries as field types (`Point`, `Polygon`, ...) and the
+//!   geospatial operators on them (`near`, `geo_within`, `geo_intersects`), for fields a
+//!   `"2dsphere"` index covers;
 //! - [`reference`]: `Ref<T>`, a field that stores another model's id; [`populate`]:
 //!   loading what references name, one query per path, and the reverse side;
 //! - [`polymorphic`]: one collection of several kinds of documents, a tagged enum of
@@ -59,6 +62,7 @@ pub mod error;
 pub mod field;
 pub mod filter;
 pub mod find;
+pub mod geo;
 pub mod hooks;
 pub mod id;
 pub mod index;
@@ -88,6 +92,10 @@ pub use error::{BuildError, Error, Result};
 pub use field::{AsField, Field, FieldType};
 pub use filter::Filter;
 pub use find::Find;
+pub use geo::{
+    Distance, Geometry, GeometryCollection, IntoShape, LineString, MultiLineString, MultiPoint,
+    MultiPolygon, Point, Polygon, Shape, Spatial,
+};
 pub use hooks::{HookContext, Hooks};
 pub use id::IdValue;
 pub use index::{Collation, IndexReport, IndexSpec};
@@ -114,6 +122,10 @@ pub use odm_server as server;
 
 /// What a model file needs: the derives, `Db`, builders, and serde's derives.
 pub mod prelude {
+    pub use crate::geo::{
+        Distance, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint,
+        MultiPolygon, Point, Polygon, Shape,
+    };
     pub use crate::{
         Db, Embedded, Error, Filter, Model, Pipeline, PopulatePath, Projection, Ref, Sort, Update,
         Validate, Value,
@@ -133,6 +145,7 @@ pub mod __private {
         shared_paths,
     };
     pub use crate::filter::Filter;
+    pub use crate::geo::Spatial;
     pub use crate::hooks::{HookContext, Hooks};
     pub use crate::index::{self, IndexSpec};
     pub use crate::model::{DeletedAt, Embedded, Model, Timestamp, Version};

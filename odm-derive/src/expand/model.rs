@@ -1,14 +1,14 @@
 //! `#[derive(Model)]` and `#[derive(Embedded)]`.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::fields::{embedded_paths, fields_ident, model_paths};
-use super::private;
 use super::validate::validate_impl;
+use super::{private, private_at};
 use crate::ast::Container;
-use crate::attr::IndexKey;
+use crate::attr::{IndexKey, KeyKind};
 use crate::case::collection_name;
 
 /// The `index(...)` declarations of a container, with `key_path` giving a key's path (a
@@ -25,6 +25,23 @@ pub fn declared_indexes(
             let keys = index.keys.iter().filter_map(|(key, dir)| {
                 let path = key_path(key)?;
                 Some(quote!(__keys.insert(#path, #dir);))
+            });
+            // A "2dsphere" key on a field of the model: the field holds GeoJSON (its type
+            // is `Spatial`), checked at the key. A path is the server's to check, as is a
+            // field stored through serde `with` (its stored form is not its type's).
+            let spatial = index.keys.iter().filter_map(|(key, dir)| match (key, dir) {
+                (IndexKey::Field(ident), KeyKind::Sphere2d) => {
+                    let f = c
+                        .field(&ident.to_string())
+                        .filter(|f| f.attrs.with.is_none())?;
+                    let span = ident.span();
+                    let (fty, at) = (respanned(f.ty.to_token_stream(), span), private_at(span));
+                    Some(quote_spanned! {span=> {
+                        fn __odm_spatial<T: #at::Spatial>() {}
+                        __odm_spatial::<#fty>();
+                    }})
+                }
+                _ => None,
             });
             let name = match &index.name {
                 Some(n) => quote!(::core::option::Option::Some(::std::string::String::from(#n))),
@@ -73,10 +90,26 @@ pub fn declared_indexes(
                 text_option(&index.language_override),
             );
             quote! {{
+                #(#spatial)*
                 let mut __keys = #p::Document::new();
                 #(#keys)*
                 #p::IndexSpec { keys: __keys, name: #name, unique: #unique, sparse: #sparse, expire_after_secs: #ttl, collation: #collation, weights: #weights, default_language: #default_language, language_override: #language_override, partial_filter: #partial }
             }}
+        })
+        .collect()
+}
+
+/// `tokens` with every span (inside groups too) set to `span`, so that an error about
+/// them points there.
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(g) = &tree {
+                tree = TokenTree::Group(Group::new(g.delimiter(), respanned(g.stream(), span)));
+            }
+            tree.set_span(span);
+            tree
         })
         .collect()
 }

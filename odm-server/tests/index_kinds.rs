@@ -5,7 +5,7 @@
 mod common;
 
 use bson::{Bson, Document, doc};
-use common::{TestServer, leaf_stage};
+use common::{TestServer, explained_leaf, leaf_stage};
 use futures::TryStreamExt;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
@@ -15,18 +15,7 @@ async fn winning_leaf(s: &TestServer, filter: Document) -> Document {
 }
 
 async fn explain_leaf(s: &TestServer, find: Document) -> Document {
-    let reply = s
-        .db("t")
-        .run_command(doc! {"explain": find, "verbosity": "queryPlanner"})
-        .await
-        .unwrap();
-    leaf_stage(
-        reply
-            .get_document("queryPlanner")
-            .unwrap()
-            .get_document("winningPlan")
-            .unwrap(),
-    )
+    explained_leaf(&s.db("t"), find).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -106,7 +106,7 @@ async fn create_list_drop_and_conflicts() {
             (index(doc! {"key": {"other": 1}, "name": "email_1"}), 86),
             (index(doc! {"key": {"email": 1}, "name": "second"}), 85),
             (index(doc! {"key": {"email": 1}, "name": "email_1"}), 85),
-            (index(doc! {"key": {"t": "2dsphere"}, "name": "t"}), 67),
+            (index(doc! {"key": {"t": "bogus"}, "name": "t"}), 67),
             (index(doc! {"key": {"a": 1}, "name": "a", "bogus": 1}), 197),
         ],
     )

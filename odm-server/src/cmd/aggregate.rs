@@ -32,6 +32,7 @@ use super::views;
 use super::write_concern::WriteConcern;
 use crate::engine::agg::bind::command_let;
 use crate::engine::agg::join::Collections;
+use crate::engine::agg::metadata;
 use crate::engine::agg::pipeline::{Pipeline, Stage};
 use crate::engine::collation;
 use crate::engine::matcher::Filter;
@@ -301,10 +302,11 @@ pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
                 "stages": joins_explained(&snapshot, &rest)?,
             });
         }
-        let input = match &meta {
+        let mut input = match &meta {
             Some(m) => collect(&*txn, m, &query)?,
             None => Vec::new(),
         };
+        metadata::attach_text_scores(&query.filter, &mut input);
         let results = rest.run_with(input, &snapshot)?;
         drop(txn);
         finish.reply(ctx, &ns, results)
@@ -395,10 +397,11 @@ impl<'a> Snapshot<'a> {
     ) -> CmdResult<Vec<Document>> {
         let (mut query, rest) = split_leading(pipeline, hint, allow_disk_use);
         query.sort_memory_limit = self.sort_memory_limit;
-        let input = match catalog::get(self.txn, self.db, coll)? {
+        let mut input = match catalog::get(self.txn, self.db, coll)? {
             Some(meta) => collect(self.txn, &meta, &query)?,
             None => Vec::new(),
         };
+        metadata::attach_text_scores(&query.filter, &mut input);
         rest.run_with(input, self)
     }
 }

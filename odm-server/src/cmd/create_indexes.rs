@@ -94,9 +94,7 @@ fn check_key(key: &Document) -> CmdResult<()> {
             Bson::String(kind)
                 if matches!(kind.as_str(), "hashed" | "text" | "2dsphere" | "2d") => {}
             Bson::String(kind) => {
-                return Err(cannot_create(format!(
-                    "index type '{kind}' (field '{path}') is not supported by this server yet"
-                )));
+                return Err(cannot_create(format!("Unknown index plugin '{kind}'")));
             }
             n if arith::is_number(n) => {
                 if arith::to_f64(n) == Some(0.0) {

@@ -42,6 +42,21 @@ impl TestServer {
 }
 
 /// The innermost stage of an `explain` plan (the scan under FETCH, SORT, ...).
+/// The innermost stage of the winning plan `explain` shows for a command.
+pub async fn explained_leaf(db: &Database, command: Document) -> Document {
+    let reply = db
+        .run_command(bson::doc! {"explain": command, "verbosity": "queryPlanner"})
+        .await
+        .unwrap();
+    leaf_stage(
+        reply
+            .get_document("queryPlanner")
+            .unwrap()
+            .get_document("winningPlan")
+            .unwrap(),
+    )
+}
+
 pub fn leaf_stage(plan: &Document) -> Document {
     let mut stage = plan.clone();
     while let Ok(inner) = stage.get_document("inputStage") {

@@ -93,7 +93,7 @@ impl Expression {
                     };
                 }
             }
-            Expression::Literal(_) | Expression::Path(_) => {}
+            Expression::Literal(_) | Expression::Path(_) | Expression::Meta(_) => {}
             Expression::Object(fields) => fields.iter_mut().for_each(|(_, e)| e.bind(vars)),
             Expression::Array(items) | Expression::Operator(_, items) => {
                 items.iter_mut().for_each(|e| e.bind(vars))

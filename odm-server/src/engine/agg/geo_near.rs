@@ -14,6 +14,7 @@
 
 use bson::{Bson, Document, doc};
 
+use super::metadata;
 use crate::engine::geo::{self, GeoCond, Near};
 use crate::engine::matcher::{Cond, Filter};
 use crate::error::{CmdResult, CommandError, ErrorCode};
@@ -237,7 +238,7 @@ impl GeoNear {
     }
 
     /// Sets the output fields on a result: its distance (times the multiplier) and the
-    /// location it was measured to.
+    /// location it was measured to, also as the document's metadata.
     pub fn annotate(&self, doc: &mut Document, key: &str, near: &Near) -> CmdResult<()> {
         let Some((distance, location)) = near.nearest(doc, key) else {
             return Ok(());
@@ -247,12 +248,16 @@ impl GeoNear {
                 CommandError::bad_value(format!("$geoNear cannot set '{path}': {e:?}"))
             })
         };
+        let distance = Bson::Double(distance * self.multiplier);
         if let Some(field) = &self.distance_field {
-            set(doc, field, Bson::Double(distance * self.multiplier))?;
+            set(doc, field, distance.clone())?;
         }
         if let Some(field) = &self.include_locs {
-            set(doc, field, location)?;
+            set(doc, field, location.clone())?;
         }
+        // What `{$meta: "geoNearDistance"}` and `"geoNearPoint"` read in later stages.
+        metadata::set(doc, "geoNearDistance", distance);
+        metadata::set(doc, "geoNearPoint", location);
         Ok(())
     }
 }

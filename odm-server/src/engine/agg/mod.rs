@@ -19,6 +19,7 @@ pub mod granularity;
 pub mod graph;
 pub mod grouping;
 pub mod join;
+pub mod metadata;
 pub mod output;
 pub mod pipeline;
 pub mod reshape;

@@ -3,9 +3,9 @@
 //! bytes), `$toHashedIndexKey` (the hash a hashed index keys the value by) and `$meta`
 //! (a document's metadata).
 //!
-//! This server attaches no metadata to documents yet (no text or vector search, no
-//! `$geoNear`), so `$meta` is missing for every keyword but `textScore`, which, as on
-//! mongod without a `$text` query, is an error.
+//! `textScore`, `geoNearDistance` and `geoNearPoint` are read from what the pipeline
+//! attached (`agg::metadata`, parsed as `Expression::Meta`); every other keyword (Atlas
+//! search, `indexKey`, `sortKey`...) is missing here.
 
 use bson::Bson;
 
@@ -102,13 +102,6 @@ const META: &[&str] = &[
 
 fn meta(op: &OpDef, values: Vec<Option<Bson>>) -> CmdResult<Option<Bson>> {
     match operand(op, &values, 0)? {
-        Some(Bson::String(k)) if k == "textScore" => match crate::engine::text::current_score() {
-            Some(score) => Ok(Some(Bson::Double(score))),
-            None => Err(expr_error(
-                40218,
-                "query requires text score metadata, but it is not available",
-            )),
-        },
         Some(Bson::String(k)) if META.contains(&k.as_str()) => Ok(None),
         Some(Bson::String(k)) => Err(expr_error(
             17308,

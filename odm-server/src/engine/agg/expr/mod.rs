@@ -50,6 +50,9 @@ pub enum Expression {
     Literal(Bson),
     /// `$a.b`: steps from the current document.
     Path(Vec<String>),
+    /// `{$meta: "textScore"}` and the other keywords the pipeline attaches
+    /// (`agg::metadata`).
+    Meta(&'static str),
     /// `$$name.a.b`.
     Variable(String, Vec<String>),
     Object(Vec<(String, Expression)>),
@@ -382,6 +385,12 @@ fn required<'a>(args: &HashMap<&str, &'a Bson>, name: &str, key: &str) -> CmdRes
 
 fn parse_operator(name: &str, operand: &Bson) -> CmdResult<Expression> {
     let boxed = |v: &Bson| parse(v).map(Box::new);
+    if name == "$meta"
+        && let Bson::String(k) = operand
+        && let Some(keyword) = super::metadata::KEYWORDS.iter().find(|m| *m == k)
+    {
+        return Ok(Expression::Meta(keyword));
+    }
     match name {
         "$cond" => {
             let parts = match operand {
@@ -607,9 +616,24 @@ impl Expression {
             match self {
                 Expression::Literal(v) => Ok(Some(v.clone())),
                 Expression::Path(steps) => Ok(document_path_value(scope.root, steps)),
+                Expression::Meta(keyword) => {
+                    if let Some(v) = super::metadata::get(scope.root, keyword) {
+                        return Ok(Some(v.clone()));
+                    }
+                    // A find's projection evaluates with the score set aside; without a
+                    // `$text` query there is none, as mongod answers.
+                    match (*keyword, crate::engine::text::current_score()) {
+                        ("textScore", Some(score)) => Ok(Some(Bson::Double(score))),
+                        ("textScore", None) => Err(expr_error(
+                            40218,
+                            "query requires text score metadata, but it is not available",
+                        )),
+                        _ => Ok(None),
+                    }
+                }
                 Expression::Variable(name, steps) => {
                     let base = match name.as_str() {
-                        "ROOT" | "CURRENT" => Bson::Document(scope.root.clone()),
+                        "ROOT" | "CURRENT" => Bson::Document(super::metadata::without(scope.root)),
                         "NOW" => Bson::DateTime(scope.now),
                         "CLUSTER_TIME" => cluster_time()?,
                         // What `$redact` expressions answer.

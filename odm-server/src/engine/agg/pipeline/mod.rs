@@ -17,6 +17,7 @@ use super::geo_near::GeoNear;
 use super::graph::GraphLookup;
 use super::grouping::{Group, parse_group, run_group};
 use super::join::{Collections, Lookup, NoCollections, UnionWith};
+use super::metadata;
 use super::output::{Merge, Target, parse_out};
 use super::reshape::{Unwind, at_path, parse_unwind, redact, run_unwind};
 use super::window::SetWindowFields;
@@ -195,7 +196,7 @@ impl Pipeline {
         docs: Vec<Document>,
         source: &dyn Collections,
     ) -> CmdResult<Vec<Document>> {
-        self.stages.iter().try_fold(docs, |docs, stage| {
+        let mut out = self.stages.iter().try_fold(docs, |docs, stage| {
             let out = run_stage(stage, docs, source)?;
             if matches!(
                 stage,
@@ -213,8 +214,10 @@ impl Pipeline {
             ) {
                 out.iter().try_for_each(crate::depth::check_output)?;
             }
-            Ok(out)
-        })
+            CmdResult::Ok(out)
+        })?;
+        out.iter_mut().for_each(metadata::strip);
+        Ok(out)
     }
 
     /// Runs over borrowed documents: the leading `$match` stages choose before anything
@@ -350,7 +353,8 @@ fn parse_stage(name: &str, arg: &Bson) -> CmdResult<Vec<Stage>> {
             Stage::Match(filter)
         }
         "$sort" => {
-            let spec = SortSpec::parse(as_document(name, arg)?)?;
+            // `{score: {$meta: "textScore"}}` sorts by the score a `$text` match attached.
+            let spec = SortSpec::parse_find(as_document(name, arg)?)?;
             if spec.is_empty() {
                 return Err(stage_error(15976, "$sort stage must have at least one sort key"));
             }
@@ -639,12 +643,19 @@ fn run_stage(
         }
         Stage::Sort(spec) => {
             let mut docs = docs;
-            spec.sort(&mut docs);
+            spec.sort_scored(&mut docs, &metadata::text_score);
             docs
         }
         Stage::Skip(n) => docs.into_iter().skip(*n as usize).collect(),
         Stage::Limit(n) => docs.into_iter().take(*n as usize).collect(),
-        Stage::Project(p) => docs.iter().map(|d| p.apply(d)).collect::<CmdResult<_>>()?,
+        Stage::Project(p) => docs
+            .iter()
+            .map(|d| {
+                let mut out = p.apply(d)?;
+                metadata::carry(d, &mut out);
+                Ok(out)
+            })
+            .collect::<CmdResult<_>>()?,
         Stage::AddFields(fields) => {
             let mut out = Vec::with_capacity(docs.len());
             for d in docs {

@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 seconds="${1:-600}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(wire_frame command filter update aggregate index_scan)
+[ ${#targets[@]} -gt 0 ] || targets=(wire_frame command filter update aggregate index_scan geo_index)
 mkdir -p logs
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"

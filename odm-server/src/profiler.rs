@@ -127,6 +127,9 @@ thread_local! {
     static KEYS: Cell<u64> = const { Cell::new(0) };
     static DOCS: Cell<u64> = const { Cell::new(0) };
     static PLAN: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// The profiling level of the command's database when the command began (`None`:
+    /// nothing was profiled anywhere).
+    static LEVEL: std::cell::RefCell<Option<Level>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Counts an index entry a scan read.
@@ -149,11 +152,20 @@ pub fn plan_used(summary: String) {
     PLAN.with(|p| *p.borrow_mut() = Some(summary));
 }
 
-/// Starts counting for a command.
-pub fn start() {
+/// Starts counting for a command on `db`, under the profiling level `db` has now: as in
+/// mongod, a command is profiled by the settings it began under, so the `profile`
+/// command that turns profiling on is not itself recorded (and the one that turns it off
+/// is).
+pub fn start(state: &ServerState, db: &str) {
     KEYS.with(|k| k.set(0));
     DOCS.with(|d| d.set(0));
     PLAN.with(|p| *p.borrow_mut() = None);
+    let level = state
+        .profiler
+        .any
+        .load(Ordering::Relaxed)
+        .then(|| state.profiler.level(db));
+    LEVEL.with(|l| *l.borrow_mut() = level);
 }
 
 /// What a finished command left for its profile entry.
@@ -180,7 +192,7 @@ pub fn finished(state: &ServerState, conn: &ConnInfo, done: Finished<'_>) {
     }
     let millis = done.elapsed.as_millis() as i64;
     let (slow_ms, sample_rate) = state.profiler.thresholds();
-    let enabled = state.profiler.any.load(Ordering::Relaxed);
+    let enabled = LEVEL.with(|l| l.borrow().is_some());
     let slow = millis >= slow_ms;
     if !enabled && !slow {
         return;
@@ -217,7 +229,9 @@ pub fn finished(state: &ServerState, conn: &ConnInfo, done: Finished<'_>) {
     if !enabled {
         return;
     }
-    let level = state.profiler.level(done.db);
+    let Some(level) = LEVEL.with(|l| l.borrow_mut().take()) else {
+        return;
+    };
     let record = match (&level.filter, level.level) {
         (_, 0) => false,
         (Some((_, filter)), _) => filter.matches(&entry),

@@ -75,7 +75,7 @@ pub fn execute(
 ) -> Reply {
     let _running = state.operations.begin(conn, db, body);
     let started = std::time::Instant::now();
-    crate::profiler::start();
+    crate::profiler::start(state, db);
     let operation_time = Cell::new(None);
     let batch = RefCell::new(None);
     let clock = CommandClock {

@@ -2,7 +2,8 @@
 
 use bson::{Bson, doc};
 
-use super::{Access, Bounded, ByteRange, Interval, Plan, field_intervals};
+use super::bounds::{Bounded, Interval, field_intervals};
+use super::{Access, ByteRange, Plan};
 use crate::engine::matcher::{Cond, InItem};
 use crate::engine::sort::SortSpec;
 use crate::storage::Direction;

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::collection::{Projection, get_path};
 use crate::error::{BuildError, Error, Result};
 use crate::filter::Filter;
+use crate::geo::{DISTANCE_FIELD, Distanced};
 use crate::index::Collation;
 use crate::model::Model;
 use crate::sort::Sort;
@@ -65,6 +66,23 @@ impl<M: Model> Find<M> {
         scored.projection = Some(doc! {SCORE_FIELD: {"$meta": "textScore"}});
         scored.relevance = true;
         scored
+    }
+
+    /// The results of a `near` or `near_sphere` query with their distance from its
+    /// point, in meters, nearest first (MongoDB's `geoNearDistance`).
+    ///
+    /// ```ignore
+    /// let close = places
+    ///     .find(f.location.near(paris, Distance::at_most(5_000.0)))
+    ///     .with_distance()
+    ///     .await?;
+    /// for hit in close { println!("{:.0} m: {}", hit.meters, hit.doc.name); }
+    /// ```
+    pub fn with_distance(self) -> Find<M, Distanced<M>> {
+        let mut distanced = self.reading();
+        // A `$meta` field alone keeps every stored field.
+        distanced.projection = Some(doc! {DISTANCE_FIELD: {"$meta": "geoNearDistance"}});
+        distanced
     }
 }
 
@@ -327,4 +345,27 @@ fn keyset_after(keys: &[(String, i32)], values: &[Bson]) -> Document {
         },
         _ => doc! {"$or": branches},
     }
+}
+
+/// Reads a result that carries a number the server computed (a text score, a distance)
+/// beside the document's own fields: the number from `field`, the rest as `M`.
+pub(crate) fn with_metadata<'de, M, D>(
+    deserializer: D,
+    field: &str,
+    missing: &str,
+) -> Result<(f64, M), D::Error>
+where
+    M: DeserializeOwned,
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let mut raw = <Document as serde::Deserialize>::deserialize(deserializer)?;
+    let value = match raw.remove(field) {
+        Some(bson::Bson::Double(v)) => v,
+        Some(bson::Bson::Int32(v)) => f64::from(v),
+        Some(bson::Bson::Int64(v)) => v as f64,
+        _ => return Err(D::Error::custom(missing)),
+    };
+    let doc = bson::deserialize_from_document(raw).map_err(D::Error::custom)?;
+    Ok((value, doc))
 }

@@ -93,8 +93,8 @@ pub use field::{AsField, Field, FieldType};
 pub use filter::Filter;
 pub use find::Find;
 pub use geo::{
-    Distance, Geometry, GeometryCollection, IntoShape, LineString, MultiLineString, MultiPoint,
-    MultiPolygon, Point, Polygon, Shape, Spatial,
+    Distance, Distanced, Geometry, GeometryCollection, IntoShape, LineString, MultiLineString,
+    MultiPoint, MultiPolygon, Point, Polygon, Shape, Spatial,
 };
 pub use hooks::{HookContext, Hooks};
 pub use id::IdValue;
@@ -123,7 +123,7 @@ pub use odm_server as server;
 /// What a model file needs: the derives, `Db`, builders, and serde's derives.
 pub mod prelude {
     pub use crate::geo::{
-        Distance, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint,
+        Distance, Distanced, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint,
         MultiPolygon, Point, Polygon, Shape,
     };
     pub use crate::{

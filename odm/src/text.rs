@@ -12,11 +12,12 @@
 //! for hit in hits { println!("{:.2} {}", hit.score, hit.doc.title); }
 //! ```
 
-use bson::{Bson, Document, doc};
-use serde::de::{DeserializeOwned, Error as _};
+use bson::{Document, doc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use crate::filter::Filter;
+use crate::find::with_metadata;
 
 /// The field a scored result carries its score in, between the server and [`Scored`].
 pub(crate) const SCORE_FIELD: &str = "_odm_text_score";
@@ -104,14 +105,11 @@ pub struct Scored<M> {
 
 impl<'de, M: DeserializeOwned> Deserialize<'de> for Scored<M> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut raw = Document::deserialize(deserializer)?;
-        let score = match raw.remove(SCORE_FIELD) {
-            Some(Bson::Double(s)) => s,
-            Some(Bson::Int32(s)) => f64::from(s),
-            Some(Bson::Int64(s)) => s as f64,
-            _ => return Err(D::Error::custom("a scored result carries no text score")),
-        };
-        let doc = bson::deserialize_from_document(raw).map_err(D::Error::custom)?;
+        let (score, doc) = with_metadata(
+            deserializer,
+            SCORE_FIELD,
+            "a scored result carries no text score",
+        )?;
         Ok(Scored { score, doc })
     }
 }

@@ -151,6 +151,33 @@ async fn near_returns_the_closest_first() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn near_with_the_distance_of_each_result() {
+    let db = db().await;
+    let places = capitals(&db).await;
+    let f = Place::fields();
+    let hits = places
+        .find(f.location.near(PARIS, Distance::at_most(1_000_000.0)))
+        .with_distance()
+        .await
+        .unwrap();
+    let got: Vec<(&str, f64)> = hits
+        .iter()
+        .map(|h| (h.doc.name.as_str(), (h.meters / 1000.0).round()))
+        .collect();
+    // Great-circle distances on MongoDB's sphere (radius 6378.1 km), in km.
+    assert_eq!(got, [("Paris", 0.0), ("London", 344.0), ("Berlin", 878.0)]);
+    // A query without `near` has no distance to give: an error, not a made-up number.
+    assert!(
+        places
+            .find(f.name.eq("Paris"))
+            .with_distance()
+            .await
+            .is_err()
+    );
+    finish(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn near_sphere_between_two_distances() {
     let db = db().await;
     let places = capitals(&db).await;

@@ -264,6 +264,23 @@ impl Filter {
         }
     }
 
+    /// The filter's `$near`/`$nearSphere` and its path, when it has one at the top level
+    /// (where it must be): what `{$meta: "geoNearDistance"}` measures by.
+    pub fn near(&self) -> Option<(&str, &geo::Near)> {
+        fn in_cond(cond: &Cond) -> Option<&geo::Near> {
+            match cond {
+                Cond::Geo(g) => g.near(),
+                Cond::And(cs) => cs.iter().find_map(in_cond),
+                _ => None,
+            }
+        }
+        match self {
+            Filter::Field { path, cond } => in_cond(cond).map(|n| (path.as_str(), n)),
+            Filter::And(fs) => fs.iter().find_map(Filter::near),
+            _ => None,
+        }
+    }
+
     /// A matched document's `{$meta: "textScore"}`, when the filter has `$text`.
     pub fn text_score(&self, doc: &Document) -> Option<f64> {
         self.text().and_then(|t| t.score(doc))

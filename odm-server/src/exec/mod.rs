@@ -14,6 +14,7 @@ use std::ops::{Bound, ControlFlow};
 
 use bson::{Bson, Document};
 
+use crate::engine::agg::metadata;
 use crate::engine::collation::{self, Collator};
 use crate::engine::matcher::Filter;
 use crate::engine::projection::Projection;
@@ -440,8 +441,18 @@ impl CursorState {
 }
 
 /// A matched document projected, with its `{$meta: "textScore"}` when the query has
-/// `$text`.
+/// `$text`, and its `{$meta: "geoNearDistance"}` and `"geoNearPoint"` when it has `$near`.
 fn project(p: &Projection, doc: &Document, filter: &Filter) -> CmdResult<Document> {
+    if let Some((path, near)) = filter.near()
+        && let Some((distance, location)) = near.nearest(doc, path)
+    {
+        let mut with_meta = doc.clone();
+        metadata::set(&mut with_meta, "geoNearDistance", Bson::Double(distance));
+        metadata::set(&mut with_meta, "geoNearPoint", location);
+        let mut out = p.apply_matched(&with_meta, filter)?;
+        metadata::strip(&mut out);
+        return Ok(out);
+    }
     match filter.text() {
         Some(_) => {
             crate::engine::text::with_score(filter.text_score(doc), || p.apply_matched(doc, filter))

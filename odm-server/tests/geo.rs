@@ -371,6 +371,44 @@ async fn bad_geometry_and_misplaced_near_are_refused_with_mongods_codes() {
     s.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn shapes_at_the_pole_answer_alike_through_the_index() {
+    // Found by the geo fuzzer: every longitude at latitude 90 is the north pole, where
+    // four cells meet; a point there is on a line between two such coordinates, and the
+    // index must find it in whichever cell its rounding puts it.
+    let s = TestServer::start().await;
+    let db = s.db("geo");
+    let c = db.collection::<Document>("poles");
+    c.insert_many(
+        [0.0, 45.0, 90.0, 135.0, 180.0, -45.0, -90.0, -135.0]
+            .iter()
+            .enumerate()
+            .map(|(i, lng)| doc! {"_id": i as i64, "loc": point(*lng, 90.0)}),
+    )
+    .await
+    .unwrap();
+    db.run_command(
+        doc! {"createIndexes": "poles", "indexes": [{"key": {"loc": "2dsphere"}, "name": "loc"}]},
+    )
+    .await
+    .unwrap();
+    for filter in [
+        doc! {"loc": {"$geoIntersects": {"$geometry": {"type": "LineString", "coordinates": [[0.1, 90], [180, 90]]}}}},
+        doc! {"loc": {"$geoIntersects": {"$geometry": point(-10.0, 90.0)}}},
+        doc! {"loc": {"$geoWithin": {"$centerSphere": [[0, 90], 1e-9]}}},
+    ] {
+        let indexed = ids(&db, doc! {"find": "poles", "filter": filter.clone()}).await;
+        let scanned = ids(
+            &db,
+            doc! {"find": "poles", "filter": filter.clone(), "hint": {"$natural": 1}},
+        )
+        .await;
+        assert_eq!(indexed, scanned, "{filter}");
+        assert_eq!(scanned.len(), 8, "{filter}");
+    }
+    s.stop().await;
+}
+
 /// A random query region and its filter on `loc`.
 fn region() -> impl Strategy<Value = Document> {
     let center = (-180.0..180.0f64, -80.0..80.0f64);

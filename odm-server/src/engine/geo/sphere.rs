@@ -91,16 +91,25 @@ fn fan_area(vertices: &[Point]) -> f64 {
         .sum()
 }
 
+/// How much wider than [`ON_LINE`] an index covering reaches, so that every document a
+/// predicate finds within `ON_LINE` of a shape lies in a covered cell.
+const COVERING_MARGIN: f64 = 4.0 * ON_LINE;
+
 /// Whether arcs `ab` and `cd` share a point (a crossing, or a shared vertex).
 pub fn arcs_meet(a: &Point, b: &Point, c: &Point, d: &Point) -> bool {
+    arcs_within(a, b, c, d, ON_LINE)
+}
+
+/// Whether arcs `ab` and `cd` cross or come within `tolerance` radians of each other
+/// (two arcs that do not cross are closest at an endpoint of one of them).
+fn arcs_within(a: &Point, b: &Point, c: &Point, d: &Point, tolerance: f64) -> bool {
     match crossing_sign(a, b, c, d) {
-        Crossing::Cross => true,
-        Crossing::MaybeCross => true,
+        Crossing::Cross | Crossing::MaybeCross => true,
         Crossing::DoNotCross => {
-            distance_from_segment(c, a, b).rad() < ON_LINE
-                || distance_from_segment(d, a, b).rad() < ON_LINE
-                || distance_from_segment(a, c, d).rad() < ON_LINE
-                || distance_from_segment(b, c, d).rad() < ON_LINE
+            distance_from_segment(c, a, b).rad() < tolerance
+                || distance_from_segment(d, a, b).rad() < tolerance
+                || distance_from_segment(a, c, d).rad() < tolerance
+                || distance_from_segment(b, c, d).rad() < tolerance
         }
     }
 }
@@ -253,8 +262,10 @@ pub enum Area {
 }
 
 impl Area {
-    /// The disc of `radius` radians around `center`.
+    /// The disc of `radius` radians around `center`, a little wider for its covering so
+    /// that a document exactly at `radius` (as distances round) is never left out.
     pub fn disc(center: Point, radius: f64) -> Area {
+        let radius = radius * (1.0 + 1e-9) + COVERING_MARGIN;
         Area::Cap(Cap::from_center_angle(&center, &Angle::from(Rad(radius))))
     }
 }
@@ -306,18 +317,30 @@ impl Region for Area {
     fn intersects_cell(&self, cell: &Cell) -> bool {
         match self {
             Area::Cap(cap) => cap.intersects_cell(cell),
+            // Within the predicates' tolerance counts as meeting: a point a predicate
+            // finds on a shape may lie in the cell next to it.
             Area::Shape(g) => {
                 let parts = Parts::of(g);
-                if parts.vertices().any(|v| cell.contains_point(v)) {
+                let corners = cell.vertices();
+                let near_boundary = |v: &Point| {
+                    cell_edges(&corners)
+                        .any(|(a, b)| distance_from_segment(v, &a, &b).rad() < COVERING_MARGIN)
+                };
+                if parts
+                    .vertices()
+                    .any(|v| cell.contains_point(v) || near_boundary(v))
+                {
                     return true;
                 }
-                let corners = cell.vertices();
                 if parts.polygons.iter().any(|p| p.contains(&cell.center())) {
                     return true;
                 }
                 let edges = parts.edges();
-                cell_edges(&corners)
-                    .any(|(a, b)| edges.iter().any(|(c, d)| arcs_meet(&a, &b, c, d)))
+                cell_edges(&corners).any(|(a, b)| {
+                    edges
+                        .iter()
+                        .any(|(c, d)| arcs_within(&a, &b, c, d, COVERING_MARGIN))
+                })
             }
         }
     }

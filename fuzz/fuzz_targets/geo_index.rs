@@ -133,8 +133,10 @@ fuzz_target!(|data: &[u8]| {
     );
     assert_eq!(created.get_f64("ok").ok(), Some(1.0), "{created}");
     let Ok(n) = u.choose_index(12) else { return };
+    let mut stored = Vec::new();
     for i in 0..n {
         let Ok(g) = geometry(&mut u, 2) else { return };
+        stored.push(g.clone());
         // Invalid geometry is refused (16755), and not stored: mongod's answer too.
         server.run(
             "db",
@@ -182,5 +184,8 @@ fuzz_target!(|data: &[u8]| {
     }
     indexed.sort_unstable();
     scanned.sort_unstable();
-    assert_eq!(indexed, scanned, "{filter}: through the 2dsphere index");
+    assert_eq!(
+        indexed, scanned,
+        "{filter}: through the 2dsphere index, over {stored:?}"
+    );
 });

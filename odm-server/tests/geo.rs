@@ -406,6 +406,24 @@ async fn shapes_at_the_pole_answer_alike_through_the_index() {
         assert_eq!(indexed, scanned, "{filter}");
         assert_eq!(scanned.len(), 8, "{filter}");
     }
+    // A zero-length line at the south pole meets nothing at the north pole (its arc is
+    // degenerate, which an exact crossing test calls "maybe").
+    c.insert_one(
+        doc! {"_id": 100, "loc": {"type": "LineString", "coordinates": [[180, -90], [-180, -90]]}},
+    )
+    .await
+    .unwrap();
+    let north = doc! {"loc": {"$geoIntersects": {"$geometry": {"type": "LineString", "coordinates": [[0.1, 90], [180, 90]]}}}};
+    let scanned = ids(
+        &db,
+        doc! {"find": "poles", "filter": north.clone(), "hint": {"$natural": 1}},
+    )
+    .await;
+    assert!(!scanned.contains(&100), "{scanned:?}");
+    assert_eq!(
+        ids(&db, doc! {"find": "poles", "filter": north}).await,
+        scanned
+    );
     s.stop().await;
 }
 

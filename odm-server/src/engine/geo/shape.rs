@@ -10,7 +10,7 @@ use bson::{Bson, Document};
 use s2::latlng::LatLng;
 use s2::point::Point;
 
-use super::sphere::{Loop, arcs_meet};
+use super::sphere::{Loop, antipodal, arcs_meet};
 use crate::engine::arith;
 
 /// Rings with more vertices than this are not checked for self-crossings (the check
@@ -160,6 +160,12 @@ fn line(value: &Bson) -> Result<Vec<Point>, String> {
             points.len()
         ));
     }
+    if let Some(i) = points.windows(2).position(|w| antipodal(&w[0], &w[1])) {
+        return Err(format!(
+            "Invalid LineString: vertices {i} and {} are antipodal: {value}",
+            i + 1
+        ));
+    }
     Ok(points)
 }
 
@@ -201,6 +207,9 @@ fn ring(value: &Bson) -> Result<Loop, String> {
 /// No vertex twice, and no two edges meeting except neighbours at their shared vertex.
 fn check_simple(v: &[Point]) -> Result<(), String> {
     let n = v.len();
+    if let Some(i) = (0..n).find(|&i| antipodal(&v[i], &v[(i + 1) % n])) {
+        return Err(format!("Edge {i} is degenerate (antipodal vertices)"));
+    }
     for i in 0..n {
         for j in i + 1..n {
             if v[i] == v[j] {

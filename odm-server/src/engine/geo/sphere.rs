@@ -11,7 +11,7 @@
 use s2::cap::Cap;
 use s2::cell::Cell;
 use s2::edge_crossings::{Crossing, EdgeCrosser, angle_contains_vertex, crossing_sign};
-use s2::edgeutil::distance_from_segment;
+use s2::edgeutil::distance_from_segment as s2_distance_from_segment;
 use s2::point::{Point, point_area};
 use s2::predicates::sign;
 use s2::region::Region;
@@ -95,6 +95,22 @@ fn fan_area(vertices: &[Point]) -> f64 {
 /// predicate finds within `ON_LINE` of a shape lies in a covered cell.
 const COVERING_MARGIN: f64 = 4.0 * ON_LINE;
 
+/// The angle (radians) from `x` to the arc `ab`. An arc of (nearly) no length is its
+/// endpoint: the great circle through two (nearly) equal points is numerical noise, and
+/// passes through every point's antipode.
+fn arc_distance(x: &Point, a: &Point, b: &Point) -> f64 {
+    if a.distance(b).rad() < 1e-13 {
+        x.distance(a).rad()
+    } else {
+        s2_distance_from_segment(x, a, b).rad()
+    }
+}
+
+/// Whether two vertices are (nearly) antipodal: no single arc joins them.
+pub fn antipodal(a: &Point, b: &Point) -> bool {
+    a.distance(b).rad() > std::f64::consts::PI - 1e-9
+}
+
 /// Whether arcs `ab` and `cd` share a point (a crossing, or a shared vertex).
 pub fn arcs_meet(a: &Point, b: &Point, c: &Point, d: &Point) -> bool {
     arcs_within(a, b, c, d, ON_LINE)
@@ -103,15 +119,14 @@ pub fn arcs_meet(a: &Point, b: &Point, c: &Point, d: &Point) -> bool {
 /// Whether arcs `ab` and `cd` cross or come within `tolerance` radians of each other
 /// (two arcs that do not cross are closest at an endpoint of one of them).
 fn arcs_within(a: &Point, b: &Point, c: &Point, d: &Point, tolerance: f64) -> bool {
-    match crossing_sign(a, b, c, d) {
-        Crossing::Cross | Crossing::MaybeCross => true,
-        Crossing::DoNotCross => {
-            distance_from_segment(c, a, b).rad() < tolerance
-                || distance_from_segment(d, a, b).rad() < tolerance
-                || distance_from_segment(a, c, d).rad() < tolerance
-                || distance_from_segment(b, c, d).rad() < tolerance
-        }
-    }
+    // "Maybe" means a shared vertex or a degenerate (zero-length) arc: the endpoint
+    // distances decide both (two points at the poles are not one point).
+    let degenerate = |p: &Point, q: &Point| p.distance(q).rad() < 1e-13;
+    (!degenerate(a, b) && !degenerate(c, d) && crossing_sign(a, b, c, d) == Crossing::Cross)
+        || arc_distance(c, a, b) < tolerance
+        || arc_distance(d, a, b) < tolerance
+        || arc_distance(a, c, d) < tolerance
+        || arc_distance(b, c, d) < tolerance
 }
 
 /// Whether arcs `ab` and `cd` cross at a point interior to both.
@@ -186,13 +201,10 @@ impl<'a> Parts<'a> {
         self.points.iter().any(|q| q.distance(p).rad() < ON_LINE)
             || self.lines.iter().any(|l| {
                 l.windows(2)
-                    .any(|w| distance_from_segment(p, &w[0], &w[1]).rad() < ON_LINE)
+                    .any(|w| arc_distance(p, &w[0], &w[1]) < ON_LINE)
             })
             || self.polygons.iter().any(|poly| {
-                poly.contains(p)
-                    || poly
-                        .edges()
-                        .any(|(a, b)| distance_from_segment(p, a, b).rad() < ON_LINE)
+                poly.contains(p) || poly.edges().any(|(a, b)| arc_distance(p, a, b) < ON_LINE)
             })
     }
 }
@@ -249,7 +261,7 @@ pub fn distance(center: &Point, geometry: &Geometry) -> f64 {
         }
     }
     for (a, b) in parts.edges() {
-        best = best.min(distance_from_segment(center, a, b).rad());
+        best = best.min(arc_distance(center, a, b));
     }
     best
 }
@@ -323,8 +335,7 @@ impl Region for Area {
                 let parts = Parts::of(g);
                 let corners = cell.vertices();
                 let near_boundary = |v: &Point| {
-                    cell_edges(&corners)
-                        .any(|(a, b)| distance_from_segment(v, &a, &b).rad() < COVERING_MARGIN)
+                    cell_edges(&corners).any(|(a, b)| arc_distance(v, &a, &b) < COVERING_MARGIN)
                 };
                 if parts
                     .vertices()
@@ -348,4 +359,22 @@ impl Region for Area {
 
 fn cell_edges(corners: &[Point; 4]) -> impl Iterator<Item = (Point, Point)> + '_ {
     (0..4).map(move |i| (corners[i], corners[(i + 1) % 4]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::geo::shape::sphere_point;
+
+    #[test]
+    fn zero_length_arcs_at_opposite_poles_do_not_meet() {
+        let south = Geometry::LineString(vec![
+            sphere_point(180.0, -90.0),
+            sphere_point(-180.0, -90.0),
+        ]);
+        let north = Geometry::LineString(vec![sphere_point(0.1, 90.0), sphere_point(180.0, 90.0)]);
+        assert!(!intersects(&south, &north));
+        assert!(!intersects(&north, &south));
+        assert!(intersects(&north, &north));
+    }
 }

@@ -10,7 +10,9 @@
 
 use s2::cap::Cap;
 use s2::cell::Cell;
-use s2::edge_crossings::{Crossing, EdgeCrosser, angle_contains_vertex, crossing_sign};
+use s2::edge_crossings::{
+    Crossing, EdgeCrosser, angle_contains_vertex, crossing_sign, get_intersection,
+};
 use s2::edgeutil::distance_from_segment as s2_distance_from_segment;
 use s2::point::{Point, point_area};
 use s2::predicates::sign;
@@ -121,17 +123,24 @@ pub fn arcs_meet(a: &Point, b: &Point, c: &Point, d: &Point) -> bool {
 fn arcs_within(a: &Point, b: &Point, c: &Point, d: &Point, tolerance: f64) -> bool {
     // "Maybe" means a shared vertex or a degenerate (zero-length) arc: the endpoint
     // distances decide both (two points at the poles are not one point).
-    let degenerate = |p: &Point, q: &Point| p.distance(q).rad() < 1e-13;
-    (!degenerate(a, b) && !degenerate(c, d) && crossing_sign(a, b, c, d) == Crossing::Cross)
+    arcs_cross(a, b, c, d)
         || arc_distance(c, a, b) < tolerance
         || arc_distance(d, a, b) < tolerance
         || arc_distance(a, c, d) < tolerance
         || arc_distance(b, c, d) < tolerance
 }
 
-/// Whether arcs `ab` and `cd` cross at a point interior to both.
+/// Whether arcs `ab` and `cd` cross at a point interior to both. The crossing test is
+/// only trusted where it is well defined: not for a zero-length arc, and a crossing
+/// must have its point on both arcs (the test's answer for two arcs of one great circle
+/// depends on their order).
 fn arcs_cross(a: &Point, b: &Point, c: &Point, d: &Point) -> bool {
-    crossing_sign(a, b, c, d) == Crossing::Cross
+    let degenerate = |p: &Point, q: &Point| p.distance(q).rad() < 1e-13;
+    if degenerate(a, b) || degenerate(c, d) || crossing_sign(a, b, c, d) != Crossing::Cross {
+        return false;
+    }
+    let x = get_intersection(a, b, c, d);
+    arc_distance(&x, a, b) < 1e-9 && arc_distance(&x, c, d) < 1e-9
 }
 
 impl Polygon {
@@ -376,5 +385,21 @@ mod tests {
         assert!(!intersects(&south, &north));
         assert!(!intersects(&north, &south));
         assert!(intersects(&north, &north));
+    }
+
+    #[test]
+    fn arcs_of_one_great_circle_meet_only_where_they_overlap() {
+        // A small square whose west edge lies on meridian 0, and a line down meridian
+        // 180 from the pole: one great circle, far apart.
+        let square = crate::engine::geo::shape::geojson(&bson::doc! {"type": "Polygon", "coordinates": [[[0.0, -19.0], [1.1875, -19.0], [1.1875, -17.8125], [0.0, -17.8125], [0.0, -19.0]]]}).unwrap();
+        let line = Geometry::LineString(vec![
+            sphere_point(0.0, 90.0),
+            sphere_point(180.0, 0.6375),
+            sphere_point(180.0, 90.0),
+        ]);
+        assert!(!intersects(&square, &line));
+        assert!(!intersects(&line, &square));
+        let along = Geometry::LineString(vec![sphere_point(0.0, -18.0), sphere_point(0.0, -30.0)]);
+        assert!(intersects(&square, &along));
     }
 }

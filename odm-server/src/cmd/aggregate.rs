@@ -306,7 +306,7 @@ pub(super) fn run_body(ctx: &Ctx<'_>, body: &Document) -> CmdResult<Document> {
             Some(m) => collect(&*txn, m, &query)?,
             None => Vec::new(),
         };
-        metadata::attach_text_scores(&query.filter, &mut input);
+        metadata::attach_all(&query.filter, &mut input);
         let results = rest.run_with(input, &snapshot)?;
         drop(txn);
         finish.reply(ctx, &ns, results)
@@ -401,7 +401,7 @@ impl<'a> Snapshot<'a> {
             Some(meta) => collect(self.txn, &meta, &query)?,
             None => Vec::new(),
         };
-        metadata::attach_text_scores(&query.filter, &mut input);
+        metadata::attach_all(&query.filter, &mut input);
         rest.run_with(input, self)
     }
 }

@@ -155,11 +155,7 @@ fn capped_batch(
     id: i64,
     ns: &str,
 ) -> CmdResult<(Document, bool)> {
-    let limit = BatchLimit {
-        docs: batch_size,
-        bytes: MAX_BATCH_BYTES,
-    };
-    tail_batch(ctx, await_data, id, ns, |snapshot| {
+    tail_batch(ctx, await_data, batch_size, id, ns, |snapshot, limit| {
         let meta = catalog::get(snapshot, ctx.db, coll)?.ok_or_else(|| {
             CommandError::new(
                 ErrorCode::Location(175),
@@ -179,29 +175,34 @@ fn oplog_batch(
     id: i64,
     ns: &str,
 ) -> CmdResult<(Document, bool)> {
-    let limit = BatchLimit {
-        docs: batch_size,
-        bytes: MAX_BATCH_BYTES,
-    };
-    tail_batch(ctx, await_data, id, ns, |snapshot| {
+    tail_batch(ctx, await_data, batch_size, id, ns, |snapshot, limit| {
         oplog.next_batch(snapshot, limit)
     })
 }
 
-/// A tailable cursor's next batch, `read` from the latest snapshot; an `awaitData`
-/// cursor that finds nothing waits for the next commit, until the deadline.
+/// A tailable cursor's next batch (of at most `batch_size` documents), `read` from the
+/// latest snapshot; an `awaitData` cursor that finds nothing waits for the next commit,
+/// until the deadline.
 fn tail_batch(
     ctx: &Ctx<'_>,
     await_data: bool,
+    batch_size: Option<usize>,
     id: i64,
     ns: &str,
-    mut read: impl FnMut(&dyn crate::storage::ReadTxn) -> CmdResult<(crate::raw_bson::RawBatch, bool)>,
+    mut read: impl FnMut(
+        &dyn crate::storage::ReadTxn,
+        BatchLimit,
+    ) -> CmdResult<(crate::raw_bson::RawBatch, bool)>,
 ) -> CmdResult<(Document, bool)> {
+    let limit = BatchLimit {
+        docs: batch_size,
+        bytes: MAX_BATCH_BYTES,
+    };
     let deadline = await_deadline(ctx.body);
     let repl = &ctx.state.repl;
     loop {
         let published = repl.snapshot();
-        let (batch, done) = read(&*published.snapshot)?;
+        let (batch, done) = read(&*published.snapshot, limit)?;
         ctx.operation_time.set(Some(published.ts));
         let waits = await_data && batch.is_empty() && !done;
         if waits && repl.wait_for_commit_after(published.ts, deadline) {

@@ -82,6 +82,12 @@ impl Node {
 }
 
 impl Projection {
+    /// Whether some field is computed (an expression or `{$meta: ...}`): only such a
+    /// projection reads a document's metadata.
+    pub fn computes(&self) -> bool {
+        self.computes
+    }
+
     /// Writes the values of `let` variables into its computed fields.
     pub fn bind(&mut self, vars: &super::agg::bind::Vars) {
         self.root.bind(vars);

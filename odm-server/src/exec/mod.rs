@@ -22,7 +22,7 @@ use crate::engine::sort::SortSpec;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use crate::planner::{Access, Hint, Plan, plan};
 use crate::raw_bson::RawBatch;
-use crate::storage::catalog::CollectionMeta;
+use crate::storage::catalog::{CollectionMeta, IndexMeta};
 use crate::storage::collection::decode;
 use crate::storage::{Direction, ReadTxn};
 
@@ -152,13 +152,7 @@ pub fn scan(
             multikey,
             ..
         } => {
-            // The index the plan was made for, not another one that took its name.
-            let Some(index) = meta.index(index).filter(|i| i.ident == *ident) else {
-                return Err(CommandError::new(
-                    ErrorCode::Location(175),
-                    format!("query plan killed: index '{index}' was dropped"),
-                ));
-            };
+            let index = live_index(meta, index, *ident)?;
             let table = index.table();
             // The index may have become multikey since the plan was made.
             let dedup = *multikey || index.multikey;
@@ -175,6 +169,19 @@ pub fn scan(
             })
         }
     }
+}
+
+/// The index a plan was made for, not another one that took its name since (a cursor's
+/// plan outlives its snapshot).
+fn live_index<'m>(meta: &'m CollectionMeta, name: &str, ident: u64) -> CmdResult<&'m IndexMeta> {
+    meta.index(name)
+        .filter(|i| i.ident == ident)
+        .ok_or_else(|| {
+            CommandError::new(
+                ErrorCode::Location(175),
+                format!("query plan killed: index '{name}' was dropped"),
+            )
+        })
 }
 
 /// Receives a table entry (key, value) during a scan; may fail or stop the scan.
@@ -440,25 +447,18 @@ impl CursorState {
     }
 }
 
-/// A matched document projected, with its `{$meta: "textScore"}` when the query has
-/// `$text`, and its `{$meta: "geoNearDistance"}` and `"geoNearPoint"` when it has `$near`.
+/// A matched document projected. A projection with computed fields may read what the
+/// query knows of the document (`{$meta: "textScore"}`, `"geoNearDistance"`...): those
+/// see a copy that carries it.
 fn project(p: &Projection, doc: &Document, filter: &Filter) -> CmdResult<Document> {
-    if let Some((path, near)) = filter.near()
-        && let Some((distance, location)) = near.nearest(doc, path)
-    {
-        let mut with_meta = doc.clone();
-        metadata::set(&mut with_meta, "geoNearDistance", Bson::Double(distance));
-        metadata::set(&mut with_meta, "geoNearPoint", location);
-        let mut out = p.apply_matched(&with_meta, filter)?;
-        metadata::strip(&mut out);
-        return Ok(out);
+    if !p.computes() || !metadata::attaches(filter) {
+        return p.apply_matched(doc, filter);
     }
-    match filter.text() {
-        Some(_) => {
-            crate::engine::text::with_score(filter.text_score(doc), || p.apply_matched(doc, filter))
-        }
-        None => p.apply_matched(doc, filter),
-    }
+    let mut with_meta = doc.clone();
+    metadata::attach(filter, &mut with_meta);
+    let mut out = p.apply_matched(&with_meta, filter)?;
+    metadata::strip(&mut out);
+    Ok(out)
 }
 
 /// A batch being filled, within its document and byte limits and the query's limit.

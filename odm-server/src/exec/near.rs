@@ -17,12 +17,12 @@ use std::ops::ControlFlow;
 
 use bson::Document;
 
-use super::{ScanPosition, StoredVisitor};
+use super::{ScanPosition, StoredVisitor, live_index, scan_ranges};
 use crate::engine::geo::flat;
 use crate::engine::geo::shape::Pair;
 use crate::engine::geo::sphere::Area;
 use crate::engine::geo::{Center, Near, Unit};
-use crate::error::{CmdResult, CommandError, ErrorCode};
+use crate::error::CmdResult;
 use crate::planner::{NearScan, id_ranges};
 use crate::storage::catalog::CollectionMeta;
 use crate::storage::collection::decode;
@@ -128,13 +128,7 @@ pub(super) fn scan(
     pos: &mut ScanPosition,
     visit: &mut StoredVisitor<'_>,
 ) -> CmdResult<bool> {
-    let Some(index) = meta.index(&scan.index).filter(|i| i.ident == scan.ident) else {
-        return Err(CommandError::new(
-            ErrorCode::Location(175),
-            format!("query plan killed: index '{}' was dropped", scan.index),
-        ));
-    };
-    let table = index.table();
+    let table = live_index(meta, &scan.index, scan.ident)?.table();
     let docs = meta.documents_table();
     let mut skip = pos.range;
     let mut fetched: HashSet<Vec<u8>> = HashSet::new();
@@ -144,34 +138,28 @@ pub(super) fn scan(
     let mut radius = first_radius(scan).min(last);
     loop {
         let ranges = id_ranges(&scan.prefix, &ranges_within(scan, radius));
-        for range in &ranges {
-            let mut failure = None;
-            txn.scan(&table, range.bounds(), Direction::Forward, &mut |_k, id| {
+        scan_ranges(
+            txn,
+            &table,
+            &ranges,
+            Direction::Forward,
+            &mut ScanPosition::default(),
+            &mut |_k, id| {
                 crate::profiler::key_examined();
-                if !fetched.insert(id.to_vec()) {
-                    return ControlFlow::Continue(());
+                if fetched.insert(id.to_vec())
+                    && let Some((distance, stored)) =
+                        candidate(txn, &docs, id, &scan.path, &scan.near)?
+                {
+                    seq += 1;
+                    waiting.push(Reverse(Candidate {
+                        distance,
+                        seq,
+                        stored,
+                    }));
                 }
-                match candidate(txn, &docs, id, &scan.path, &scan.near) {
-                    Ok(Some((distance, stored))) => {
-                        seq += 1;
-                        waiting.push(Reverse(Candidate {
-                            distance,
-                            seq,
-                            stored,
-                        }));
-                        ControlFlow::Continue(())
-                    }
-                    Ok(None) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        failure = Some(e);
-                        ControlFlow::Break(())
-                    }
-                }
-            })?;
-            if let Some(e) = failure {
-                return Err(e);
-            }
-        }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
         let done = radius >= last;
         while let Some(Reverse(next)) = waiting.peek() {
             if !done && next.distance > radius {

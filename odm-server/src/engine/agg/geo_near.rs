@@ -41,7 +41,6 @@ fn err(code: i32, msg: impl Into<String>) -> CommandError {
 
 fn number(name: &str, v: &Bson) -> CmdResult<f64> {
     crate::engine::arith::to_f64(v)
-        .filter(|_| crate::engine::arith::is_number(v))
         .ok_or_else(|| CommandError::type_mismatch(format!("{name} must be a number")))
 }
 

@@ -1,6 +1,7 @@
-//! What a pipeline knows of a document besides its fields: a `$text` query's score and a
-//! `$geoNear`'s distance and point, which `{$meta: "textScore" | "geoNearDistance" |
-//! "geoNearPoint"}` reads in the stages after them.
+//! What a query knows of a document besides its fields: a `$text` query's score and a
+//! `$near`'s (or `$geoNear`'s) distance and point, which `{$meta: "textScore" |
+//! "geoNearDistance" | "geoNearPoint"}` reads in a find's projection and in the pipeline
+//! stages after them.
 //!
 //! The values travel with the document as one reserved top-level field (no stored field
 //! can start with `$`), so that every stage that passes documents on (`$match`, `$sort`,
@@ -67,14 +68,28 @@ pub fn text_score(doc: &Document) -> Option<f64> {
     }
 }
 
-/// Attaches each document's text score when the query that found them has `$text`.
-pub fn attach_text_scores(filter: &Filter, docs: &mut [Document]) {
-    if filter.text().is_none() {
-        return;
+/// Whether a query attaches anything to the documents it finds (`$text`, `$near`).
+pub fn attaches(filter: &Filter) -> bool {
+    filter.text().is_some() || filter.near().is_some()
+}
+
+/// Attaches what the query that found `doc` knows of it: its text score under `$text`,
+/// its distance and nearest location under `$near`.
+pub fn attach(filter: &Filter, doc: &mut Document) {
+    if let Some(score) = filter.text_score(doc) {
+        set(doc, "textScore", Bson::Double(score));
     }
-    for doc in docs {
-        if let Some(score) = filter.text_score(doc) {
-            set(doc, "textScore", Bson::Double(score));
-        }
+    if let Some((path, near)) = filter.near()
+        && let Some((distance, location)) = near.nearest(doc, path)
+    {
+        set(doc, "geoNearDistance", Bson::Double(distance));
+        set(doc, "geoNearPoint", location);
+    }
+}
+
+/// [`attach`] for every document a query found.
+pub fn attach_all(filter: &Filter, docs: &mut [Document]) {
+    if attaches(filter) {
+        docs.iter_mut().for_each(|doc| attach(filter, doc));
     }
 }

@@ -19,6 +19,7 @@ pub mod sphere;
 use bson::{Bson, Document};
 use s2::point::Point;
 
+use crate::engine::arith::to_f64;
 use crate::error::{CmdResult, CommandError, ErrorCode};
 use shape::{Geometry, Pair};
 
@@ -277,7 +278,7 @@ fn parse_shape(kind: &str, value: &Bson) -> CmdResult<Shape> {
                 .and_then(|c| shape::legacy_pair(c, true).map_err(bad))?;
             let radius = items
                 .get(1)
-                .and_then(number)
+                .and_then(to_f64)
                 .filter(|r| *r >= 0.0 && !r.is_nan())
                 .ok_or_else(|| bad(format!("Radius must be a non-negative number: {value}")))?;
             if kind == "$center" {
@@ -297,15 +298,6 @@ fn out_of_bounds(p: Pair) -> CommandError {
     ))
 }
 
-fn number(v: &Bson) -> Option<f64> {
-    match v {
-        Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) | Bson::Decimal128(_) => {
-            crate::engine::arith::to_f64(v)
-        }
-        _ => None,
-    }
-}
-
 fn points(value: &Bson, kind: &str) -> CmdResult<Vec<Pair>> {
     let Bson::Array(items) = value else {
         return Err(bad(format!("{kind} must be an array: {value}")));
@@ -323,7 +315,7 @@ fn distance_operand(name: &str, v: &Bson, legacy_code: Option<i32>) -> CmdResult
         Some(c) => CommandError::new(ErrorCode::Location(c + code_offset), msg),
         None => bad(msg),
     };
-    let d = number(v).ok_or_else(|| err(0, format!("{name} must be a number")))?;
+    let d = to_f64(v).ok_or_else(|| err(0, format!("{name} must be a number")))?;
     if d.is_nan() || d < 0.0 || d.is_infinite() {
         return Err(err(1, format!("{name} must be non-negative")));
     }
@@ -371,7 +363,7 @@ fn parse_near(sphere: bool, operand: &Bson, ops: &Document) -> CmdResult<Near> {
         }
         Bson::Array(items) if items.len() == 3 => {
             let pair = shape::legacy_pair(&Bson::Array(items[..2].to_vec()), true).map_err(bad)?;
-            let d = number(&items[2]).unwrap_or(-1.0);
+            let d = to_f64(&items[2]).unwrap_or(-1.0);
             if d.is_nan() || d < 0.0 {
                 return Err(CommandError::new(
                     ErrorCode::Location(18522),

@@ -3,7 +3,7 @@
 //! bytes), `$toHashedIndexKey` (the hash a hashed index keys the value by) and `$meta`
 //! (a document's metadata).
 //!
-//! `textScore`, `geoNearDistance` and `geoNearPoint` are read from what the pipeline
+//! `textScore`, `geoNearDistance` and `geoNearPoint` are read from what the query or pipeline
 //! attached (`agg::metadata`, parsed as `Expression::Meta`); every other keyword (Atlas
 //! search, `indexKey`, `sortKey`...) is missing here.
 

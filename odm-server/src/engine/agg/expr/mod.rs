@@ -616,21 +616,15 @@ impl Expression {
             match self {
                 Expression::Literal(v) => Ok(Some(v.clone())),
                 Expression::Path(steps) => Ok(document_path_value(scope.root, steps)),
-                Expression::Meta(keyword) => {
-                    if let Some(v) = super::metadata::get(scope.root, keyword) {
-                        return Ok(Some(v.clone()));
-                    }
-                    // A find's projection evaluates with the score set aside; without a
-                    // `$text` query there is none, as mongod answers.
-                    match (*keyword, crate::engine::text::current_score()) {
-                        ("textScore", Some(score)) => Ok(Some(Bson::Double(score))),
-                        ("textScore", None) => Err(expr_error(
-                            40218,
-                            "query requires text score metadata, but it is not available",
-                        )),
-                        _ => Ok(None),
-                    }
-                }
+                Expression::Meta(keyword) => match super::metadata::get(scope.root, keyword) {
+                    Some(v) => Ok(Some(v.clone())),
+                    // Without a `$text` query there is no score, as mongod answers.
+                    None if *keyword == "textScore" => Err(expr_error(
+                        40218,
+                        "query requires text score metadata, but it is not available",
+                    )),
+                    None => Ok(None),
+                },
                 Expression::Variable(name, steps) => {
                     let base = match name.as_str() {
                         "ROOT" | "CURRENT" => Bson::Document(super::metadata::without(scope.root)),

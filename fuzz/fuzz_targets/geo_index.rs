@@ -6,6 +6,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use bson::{Bson, Document, doc};
 use libfuzzer_sys::fuzz_target;
+use odm_fuzz::found_ids;
 use odm_server::fuzzing::CommandHarness;
 
 /// A coordinate: mostly near a few places (so shapes meet), sometimes an edge value.
@@ -101,29 +102,6 @@ fn query(u: &mut Unstructured<'_>) -> arbitrary::Result<(Document, Option<(Bson,
     })
 }
 
-fn ids(server: &mut CommandHarness, filter: &Document, hint: Option<Bson>) -> Option<Vec<i32>> {
-    let mut find = doc! {"find": "c", "filter": filter.clone(), "batchSize": 1000};
-    if let Some(hint) = hint {
-        find.insert("hint", hint);
-    }
-    let reply = server.run("db", &find);
-    let batch = reply
-        .get_document("cursor")
-        .ok()?
-        .get_array("firstBatch")
-        .ok()?;
-    Some(
-        batch
-            .iter()
-            .map(|d| {
-                d.as_document()
-                    .and_then(|d| d.get_i32("_id").ok())
-                    .expect("an _id")
-            })
-            .collect(),
-    )
-}
-
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
     let mut server = CommandHarness::new();
@@ -146,21 +124,21 @@ fuzz_target!(|data: &[u8]| {
     let Ok((filter, near)) = query(&mut u) else {
         return;
     };
-    let indexed = ids(&mut server, &filter, None);
+    let indexed = found_ids(&mut server, &filter, None);
     let scanned = match &near {
         // Within `r` radians of a point: what `$geoIntersects` a cap answers by a scan.
-        Some((center, r)) => ids(
+        Some((center, r)) => found_ids(
             &mut server,
             &doc! {"loc": {"$geoIntersects": {"$centerSphere": [center.clone(), *r]}}},
             Some(Bson::Document(doc! {"$natural": 1})),
         ),
-        None => ids(
+        None => found_ids(
             &mut server,
             &filter,
             Some(Bson::Document(doc! {"$natural": 1})),
         ),
     };
-    let (Some(mut indexed), Some(mut scanned)) = (indexed, scanned) else {
+    let (Some(indexed), Some(scanned)) = (indexed, scanned) else {
         return;
     };
     if let Some((center, r)) = near {
@@ -182,8 +160,6 @@ fuzz_target!(|data: &[u8]| {
             assert!(d.windows(2).all(|w| w[0] <= w[1]), "{filter}: {d:?}");
         }
     }
-    indexed.sort_unstable();
-    scanned.sort_unstable();
     assert_eq!(
         indexed, scanned,
         "{filter}: through the 2dsphere index, over {stored:?}"

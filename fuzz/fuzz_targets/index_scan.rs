@@ -6,7 +6,7 @@
 use arbitrary::Unstructured;
 use bson::{Bson, Document, doc};
 use libfuzzer_sys::fuzz_target;
-use odm_fuzz::{collection, filter};
+use odm_fuzz::{collection, filter, found_ids};
 use odm_server::fuzzing::CommandHarness;
 
 /// The indexes every run has: single-field, compound (both directions), nested, sparse.
@@ -17,31 +17,6 @@ fn indexes() -> Vec<Document> {
         doc! {"key": {"a.b": 1}, "name": "a.b"},
         doc! {"key": {"c": -1}, "name": "c_sparse", "sparse": true},
     ]
-}
-
-/// The `_id`s `find` returns, sorted; `None` when the query was refused.
-fn ids(server: &mut CommandHarness, filter: &Document, hint: Option<Bson>) -> Option<Vec<Bson>> {
-    let mut find = doc! {"find": "c", "filter": filter.clone(), "batchSize": 1000};
-    if let Some(hint) = hint {
-        find.insert("hint", hint);
-    }
-    let reply = server.run("db", &find);
-    let batch = reply
-        .get_document("cursor")
-        .ok()?
-        .get_array("firstBatch")
-        .ok()?;
-    let mut ids: Vec<Bson> = batch
-        .iter()
-        .map(|d| {
-            d.as_document()
-                .and_then(|d| d.get("_id"))
-                .cloned()
-                .expect("an _id")
-        })
-        .collect();
-    ids.sort_by_key(|id| id.as_i32());
-    Some(ids)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -57,10 +32,12 @@ fuzz_target!(|data: &[u8]| {
         // that is mongod's answer too, and not the question here.
         server.run("db", &doc! {"insert": "c", "documents": [d]});
     }
-    let Some(scanned) = ids(&mut server, &f, Some(Bson::Document(doc! {"$natural": 1}))) else {
+    let Some(scanned) = found_ids(&mut server, &f, Some(Bson::Document(doc! {"$natural": 1})))
+    else {
         return;
     };
-    let planned = ids(&mut server, &f, None).expect("the planner answers what a scan answers");
+    let planned =
+        found_ids(&mut server, &f, None).expect("the planner answers what a scan answers");
     assert_eq!(planned, scanned, "{f}: the planner's plan");
     for index in indexes() {
         let name = index.get_str("name").unwrap().to_owned();
@@ -69,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         if index.contains_key("sparse") {
             continue;
         }
-        if let Some(hinted) = ids(&mut server, &f, Some(Bson::String(name.clone()))) {
+        if let Some(hinted) = found_ids(&mut server, &f, Some(Bson::String(name.clone()))) {
             assert_eq!(hinted, scanned, "{f}: through index {name}");
         }
     }

@@ -9,6 +9,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use bson::{Bson, Document, Regex, oid::ObjectId};
 use odm_server::engine::update::UPDATE_OPERATORS;
+use odm_server::fuzzing::CommandHarness;
 
 /// Field names documents are made of, and the paths filters and updates name.
 pub const KEYS: &[&str] = &["a", "b", "c", "x", "0", "1", ""];
@@ -504,4 +505,34 @@ pub fn mentions_expr(v: &Bson) -> bool {
         Bson::Array(items) => items.iter().any(mentions_expr),
         _ => false,
     }
+}
+
+/// The `_id`s (`int`s here) a `find` on collection `c` of database `db` returns, in
+/// order; `None` when the query was refused.
+pub fn found_ids(
+    server: &mut CommandHarness,
+    filter: &Document,
+    hint: Option<Bson>,
+) -> Option<Vec<Bson>> {
+    let mut find = bson::doc! {"find": "c", "filter": filter.clone(), "batchSize": 1000};
+    if let Some(hint) = hint {
+        find.insert("hint", hint);
+    }
+    let reply = server.run("db", &find);
+    let batch = reply
+        .get_document("cursor")
+        .ok()?
+        .get_array("firstBatch")
+        .ok()?;
+    let mut ids: Vec<Bson> = batch
+        .iter()
+        .map(|d| {
+            d.as_document()
+                .and_then(|d| d.get("_id"))
+                .cloned()
+                .expect("an _id")
+        })
+        .collect();
+    ids.sort_by_key(|id| id.as_i32());
+    Some(ids)
 }

@@ -49,6 +49,36 @@ async fn ids(db: &Database, cmd: Document) -> Vec<i64> {
     out
 }
 
+/// A `2dsphere` index called `name` on the `loc` field of `coll`.
+async fn index_loc(db: &Database, coll: &str, name: &str) {
+    db.run_command(
+        doc! {"createIndexes": coll, "indexes": [{"key": {"loc": "2dsphere"}, "name": name}]},
+    )
+    .await
+    .unwrap();
+}
+
+/// The `_id`s a find on `coll` answers through an index (the planner's choice, or `hint`)
+/// and by a collection scan.
+async fn indexed_and_scanned(
+    db: &Database,
+    coll: &str,
+    filter: &Document,
+    hint: Option<&str>,
+) -> (Vec<i64>, Vec<i64>) {
+    let mut find = doc! {"find": coll, "filter": filter.clone()};
+    if let Some(h) = hint {
+        find.insert("hint", h);
+    }
+    let indexed = ids(db, find).await;
+    let scanned = ids(
+        db,
+        doc! {"find": coll, "filter": filter.clone(), "hint": {"$natural": 1}},
+    )
+    .await;
+    (indexed, scanned)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn near_over_a_hundred_thousand_points_reads_only_the_index_around_it() {
     let s = TestServer::start().await;
@@ -62,9 +92,7 @@ async fn near_over_a_hundred_thousand_points_reads_only_the_index_around_it() {
     for chunk in docs.chunks(10_000) {
         places.insert_many(chunk.to_vec()).await.unwrap();
     }
-    db.run_command(doc! {"createIndexes": "places", "indexes": [{"key": {"loc": "2dsphere"}, "name": "loc_2dsphere"}]})
-        .await
-        .unwrap();
+    index_loc(&db, "places", "loc_2dsphere").await;
     let near = doc! {"loc": {"$near": {"$geometry": point(2.35, 48.85)}}};
     let started = Instant::now();
     let found: Vec<Document> = places
@@ -146,11 +174,7 @@ async fn geo_near_sets_distances_locations_and_filters() {
     ])
     .await
     .unwrap();
-    db.run_command(
-        doc! {"createIndexes": "cities", "indexes": [{"key": {"loc": "2dsphere"}, "name": "loc"}]},
-    )
-    .await
-    .unwrap();
+    index_loc(&db, "cities", "loc").await;
     let reply = db
         .run_command(doc! {"aggregate": "cities", "pipeline": [
             {"$geoNear": {"near": point(2.3522, 48.8566), "distanceField": "dist.m",
@@ -245,16 +269,7 @@ async fn a_2d_index_serves_flat_queries() {
         doc! {"pos": {"$geoWithin": {"$polygon": [[0, 0], [5, 0], [0, 5]]}}},
         doc! {"pos": {"$geoWithin": {"$center": [[3, 3], 2.5]}}},
     ] {
-        let indexed = ids(
-            &db,
-            doc! {"find": "grid", "filter": filter.clone(), "hint": "pos_2d"},
-        )
-        .await;
-        let scanned = ids(
-            &db,
-            doc! {"find": "grid", "filter": filter.clone(), "hint": {"$natural": 1}},
-        )
-        .await;
+        let (indexed, scanned) = indexed_and_scanned(&db, "grid", &filter, Some("pos_2d")).await;
         assert!(!indexed.is_empty());
         assert_eq!(indexed, scanned, "{filter}");
     }
@@ -268,11 +283,7 @@ async fn bad_geometry_and_misplaced_near_are_refused_with_mongods_codes() {
     let s = TestServer::start().await;
     let db = s.db("geo");
     let c = db.collection::<Document>("c");
-    db.run_command(
-        doc! {"createIndexes": "c", "indexes": [{"key": {"loc": "2dsphere"}, "name": "loc"}]},
-    )
-    .await
-    .unwrap();
+    index_loc(&db, "c", "loc").await;
     c.insert_one(doc! {"_id": 1, "loc": point(1.0, 1.0)})
         .await
         .unwrap();
@@ -387,22 +398,13 @@ async fn shapes_at_the_pole_answer_alike_through_the_index() {
     )
     .await
     .unwrap();
-    db.run_command(
-        doc! {"createIndexes": "poles", "indexes": [{"key": {"loc": "2dsphere"}, "name": "loc"}]},
-    )
-    .await
-    .unwrap();
+    index_loc(&db, "poles", "loc").await;
     for filter in [
         doc! {"loc": {"$geoIntersects": {"$geometry": {"type": "LineString", "coordinates": [[0.1, 90], [180, 90]]}}}},
         doc! {"loc": {"$geoIntersects": {"$geometry": point(-10.0, 90.0)}}},
         doc! {"loc": {"$geoWithin": {"$centerSphere": [[0, 90], 1e-9]}}},
     ] {
-        let indexed = ids(&db, doc! {"find": "poles", "filter": filter.clone()}).await;
-        let scanned = ids(
-            &db,
-            doc! {"find": "poles", "filter": filter.clone(), "hint": {"$natural": 1}},
-        )
-        .await;
+        let (indexed, scanned) = indexed_and_scanned(&db, "poles", &filter, None).await;
         assert_eq!(indexed, scanned, "{filter}");
         assert_eq!(scanned.len(), 8, "{filter}");
     }
@@ -414,16 +416,9 @@ async fn shapes_at_the_pole_answer_alike_through_the_index() {
     .await
     .unwrap();
     let north = doc! {"loc": {"$geoIntersects": {"$geometry": {"type": "LineString", "coordinates": [[0.1, 90], [180, 90]]}}}};
-    let scanned = ids(
-        &db,
-        doc! {"find": "poles", "filter": north.clone(), "hint": {"$natural": 1}},
-    )
-    .await;
+    let (indexed, scanned) = indexed_and_scanned(&db, "poles", &north, None).await;
     assert!(!scanned.contains(&100), "{scanned:?}");
-    assert_eq!(
-        ids(&db, doc! {"find": "poles", "filter": north}).await,
-        scanned
-    );
+    assert_eq!(indexed, scanned);
     s.stop().await;
 }
 
@@ -484,9 +479,15 @@ fn geo_queries_answer_alike_through_the_index_and_a_scan() {
     let round = std::sync::atomic::AtomicUsize::new(0);
     runner
         .run(
-            &(prop::collection::vec(stored(), 40..120), prop::collection::vec(region(), 6)),
+            &(
+                prop::collection::vec(stored(), 40..120),
+                prop::collection::vec(region(), 6),
+            ),
             |(locations, queries)| {
-                let name = format!("c{}", round.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+                let name = format!(
+                    "c{}",
+                    round.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
                 rt.block_on(async {
                     let c = db.collection::<Document>(&name);
                     let docs: Vec<Document> = locations
@@ -495,24 +496,34 @@ fn geo_queries_answer_alike_through_the_index_and_a_scan() {
                         .map(|(i, loc)| doc! {"_id": i as i64, "loc": loc.clone()})
                         .collect();
                     c.insert_many(docs).await.unwrap();
-                    db.run_command(doc! {"createIndexes": &name, "indexes": [{"key": {"loc": "2dsphere"}, "name": "loc"}]})
-                        .await
-                        .unwrap();
+                    index_loc(&db, &name, "loc").await;
                     for filter in &queries {
-                        let is_near = filter.get_document("loc").unwrap().contains_key("$nearSphere");
-                        let indexed = ids(&db, doc! {"find": &name, "filter": filter.clone()}).await;
-                        let scanned = if is_near {
-                            // The same disc without an index: $geoWithin a cap, by scan,
-                            // for points (what a distance of at most r from a point means).
-                            let spec = filter.get_document("loc").unwrap().get_document("$nearSphere").unwrap();
-                            let center = spec.get_document("$geometry").unwrap().get_array("coordinates").unwrap().clone();
-                            let r = spec.get_f64("$maxDistance").unwrap() / 6_378_100.0;
-                            let mut all = ids(&db, doc! {"find": &name, "filter": {"loc": {"$geoIntersects": {"$centerSphere": [center, r]}}}, "hint": {"$natural": 1}}).await;
-                            all.sort_unstable();
-                            all
-                        } else {
-                            ids(&db, doc! {"find": &name, "filter": filter.clone(), "hint": {"$natural": 1}}).await
+                        // Within r of a point (`$nearSphere`, which needs the index) is,
+                        // by a scan, what meets the disc of r around it.
+                        let scan_filter = match filter
+                            .get_document("loc")
+                            .unwrap()
+                            .get_document("$nearSphere")
+                        {
+                            Ok(spec) => {
+                                let center = spec
+                                    .get_document("$geometry")
+                                    .unwrap()
+                                    .get_array("coordinates")
+                                    .unwrap()
+                                    .clone();
+                                let r = spec.get_f64("$maxDistance").unwrap() / 6_378_100.0;
+                                doc! {"loc": {"$geoIntersects": {"$centerSphere": [center, r]}}}
+                            }
+                            Err(_) => filter.clone(),
                         };
+                        let indexed =
+                            ids(&db, doc! {"find": &name, "filter": filter.clone()}).await;
+                        let scanned = ids(
+                            &db,
+                            doc! {"find": &name, "filter": scan_filter, "hint": {"$natural": 1}},
+                        )
+                        .await;
                         prop_assert_eq!(&indexed, &scanned, "{}", filter);
                     }
                     Ok(())

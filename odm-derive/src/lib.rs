@@ -20,6 +20,7 @@ mod case;
 mod check;
 mod collation_attr;
 mod expand;
+mod index_attr;
 mod model_attr;
 
 use proc_macro::TokenStream;
